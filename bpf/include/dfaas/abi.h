@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The data plane's ABI: every map key and value shared between the BPF programs and the C++
+ * control library. One header for both sides so the layouts cannot drift apart.
+ *
+ * Rules: fixed-width types only, explicit padding, no bitfields, natural alignment. Addresses
+ * and ports are stored in network byte order (as they appear in packets) so the fast path never
+ * swaps bytes; the C++ side converts. The C++ side checks every size with static_assert
+ * (userspace/dataplane/abi_check.cpp).
+ *
+ * Bump DFAAS_ABI_VERSION whenever a layout changes: a loader refuses to reuse pinned maps of
+ * another version instead of misreading them.
+ */
+#ifndef DFAAS_ABI_H
+#define DFAAS_ABI_H
+
+#if defined(__bpf__)
+/* vmlinux.h (generated at build time) provides __u8.. __u64 and struct bpf_spin_lock. */
+#else
+#include <linux/types.h>
+#include <linux/bpf.h>
+#endif
+
+#define DFAAS_ABI_VERSION 1
+
+/* Capacity limits. OpenFaaS CE caps a node at 15 functions and a federation of edge nodes is
+ * tens of nodes, so these leave ample room while keeping per-CPU statistics small. */
+#define DFAAS_MAX_FUNCTIONS 256
+#define DFAAS_MAX_PEERS 32
+#define DFAAS_FUNCTION_NAME_LEN 64
+
+/* Each policy is compiled into a selection table: a new connection takes slot
+ * hash(tuple) % DFAAS_SELECT_SLOTS. 256 slots give a resolution of 0.4 % per target. */
+#define DFAAS_SELECT_SLOTS 256
+
+/* limit_in value meaning "no cap configured" for a (function, peer) pair. */
+#define DFAAS_UNLIMITED 0xffffffffu
+
+#define DFAAS_DEFAULT_CT_ENTRIES (256 * 1024)
+
+/* What a selection slot (and a connection) does. */
+enum dfaas_action {
+    DFAAS_ACTION_NONE = 0,   /* empty slot: the function has no policy -> pass to the stack */
+    DFAAS_ACTION_LOCAL = 1,  /* DNAT to the local gateway */
+    DFAAS_ACTION_PEER = 2,   /* forward to a peer (IP-in-IP) */
+    DFAAS_ACTION_REJECT = 3, /* RST (or drop, per config) */
+};
+
+/* Path of a tracked connection. */
+enum dfaas_ct_path {
+    DFAAS_PATH_LOCAL = 1,         /* user connection served by the local gateway */
+    DFAAS_PATH_FORWARD = 2,       /* user connection forwarded to a peer (this node encapsulates) */
+    DFAAS_PATH_FORWARDED_IN = 3,  /* connection a peer forwarded to us (served locally) */
+    DFAAS_PATH_REJECT = 4,        /* rejected with reject mode "drop": remembered for SYN retries */
+};
+
+/* Simplified TCP state of a tracked connection (one value per ct entry/direction). */
+enum dfaas_tcp_state {
+    DFAAS_TCP_SYN_SENT = 1,    /* client SYN seen */
+    DFAAS_TCP_SYN_RECV = 2,    /* server SYN-ACK seen */
+    DFAAS_TCP_ESTABLISHED = 3, /* client ACK after the handshake, or data */
+    DFAAS_TCP_CLOSING = 4,     /* a FIN was seen */
+    DFAAS_TCP_CLOSED = 5,      /* RST, or FINs both ways */
+};
+
+/* Direction of a conntrack key. ORIGINAL is keyed by the client's tuple towards the function
+ * port; REPLY is keyed by the tuple the gateway answers from after DNAT. */
+enum dfaas_ct_dir {
+    DFAAS_CT_ORIGINAL = 0,
+    DFAAS_CT_REPLY = 1,
+};
+
+/* Statistics rows per function: fixed paths first, then one row per peer for forwarded traffic. */
+enum dfaas_stat_path {
+    DFAAS_STAT_LOCAL = 0,            /* user connections served locally */
+    DFAAS_STAT_REJECT = 1,           /* user connections rejected */
+    DFAAS_STAT_FORWARDED_IN = 2,     /* forwarded-in connections accepted (all peers) */
+    DFAAS_STAT_FORWARDED_IN_REJECT = 3, /* forwarded-in connections over limit_in (all peers) */
+    DFAAS_STAT_PEER_BASE = 4,        /* + peer index: user connections forwarded to that peer */
+};
+#define DFAAS_STAT_PATHS (DFAAS_STAT_PEER_BASE + DFAAS_MAX_PEERS)
+
+/*
+ * Why a packet was passed to the stack or dropped, or which notable event happened. One named
+ * counter each (PERCPU array indexed by this enum). Keep dfaas_reason_names() in
+ * userspace/dataplane/reasons.cpp in the same order.
+ */
+enum dfaas_reason {
+    DFAAS_R_PKT_INGRESS = 0,        /* every packet seen at ingress */
+    DFAAS_R_PKT_EGRESS,             /* every packet seen at egress */
+    DFAAS_R_PASS_NOT_IPV4,          /* IPv6, ARP, ...: passed untouched */
+    DFAAS_R_PASS_NOT_TCP,           /* UDP, ICMP, ...: passed */
+    DFAAS_R_PASS_FRAGMENT,          /* IPv4 fragment: passed */
+    DFAAS_R_PASS_NO_SERVICE,        /* TCP not to a function port: passed */
+    DFAAS_R_PASS_NO_POLICY,         /* function port without an installed policy: passed */
+    DFAAS_R_PASS_CT_MISS_MIDFLOW,   /* non-SYN to a function port with no ct entry: passed */
+    DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from an address not in the peer table: passed */
+    DFAAS_R_PASS_EGRESS_NO_CT,      /* egress packet from the gateway port with no ct entry */
+    DFAAS_R_DROP_MALFORMED,         /* truncated or inconsistent headers */
+    DFAAS_R_DROP_CT_INSERT,         /* conntrack insert failed: dropped (client retries) */
+    DFAAS_R_DROP_ENCAP,             /* bpf_skb_adjust_room (encap) failed */
+    DFAAS_R_DROP_DECAP,             /* bpf_skb_adjust_room (decap) failed */
+    DFAAS_R_DROP_FIB,               /* no route to the peer/client */
+    DFAAS_R_DROP_MTU,               /* packet too big for the path after encapsulation */
+    DFAAS_R_DROP_REJECT,            /* rejected connection, reject mode "drop" */
+    DFAAS_R_DROP_NAT,               /* rewriting addresses/ports/checksums failed */
+    DFAAS_R_DROP_FWD_IN_NO_SERVICE, /* forwarded-in connection for a function we do not serve */
+    DFAAS_R_DROP_PEER_GONE,         /* policy names a peer index with no address */
+    DFAAS_R_RST_SENT,               /* RST answered for a rejected SYN */
+    DFAAS_R_RST_FAILED,             /* building the RST failed: dropped instead */
+    DFAAS_R_SYN_NEW,                /* new connection selected */
+    DFAAS_R_SYN_RETRANSMIT,         /* SYN for a connection already tracked */
+    DFAAS_R_SYN_GUARD,              /* SYN-flood guard active: rejected SYN not tracked */
+    DFAAS_R_LOCAL_CAP_OVERFLOW,     /* local cap reached: overflow choice taken */
+    DFAAS_R_MSS_CLAMPED,            /* MSS option lowered on a forwarded SYN/SYN-ACK */
+    DFAAS_R_ENCAP_OUT,              /* packets encapsulated towards a peer */
+    DFAAS_R_DECAP_IN,               /* packets decapsulated from a peer */
+    DFAAS_R_FIB_NEIGH_FALLBACK,     /* neighbour unresolved: bpf_redirect_neigh used */
+    DFAAS_R_HTTP_REQUEST,           /* client segments starting with an HTTP method */
+    DFAAS_R_CT_REPLY_MISS,          /* reply entry evicted while the original exists */
+    DFAAS_R_IP_OPTIONS,             /* IPv4 header with options seen on a steered packet */
+    DFAAS_R__COUNT
+};
+
+/* ---- maps ---------------------------------------------------------------------------------- */
+
+/* dfaas_config (ARRAY, 1 entry): node-wide settings written by the loader. */
+struct dfaas_config {
+    __u32 abi_version;
+    __u32 node_addr;        /* this node's address (function ports live here) */
+    __u32 gateway_addr;     /* local gateway (DNAT target) */
+    __u16 gateway_port;
+    __u8 reject_mode;       /* enum dfaas_reject_mode */
+    __u8 forward_mode;      /* enum dfaas_forward_mode */
+    __u32 ifindex;          /* device the programs are attached to */
+    __u16 mtu;              /* path MTU towards peers; MSS is clamped to mtu - 60 when forwarding */
+    __u16 pad0;
+    __u32 syn_guard_rate;   /* new connections/s above which rejected SYNs are not tracked; 0 = off */
+    __u32 flags;            /* DFAAS_CFG_F_* */
+    __u64 ct_timeout_syn_ns;
+    __u64 ct_timeout_established_ns;
+    __u64 ct_timeout_closing_ns;
+    __u64 attached_unix_ns; /* wall-clock time of the first attach (status) */
+    __u64 hash_seed;        /* mixes the selection hash so nodes do not pick in lockstep */
+};
+
+enum dfaas_reject_mode {
+    DFAAS_REJECT_RST = 0,
+    DFAAS_REJECT_DROP = 1,
+};
+
+enum dfaas_forward_mode {
+    DFAAS_FORWARD_ENCAP = 0,
+};
+
+#define DFAAS_CFG_F_ENABLED (1u << 0) /* steering on; off = everything passes */
+
+/* dfaas_services (HASH): (address, port) -> function. Holds this node's function ports and those
+ * of peers, because forwarded-in packets still carry the forwarding node's address and port. */
+struct dfaas_service_key {
+    __u32 addr;
+    __u16 port;
+    __u16 pad;
+};
+
+struct dfaas_service {
+    __u32 function_id;
+    __u32 flags; /* DFAAS_SVC_F_* */
+};
+#define DFAAS_SVC_F_LOCAL (1u << 0) /* a function port of this node (user traffic arrives here) */
+
+/* dfaas_functions (ARRAY, DFAAS_MAX_FUNCTIONS): function id -> name, so bpftool and
+ * `dfaasctl dp` show names without the agent. */
+struct dfaas_function {
+    char name[DFAAS_FUNCTION_NAME_LEN];
+    __u32 in_use;
+    __u32 pad;
+};
+
+/* One slot of a selection table. */
+struct dfaas_slot {
+    __u8 action; /* enum dfaas_action */
+    __u8 peer;   /* peer index when action == DFAAS_ACTION_PEER */
+};
+
+/*
+ * dfaas_policies (ARRAY, DFAAS_MAX_FUNCTIONS, spin-locked): the compiled policy of a function.
+ * The agent writes a whole value with BPF_F_LOCK; the program reads the fields it needs under
+ * the same lock, so no packet ever sees half of an old and half of a new policy.
+ */
+struct dfaas_policy {
+    struct bpf_spin_lock lock;
+    __u32 version;       /* increases with every write (tests, debugging) */
+    __u32 local_cap;     /* local new connections per second; 0 = no cap */
+    __u32 flags;         /* DFAAS_POL_F_* */
+    __u8 weight_local;   /* the weights the tables were compiled from (for readers) */
+    __u8 weight_reject;
+    __u8 overflow_reject;
+    __u8 pad0;
+    __u8 weight_peer[DFAAS_MAX_PEERS];
+    __u8 overflow_peer[DFAAS_MAX_PEERS];
+    __u32 limit_in[DFAAS_MAX_PEERS]; /* forwarded-in cap per peer (conn/s); DFAAS_UNLIMITED = none */
+    struct dfaas_slot table[DFAAS_SELECT_SLOTS];
+    struct dfaas_slot overflow[DFAAS_SELECT_SLOTS];
+};
+#define DFAAS_POL_F_INSTALLED (1u << 0)
+
+/* dfaas_peers (HASH): peer address -> index (who may send forwarded-in traffic). */
+struct dfaas_peer {
+    __u32 index;
+    __u32 flags;
+};
+
+/* dfaas_peer_addrs (ARRAY, DFAAS_MAX_PEERS): index -> address (0 = free). */
+struct dfaas_peer_addr {
+    __u32 addr;
+    __u32 flags;
+};
+
+/* dfaas_peer_stats (PERCPU_ARRAY, DFAAS_MAX_PEERS): health signals for fast failure detection. */
+struct dfaas_peer_stats {
+    __u64 syn_forwarded;    /* new connections encapsulated towards the peer */
+    __u64 synack_returned;  /* SYN-ACKs of those connections that came back */
+    __u64 rst_returned;     /* RSTs that came back (peer alive but refusing) */
+    __u64 fwd_in_conns;     /* connections the peer forwarded to us */
+};
+
+/* dfaas_stats (PERCPU_ARRAY, DFAAS_MAX_FUNCTIONS * DFAAS_STAT_PATHS). */
+struct dfaas_path_stats {
+    __u64 connections;
+    __u64 packets;  /* both directions */
+    __u64 bytes;    /* both directions, L3 length */
+    __u64 requests; /* HTTP requests (client segments starting with a method token) */
+};
+
+/* dfaas_fwd_in_stats (PERCPU_ARRAY, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS): forwarded-in per
+ * (function, peer), for LimitIn accounting. */
+struct dfaas_fwd_in_stats {
+    __u64 accepted;
+    __u64 rejected;
+};
+
+/* dfaas_reasons (PERCPU_ARRAY, DFAAS_R__COUNT): __u64 counters. */
+
+/* Sliding one-second rate window (like HAProxy's http_req_rate(1s)): estimate =
+ * prev * (1 s - elapsed) / 1 s + cur. Kept in maps of their own so policy writes never reset it.
+ * dfaas_rate_local (ARRAY, DFAAS_MAX_FUNCTIONS), dfaas_rate_fwd_in (ARRAY, FUNCTIONS * PEERS),
+ * dfaas_rate_syn (ARRAY, 1) for the SYN-flood guard. */
+struct dfaas_rate {
+    struct bpf_spin_lock lock;
+    __u32 current;
+    __u32 previous;
+    __u32 pad;
+    __u64 window_start_ns;
+};
+
+/* dfaas_ct (LRU_HASH). */
+struct dfaas_ct_key {
+    __u32 client_addr;
+    __u32 service_addr; /* ORIGINAL: function address; REPLY: gateway address */
+    __u16 client_port;
+    __u16 service_port; /* ORIGINAL: function port; REPLY: gateway port */
+    __u8 dir;           /* enum dfaas_ct_dir */
+    __u8 pad[3];
+};
+
+struct dfaas_ct_entry {
+    __u64 created_ns;   /* bpf_ktime_get_ns() */
+    __u64 last_seen_ns; /* refreshed at most every DFAAS_CT_REFRESH_NS */
+    __u32 peer_addr;    /* FORWARD: target peer; FORWARDED_IN: forwarding node */
+    __u32 nat_addr;     /* ORIGINAL: DNAT target (gateway); REPLY: original service address */
+    __u16 nat_port;     /* ORIGINAL: gateway port; REPLY: original service port */
+    __u16 function_id;
+    __u8 path;          /* enum dfaas_ct_path */
+    __u8 state;         /* enum dfaas_tcp_state */
+    __u8 peer_index;
+    __u8 flags;         /* DFAAS_CT_F_* */
+};
+#define DFAAS_CT_F_CLIENT_FIN (1u << 0)
+#define DFAAS_CT_F_SERVER_FIN (1u << 1)
+#define DFAAS_CT_F_SEEN_REPLY (1u << 2)
+
+#define DFAAS_CT_REFRESH_NS 1000000000ull
+
+#endif /* DFAAS_ABI_H */

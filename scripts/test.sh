@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The project's test command: sets up and builds (scripts/setup.sh), then runs every test suite
+# with ctest. Exits non-zero on any failure. Tests that need root (BPF, network namespaces) run
+# as root; CI runs this as root.
+#   scripts/test.sh                 everything
+#   scripts/test.sh -L unit         only a label (unit, bpf, e2e, ...), any ctest arguments
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup.sh
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "test: not root: tests labelled 'root' will fail (BPF and network namespaces need root)" >&2
+fi
+
+cd build
+ctest --output-on-failure --timeout 900 "$@"
