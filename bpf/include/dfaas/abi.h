@@ -96,7 +96,7 @@ enum dfaas_reason {
     DFAAS_R_PASS_CT_MISS_MIDFLOW,   /* non-SYN to a function port with no ct entry: passed */
     DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from an address not in the peer table: passed */
     DFAAS_R_PASS_EGRESS_NO_CT,      /* egress packet from the gateway port with no ct entry */
-    DFAAS_R_DROP_MALFORMED,         /* truncated or inconsistent headers */
+    DFAAS_R_PASS_MALFORMED,         /* truncated or inconsistent headers: passed, the stack judges */
     DFAAS_R_DROP_CT_INSERT,         /* conntrack insert failed: dropped (client retries) */
     DFAAS_R_DROP_ENCAP,             /* bpf_skb_adjust_room (encap) failed */
     DFAAS_R_DROP_DECAP,             /* bpf_skb_adjust_room (decap) failed */
@@ -115,9 +115,9 @@ enum dfaas_reason {
     DFAAS_R_MSS_CLAMPED,            /* MSS option lowered on a forwarded SYN/SYN-ACK */
     DFAAS_R_ENCAP_OUT,              /* packets encapsulated towards a peer */
     DFAAS_R_DECAP_IN,               /* packets decapsulated from a peer */
-    DFAAS_R_FIB_NEIGH_FALLBACK,     /* neighbour unresolved: bpf_redirect_neigh used */
+    DFAAS_R_FIB_NEIGH_FALLBACK,     /* neighbour unresolved or forwarding off: redirect_neigh */
     DFAAS_R_HTTP_REQUEST,           /* client segments starting with an HTTP method */
-    DFAAS_R_CT_REPLY_MISS,          /* reply entry evicted while the original exists */
+    DFAAS_R_CT_PAIR_MISS,           /* one entry of a connection's ORIGINAL/REPLY pair missing */
     DFAAS_R_IP_OPTIONS,             /* IPv4 header with options seen on a steered packet */
     DFAAS_R__COUNT
 };
@@ -193,6 +193,8 @@ struct dfaas_policy {
     __u32 version;       /* increases with every write (tests, debugging) */
     __u32 local_cap;     /* local new connections per second; 0 = no cap */
     __u32 flags;         /* DFAAS_POL_F_* */
+    __u32 peers_named;   /* bit i: peer i is a target of the weighted table (weight may be 0) */
+    __u32 overflow_named; /* bit i: peer i is an overflow target (weight may be 0) */
     __u8 weight_local;   /* the weights the tables were compiled from (for readers) */
     __u8 weight_reject;
     __u8 overflow_reject;

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * HTTP request counting without a proxy: a client segment whose payload starts with a method
+ * token counts one request. This gives per-function request rates (what the reference read from
+ * HAProxy stick tables) for keep-alive connections too. Pipelined requests inside one segment
+ * count once; the agent documents this as a lower bound.
+ */
+#ifndef DFAAS_BPF_HTTP_H
+#define DFAAS_BPF_HTTP_H
+
+#include "lib/parse.h"
+
+#define WORD(a, b, c, d) (((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (__u32)(d))
+
+DFAAS_INLINE int is_http_request(struct __sk_buff *skb, const struct dfaas_pkt *pkt) {
+    __u32 word;
+
+    if (pkt->payload_len < 4) return 0;
+    if (bpf_skb_load_bytes(skb, pkt->l4_off + pkt->tcp_hlen, &word, sizeof(word))) return 0;
+    switch (bpf_ntohl(word)) {
+    case WORD('G', 'E', 'T', ' '):
+    case WORD('P', 'O', 'S', 'T'):
+    case WORD('P', 'U', 'T', ' '):
+    case WORD('H', 'E', 'A', 'D'):
+    case WORD('D', 'E', 'L', 'E'):
+    case WORD('P', 'A', 'T', 'C'):
+    case WORD('O', 'P', 'T', 'I'):
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#endif

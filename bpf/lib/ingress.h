@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TC ingress: steers user connections to function ports (local, forward, reject), receives
+ * connections forwarded by peers, and hands replies of forwarded connections back to clients.
+ *
+ *   user SYN to node:fport ........ select -> local (DNAT) | peer (IP-in-IP) | reject (RST)
+ *   user packet, tracked .......... follow the connection's path
+ *   IP-in-IP from a known peer .... inner src is us: reply of a connection we forwarded
+ *                                   otherwise: forwarded-in connection, served locally
+ *   anything else ................. passed untouched, counted by reason
+ */
+#ifndef DFAAS_BPF_INGRESS_H
+#define DFAAS_BPF_INGRESS_H
+
+#include "lib/common.h"
+#include "lib/maps.h"
+#include "lib/stats.h"
+#include "lib/parse.h"
+#include "lib/csum.h"
+#include "lib/ct.h"
+#include "lib/ratelimit.h"
+#include "lib/select.h"
+#include "lib/encap.h"
+#include "lib/fib.h"
+#include "lib/reject.h"
+#include "lib/http.h"
+
+DFAAS_INLINE int pass(__u32 reason) {
+    count_reason(reason);
+    return TC_ACT_OK;
+}
+
+DFAAS_INLINE int drop(__u32 reason) {
+    count_reason(reason);
+    return TC_ACT_SHOT;
+}
+
+DFAAS_INLINE struct dfaas_config *load_config(void) {
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&dfaas_config, &zero);
+}
+
+DFAAS_INLINE struct dfaas_rate *local_rate(__u32 function_id) {
+    return bpf_map_lookup_elem(&dfaas_rate_local, &function_id);
+}
+
+DFAAS_INLINE __u32 stat_peer_path(__u32 peer_index) {
+    return DFAAS_STAT_PEER_BASE + (peer_index & (DFAAS_MAX_PEERS - 1));
+}
+
+/* DNAT of the client's packet to the gateway (local and forwarded-in paths). */
+DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 gw_addr,
+                             __u32 gw_port) {
+    if (!skb || !pkt) return TC_ACT_OK;
+    if (rewrite_addr(skb, pkt->l3_off, pkt->l4_off, IP_DADDR_OFF, pkt->daddr, gw_addr) ||
+        rewrite_port(skb, pkt->l4_off, TCP_DPORT_OFF, pkt->dport, gw_port))
+        return drop(DFAAS_R_DROP_NAT);
+    return TC_ACT_OK;
+}
+
+/* Answers the SYN with an RST out of the ingress device. Out of line: the coldest path, and its
+ * buffers would otherwise add to every caller's stack frame. */
+DFAAS_SUBPROG int dfaas_send_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+    if (!skb || !pkt || build_rst(skb, pkt)) return drop(DFAAS_R_RST_FAILED);
+    count_reason(DFAAS_R_RST_SENT);
+    return bpf_redirect(skb->ifindex, 0);
+}
+
+/* Sends the client's packet to a peer: clamp the MSS of a SYN, encapsulate, route. */
+DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                                        __u32 peer_addr) {
+    struct dfaas_config *cfg = load_config();
+
+    if (!skb || !pkt || !cfg) return TC_ACT_SHOT;
+    if (pkt->tcp_flags & TCP_FLAG_SYN) {
+        if (clamp_mss(skb, pkt, cfg->mtu - MSS_HEADROOM) > 0) count_reason(DFAAS_R_MSS_CLAMPED);
+    }
+    if (encap_ipip(skb, cfg->node_addr, peer_addr)) return drop(DFAAS_R_DROP_ENCAP);
+    count_reason(DFAAS_R_ENCAP_OUT);
+    return send_towards(skb, peer_addr, 0);
+}
+
+DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                             const struct dfaas_pkt *pkt, __u32 function_id, __u64 now) {
+    struct dfaas_ct_entry entry;
+
+    ct_entry_init(&entry, DFAAS_PATH_LOCAL, function_id, 0, 0, cfg->gateway_addr,
+                  cfg->gateway_port, now);
+    if (ct_create(pkt, &entry, 1)) return drop(DFAAS_R_DROP_CT_INSERT);
+    count_reason(DFAAS_R_SYN_NEW);
+    count_path(function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 1, 0);
+    return dfaas_dnat(skb, pkt, cfg->gateway_addr, cfg->gateway_port);
+}
+
+DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                               const struct dfaas_pkt *pkt, __u32 function_id, __u32 peer_index,
+                               __u64 now) {
+    struct dfaas_peer_addr *peer;
+    struct dfaas_peer_stats *ps;
+    struct dfaas_ct_entry entry;
+
+    peer_index &= DFAAS_MAX_PEERS - 1;
+    peer = bpf_map_lookup_elem(&dfaas_peer_addrs, &peer_index);
+    if (!peer || !peer->addr) return drop(DFAAS_R_DROP_PEER_GONE);
+    ct_entry_init(&entry, DFAAS_PATH_FORWARD, function_id, peer->addr, peer_index, 0, 0, now);
+    if (ct_create(pkt, &entry, 0)) return drop(DFAAS_R_DROP_CT_INSERT);
+    count_reason(DFAAS_R_SYN_NEW);
+    count_path(function_id, stat_peer_path(peer_index), pkt->ip_len, 1, 0);
+    ps = peer_stats(peer_index);
+    if (ps) ps->syn_forwarded += 1;
+    return dfaas_forward_to_peer(skb, pkt, peer->addr);
+}
+
+DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                              struct dfaas_pkt *pkt, __u32 function_id, __u64 syn_rate,
+                              __u64 now) {
+    struct dfaas_ct_entry entry;
+
+    count_reason(DFAAS_R_SYN_NEW);
+    count_path(function_id, DFAAS_STAT_REJECT, pkt->ip_len, 1, 0);
+    if (cfg->reject_mode != DFAAS_REJECT_DROP) return dfaas_send_rst(skb, pkt);
+    /* Silent drop: remember the decision so SYN retries are dropped (and counted) once,
+     * unless a flood is on, in which case entries for doomed connections would only evict
+     * live flows. */
+    if (cfg->syn_guard_rate && syn_rate > cfg->syn_guard_rate) {
+        count_reason(DFAAS_R_SYN_GUARD);
+    } else {
+        ct_entry_init(&entry, DFAAS_PATH_REJECT, function_id, 0, 0, 0, 0, now);
+        ct_create(pkt, &entry, 0);
+    }
+    return drop(DFAAS_R_DROP_REJECT);
+}
+
+/* A new user connection: select a target from the function's policy. */
+DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                            __u32 function_id) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = bpf_ktime_get_ns();
+    __u32 zero = 0;
+    struct dfaas_rate *syn_window = bpf_map_lookup_elem(&dfaas_rate_syn, &zero);
+    struct dfaas_rate *local = local_rate(function_id);
+    struct dfaas_choice choice = {};
+    struct dfaas_slot slot;
+    __u64 syn_rate = 0;
+
+    if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    if (read_policy(function_id, tuple_hash(pkt, cfg->hash_seed), 0, &choice) ||
+        !choice.installed)
+        return pass(DFAAS_R_PASS_NO_POLICY);
+    if (syn_window) syn_rate = rate_count(syn_window, now);
+
+    slot = choice.slot;
+    if (slot.action == DFAAS_ACTION_LOCAL && local) {
+        if (!choice.local_cap) {
+            rate_count(local, now);
+        } else if (!rate_admit(local, choice.local_cap, now)) {
+            count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
+            slot = choice.overflow;
+            if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
+        }
+    }
+    switch (slot.action) {
+    case DFAAS_ACTION_LOCAL:
+        return start_local(skb, cfg, pkt, function_id, now);
+    case DFAAS_ACTION_PEER:
+        return start_forward(skb, cfg, pkt, function_id, slot.peer, now);
+    case DFAAS_ACTION_REJECT:
+        return start_reject(skb, cfg, pkt, function_id, syn_rate, now);
+    default:
+        return pass(DFAAS_R_PASS_NO_POLICY);
+    }
+}
+
+/* A user packet of a tracked connection follows the connection's path. */
+DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                                        const struct dfaas_pkt *pkt, struct dfaas_ct_entry *ct,
+                                        __u64 now) {
+    int http = is_http_request(skb, pkt);
+
+    ct_touch(ct, now);
+    ct_client_packet(ct, pkt->tcp_flags);
+    if (http) count_reason(DFAAS_R_HTTP_REQUEST);
+    switch (ct->path) {
+    case DFAAS_PATH_LOCAL:
+        count_path(ct->function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 0, http);
+        return dfaas_dnat(skb, pkt, ct->nat_addr, ct->nat_port);
+    case DFAAS_PATH_FORWARD:
+        count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, http);
+        return dfaas_forward_to_peer(skb, pkt, ct->peer_addr);
+    case DFAAS_PATH_REJECT:
+        return drop(DFAAS_R_DROP_REJECT);
+    default:
+        return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+    }
+}
+
+/* A user packet to one of this node's function ports. */
+DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                    __u32 function_id) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = bpf_ktime_get_ns();
+    struct dfaas_ct_key key;
+    struct dfaas_ct_entry *ct;
+
+    if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    ct_key_init(&key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport, DFAAS_CT_ORIGINAL);
+    ct = ct_lookup(&key);
+    if (is_syn(pkt)) {
+        /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
+        if (!ct || ct_is_finished(ct)) return dfaas_new_user_connection(skb, pkt, function_id);
+        count_reason(DFAAS_R_SYN_RETRANSMIT);
+    } else if (!ct) {
+        /* Never guess a path mid-flow: the stack answers (usually with an RST). */
+        return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+    }
+    return follow_user_connection(skb, cfg, pkt, ct, now);
+}
+
+/* Reply of a connection this node forwarded: decapsulate and send to the client. */
+DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = bpf_ktime_get_ns();
+    struct dfaas_peer_stats *ps;
+    struct dfaas_ct_key key;
+    struct dfaas_ct_entry *ct;
+
+    if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_ORIGINAL);
+    ct = ct_lookup(&key);
+    if (!ct || ct->path != DFAAS_PATH_FORWARD || ct->peer_addr != pkt->outer_saddr)
+        return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+    ct_touch(ct, now);
+    if (ct->state == DFAAS_TCP_SYN_SENT) {
+        ps = peer_stats(ct->peer_index);
+        if (ps && is_synack(pkt)) ps->synack_returned += 1;
+        if (ps && (pkt->tcp_flags & TCP_FLAG_RST)) ps->rst_returned += 1;
+    }
+    if (is_synack(pkt) && clamp_mss(skb, pkt, cfg->mtu - MSS_HEADROOM) > 0)
+        count_reason(DFAAS_R_MSS_CLAMPED);
+    ct_server_packet(ct, pkt->tcp_flags);
+    count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
+    if (decap_ipip(skb, pkt->outer_hlen)) return drop(DFAAS_R_DROP_DECAP);
+    count_reason(DFAAS_R_DECAP_IN);
+    return send_towards(skb, pkt->daddr, 0);
+}
+
+/* Decapsulates a forwarded-in packet and DNATs it to the local gateway. */
+DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt, __u32 gw_addr,
+                                      __u16 gw_port) {
+    __u32 outer = pkt->outer_hlen;
+
+    if (decap_ipip(skb, outer)) return drop(DFAAS_R_DROP_DECAP);
+    count_reason(DFAAS_R_DECAP_IN);
+    pkt->l3_off -= outer;
+    pkt->l4_off -= outer;
+    pkt->outer_hlen = 0;
+    return dfaas_dnat(skb, pkt, gw_addr, gw_port);
+}
+
+/* A SYN a peer forwarded: admit under the (function, peer) cap, serve locally, never forward. */
+DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                         __u32 function_id, __u32 peer_index) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = bpf_ktime_get_ns();
+    struct dfaas_choice choice = {};
+    struct dfaas_ct_entry entry;
+    struct dfaas_rate *window, *local;
+    __u32 idx;
+
+    if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    function_id &= DFAAS_MAX_FUNCTIONS - 1;
+    peer_index &= DFAAS_MAX_PEERS - 1;
+    if (read_policy(function_id, 0, peer_index, &choice) || !choice.installed)
+        choice.limit_in = DFAAS_UNLIMITED;
+    if (choice.limit_in != DFAAS_UNLIMITED) {
+        idx = function_id * DFAAS_MAX_PEERS + peer_index;
+        window = bpf_map_lookup_elem(&dfaas_rate_fwd_in, &idx);
+        if (window && !rate_admit(window, choice.limit_in, now)) {
+            count_reason(DFAAS_R_SYN_NEW);
+            count_path(function_id, DFAAS_STAT_FORWARDED_IN_REJECT, pkt->ip_len, 1, 0);
+            count_fwd_in(function_id, peer_index, 0);
+            if (cfg->reject_mode == DFAAS_REJECT_DROP) return drop(DFAAS_R_DROP_REJECT);
+            return dfaas_send_rst(skb, pkt);
+        }
+    }
+    local = local_rate(function_id);
+    if (local) rate_count(local, now);
+    ct_entry_init(&entry, DFAAS_PATH_FORWARDED_IN, function_id, pkt->outer_saddr, peer_index,
+                  cfg->gateway_addr, cfg->gateway_port, now);
+    if (ct_create(pkt, &entry, 1)) return drop(DFAAS_R_DROP_CT_INSERT);
+    count_reason(DFAAS_R_SYN_NEW);
+    count_path(function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 1, 0);
+    count_fwd_in(function_id, peer_index, 1);
+    return deliver_forwarded_in(skb, pkt, cfg->gateway_addr, cfg->gateway_port);
+}
+
+DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                                     struct dfaas_pkt *pkt, __u32 peer_index, __u64 now) {
+    struct dfaas_service_key skey = {.addr = pkt->daddr, .port = pkt->dport};
+    struct dfaas_service *svc = bpf_map_lookup_elem(&dfaas_services, &skey);
+    struct dfaas_ct_key key;
+    struct dfaas_ct_entry *ct;
+    int http;
+
+    if (!svc) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
+    ct_key_init(&key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport, DFAAS_CT_ORIGINAL);
+    ct = ct_lookup(&key);
+    if (is_syn(pkt) && (!ct || ct_is_finished(ct)))
+        return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index);
+    if (!ct || ct->path != DFAAS_PATH_FORWARDED_IN) return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+    if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
+    ct_touch(ct, now);
+    ct_client_packet(ct, pkt->tcp_flags);
+    http = is_http_request(skb, pkt);
+    if (http) count_reason(DFAAS_R_HTTP_REQUEST);
+    count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);
+    return deliver_forwarded_in(skb, pkt, ct->nat_addr, ct->nat_port);
+}
+
+/* IP-in-IP: only from peers in the table (written from authenticated membership). */
+DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = bpf_ktime_get_ns();
+    struct dfaas_peer *peer;
+
+    if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    peer = bpf_map_lookup_elem(&dfaas_peers, &pkt->outer_saddr);
+    if (!peer || pkt->outer_daddr != cfg->node_addr) return pass(DFAAS_R_PASS_IPIP_UNKNOWN_PEER);
+    if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt);
+    return handle_forwarded_in(skb, cfg, pkt, peer->index, now);
+}
+
+DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
+    struct dfaas_config *cfg = load_config();
+    struct dfaas_service_key skey = {};
+    struct dfaas_service *svc;
+    struct dfaas_pkt pkt = {};
+    int rc;
+
+    count_reason(DFAAS_R_PKT_INGRESS);
+    if (!cfg || !(cfg->flags & DFAAS_CFG_F_ENABLED)) return TC_ACT_OK;
+    rc = parse_packet(skb, &pkt);
+    switch (rc) {
+    case PARSE_TCP:
+        break;
+    case PARSE_IPIP:
+        return dfaas_ipip_packet(skb, &pkt);
+    case PARSE_NOT_IPV4:
+        return pass(DFAAS_R_PASS_NOT_IPV4);
+    case PARSE_NOT_TCP:
+        return pass(DFAAS_R_PASS_NOT_TCP);
+    case PARSE_FRAGMENT:
+        return pass(DFAAS_R_PASS_FRAGMENT);
+    default:
+        /* Not ours to judge: the stack drops what is really broken. */
+        return pass(DFAAS_R_PASS_MALFORMED);
+    }
+    skey.addr = pkt.daddr;
+    skey.port = pkt.dport;
+    svc = bpf_map_lookup_elem(&dfaas_services, &skey);
+    if (!svc || !(svc->flags & DFAAS_SVC_F_LOCAL)) return pass(DFAAS_R_PASS_NO_SERVICE);
+    if (pkt.ip_hlen > 20) count_reason(DFAAS_R_IP_OPTIONS);
+    return dfaas_user_packet(skb, &pkt, svc->function_id);
+}
+
+#endif

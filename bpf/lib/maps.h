@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every map of the data plane. All are pinned by name under the loader's pin root
+ * (/sys/fs/bpf/dfaas by default) so a restarted or upgraded loader reuses them: counters, rate
+ * windows and conntrack survive, and established connections keep their path.
+ */
+#ifndef DFAAS_BPF_MAPS_H
+#define DFAAS_BPF_MAPS_H
+
+#include "lib/common.h"
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_config);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 4 * DFAAS_MAX_FUNCTIONS * 8);
+    __type(key, struct dfaas_service_key);
+    __type(value, struct dfaas_service);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_services SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS);
+    __type(key, __u32);
+    __type(value, struct dfaas_function);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_functions SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS);
+    __type(key, __u32);
+    __type(value, struct dfaas_policy);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_policies SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, DFAAS_MAX_PEERS);
+    __type(key, __u32);
+    __type(value, struct dfaas_peer);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_peers SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_PEERS);
+    __type(key, __u32);
+    __type(value, struct dfaas_peer_addr);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_peer_addrs SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DFAAS_MAX_PEERS);
+    __type(key, __u32);
+    __type(value, struct dfaas_peer_stats);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_peer_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_STAT_PATHS);
+    __type(key, __u32);
+    __type(value, struct dfaas_path_stats);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS);
+    __type(key, __u32);
+    __type(value, struct dfaas_fwd_in_stats);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_fwd_in_stats SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, DFAAS_R__COUNT);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_reasons SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS);
+    __type(key, __u32);
+    __type(value, struct dfaas_rate);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_rate_local SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS);
+    __type(key, __u32);
+    __type(value, struct dfaas_rate);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_rate_fwd_in SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_rate);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_rate_syn SEC(".maps");
+
+/* max_entries is set by the loader from the configuration before load. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DFAAS_DEFAULT_CT_ENTRIES);
+    __type(key, struct dfaas_ct_key);
+    __type(value, struct dfaas_ct_entry);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_ct SEC(".maps");
+
+#endif

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reject: the SYN is turned in place into an RST|ACK and bounced out of the device it came in
+ * on, so the client sees "connection refused" within a round trip instead of a timeout.
+ * For a forwarded-in SYN the inner packet becomes the RST and the outer header is reversed, so
+ * the RST travels back through the forwarding node like any reply.
+ *
+ * Checksums: the IPv4 header is rebuilt and summed with bpf_csum_diff; the TCP checksum is
+ * updated incrementally (pseudo-header length, then the header diff), which is correct whatever
+ * the skb's checksum state is.
+ */
+#ifndef DFAAS_BPF_REJECT_H
+#define DFAAS_BPF_REJECT_H
+
+#include "lib/csum.h"
+#include "lib/parse.h"
+
+DFAAS_INLINE int swap_macs(struct __sk_buff *skb) {
+    __u8 macs[2 * ETH_ALEN], swapped[2 * ETH_ALEN];
+    if (bpf_skb_load_bytes(skb, 0, macs, sizeof(macs))) return -1;
+    __builtin_memcpy(swapped, macs + ETH_ALEN, ETH_ALEN);
+    __builtin_memcpy(swapped + ETH_ALEN, macs, ETH_ALEN);
+    return bpf_skb_store_bytes(skb, 0, swapped, sizeof(swapped), 0);
+}
+
+/* Writes a fresh 20-byte IPv4 header from `src` to `dst` at `off`. */
+DFAAS_INLINE int write_ipv4_header(struct __sk_buff *skb, __u32 off, __u32 src, __u32 dst,
+                                   __u16 tot_len, __u8 protocol) {
+    struct iphdr ip = {};
+    ip.version = 4;
+    ip.ihl = 5;
+    ip.tot_len = bpf_htons(tot_len);
+    ip.frag_off = bpf_htons(IP_DF);
+    ip.ttl = 64;
+    ip.protocol = protocol;
+    ip.saddr = src;
+    ip.daddr = dst;
+    if (bpf_skb_store_bytes(skb, off, &ip, sizeof(ip), 0)) return -1;
+    return finish_ipv4_csum(skb, off, &ip);
+}
+
+/* Replaces the TCP header at l4_off (old length old_hlen, payload already cut) with an RST|ACK. */
+DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                                  __u32 l4_off, const __u8 *old_hdr, __u32 old_hlen) {
+    struct tcphdr rst = {};
+    __u8 old_copy[60] = {};
+    __u16 old_csum, old_tcp_len, new_tcp_len;
+    __s64 diff;
+
+    old_hlen &= 0x3c;
+    if (old_hlen < 20) return -1;
+    __builtin_memcpy(&old_csum, old_hdr + TCP_CSUM_OFF, sizeof(old_csum));
+    __builtin_memcpy(old_copy, old_hdr, 60);
+    old_copy[TCP_CSUM_OFF] = 0;
+    old_copy[TCP_CSUM_OFF + 1] = 0;
+
+    rst.source = pkt->dport;
+    rst.dest = pkt->sport;
+    rst.seq = 0; /* RFC 9293 3.10.7.1: the SYN carried no ACK, so SEQ=0, ACK=SEG.SEQ+SEG.LEN */
+    rst.ack_seq = bpf_htonl(bpf_ntohl(pkt->seq) + 1);
+    rst.doff = 5;
+    rst.rst = 1;
+    rst.ack = 1;
+    diff = bpf_csum_diff((__be32 *)old_copy, old_hlen, (__be32 *)&rst, sizeof(rst), 0);
+    if (diff < 0) return -1;
+
+    rst.check = old_csum; /* incremental updates start from the old checksum */
+    if (bpf_skb_store_bytes(skb, l4_off, &rst, sizeof(rst), 0)) return -1;
+    old_tcp_len = bpf_htons(pkt->tcp_hlen + pkt->payload_len);
+    new_tcp_len = bpf_htons(sizeof(rst));
+    if (bpf_l4_csum_replace(skb, l4_off + TCP_CSUM_OFF, old_tcp_len, new_tcp_len,
+                            BPF_F_PSEUDO_HDR | sizeof(new_tcp_len)))
+        return -1;
+    return bpf_l4_csum_replace(skb, l4_off + TCP_CSUM_OFF, 0, (__u32)diff, 0);
+}
+
+/*
+ * Turns the SYN described by pkt into an RST|ACK addressed back to its sender. The caller
+ * redirects the packet out of the ingress device. Returns 0 on success, <0 when the packet
+ * cannot be answered (SYN with payload, options on an encapsulated header): the caller drops it.
+ */
+DFAAS_INLINE int build_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+    __u8 old_hdr[60] = {};
+    __u32 l4_off, new_len, tcp_hlen = pkt->tcp_hlen & 0x3c;
+
+    /* The incremental checksum would have to subtract the payload; TFO-style SYN data is rare. */
+    if (pkt->payload_len || tcp_hlen < 20) return -1;
+    if (bpf_skb_load_bytes(skb, pkt->l4_off, old_hdr, tcp_hlen)) return -1;
+
+    if (pkt->outer_hlen) {
+        if (pkt->outer_hlen != 20 || pkt->ip_hlen != 20) return -1;
+    } else if (pkt->ip_hlen > 20) {
+        /* Drop the IP options: they were the client's, not ours to echo. */
+        if (bpf_skb_adjust_room(skb, -(__s32)(pkt->ip_hlen - 20), BPF_ADJ_ROOM_NET, 0)) return -1;
+        pkt->ip_hlen = 20;
+    }
+    l4_off = pkt->l3_off + 20;
+    new_len = l4_off + sizeof(struct tcphdr);
+    if (bpf_skb_change_tail(skb, new_len, 0)) return -1;
+
+    if (write_ipv4_header(skb, pkt->l3_off, pkt->daddr, pkt->saddr, 40, IPPROTO_TCP_NR)) return -1;
+    if (write_rst_header(skb, pkt, l4_off, old_hdr, pkt->tcp_hlen)) return -1;
+    if (pkt->outer_hlen &&
+        write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr, 20 + 40,
+                          IPPROTO_IPIP_NR))
+        return -1;
+    return swap_macs(skb);
+}
+
+#endif

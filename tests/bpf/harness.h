@@ -1,0 +1,80 @@
+// Test harness for the data plane: a private network and mount namespace (made in main, gone
+// when the process exits, even after a crash), a veth with static neighbours, a private bpffs,
+// and the real programs attached and run with BPF_PROG_TEST_RUN.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include "dfaas/abi.h"
+#include "dfaas/dataplane/dataplane.h"
+#include "packet.h"
+
+namespace dfaas::test {
+
+// Addresses of the test topology (all on dp0's /24).
+inline const Ipv4 kNode = *Ipv4::parse("10.0.0.1");     // node A, where the programs run
+inline const Ipv4 kPeerB = *Ipv4::parse("10.0.0.2");
+inline const Ipv4 kPeerC = *Ipv4::parse("10.0.0.3");
+inline const Ipv4 kClient = *Ipv4::parse("10.0.0.100");
+inline const Ipv4 kStranger = *Ipv4::parse("10.0.0.50"); // not a peer
+inline const Endpoint kGateway{kNode, 8080};
+inline const Mac kNodeMac = mac(0x01), kPeerBMac = mac(0x02), kPeerCMac = mac(0x03),
+                 kClientMac = mac(0x10);
+constexpr uint16_t kFport = 31000;       // figlet on node A
+constexpr uint16_t kPeerFport = 31500;   // figlet's port on peer B
+constexpr int kRedirect = 7;             // TC_ACT_REDIRECT
+constexpr int kShot = 2;                 // TC_ACT_SHOT
+
+// Made once by main(); tests read it.
+struct Environment {
+    std::string bpffs_root;  // private bpffs mount
+    int ifindex = 0;         // dp0
+    bool ready = false;
+    std::string why_not;     // when not ready (not root, ...)
+};
+Environment &environment();
+void setup_environment();
+
+struct RunResult {
+    int retval = -1;
+    Bytes out;
+    Parsed parsed;
+};
+
+class DataplaneTest : public ::testing::Test {
+protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    // Re-attaches with other settings (counters and maps start empty).
+    void reattach(const dp::Settings &settings);
+    dp::Settings default_settings() const;
+
+    RunResult ingress(const Bytes &frame);
+    RunResult egress(const Bytes &frame);
+    uint64_t reason(const std::string &name) const;
+
+    // A user SYN from the client to node A's function port.
+    TcpPacket user_syn(uint16_t client_port = 40000) const;
+    // figlet with port kFport on this node; policy installed when given.
+    void install_figlet(const FunctionPolicy &policy);
+
+    dp::Dataplane &dp() { return *dp_; }
+    std::string bpffs() const { return environment().bpffs_root + "/node"; }
+
+private:
+    RunResult run(int prog_fd, const Bytes &frame);
+    void open_programs();
+    void close_programs();
+
+    std::unique_ptr<dp::Dataplane> dp_;
+    int ingress_fd_ = -1, egress_fd_ = -1;
+};
+
+}  // namespace dfaas::test

@@ -1,0 +1,226 @@
+// dfaas-agent configuration: typed settings with defaults, loaded from a YAML or JSON file, then
+// overridden by environment variables, then validated as a whole.
+//
+// Every key has a dotted path (strategy.nms.cpu_threshold), a generic environment variable
+// (DFAAS_STRATEGY_NMS_CPU_THRESHOLD) and possibly the reference agent's name
+// (AGENT_NMS_CPU_THRESHOLD); config_keys() (config_keys.h) lists them all with defaults and
+// descriptions.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dfaas/clients/function_group.h"
+#include "dfaas/clients/http_url.h"
+#include "dfaas/clients/result.h"
+#include "dfaas/net.h"
+
+namespace dfaas {
+
+using Duration = std::chrono::milliseconds;
+
+// The reference's node classes (forecaster input): heavy 0, mid 1, light 2.
+enum class NodeType : uint8_t { Heavy = 0, Mid = 1, Light = 2 };
+// What the data plane does with a connection nobody can take.
+enum class RejectMode { Rst, Drop };
+// How a forwarded connection reaches the peer (IP-in-IP keeps the client tuple).
+enum class ForwardMode { Encap };
+enum class StrategyKind { Recalc, NodeMargin, Static, AllLocal, External };
+enum class ForecasterMode { Native, Http };
+enum class ForecasterVariant { Regression, Quantile005, Quantile095 };
+enum class LogLevel { Trace, Debug, Info, Warn, Error };
+
+// Canonical config spellings ("mid", "rst", "nodemargin", "quantile005", "warn", ...).
+std::string_view to_string(NodeType value);
+std::string_view to_string(RejectMode value);
+std::string_view to_string(ForwardMode value);
+std::string_view to_string(StrategyKind value);
+std::string_view to_string(ForecasterMode value);
+std::string_view to_string(ForecasterVariant value);
+std::string_view to_string(LogLevel value);
+
+// An inclusive TCP port range, e.g. 31000-31999.
+struct PortRange {
+    uint16_t first = 0;
+    uint16_t last = 0;
+
+    bool contains(uint16_t port) const { return port >= first && port <= last; }
+    bool operator==(const PortRange &) const = default;
+};
+
+struct NodeConfig {
+    std::string id;  // stable node id; empty = read (or create) node.id_file, see node_id.h
+    std::string id_file = "/var/lib/dfaas/node-id";
+    Ipv4 ip;  // required
+    NodeType type = NodeType::Mid;
+
+    bool operator==(const NodeConfig &) const = default;
+};
+
+struct CtTimeouts {
+    Duration syn = std::chrono::seconds(10);
+    Duration established = std::chrono::hours(1);
+    Duration closing = std::chrono::seconds(10);
+
+    bool operator==(const CtTimeouts &) const = default;
+};
+
+struct DataplaneConfig {
+    std::string interface = "eth0";
+    std::string bpffs = "/sys/fs/bpf/dfaas";
+    Endpoint gateway;  // DNAT target; defaults to <node.ip>:8080 when not configured
+    RejectMode reject_mode = RejectMode::Rst;
+    ForwardMode forward_mode = ForwardMode::Encap;
+    uint32_t mtu = 0;  // 0 = the interface's MTU
+    uint32_t ct_entries = 262144;
+    CtTimeouts ct_timeouts;
+    uint32_t syn_guard_rate = 20000;  // new connections per second; 0 = off
+    PortRange function_ports{31000, 31999};
+
+    bool operator==(const DataplaneConfig &) const = default;
+};
+
+struct NmsThresholds {
+    double cpu = 120;      // percent, 100 = one core
+    double ram = 5.5e9;    // bytes
+    double power = 2.1e6;  // microwatts
+
+    bool operator==(const NmsThresholds &) const = default;
+};
+
+struct ExternalStrategyConfig {
+    std::optional<HttpUrl> url;  // required when strategy.name is external
+    Duration timeout = std::chrono::seconds(2);
+
+    bool operator==(const ExternalStrategyConfig &) const = default;
+};
+
+struct StrategyConfig {
+    StrategyKind name = StrategyKind::Recalc;
+    Duration period = std::chrono::seconds(10);
+    NmsThresholds nms;
+    std::string group_file;  // optional; empty = groups from the dfaas.group label
+    ExternalStrategyConfig external;
+    // Not a key: the content of group_file (function -> group), filled by the loader.
+    std::map<std::string, FunctionGroup> groups;
+
+    bool operator==(const StrategyConfig &) const = default;
+};
+
+struct ForecasterConfig {
+    ForecasterMode mode = ForecasterMode::Native;
+    std::string models_dir = "/usr/share/dfaas/forecaster";
+    ForecasterVariant variant = ForecasterVariant::Regression;
+    std::optional<HttpUrl> url;  // required when mode is http
+    Duration timeout = std::chrono::seconds(2);
+
+    bool operator==(const ForecasterConfig &) const = default;
+};
+
+struct OpenFaasConfig {
+    HttpUrl url{"http", "127.0.0.1", 8080, ""};
+    std::string username;       // empty = no basic auth
+    std::string password_file;  // file holding the password (whitespace-trimmed)
+    Duration timeout = std::chrono::seconds(2);
+
+    bool operator==(const OpenFaasConfig &) const = default;
+};
+
+// Node metrics without node-exporter: when node_cpu_seconds_total is absent the `or` falls back to
+// the CPU of every process Prometheus scrapes on this node (gateway, functions, agent).
+inline constexpr std::string_view kDefaultNodeCpuQuery =
+    "100 * sum(rate(node_cpu_seconds_total{mode!=\"idle\"}[$window])) "
+    "or 100 * sum(rate(process_cpu_seconds_total[$window]))";
+inline constexpr std::string_view kDefaultNodeRamQuery =
+    "(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes) "
+    "or sum(process_resident_memory_bytes)";
+
+struct PrometheusConfig {
+    HttpUrl url{"http", "127.0.0.1", 9090, ""};
+    Duration timeout = std::chrono::seconds(2);
+    Duration window = std::chrono::seconds(20);
+    Duration scrape_interval = std::chrono::seconds(5);
+    std::string node_cpu_query{kDefaultNodeCpuQuery};
+    std::string node_ram_query{kDefaultNodeRamQuery};
+
+    bool operator==(const PrometheusConfig &) const = default;
+};
+
+struct ApiConfig {
+    Endpoint listen{Ipv4{0}, 9080};
+    std::string token_file;  // control token for mutations from non-loopback clients
+
+    bool operator==(const ApiConfig &) const = default;
+};
+
+struct PeersConfig {
+    uint16_t listen_port = 30090;
+    std::vector<Endpoint> seeds;
+    std::string cluster_key_file;  // HMAC key of the peer protocol
+    Duration replay_window = std::chrono::seconds(30);
+    Duration control_tick = std::chrono::seconds(1);
+
+    bool operator==(const PeersConfig &) const = default;
+};
+
+struct LogConfig {
+    LogLevel level = LogLevel::Info;
+
+    bool operator==(const LogConfig &) const = default;
+};
+
+struct Config {
+    NodeConfig node;
+    DataplaneConfig dataplane;
+    StrategyConfig strategy;
+    ForecasterConfig forecaster;
+    OpenFaasConfig openfaas;
+    PrometheusConfig prometheus;
+    ApiConfig api;
+    PeersConfig peers;
+    LogConfig log;
+
+    bool operator==(const Config &) const = default;
+};
+
+// A snapshot of environment variables (name -> value); tests pass their own.
+using Environment = std::map<std::string, std::string>;
+Environment process_environment();
+
+struct LoadResult {
+    std::optional<Config> config;       // set when errors is empty
+    std::vector<std::string> errors;    // every problem found, each naming its key
+    std::vector<std::string> warnings;  // e.g. an unknown DFAAS_* variable
+
+    bool ok() const { return errors.empty(); }
+};
+
+// Defaults, then the file at `path` (YAML or JSON; empty path = no file), then `env`, then
+// validation. Reads strategy.group_file and checks that the secret files named by the config are
+// readable. Never throws.
+LoadResult load_config(const std::string &path, const Environment &env);
+
+// The same from text already in memory; `source_name` is used in messages.
+LoadResult load_config_text(std::string_view text, std::string_view source_name,
+                            const Environment &env);
+
+// The effective configuration as YAML, every key present, in the order of config_keys(). Loading
+// the output again gives the same Config. Secrets are never in a Config (only the paths of the
+// files holding them), so nothing secret can be printed.
+std::string dump_effective(const Config &config);
+
+// The content of a secret file with surrounding whitespace trimmed (as the OpenFaaS gateway does
+// for its basic-auth files). The error names the file and the reason; empty content is an error.
+Result<std::string> read_secret_file(const std::string &path);
+
+// Reads a group file {"HIGH_USAGE": ["f1", …], "LOW_USAGE": […], "MEDIUM_USAGE": […]} into
+// function -> group. Errors: unreadable file, malformed JSON, unknown group, non-string entries,
+// a function listed in two groups.
+Result<std::map<std::string, FunctionGroup>> load_group_file(const std::string &path);
+
+}  // namespace dfaas

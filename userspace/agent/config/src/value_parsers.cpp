@@ -1,0 +1,319 @@
+#include "value_parsers.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+
+#include "dfaas/clients/duration_text.h"
+
+namespace dfaas::config_detail {
+namespace {
+
+constexpr std::string_view kDurationHelp =
+    "is not a duration (use e.g. 10s, 500ms, 1m, 2h, or a number of seconds)";
+
+bool all_digits(std::string_view text) {
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c));
+    });
+}
+
+// A non-negative decimal number with an optional fraction ("10", "2.5"), consumed from the front.
+std::optional<double> take_number(std::string_view &text) {
+    size_t length = 0;
+    while (length < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[length])) || text[length] == '.'))
+        ++length;
+    if (length == 0) return std::nullopt;
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + length, value);
+    if (ec != std::errc{} || end != text.data() + length) return std::nullopt;
+    text.remove_prefix(length);
+    return value;
+}
+
+std::optional<double> take_unit_millis(std::string_view &text) {
+    struct Unit {
+        std::string_view suffix;
+        double millis;
+    };
+    // "ms" before "m" so "500ms" is not read as 500 minutes followed by "s".
+    for (Unit unit : {Unit{"ms", 1}, Unit{"s", 1e3}, Unit{"m", 6e4}, Unit{"h", 3.6e6}}) {
+        if (text.substr(0, unit.suffix.size()) == unit.suffix) {
+            text.remove_prefix(unit.suffix.size());
+            return unit.millis;
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<double> duration_millis(std::string_view text) {
+    if (text.find_first_not_of("0123456789.") == std::string_view::npos) {  // plain seconds
+        auto seconds = take_number(text);
+        if (!seconds || !text.empty()) return std::nullopt;
+        return *seconds * 1e3;
+    }
+    double total = 0;
+    while (!text.empty()) {
+        auto number = take_number(text);
+        auto unit = number ? take_unit_millis(text) : std::nullopt;
+        if (!unit) return std::nullopt;
+        total += *number * *unit;
+    }
+    return total;
+}
+
+bool has_control_or_space(std::string_view text) {
+    return std::any_of(text.begin(), text.end(), [](char c) {
+        return std::iscntrl(static_cast<unsigned char>(c)) ||
+               std::isspace(static_cast<unsigned char>(c));
+    });
+}
+
+}  // namespace
+
+std::string quote(std::string_view text) {
+    return "\"" + std::string(text) + "\"";
+}
+
+std::string trim(std::string_view text) {
+    auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    auto last = text.find_last_not_of(" \t\r\n");
+    return std::string(text.substr(first, last - first + 1));
+}
+
+std::vector<std::string> split_list(std::string_view text) {
+    std::vector<std::string> items;
+    if (trim(text).empty()) return items;
+    size_t start = 0;
+    while (true) {
+        size_t comma = text.find(',', start);
+        items.push_back(trim(text.substr(start, comma - start)));
+        if (comma == std::string_view::npos) return items;
+        start = comma + 1;
+    }
+}
+
+Result<Duration> parse_duration(std::string_view text) {
+    std::string trimmed = trim(text);
+    std::string_view body = trimmed;
+    bool negative = !body.empty() && body.front() == '-';
+    if (negative || (!body.empty() && body.front() == '+')) body.remove_prefix(1);
+    auto millis = duration_millis(body);
+    if (!millis) return fail(std::string(kDurationHelp));
+    if (*millis > 1e13) return fail("is too long a duration");
+    double whole = std::round(*millis);
+    if (std::abs(whole - *millis) > 1e-6)
+        return fail("is finer than a millisecond (the smallest unit is 1ms)");
+    auto result = Duration(static_cast<Duration::rep>(whole));
+    return negative ? -result : result;
+}
+
+Result<Duration> parse_positive_duration(std::string_view text, Duration minimum) {
+    auto duration = parse_duration(text);
+    if (!duration) return duration;
+    if (duration->count() <= 0) return fail("is not a positive duration");
+    if (*duration < minimum) return fail("is shorter than the minimum " + format_duration(minimum));
+    return duration;
+}
+
+Result<uint64_t> parse_unsigned(std::string_view text, uint64_t min, uint64_t max) {
+    std::string range = std::to_string(min) + ".." + std::to_string(max);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (!all_digits(text) || ec != std::errc{} || end != text.data() + text.size())
+        return fail("is not a whole number in " + range);
+    if (value < min || value > max) return fail("is out of range " + range);
+    return value;
+}
+
+Result<double> parse_positive_number(std::string_view text) {
+    double value = 0;
+    bool letters_other_than_exponent = std::any_of(text.begin(), text.end(), [](char c) {
+        return std::isalpha(static_cast<unsigned char>(c)) && c != 'e' && c != 'E';
+    });
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || letters_other_than_exponent || ec != std::errc{} ||
+        end != text.data() + text.size())
+        return fail("is not a number");
+    if (!std::isfinite(value) || value <= 0) return fail("is not a positive number");
+    return value;
+}
+
+Result<Ipv4> parse_ipv4(std::string_view text) {
+    auto address = Ipv4::parse(text);
+    if (!address) return fail("is not an IPv4 address (a.b.c.d)");
+    return *address;
+}
+
+Result<Endpoint> parse_endpoint(std::string_view text) {
+    auto endpoint = Endpoint::parse(text);
+    if (!endpoint) return fail("is not an IPv4 address with a port (a.b.c.d:port, port 1..65535)");
+    return *endpoint;
+}
+
+Result<uint16_t> parse_port(std::string_view text) {
+    auto port = parse_unsigned(text, 1, 65535);
+    if (!port) return fail("is not a port number in 1..65535");
+    return static_cast<uint16_t>(*port);
+}
+
+Result<PortRange> parse_port_range(std::string_view text) {
+    auto dash = text.find('-');
+    auto first = parse_port(trim(text.substr(0, dash)));
+    auto last = dash == std::string_view::npos ? first : parse_port(trim(text.substr(dash + 1)));
+    if (!first || !last) return fail("is not a port range first-last (ports 1..65535)");
+    if (*first > *last) return fail("is an empty range (first port after last)");
+    return PortRange{*first, *last};
+}
+
+Result<HttpUrl> parse_url(std::string_view text) {
+    auto url = HttpUrl::parse(text);
+    if (!url) return fail("is not a valid URL: " + url.error());
+    return url;
+}
+
+Result<std::string> parse_node_id(std::string_view text) {
+    if (text.empty()) return std::string{};
+    auto valid_char = [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+    };
+    if (text.size() > 63 || !std::isalnum(static_cast<unsigned char>(text.front())) ||
+        !std::all_of(text.begin(), text.end(), valid_char))
+        return fail(
+            "is not a node id (1..63 of A-Z a-z 0-9 . _ -, starting with a letter or digit)");
+    return std::string(text);
+}
+
+Result<std::string> parse_interface_name(std::string_view text) {
+    // Linux: at most IFNAMSIZ-1 = 15 bytes, no '/', no whitespace, not "." or "..".
+    if (text.empty() || text.size() > 15 || text == "." || text == ".." ||
+        text.find('/') != std::string_view::npos || has_control_or_space(text))
+        return fail("is not a network interface name (1..15 characters, no '/' or spaces)");
+    return std::string(text);
+}
+
+Result<std::string> parse_absolute_path(std::string_view text) {
+    if (text.empty() || text.front() != '/' || has_control_or_space(text))
+        return fail("is not an absolute path");
+    std::string path(text);
+    while (path.size() > 1 && path.back() == '/')
+        path.pop_back();
+    return path;
+}
+
+Result<std::string> parse_file_path(std::string_view text) {
+    if (text.empty()) return fail("is not a file path (empty)");
+    if (text.back() == '/') return fail("is a directory path, expected a file");
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return std::iscntrl(static_cast<unsigned char>(c)); }))
+        return fail("contains control characters");
+    return std::string(text);
+}
+
+Result<std::string> parse_directory_path(std::string_view text) {
+    if (text.empty()) return fail("is not a directory path (empty)");
+    if (std::any_of(text.begin(), text.end(),
+                    [](char c) { return std::iscntrl(static_cast<unsigned char>(c)); }))
+        return fail("contains control characters");
+    return std::string(text);
+}
+
+Result<std::string> parse_optional_file_path(std::string_view text) {
+    if (text.empty()) return std::string{};
+    return parse_file_path(text);
+}
+
+Result<std::string> parse_username(std::string_view text) {
+    // Basic auth sends "user:password": a ':' in the user name cannot be expressed.
+    if (text.find(':') != std::string_view::npos)
+        return fail("contains ':' (not allowed in a basic-auth user name)");
+    if (has_control_or_space(text)) return fail("contains spaces or control characters");
+    return std::string(text);
+}
+
+Result<std::string> parse_query_template(std::string_view text) {
+    if (trim(text).empty()) return fail("is not a PromQL expression (empty)");
+    // Catch typos early: brackets must balance outside string literals.
+    std::string open;
+    char in_string = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\')
+                ++i;
+            else if (c == in_string)
+                in_string = 0;
+            continue;
+        }
+        if (c == '"' || c == '\'' || c == '`')
+            in_string = c;
+        else if (c == '(' || c == '[' || c == '{')
+            open += c;
+        else if (c == ')' || c == ']' || c == '}') {
+            char expected = c == ')' ? '(' : c == ']' ? '[' : '{';
+            if (open.empty() || open.back() != expected)
+                return fail("has an unbalanced '" + std::string(1, c) + "'");
+            open.pop_back();
+        }
+    }
+    if (in_string) return fail("has an unterminated string literal");
+    if (!open.empty()) return fail("has an unclosed '" + std::string(1, open.back()) + "'");
+    return std::string(text);
+}
+
+const EnumNames<NodeType> &node_type_names() {
+    static const EnumNames<NodeType> names{{"heavy", NodeType::Heavy}, {"mid", NodeType::Mid},
+                                           {"light", NodeType::Light}, {"0", NodeType::Heavy},
+                                           {"1", NodeType::Mid},       {"2", NodeType::Light}};
+    return names;
+}
+
+const EnumNames<RejectMode> &reject_mode_names() {
+    static const EnumNames<RejectMode> names{{"rst", RejectMode::Rst}, {"drop", RejectMode::Drop}};
+    return names;
+}
+
+const EnumNames<ForwardMode> &forward_mode_names() {
+    static const EnumNames<ForwardMode> names{{"encap", ForwardMode::Encap}};
+    return names;
+}
+
+const EnumNames<StrategyKind> &strategy_names() {
+    static const EnumNames<StrategyKind> names{{"recalc", StrategyKind::Recalc},
+                                               {"nodemargin", StrategyKind::NodeMargin},
+                                               {"static", StrategyKind::Static},
+                                               {"alllocal", StrategyKind::AllLocal},
+                                               {"external", StrategyKind::External},
+                                               {"recalcstrategy", StrategyKind::Recalc},
+                                               {"nodemarginstrategy", StrategyKind::NodeMargin},
+                                               {"staticstrategy", StrategyKind::Static},
+                                               {"alllocalstrategy", StrategyKind::AllLocal},
+                                               {"rlagentstrategy", StrategyKind::External}};
+    return names;
+}
+
+const EnumNames<ForecasterMode> &forecaster_mode_names() {
+    static const EnumNames<ForecasterMode> names{{"native", ForecasterMode::Native},
+                                                 {"http", ForecasterMode::Http}};
+    return names;
+}
+
+const EnumNames<ForecasterVariant> &forecaster_variant_names() {
+    static const EnumNames<ForecasterVariant> names{
+        {"regression", ForecasterVariant::Regression},
+        {"quantile005", ForecasterVariant::Quantile005},
+        {"quantile095", ForecasterVariant::Quantile095}};
+    return names;
+}
+
+const EnumNames<LogLevel> &log_level_names() {
+    static const EnumNames<LogLevel> names{{"trace", LogLevel::Trace}, {"debug", LogLevel::Debug},
+                                           {"info", LogLevel::Info},   {"warn", LogLevel::Warn},
+                                           {"error", LogLevel::Error}, {"warning", LogLevel::Warn}};
+    return names;
+}
+
+}  // namespace dfaas::config_detail

@@ -1,0 +1,73 @@
+// Internal: text -> typed value for configuration keys. Every failure is a reason phrased to
+// follow the quoted value, e.g. `"-3s"` + ` is not a positive duration`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "dfaas/clients/http_url.h"
+#include "dfaas/clients/result.h"
+#include "dfaas/config/config.h"
+#include "dfaas/net.h"
+
+namespace dfaas::config_detail {
+
+// "10s", "500ms", "1m", "2h", Go-style sequences ("1m30s") and plain seconds ("10", "2.5").
+// Negative values parse (so the positive-only check can say so); sub-millisecond values do not.
+Result<Duration> parse_duration(std::string_view text);
+// parse_duration, then > 0 and >= minimum.
+Result<Duration> parse_positive_duration(std::string_view text, Duration minimum = Duration(1));
+
+// Digits only, within [min, max].
+Result<uint64_t> parse_unsigned(std::string_view text, uint64_t min, uint64_t max);
+// A finite number > 0 ("120", "5.5e9").
+Result<double> parse_positive_number(std::string_view text);
+
+Result<Ipv4> parse_ipv4(std::string_view text);
+Result<Endpoint> parse_endpoint(std::string_view text);
+Result<uint16_t> parse_port(std::string_view text);
+// "31000-31999" or a single port "31000".
+Result<PortRange> parse_port_range(std::string_view text);
+Result<HttpUrl> parse_url(std::string_view text);
+
+// Name -> value tables for enumerations; the first entry for each value is its canonical name.
+template <class E>
+using EnumNames = std::vector<std::pair<std::string_view, E>>;
+
+const EnumNames<NodeType> &node_type_names();
+const EnumNames<RejectMode> &reject_mode_names();
+const EnumNames<ForwardMode> &forward_mode_names();
+const EnumNames<StrategyKind> &strategy_names();
+const EnumNames<ForecasterMode> &forecaster_mode_names();
+const EnumNames<ForecasterVariant> &forecaster_variant_names();
+const EnumNames<LogLevel> &log_level_names();
+
+// Canonical names joined with '|', e.g. "rst|drop".
+template <class E>
+std::string canonical_names(const EnumNames<E> &names);
+
+// Case-insensitive lookup; the error lists the canonical names (and the accepted aliases).
+template <class E>
+Result<E> parse_enum(std::string_view text, const EnumNames<E> &names);
+
+// String checks.
+Result<std::string> parse_node_id(std::string_view text);         // "" or a valid node id
+Result<std::string> parse_interface_name(std::string_view text);  // Linux interface name
+Result<std::string> parse_absolute_path(std::string_view text);
+Result<std::string> parse_file_path(std::string_view text);  // non-empty, not a directory path
+Result<std::string> parse_optional_file_path(std::string_view text);  // "" or a file path
+Result<std::string> parse_directory_path(std::string_view text);      // non-empty
+Result<std::string> parse_username(std::string_view text);            // "" or no ':' / controls
+Result<std::string> parse_query_template(std::string_view text);      // balanced PromQL template
+
+std::string quote(std::string_view text);
+std::string trim(std::string_view text);
+// "a, b,c" -> {"a","b","c"}; "" -> {}.
+std::vector<std::string> split_list(std::string_view text);
+
+}  // namespace dfaas::config_detail
+
+#include "value_parsers_enum.h"

@@ -1,0 +1,160 @@
+// Typed views of the data plane's state, as the control library returns them. Everything here
+// is plain data in host byte order; the library converts at the map boundary.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "dfaas/net.h"
+#include "dfaas/policy.h"
+
+namespace dfaas::dp {
+
+// Every failure of the library: what was being done, and the system error behind it.
+class Error : public std::runtime_error {
+public:
+    Error(const std::string &what, int error_number);
+    explicit Error(const std::string &what) : std::runtime_error(what) {}
+    int error_number() const { return errno_; }
+
+private:
+    int errno_ = 0;
+};
+
+enum class RejectMode { Rst, Drop };
+std::string to_string(RejectMode mode);
+std::optional<RejectMode> parse_reject_mode(const std::string &text);
+
+using Nanoseconds = std::chrono::nanoseconds;
+
+// Node-wide settings of the data plane (the dfaas_config map).
+struct Settings {
+    Ipv4 node;                            // this node's address: function ports live here
+    Endpoint gateway;                     // local gateway, the DNAT target of the local path
+    RejectMode reject_mode = RejectMode::Rst;
+    uint16_t mtu = 0;                     // path MTU towards peers; 0 = the interface's MTU
+    uint32_t syn_guard_rate = 20000;      // new conn/s above which rejected SYNs are not tracked
+    Nanoseconds ct_timeout_syn = std::chrono::seconds(10);
+    Nanoseconds ct_timeout_established = std::chrono::hours(1);
+    Nanoseconds ct_timeout_closing = std::chrono::seconds(10);
+    bool enabled = true;                  // false: programs stay attached, every packet passes
+};
+
+struct AttachOptions {
+    std::string interface;
+    std::string bpffs = "/sys/fs/bpf/dfaas";  // pin directory (on a bpffs mount)
+    uint32_t ct_entries = 256 * 1024;
+    Settings settings;
+};
+
+struct Status {
+    std::string bpffs;
+    uint32_t abi_version = 0;
+    uint32_t ifindex = 0;
+    std::string interface;  // empty when the ifindex does not exist in this network namespace
+    bool ingress_attached = false;
+    bool egress_attached = false;
+    uint32_t ingress_prog_id = 0;
+    uint32_t egress_prog_id = 0;
+    uint64_t attached_unix_ns = 0;
+    uint32_t ct_capacity = 0;
+    Settings settings;
+};
+
+struct Service {
+    Ipv4 addr;
+    uint16_t port = 0;
+    std::string function;
+    bool local = false;  // a function port of this node (user traffic) vs a peer's port
+    auto operator<=>(const Service &) const = default;
+};
+
+struct Peer {
+    Ipv4 addr;
+    uint32_t index = 0;
+};
+
+// A policy as installed: the policy plus the version counter the map carries.
+struct InstalledPolicy {
+    uint32_t version = 0;
+    FunctionPolicy policy;
+};
+
+struct PathCounters {
+    uint64_t connections = 0;
+    uint64_t packets = 0;
+    uint64_t bytes = 0;
+    uint64_t requests = 0;
+    PathCounters &operator+=(const PathCounters &o);
+};
+
+struct ForwardedInCounters {
+    uint64_t accepted = 0;
+    uint64_t rejected = 0;
+};
+
+struct FunctionStats {
+    std::string name;
+    uint32_t id = 0;
+    PathCounters local;               // user connections served here
+    PathCounters reject;              // user connections rejected
+    PathCounters forwarded_in;        // connections peers forwarded to us, accepted
+    PathCounters forwarded_in_reject; // ... refused by limit_in
+    std::map<Ipv4, PathCounters> to_peer;  // user connections forwarded, per peer
+    std::map<Ipv4, ForwardedInCounters> forwarded_in_by_peer;
+
+    // What the strategies call the user request rate's numerator: requests of non-peer clients
+    // (served locally or forwarded) plus rejected connections (each would have carried one).
+    uint64_t user_requests() const;
+};
+
+struct PeerCounters {
+    Ipv4 addr;
+    uint32_t index = 0;
+    uint64_t syn_forwarded = 0;
+    uint64_t synack_returned = 0;
+    uint64_t rst_returned = 0;
+    uint64_t forwarded_in_connections = 0;
+};
+
+struct Stats {
+    std::vector<FunctionStats> functions;                  // by id
+    std::vector<std::pair<std::string, uint64_t>> reasons; // in enum order
+    std::vector<PeerCounters> peers;                       // by index
+    uint64_t reason(const std::string &name) const;        // 0 when unknown
+    const FunctionStats *function(const std::string &name) const;
+};
+
+enum class CtPath { Local = 1, Forward = 2, ForwardedIn = 3, Reject = 4 };
+enum class TcpState { SynSent = 1, SynRecv = 2, Established = 3, Closing = 4, Closed = 5 };
+std::string to_string(CtPath path);
+std::string to_string(TcpState state);
+
+struct CtEntry {
+    bool reply = false;   // REPLY direction entry (keyed by the gateway's tuple)
+    Ipv4 client;
+    uint16_t client_port = 0;
+    Ipv4 service;         // ORIGINAL: function address; REPLY: gateway address
+    uint16_t service_port = 0;
+    CtPath path = CtPath::Local;
+    TcpState state = TcpState::SynSent;
+    std::string function;
+    Ipv4 peer;            // FORWARD: target; FORWARDED_IN: forwarding node
+    Ipv4 nat_addr;
+    uint16_t nat_port = 0;
+    Nanoseconds age{0};   // since creation
+    Nanoseconds idle{0};  // since last seen
+};
+
+struct GcResult {
+    uint64_t scanned = 0;
+    uint64_t expired = 0;  // entries deleted
+    uint64_t live = 0;
+};
+
+}  // namespace dfaas::dp

@@ -1,0 +1,101 @@
+#include "dfaas/dataplane/json.h"
+
+namespace dfaas::dp {
+
+using nlohmann::json;
+
+json to_json(const Settings &s) {
+    return json{{"node", s.node.str()},
+                {"gateway", s.gateway.str()},
+                {"reject_mode", to_string(s.reject_mode)},
+                {"mtu", s.mtu},
+                {"syn_guard_rate", s.syn_guard_rate},
+                {"ct_timeout_syn_s", s.ct_timeout_syn.count() / 1e9},
+                {"ct_timeout_established_s", s.ct_timeout_established.count() / 1e9},
+                {"ct_timeout_closing_s", s.ct_timeout_closing.count() / 1e9},
+                {"enabled", s.enabled}};
+}
+
+json to_json(const Status &s) {
+    return json{{"bpffs", s.bpffs},
+                {"abi_version", s.abi_version},
+                {"interface", s.interface},
+                {"ifindex", s.ifindex},
+                {"ingress_attached", s.ingress_attached},
+                {"egress_attached", s.egress_attached},
+                {"ingress_prog_id", s.ingress_prog_id},
+                {"egress_prog_id", s.egress_prog_id},
+                {"attached_unix_ns", s.attached_unix_ns},
+                {"ct_capacity", s.ct_capacity},
+                {"settings", to_json(s.settings)}};
+}
+
+json to_json(const PathCounters &c) {
+    return json{{"connections", c.connections},
+                {"packets", c.packets},
+                {"bytes", c.bytes},
+                {"requests", c.requests}};
+}
+
+json to_json(const FunctionStats &f) {
+    json peers = json::object(), fwd_in = json::object();
+    for (const auto &[addr, c] : f.to_peer) peers[addr.str()] = to_json(c);
+    for (const auto &[addr, c] : f.forwarded_in_by_peer)
+        fwd_in[addr.str()] = json{{"accepted", c.accepted}, {"rejected", c.rejected}};
+    return json{{"name", f.name},
+                {"id", f.id},
+                {"local", to_json(f.local)},
+                {"reject", to_json(f.reject)},
+                {"forwarded_in", to_json(f.forwarded_in)},
+                {"forwarded_in_reject", to_json(f.forwarded_in_reject)},
+                {"to_peer", peers},
+                {"forwarded_in_by_peer", fwd_in},
+                {"user_requests", f.user_requests()}};
+}
+
+json to_json(const Stats &s) {
+    json functions = json::array(), reasons = json::object(), peers = json::array();
+    for (const auto &f : s.functions) functions.push_back(to_json(f));
+    for (const auto &[name, v] : s.reasons) reasons[name] = v;
+    for (const auto &p : s.peers)
+        peers.push_back(json{{"addr", p.addr.str()},
+                             {"index", p.index},
+                             {"syn_forwarded", p.syn_forwarded},
+                             {"synack_returned", p.synack_returned},
+                             {"rst_returned", p.rst_returned},
+                             {"forwarded_in_connections", p.forwarded_in_connections}});
+    return json{{"functions", functions}, {"reasons", reasons}, {"peers", peers}};
+}
+
+json to_json(const CtEntry &e) {
+    return json{{"direction", e.reply ? "reply" : "original"},
+                {"client", e.client.str() + ":" + std::to_string(e.client_port)},
+                {"service", e.service.str() + ":" + std::to_string(e.service_port)},
+                {"path", to_string(e.path)},
+                {"state", to_string(e.state)},
+                {"function", e.function},
+                {"peer", e.peer.is_unspecified() ? "" : e.peer.str()},
+                {"nat", e.nat_addr.is_unspecified()
+                            ? ""
+                            : e.nat_addr.str() + ":" + std::to_string(e.nat_port)},
+                {"age_s", e.age.count() / 1e9},
+                {"idle_s", e.idle.count() / 1e9}};
+}
+
+json to_json(const Service &s) {
+    return json{{"addr", s.addr.str()},
+                {"port", s.port},
+                {"function", s.function},
+                {"local", s.local}};
+}
+
+json policy_to_json(const FunctionPolicy &p) {
+    json peers = json::object(), overflow = json::object(), limit_in = json::object();
+    for (const auto &[a, w] : p.peers) peers[a.str()] = w;
+    for (const auto &[a, w] : p.overflow) overflow[a.str()] = w;
+    for (const auto &[a, l] : p.limit_in) limit_in[a.str()] = l;
+    return json{{"local", p.local},     {"reject", p.reject},     {"peers", peers},
+                {"local_cap", p.local_cap}, {"overflow", overflow}, {"limit_in", limit_in}};
+}
+
+}  // namespace dfaas::dp

@@ -1,0 +1,322 @@
+// Loading, attaching, replacing and detaching the programs; settings.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <linux/magic.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <mutex>
+#include <filesystem>
+
+#include "dfaas/dataplane/dataplane.h"
+#include "dfaas_tc.skel.h"
+#include "maps.h"
+
+namespace dfaas::dp {
+
+namespace {
+
+// Our filters in the clsact qdisc. Fixed so that a restarted loader finds and replaces them.
+constexpr uint32_t kTcHandle = 0xdfaa;
+constexpr uint32_t kTcPriority = 1;
+
+const char *attach_point_name(bpf_tc_attach_point point) {
+    return point == BPF_TC_INGRESS ? "ingress" : "egress";
+}
+
+void ensure_bpffs_dir(const std::string &dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error("create pin directory " + dir + ": " + ec.message(), ec.value());
+    struct statfs fs{};
+    if (statfs(dir.c_str(), &fs) != 0) throw Error(describe("statfs " + dir, errno), errno);
+    if (static_cast<unsigned long>(fs.f_type) != BPF_FS_MAGIC)
+        throw Error(dir + " is not on a bpffs mount (mount -t bpf bpf <dir>, or choose a "
+                          "directory under /sys/fs/bpf)");
+}
+
+// Refuses pinned maps written by a binary with another ABI: reading them would misinterpret
+// every value. abi_version is the first field of the config value in every ABI version.
+void check_pinned_abi(const std::string &dir) {
+    std::string path = dir + "/dfaas_config";
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return;  // nothing pinned yet
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    std::vector<uint8_t> value;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) value.resize(info.value_size);
+    uint32_t key = 0, version = 0;
+    bool ok = value.size() >= 4 && bpf_map_lookup_elem(fd, &key, value.data()) == 0;
+    close(fd);
+    if (ok) std::memcpy(&version, value.data(), sizeof(version));
+    if (ok && version != 0 && version != DFAAS_ABI_VERSION)
+        throw Error("maps pinned under " + dir + " have ABI version " + std::to_string(version) +
+                    ", this binary uses " + std::to_string(DFAAS_ABI_VERSION) +
+                    ": detach first (`dfaasctl dp detach`; open connections will be reset)");
+}
+
+uint32_t interface_index(const std::string &iface, const char *doing) {
+    unsigned idx = if_nametoindex(iface.c_str());
+    if (idx == 0) throw Error(describe(std::string(doing) + " on " + iface, errno), errno);
+    return idx;
+}
+
+uint16_t interface_mtu(const std::string &iface) {
+    int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) return 1500;
+    ifreq req{};
+    std::strncpy(req.ifr_name, iface.c_str(), IFNAMSIZ - 1);
+    int rc = ioctl(sock, SIOCGIFMTU, &req);
+    close(sock);
+    return rc == 0 && req.ifr_mtu > 0 ? static_cast<uint16_t>(req.ifr_mtu) : 1500;
+}
+
+uint64_t unix_now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void fill_config(dfaas_config &cfg, const Settings &s) {
+    cfg.abi_version = DFAAS_ABI_VERSION;
+    cfg.node_addr = s.node.network();
+    cfg.gateway_addr = s.gateway.addr.network();
+    cfg.gateway_port = htons(s.gateway.port);
+    cfg.reject_mode = s.reject_mode == RejectMode::Drop ? DFAAS_REJECT_DROP : DFAAS_REJECT_RST;
+    cfg.forward_mode = DFAAS_FORWARD_ENCAP;
+    cfg.mtu = s.mtu;
+    cfg.syn_guard_rate = s.syn_guard_rate;
+    cfg.ct_timeout_syn_ns = s.ct_timeout_syn.count();
+    cfg.ct_timeout_established_ns = s.ct_timeout_established.count();
+    cfg.ct_timeout_closing_ns = s.ct_timeout_closing.count();
+    cfg.flags = s.enabled ? DFAAS_CFG_F_ENABLED : 0;
+}
+
+void validate_settings(const Settings &s) {
+    if (s.node.is_unspecified()) throw Error("settings: node address is required");
+    if (s.gateway.addr.is_unspecified() || s.gateway.port == 0)
+        throw Error("settings: gateway address:port is required");
+    if (s.mtu != 0 && s.mtu < 576) throw Error("settings: mtu " + std::to_string(s.mtu) +
+                                               " is below the IPv4 minimum of 576");
+}
+
+void attach_program(uint32_t ifindex, const std::string &iface, bpf_tc_attach_point point,
+                    int prog_fd) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(ifindex);
+    hook.attach_point = point;
+    int err = bpf_tc_hook_create(&hook);
+    if (err && err != -EEXIST)
+        throw Error(describe(std::string("create clsact on ") + iface, err), err);
+    bpf_tc_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.prog_fd = prog_fd;
+    opts.handle = kTcHandle;
+    opts.priority = kTcPriority;
+    opts.flags = BPF_TC_F_REPLACE;  // atomic swap when our filter is already there
+    err = bpf_tc_attach(&hook, &opts);
+    if (err)
+        throw Error(describe(std::string("attach tc ") + attach_point_name(point) + " on " + iface,
+                             err),
+                    err);
+}
+
+uint32_t attached_prog_id(uint32_t ifindex, bpf_tc_attach_point point) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(ifindex);
+    hook.attach_point = point;
+    bpf_tc_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.handle = kTcHandle;
+    opts.priority = kTcPriority;
+    if (bpf_tc_query(&hook, &opts) != 0) return 0;
+    return opts.prog_id;
+}
+
+void detach_program(uint32_t ifindex, bpf_tc_attach_point point) {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = static_cast<int>(ifindex);
+    hook.attach_point = point;
+    bpf_tc_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.handle = kTcHandle;
+    opts.priority = kTcPriority;
+    bpf_tc_detach(&hook, &opts);  // ENOENT (already gone, interface deleted) is fine
+}
+
+std::function<void(LogLevel, const std::string &)> &log_sink() {
+    static std::function<void(LogLevel, const std::string &)> sink =
+        [](LogLevel level, const std::string &msg) {
+            static const bool debug = std::getenv("DFAAS_LIBBPF_DEBUG") != nullptr;
+            if (level == LogLevel::Warn || debug) std::fputs(msg.c_str(), stderr);
+        };
+    return sink;
+}
+
+int libbpf_print(enum libbpf_print_level level, const char *format, va_list args) {
+    char buf[4096];
+    vsnprintf(buf, sizeof(buf), format, args);
+    std::string msg(buf);
+    // bpf_tc_hook_create on an interface that already has clsact: expected, handled.
+    if (msg.find("Exclusivity flag on") != std::string::npos) return 0;
+    LogLevel l = level == LIBBPF_WARN ? LogLevel::Warn
+                 : level == LIBBPF_INFO ? LogLevel::Info
+                                        : LogLevel::Debug;
+    log_sink()(l, msg);
+    return 0;
+}
+
+void install_libbpf_logging() {
+    static std::once_flag once;
+    std::call_once(once, [] { libbpf_set_print(libbpf_print); });
+}
+
+struct SkeletonDeleter {
+    void operator()(dfaas_tc *skel) const { dfaas_tc__destroy(skel); }
+};
+
+}  // namespace
+
+void set_libbpf_log_sink(std::function<void(LogLevel, const std::string &)> sink) {
+    install_libbpf_logging();
+    log_sink() = std::move(sink);
+}
+
+std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
+    install_libbpf_logging();
+    validate_settings(opts.settings);
+    uint32_t ifindex = interface_index(opts.interface, "attach tc ingress");
+    ensure_bpffs_dir(opts.bpffs);
+    check_pinned_abi(opts.bpffs);
+
+    LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = opts.bpffs.c_str());
+    std::unique_ptr<dfaas_tc, SkeletonDeleter> skel(dfaas_tc__open_opts(&open_opts));
+    if (!skel) throw Error(describe("open BPF object", errno), errno);
+    if (bpf_map__set_max_entries(skel->maps.dfaas_ct, opts.ct_entries))
+        throw Error("conntrack size " + std::to_string(opts.ct_entries) + " rejected");
+    // libbpf reuses every compatible map pinned under pin_root_path and pins the others.
+    if (int err = dfaas_tc__load(skel.get()))
+        throw Error(describe("load BPF programs (pinned maps under " + opts.bpffs +
+                                 " incompatible, or the verifier refused; see the log above)",
+                             err),
+                    err);
+
+    // Settings before attaching: the first packet must already see them.
+    int cfg_fd = bpf_map__fd(skel->maps.dfaas_config);
+    uint32_t zero = 0;
+    dfaas_config cfg{};
+    map_lookup(cfg_fd, zero, cfg);
+    Settings settings = opts.settings;
+    if (settings.mtu == 0) settings.mtu = interface_mtu(opts.interface);
+    fill_config(cfg, settings);
+    cfg.ifindex = ifindex;
+    if (cfg.attached_unix_ns == 0) cfg.attached_unix_ns = unix_now_ns();
+    if (cfg.hash_seed == 0 && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0)
+        cfg.hash_seed = unix_now_ns();
+    map_update(cfg_fd, zero, cfg, BPF_ANY, "write data-plane settings");
+
+    attach_program(ifindex, opts.interface, BPF_TC_INGRESS,
+                   bpf_program__fd(skel->progs.dfaas_ingress));
+    attach_program(ifindex, opts.interface, BPF_TC_EGRESS,
+                   bpf_program__fd(skel->progs.dfaas_egress));
+    // The filters hold the programs and the pins hold the maps: the skeleton can go.
+    skel.reset();
+    return open(opts.bpffs);
+}
+
+std::unique_ptr<Dataplane> Dataplane::open(const std::string &bpffs) {
+    return std::unique_ptr<Dataplane>(new Dataplane(Maps::open_pinned(bpffs), bpffs));
+}
+
+bool Dataplane::detach(const std::string &bpffs) {
+    install_libbpf_logging();
+    std::string cfg_path = bpffs + "/dfaas_config";
+    int fd = bpf_obj_get(cfg_path.c_str());
+    if (fd < 0 && errno == ENOENT) return false;
+    if (fd >= 0) {
+        uint32_t zero = 0;
+        dfaas_config cfg{};
+        if (map_lookup(fd, zero, cfg) && cfg.ifindex) {
+            detach_program(cfg.ifindex, BPF_TC_INGRESS);
+            detach_program(cfg.ifindex, BPF_TC_EGRESS);
+        }
+        close(fd);
+    }
+    for (const auto &name : Maps::names()) {
+        std::string path = bpffs + "/" + name;
+        if (unlink(path.c_str()) != 0 && errno != ENOENT)
+            throw Error(describe("unpin " + path, errno), errno);
+    }
+    rmdir(bpffs.c_str());  // only when empty: never remove what others pinned there
+    return true;
+}
+
+Dataplane::Dataplane(std::unique_ptr<Maps> maps, std::string bpffs)
+    : maps_(std::move(maps)), bpffs_(std::move(bpffs)) {}
+
+Dataplane::~Dataplane() = default;
+
+Settings Dataplane::settings() const {
+    uint32_t zero = 0;
+    dfaas_config cfg{};
+    if (!map_lookup(maps_->config, zero, cfg))
+        throw Error(describe("read data-plane settings", errno), errno);
+    Settings s;
+    s.node = Ipv4::from_network(cfg.node_addr);
+    s.gateway = Endpoint{Ipv4::from_network(cfg.gateway_addr), ntohs(cfg.gateway_port)};
+    s.reject_mode = cfg.reject_mode == DFAAS_REJECT_DROP ? RejectMode::Drop : RejectMode::Rst;
+    s.mtu = cfg.mtu;
+    s.syn_guard_rate = cfg.syn_guard_rate;
+    s.ct_timeout_syn = Nanoseconds(cfg.ct_timeout_syn_ns);
+    s.ct_timeout_established = Nanoseconds(cfg.ct_timeout_established_ns);
+    s.ct_timeout_closing = Nanoseconds(cfg.ct_timeout_closing_ns);
+    s.enabled = cfg.flags & DFAAS_CFG_F_ENABLED;
+    return s;
+}
+
+void Dataplane::update_settings(const Settings &settings) {
+    validate_settings(settings);
+    uint32_t zero = 0;
+    dfaas_config cfg{};
+    if (!map_lookup(maps_->config, zero, cfg))
+        throw Error(describe("read data-plane settings", errno), errno);
+    Settings s = settings;
+    if (s.mtu == 0) s.mtu = cfg.mtu;
+    fill_config(cfg, s);
+    map_update(maps_->config, zero, cfg, BPF_ANY, "write data-plane settings");
+}
+
+Status Dataplane::status() const {
+    uint32_t zero = 0;
+    dfaas_config cfg{};
+    map_lookup(maps_->config, zero, cfg);
+    Status st;
+    st.bpffs = bpffs_;
+    st.abi_version = cfg.abi_version;
+    st.ifindex = cfg.ifindex;
+    char name[IF_NAMESIZE] = {};
+    if (cfg.ifindex && if_indextoname(cfg.ifindex, name)) st.interface = name;
+    st.ingress_prog_id = cfg.ifindex ? attached_prog_id(cfg.ifindex, BPF_TC_INGRESS) : 0;
+    st.egress_prog_id = cfg.ifindex ? attached_prog_id(cfg.ifindex, BPF_TC_EGRESS) : 0;
+    st.ingress_attached = st.ingress_prog_id != 0;
+    st.egress_attached = st.egress_prog_id != 0;
+    st.attached_unix_ns = cfg.attached_unix_ns;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(maps_->ct, &info, &len) == 0) st.ct_capacity = info.max_entries;
+    st.settings = settings();
+    return st;
+}
+
+}  // namespace dfaas::dp

@@ -1,0 +1,86 @@
+// File descriptors of the pinned maps, and typed access helpers over the raw libbpf calls.
+#pragma once
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dfaas/abi.h"
+#include "dfaas/dataplane/types.h"
+
+namespace dfaas::dp {
+
+// "what: strerror(err)" — err may be negative (libbpf style) or positive (errno).
+std::string describe(const std::string &what, int err);
+
+class Maps {
+public:
+    // Opens every map pinned under `dir`; throws Error naming the first one missing.
+    static std::unique_ptr<Maps> open_pinned(const std::string &dir);
+    // Names of the pinned maps (file names under the pin directory).
+    static const std::vector<std::string> &names();
+
+    ~Maps();
+
+    int config = -1, services = -1, functions = -1, policies = -1, peers = -1, peer_addrs = -1,
+        peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
+        rate_fwd_in = -1, rate_syn = -1, ct = -1;
+
+private:
+    Maps() = default;
+    int *slot(const std::string &name);
+};
+
+// Number of values a per-CPU map returns for one key.
+int possible_cpus();
+
+template <class K, class V>
+bool map_lookup(int fd, const K &key, V &value, uint64_t flags = 0) {
+    return bpf_map_lookup_elem_flags(fd, &key, &value, flags) == 0;
+}
+
+template <class K, class V>
+void map_update(int fd, const K &key, const V &value, uint64_t flags, const std::string &what) {
+    if (bpf_map_update_elem(fd, &key, &value, flags) != 0) throw Error(describe(what, errno), errno);
+}
+
+// Per-CPU values of one key, summed with `add`. V must be a multiple of 8 bytes (the kernel pads
+// per-CPU values to 8).
+template <class V, class Add>
+V percpu_sum(int fd, uint32_t key, Add add) {
+    static_assert(sizeof(V) % 8 == 0);
+    std::vector<V> values(possible_cpus());
+    V total{};
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) return total;
+    for (const auto &v : values) add(total, v);
+    return total;
+}
+
+template <class V>
+void percpu_zero(int fd, uint32_t key, const std::string &what) {
+    std::vector<V> zeros(possible_cpus());
+    std::memset(static_cast<void *>(zeros.data()), 0, zeros.size() * sizeof(V));
+    if (bpf_map_update_elem(fd, &key, zeros.data(), BPF_ANY) != 0)
+        throw Error(describe(what, errno), errno);
+}
+
+// Every key of a hash map (snapshot; entries may come and go meanwhile).
+template <class K>
+std::vector<K> map_keys(int fd, size_t limit = SIZE_MAX) {
+    std::vector<K> keys;
+    K key{}, next{};
+    const void *prev = nullptr;
+    while (keys.size() < limit && bpf_map_get_next_key(fd, prev, &next) == 0) {
+        keys.push_back(next);
+        key = next;
+        prev = &key;
+    }
+    return keys;
+}
+
+}  // namespace dfaas::dp

@@ -1,0 +1,81 @@
+// Per-function counters and the gateway's Prometheus exposition. Lock-free on the request path.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace faas_sim {
+
+// client_golang's DefBuckets, which the gateway's gateway_functions_seconds uses.
+inline constexpr std::array<double, 11> kLatencyBucketBounds = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                                0.5,   1,    2.5,   5,    10};
+
+// The outcomes an invocation can have here; each is counted under its HTTP status code.
+enum class Outcome : uint8_t {
+    ok,                 // 200
+    too_many_requests,  // 429: over capacity, as the watchdog's max_inflight
+    internal_error,     // 500: the behaviour failed
+    unavailable,        // 503: no replicas
+};
+inline constexpr size_t kOutcomeCount = 4;
+int status_code(Outcome outcome);
+
+// Latency histogram of one (function, code) pair.
+class LatencyHistogram {
+  public:
+    struct Snapshot {
+        std::array<uint64_t, kLatencyBucketBounds.size() + 1> cumulative{};  // last is +Inf
+        double sum_seconds = 0;
+        uint64_t count() const { return cumulative.back(); }
+    };
+
+    void observe(std::chrono::nanoseconds duration);
+    // The count is derived from the buckets read, so it always equals the +Inf bucket.
+    Snapshot snapshot() const;
+
+  private:
+    std::array<std::atomic<uint64_t>, kLatencyBucketBounds.size() + 1> counts_{};  // not cumulative
+    std::atomic<uint64_t> sum_nanoseconds_{0};
+};
+
+class FunctionStats {
+  public:
+    void record_started() { started_.fetch_add(1, std::memory_order_relaxed); }
+    void record_completed(Outcome outcome, std::chrono::nanoseconds duration) {
+        by_outcome_[static_cast<size_t>(outcome)].observe(duration);
+    }
+
+    uint64_t started() const { return started_.load(std::memory_order_relaxed); }
+    // Completed invocations of every outcome, what the gateway reports as invocationCount.
+    uint64_t completed() const;
+    const LatencyHistogram &histogram(Outcome outcome) const {
+        return by_outcome_[static_cast<size_t>(outcome)];
+    }
+
+  private:
+    std::atomic<uint64_t> started_{0};
+    std::array<LatencyHistogram, kOutcomeCount> by_outcome_{};
+};
+
+// What the exposition needs to know about one function.
+struct FunctionMetricsView {
+    std::string qualified_name;  // "<name>.<namespace>"
+    const FunctionStats *stats = nullptr;
+    uint64_t replicas = 0;
+    uint64_t inflight = 0;
+    std::optional<uint64_t> capacity;  // concurrent requests admitted; nullopt = unlimited
+};
+
+inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// The Prometheus text exposition of the gateway metrics plus faas_sim_* extras. Functions
+// appear in the order given.
+std::string render_metrics(std::span<const FunctionMetricsView> functions);
+
+}  // namespace faas_sim

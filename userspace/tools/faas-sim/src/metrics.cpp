@@ -1,0 +1,185 @@
+#include "faas_sim/metrics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+namespace faas_sim {
+namespace {
+
+constexpr Outcome kAllOutcomes[] = {Outcome::ok, Outcome::too_many_requests,
+                                    Outcome::internal_error, Outcome::unavailable};
+static_assert(std::size(kAllOutcomes) == kOutcomeCount);
+
+// Buckets are upper-inclusive (le): the first bound >= seconds; the last index is +Inf.
+size_t bucket_index(double seconds) {
+    auto bound =
+        std::lower_bound(kLatencyBucketBounds.begin(), kLatencyBucketBounds.end(), seconds);
+    return static_cast<size_t>(bound - kLatencyBucketBounds.begin());
+}
+
+// Label values need `\`, `"` and newlines escaped; function names never have them, but the
+// exposition must stay valid whatever a functions file contains.
+std::string escape_label_value(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        switch (c) {
+            case '\\':
+                out += "\\\\";
+                break;
+            case '"':
+                out += "\\\"";
+                break;
+            case '\n':
+                out += "\\n";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+void family_header(std::string &out, std::string_view name, std::string_view type,
+                   std::string_view help) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// Two gateway names break promtool's lint for their declared types: the counter
+// gateway_function_invocation_started lacks `_total`, and the gauge gateway_service_count ends in
+// `_count`, which the lint reserves for histograms and summaries. The names are what clients
+// query, so they stay, and both families are declared untyped: Prometheus stores and queries
+// untyped samples exactly like counters and gauges.
+constexpr std::string_view kLintSafeType = "untyped";
+
+void render_started(std::string &out, std::span<const FunctionMetricsView> functions) {
+    family_header(out, "gateway_function_invocation_started", kLintSafeType,
+                  "The total number of function HTTP requests started.");
+    for (const auto &function : functions) {
+        fmt::format_to(std::back_inserter(out),
+                       "gateway_function_invocation_started{{function_name=\"{}\"}} {}\n",
+                       escape_label_value(function.qualified_name), function.stats->started());
+    }
+}
+
+void render_invocation_total(std::string &out, std::span<const FunctionMetricsView> functions) {
+    family_header(out, "gateway_function_invocation_total", "counter", "Function metrics");
+    for (const auto &function : functions) {
+        std::string name = escape_label_value(function.qualified_name);
+        for (Outcome outcome : kAllOutcomes) {
+            uint64_t count = function.stats->histogram(outcome).snapshot().count();
+            if (count == 0) continue;  // like client_golang: only label sets that were observed
+            fmt::format_to(std::back_inserter(out),
+                           "gateway_function_invocation_total{{code=\"{}\",function_name=\"{}\"}} "
+                           "{}\n",
+                           status_code(outcome), name, count);
+        }
+    }
+}
+
+void render_histogram_series(std::string &out, std::string_view labels,
+                             const LatencyHistogram::Snapshot &snapshot) {
+    for (size_t i = 0; i < kLatencyBucketBounds.size(); ++i) {
+        fmt::format_to(std::back_inserter(out),
+                       "gateway_functions_seconds_bucket{{{},le=\"{}\"}} {}\n", labels,
+                       kLatencyBucketBounds[i], snapshot.cumulative[i]);
+    }
+    fmt::format_to(std::back_inserter(out),
+                   "gateway_functions_seconds_bucket{{{},le=\"+Inf\"}} {}\n"
+                   "gateway_functions_seconds_sum{{{}}} {}\n"
+                   "gateway_functions_seconds_count{{{}}} {}\n",
+                   labels, snapshot.count(), labels, snapshot.sum_seconds, labels,
+                   snapshot.count());
+}
+
+void render_seconds(std::string &out, std::span<const FunctionMetricsView> functions) {
+    family_header(out, "gateway_functions_seconds", "histogram", "Function time taken");
+    for (const auto &function : functions) {
+        std::string name = escape_label_value(function.qualified_name);
+        for (Outcome outcome : kAllOutcomes) {
+            LatencyHistogram::Snapshot snapshot = function.stats->histogram(outcome).snapshot();
+            if (snapshot.count() == 0) continue;
+            std::string labels =
+                fmt::format("code=\"{}\",function_name=\"{}\"", status_code(outcome), name);
+            render_histogram_series(out, labels, snapshot);
+        }
+    }
+}
+
+template <typename Value>
+void render_per_function(std::string &out, std::string_view metric, std::string_view type,
+                         std::string_view help, std::span<const FunctionMetricsView> functions,
+                         Value value_of) {
+    family_header(out, metric, type, help);
+    for (const auto &function : functions) {
+        fmt::format_to(std::back_inserter(out), "{}{{function_name=\"{}\"}} {}\n", metric,
+                       escape_label_value(function.qualified_name), value_of(function));
+    }
+}
+
+}  // namespace
+
+int status_code(Outcome outcome) {
+    switch (outcome) {
+        case Outcome::ok:
+            return 200;
+        case Outcome::too_many_requests:
+            return 429;
+        case Outcome::internal_error:
+            return 500;
+        case Outcome::unavailable:
+            return 503;
+    }
+    return 500;
+}
+
+void LatencyHistogram::observe(std::chrono::nanoseconds duration) {
+    double seconds = std::chrono::duration<double>(duration).count();
+    counts_[bucket_index(seconds)].fetch_add(1, std::memory_order_relaxed);
+    sum_nanoseconds_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(0, duration.count())),
+                               std::memory_order_relaxed);
+}
+
+LatencyHistogram::Snapshot LatencyHistogram::snapshot() const {
+    Snapshot snapshot;
+    uint64_t running = 0;
+    for (size_t i = 0; i < counts_.size(); ++i) {
+        running += counts_[i].load(std::memory_order_relaxed);
+        snapshot.cumulative[i] = running;
+    }
+    snapshot.sum_seconds =
+        static_cast<double>(sum_nanoseconds_.load(std::memory_order_relaxed)) / 1e9;
+    return snapshot;
+}
+
+uint64_t FunctionStats::completed() const {
+    uint64_t total = 0;
+    for (const auto &histogram : by_outcome_)
+        total += histogram.snapshot().count();
+    return total;
+}
+
+std::string render_metrics(std::span<const FunctionMetricsView> functions) {
+    std::string out;
+    out.reserve(1024 + functions.size() * 2048);
+    render_invocation_total(out, functions);
+    render_seconds(out, functions);
+    render_started(out, functions);
+    render_per_function(out, "gateway_service_count", kLintSafeType,
+                        "Current count of replicas for function", functions,
+                        [](const FunctionMetricsView &f) { return f.replicas; });
+    render_per_function(out, "faas_sim_function_inflight_requests", "gauge",
+                        "Requests being processed by the function now.", functions,
+                        [](const FunctionMetricsView &f) { return f.inflight; });
+    render_per_function(
+        out, "faas_sim_function_capacity_requests", "gauge",
+        "Concurrent requests the function admits before answering 429 (+Inf: unlimited).",
+        functions, [](const FunctionMetricsView &f) {
+            return f.capacity ? std::to_string(*f.capacity) : std::string("+Inf");
+        });
+    return out;
+}
+
+}  // namespace faas_sim
