@@ -4,9 +4,13 @@
 #include "lib/egress.h"
 
 SEC("tc")
-int dfaas_ingress(struct __sk_buff *skb) { return handle_ingress(skb); }
+int dfaas_ingress(struct __sk_buff *skb) {
+    return handle_ingress(skb);
+}
 
 SEC("tc")
-int dfaas_egress(struct __sk_buff *skb) { return handle_egress(skb); }
+int dfaas_egress(struct __sk_buff *skb) {
+    return handle_egress(skb);
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -43,6 +43,13 @@
 #define DFAAS_INLINE static __always_inline
 
 /*
+ * The data plane's clock: CLOCK_MONOTONIC_COARSE (tick resolution, a few ms). Conntrack ages and
+ * one-second rate windows need nothing finer, and it costs a fraction of bpf_ktime_get_ns() on
+ * virtual machines whose clock read traps. Userspace compares with the same clock.
+ */
+#define dfaas_now() bpf_ktime_get_coarse_ns()
+
+/*
  * A global BPF function: the verifier checks it once, on its own, with its arguments typed from
  * BTF, instead of once per path that reaches it. Used to cut the data plane into pieces the
  * verifier can prove quickly (the inlined whole exceeds the 1M-instruction budget). Pointer

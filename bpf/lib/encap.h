@@ -91,8 +91,7 @@ DFAAS_SUBPROG int dfaas_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u32 tcp
     if (!skb || tcp_hlen <= sizeof(struct tcphdr)) return 0;
     scan.optlen = (tcp_hlen - sizeof(struct tcphdr)) & 0x3f;
     if (scan.optlen == 0 || scan.optlen > 40) return 0;
-    if (bpf_skb_load_bytes(skb, l4_off + sizeof(struct tcphdr), scan.opts, scan.optlen))
-        return -1;
+    if (bpf_skb_load_bytes(skb, l4_off + sizeof(struct tcphdr), scan.opts, scan.optlen)) return -1;
     bpf_loop(40, mss_scan_step, &scan, 0);
     mss_at = scan.mss_at;
     if (!mss_at || mss_at > 38) return 0;
@@ -108,8 +107,7 @@ DFAAS_SUBPROG int dfaas_clamp_mss(struct __sk_buff *skb, __u32 l4_off, __u32 tcp
     diff = bpf_csum_diff((__be32 *)old_words, 8, (__be32 *)new_words, 8, 0);
     if (diff < 0) return -1;
     if (bpf_l4_csum_replace(skb, l4_off + TCP_CSUM_OFF, 0, (__u32)diff, 0)) return -1;
-    if (bpf_skb_store_bytes(skb, l4_off + sizeof(struct tcphdr) + mss_at, &scan.opts[mss_at], 2,
-                            0))
+    if (bpf_skb_store_bytes(skb, l4_off + sizeof(struct tcphdr) + mss_at, &scan.opts[mss_at], 2, 0))
         return -1;
     return 1;
 }

@@ -48,4 +48,39 @@ DFAAS_INLINE int send_towards(struct __sk_buff *skb, __u32 dst, int at_egress) {
     return TC_ACT_SHOT;
 }
 
+/* Next-hop MACs towards `dst` from the FIB; 0 when the kernel cannot say (no forwarding on the
+ * device, neighbour unresolved): the caller then lets bpf_redirect_neigh resolve. */
+DFAAS_INLINE int fib_macs(struct __sk_buff *skb, __u32 dst, struct dfaas_macs *out) {
+    struct bpf_fib_lookup fib = {};
+
+    fib.family = AF_INET_NR;
+    fib.ipv4_dst = dst;
+    fib.ifindex = skb->ifindex;
+    if (bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
+        fib.ifindex != skb->ifindex)
+        return 0;
+    __builtin_memcpy(out->dst, fib.dmac, ETH_ALEN);
+    __builtin_memcpy(out->src, fib.smac, ETH_ALEN);
+    return 1;
+}
+
+/* The packet's own Ethernet addresses, reversed: where a reply to it goes. */
+DFAAS_INLINE int reply_macs(struct __sk_buff *skb, struct dfaas_macs *out) {
+    __u8 eth[2 * ETH_ALEN];
+    if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth))) return 0;
+    __builtin_memcpy(out->dst, eth + ETH_ALEN, ETH_ALEN);
+    __builtin_memcpy(out->src, eth, ETH_ALEN);
+    return 1;
+}
+
+/* Sends with known next-hop MACs out of the device the program runs on. */
+DFAAS_INLINE int send_with_macs(struct __sk_buff *skb, const struct dfaas_macs *macs,
+                                int at_egress) {
+    if (bpf_skb_store_bytes(skb, 0, macs, sizeof(*macs), 0)) {
+        count_reason(DFAAS_R_DROP_NAT);
+        return TC_ACT_SHOT;
+    }
+    return at_egress ? TC_ACT_OK : bpf_redirect(skb->ifindex, 0);
+}
+
 #endif

@@ -18,16 +18,16 @@ DFAAS_INLINE int is_http_request(struct __sk_buff *skb, const struct dfaas_pkt *
     if (pkt->payload_len < 4) return 0;
     if (bpf_skb_load_bytes(skb, pkt->l4_off + pkt->tcp_hlen, &word, sizeof(word))) return 0;
     switch (bpf_ntohl(word)) {
-    case WORD('G', 'E', 'T', ' '):
-    case WORD('P', 'O', 'S', 'T'):
-    case WORD('P', 'U', 'T', ' '):
-    case WORD('H', 'E', 'A', 'D'):
-    case WORD('D', 'E', 'L', 'E'):
-    case WORD('P', 'A', 'T', 'C'):
-    case WORD('O', 'P', 'T', 'I'):
-        return 1;
-    default:
-        return 0;
+        case WORD('G', 'E', 'T', ' '):
+        case WORD('P', 'O', 'S', 'T'):
+        case WORD('P', 'U', 'T', ' '):
+        case WORD('H', 'E', 'A', 'D'):
+        case WORD('D', 'E', 'L', 'E'):
+        case WORD('P', 'A', 'T', 'C'):
+        case WORD('O', 'P', 'T', 'I'):
+            return 1;
+        default:
+            return 0;
     }
 }
 

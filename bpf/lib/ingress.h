@@ -8,6 +8,8 @@
  *   IP-in-IP from a known peer .... inner src is us: reply of a connection we forwarded
  *                                   otherwise: forwarded-in connection, served locally
  *   anything else ................. passed untouched, counted by reason
+ *
+ * The work is cut into global BPF functions (DFAAS_SUBPROG): the verifier checks each once.
  */
 #ifndef DFAAS_BPF_INGRESS_H
 #define DFAAS_BPF_INGRESS_H
@@ -49,11 +51,12 @@ DFAAS_INLINE __u32 stat_peer_path(__u32 peer_index) {
 }
 
 /* DNAT of the client's packet to the gateway (local and forwarded-in paths). */
-DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 gw_addr,
-                             __u32 gw_port) {
-    if (!skb || !pkt) return TC_ACT_OK;
-    if (rewrite_addr(skb, pkt->l3_off, pkt->l4_off, IP_DADDR_OFF, pkt->daddr, gw_addr) ||
-        rewrite_port(skb, pkt->l4_off, TCP_DPORT_OFF, pkt->dport, gw_port))
+DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt) {
+    struct dfaas_config *cfg = load_config();
+
+    if (!skb || !pkt || !cfg) return TC_ACT_SHOT;
+    if (rewrite_addr(skb, pkt->l3_off, pkt->l4_off, IP_DADDR_OFF, pkt->daddr, cfg->gateway_addr) ||
+        rewrite_port(skb, pkt->l4_off, TCP_DPORT_OFF, pkt->dport, cfg->gateway_port))
         return drop(DFAAS_R_DROP_NAT);
     return TC_ACT_OK;
 }
@@ -66,9 +69,10 @@ DFAAS_SUBPROG int dfaas_send_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     return bpf_redirect(skb->ifindex, 0);
 }
 
-/* Sends the client's packet to a peer: clamp the MSS of a SYN, encapsulate, route. */
+/* Sends the client's packet to a peer: clamp the MSS of a SYN, encapsulate, and send with the
+ * connection's remembered next hop (`macs`, may be NULL: then the FIB decides). */
 DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
-                                        __u32 peer_addr) {
+                                        __u32 peer_addr, const struct dfaas_macs *macs) {
     struct dfaas_config *cfg = load_config();
 
     if (!skb || !pkt || !cfg) return TC_ACT_SHOT;
@@ -77,44 +81,54 @@ DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaa
     }
     if (encap_ipip(skb, cfg->node_addr, peer_addr)) return drop(DFAAS_R_DROP_ENCAP);
     count_reason(DFAAS_R_ENCAP_OUT);
+    if (macs) return send_with_macs(skb, macs, 0);
     return send_towards(skb, peer_addr, 0);
 }
 
 DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_config *cfg,
                              const struct dfaas_pkt *pkt, __u32 function_id, __u64 now) {
-    struct dfaas_ct_entry entry;
+    struct dfaas_ct_scratch *new = ct_scratch();
 
-    ct_entry_init(&entry, DFAAS_PATH_LOCAL, function_id, 0, 0, cfg->gateway_addr,
-                  cfg->gateway_port, now);
-    if (ct_create(pkt, &entry, 1)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
+    ct_key_gateway(&new->key, pkt, cfg);
+    ct_entry_init(&new->entry, DFAAS_PATH_LOCAL, function_id, 0, 0, pkt, now);
+    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 1, 0);
-    return dfaas_dnat(skb, pkt, cfg->gateway_addr, cfg->gateway_port);
+    return dfaas_dnat(skb, pkt);
 }
 
-DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                               const struct dfaas_pkt *pkt, __u32 function_id, __u32 peer_index,
-                               __u64 now) {
+DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                               __u32 function_id, __u32 peer_index, __u64 now) {
+    struct dfaas_ct_scratch *new = ct_scratch();
     struct dfaas_peer_addr *peer;
     struct dfaas_peer_stats *ps;
-    struct dfaas_ct_entry entry;
+    struct dfaas_macs macs;
 
     peer_index &= DFAAS_MAX_PEERS - 1;
     peer = bpf_map_lookup_elem(&dfaas_peer_addrs, &peer_index);
     if (!peer || !peer->addr) return drop(DFAAS_R_DROP_PEER_GONE);
-    ct_entry_init(&entry, DFAAS_PATH_FORWARD, function_id, peer->addr, peer_index, 0, 0, now);
-    if (ct_create(pkt, &entry, 0)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
+    ct_key_service(&new->key, pkt);
+    ct_entry_init(&new->entry, DFAAS_PATH_FORWARD, function_id, peer->addr, peer_index, pkt, now);
+    /* Next hops for the connection's life: the peer's from the FIB (when the kernel can say;
+     * otherwise learned from the peer's first reply), the client's from its own SYN. */
+    if (fib_macs(skb, peer->addr, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
+    if (reply_macs(skb, &new->entry.client_macs)) new->entry.flags |= DFAAS_CT_F_CLIENT_MACS;
+    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, stat_peer_path(peer_index), pkt->ip_len, 1, 0);
     ps = peer_stats(peer_index);
     if (ps) ps->syn_forwarded += 1;
-    return dfaas_forward_to_peer(skb, pkt, peer->addr);
+    if (!(new->entry.flags &DFAAS_CT_F_PEER_MACS))
+        return dfaas_forward_to_peer(skb, pkt, peer->addr, 0);
+    macs = new->entry.peer_macs; /* to the stack: a global function takes no map value */
+    return dfaas_forward_to_peer(skb, pkt, peer->addr, &macs);
 }
 
 DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                              struct dfaas_pkt *pkt, __u32 function_id, __u64 syn_rate,
-                              __u64 now) {
-    struct dfaas_ct_entry entry;
+                              struct dfaas_pkt *pkt, __u32 function_id, __u64 syn_rate, __u64 now) {
+    struct dfaas_ct_scratch *new;
 
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_REJECT, pkt->ip_len, 1, 0);
@@ -124,73 +138,90 @@ DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *
      * live flows. */
     if (cfg->syn_guard_rate && syn_rate > cfg->syn_guard_rate) {
         count_reason(DFAAS_R_SYN_GUARD);
-    } else {
-        ct_entry_init(&entry, DFAAS_PATH_REJECT, function_id, 0, 0, 0, 0, now);
-        ct_create(pkt, &entry, 0);
+    } else if ((new = ct_scratch())) {
+        ct_key_service(&new->key, pkt);
+        ct_entry_init(&new->entry, DFAAS_PATH_REJECT, function_id, 0, 0, pkt, now);
+        ct_insert(&new->key, &new->entry);
     }
     return drop(DFAAS_R_DROP_REJECT);
 }
 
-/* A new user connection: select a target from the function's policy. */
-DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_pkt *pkt,
-                                            __u32 function_id) {
-    struct dfaas_config *cfg = load_config();
-    __u64 now = bpf_ktime_get_ns();
+/*
+ * New-connection rate over the last second, for the SYN-flood guard. Only reject mode "drop"
+ * tracks rejected connections, so only then is the window kept (it costs a spin lock per SYN).
+ */
+DFAAS_INLINE __u64 syn_rate_now(const struct dfaas_config *cfg, __u64 now) {
     __u32 zero = 0;
-    struct dfaas_rate *syn_window = bpf_map_lookup_elem(&dfaas_rate_syn, &zero);
+    struct dfaas_rate *window;
+
+    if (cfg->reject_mode != DFAAS_REJECT_DROP || !cfg->syn_guard_rate) return 0;
+    window = bpf_map_lookup_elem(&dfaas_rate_syn, &zero);
+    return window ? rate_count(window, now) : 0;
+}
+
+/* A new user connection: select a target from the function's policy. `collision` says the
+ * client tuple is already in use towards the gateway by another connection. */
+DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                            __u32 function_id, __u32 collision) {
+    struct dfaas_config *cfg = load_config();
+    __u64 now = dfaas_now();
     struct dfaas_rate *local = local_rate(function_id);
     struct dfaas_choice choice = {};
     struct dfaas_slot slot;
-    __u64 syn_rate = 0;
+    __u64 syn_rate;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    if (read_policy(function_id, tuple_hash(pkt, cfg->hash_seed), 0, &choice) ||
-        !choice.installed)
+    if (read_policy(function_id, tuple_hash(pkt, cfg->hash_seed), 0, &choice) || !choice.installed)
         return pass(DFAAS_R_PASS_NO_POLICY);
-    if (syn_window) syn_rate = rate_count(syn_window, now);
+    syn_rate = syn_rate_now(cfg, now);
 
     slot = choice.slot;
-    if (slot.action == DFAAS_ACTION_LOCAL && local) {
-        if (!choice.local_cap) {
-            rate_count(local, now);
-        } else if (!rate_admit(local, choice.local_cap, now)) {
-            count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
-            slot = choice.overflow;
-            if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
-        }
+    /* The window is kept only for capped functions: a cap set later starts counting then. */
+    if (slot.action == DFAAS_ACTION_LOCAL && choice.local_cap && local &&
+        !rate_admit(local, choice.local_cap, now)) {
+        count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
+        slot = choice.overflow;
+        if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
+    }
+    if (slot.action == DFAAS_ACTION_LOCAL && collision) {
+        count_reason(DFAAS_R_CT_COLLISION);
+        slot.action = DFAAS_ACTION_REJECT;
     }
     switch (slot.action) {
-    case DFAAS_ACTION_LOCAL:
-        return start_local(skb, cfg, pkt, function_id, now);
-    case DFAAS_ACTION_PEER:
-        return start_forward(skb, cfg, pkt, function_id, slot.peer, now);
-    case DFAAS_ACTION_REJECT:
-        return start_reject(skb, cfg, pkt, function_id, syn_rate, now);
-    default:
-        return pass(DFAAS_R_PASS_NO_POLICY);
+        case DFAAS_ACTION_LOCAL:
+            return start_local(skb, cfg, pkt, function_id, now);
+        case DFAAS_ACTION_PEER:
+            return start_forward(skb, pkt, function_id, slot.peer, now);
+        case DFAAS_ACTION_REJECT:
+            return start_reject(skb, cfg, pkt, function_id, syn_rate, now);
+        default:
+            return pass(DFAAS_R_PASS_NO_POLICY);
     }
 }
 
 /* A user packet of a tracked connection follows the connection's path. */
-DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                                        const struct dfaas_pkt *pkt, struct dfaas_ct_entry *ct,
-                                        __u64 now) {
+DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                                        struct dfaas_ct_entry *ct, __u64 now) {
     int http = is_http_request(skb, pkt);
+    struct dfaas_macs macs;
 
     ct_touch(ct, now);
     ct_client_packet(ct, pkt->tcp_flags);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     switch (ct->path) {
-    case DFAAS_PATH_LOCAL:
-        count_path(ct->function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 0, http);
-        return dfaas_dnat(skb, pkt, ct->nat_addr, ct->nat_port);
-    case DFAAS_PATH_FORWARD:
-        count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, http);
-        return dfaas_forward_to_peer(skb, pkt, ct->peer_addr);
-    case DFAAS_PATH_REJECT:
-        return drop(DFAAS_R_DROP_REJECT);
-    default:
-        return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+        case DFAAS_PATH_LOCAL:
+            count_path(ct->function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 0, http);
+            return dfaas_dnat(skb, pkt);
+        case DFAAS_PATH_FORWARD:
+            count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, http);
+            if (!(ct->flags & DFAAS_CT_F_PEER_MACS))
+                return dfaas_forward_to_peer(skb, pkt, ct->peer_addr, 0);
+            macs = ct->peer_macs; /* to the stack: a global function takes no map value */
+            return dfaas_forward_to_peer(skb, pkt, ct->peer_addr, &macs);
+        case DFAAS_PATH_REJECT:
+            return drop(DFAAS_R_DROP_REJECT);
+        default:
+            return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     }
 }
 
@@ -198,38 +229,48 @@ DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaa
 DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt,
                                     __u32 function_id) {
     struct dfaas_config *cfg = load_config();
-    __u64 now = bpf_ktime_get_ns();
-    struct dfaas_ct_key key;
     struct dfaas_ct_entry *ct;
+    struct dfaas_ct_key key;
+    __u32 collision = 0;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    ct_key_init(&key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport, DFAAS_CT_ORIGINAL);
+    /* Local connections first (the common case), then forwarded or rejected ones. */
+    ct_key_gateway(&key, pkt, cfg);
     ct = ct_lookup(&key);
+    if (ct && !ct_serves(ct, pkt)) {
+        collision = !ct_is_finished(ct);
+        ct = 0;
+    }
+    if (!ct) {
+        ct_key_service(&key, pkt);
+        ct = ct_lookup(&key);
+    }
     if (is_syn(pkt)) {
         /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
-        if (!ct || ct_is_finished(ct)) return dfaas_new_user_connection(skb, pkt, function_id);
+        if (!ct || ct_is_finished(ct))
+            return dfaas_new_user_connection(skb, pkt, function_id, collision);
         count_reason(DFAAS_R_SYN_RETRANSMIT);
     } else if (!ct) {
         /* Never guess a path mid-flow: the stack answers (usually with an RST). */
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     }
-    return follow_user_connection(skb, cfg, pkt, ct, now);
+    return follow_user_connection(skb, pkt, ct, dfaas_now());
 }
 
 /* Reply of a connection this node forwarded: decapsulate and send to the client. */
 DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     struct dfaas_config *cfg = load_config();
-    __u64 now = bpf_ktime_get_ns();
     struct dfaas_peer_stats *ps;
     struct dfaas_ct_key key;
     struct dfaas_ct_entry *ct;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_ORIGINAL);
+    /* The reply runs service -> client: the connection's key is the reverse tuple. */
+    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_BY_SERVICE);
     ct = ct_lookup(&key);
     if (!ct || ct->path != DFAAS_PATH_FORWARD || ct->peer_addr != pkt->outer_saddr)
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
-    ct_touch(ct, now);
+    ct_touch(ct, dfaas_now());
     if (ct->state == DFAAS_TCP_SYN_SENT) {
         ps = peer_stats(ct->peer_index);
         if (ps && is_synack(pkt)) ps->synack_returned += 1;
@@ -237,16 +278,19 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     }
     if (is_synack(pkt) && clamp_mss(skb, pkt, cfg->mtu - MSS_HEADROOM) > 0)
         count_reason(DFAAS_R_MSS_CLAMPED);
+    /* Without a FIB answer at the SYN, the peer's reply tells where it is. */
+    if (!(ct->flags & DFAAS_CT_F_PEER_MACS) && reply_macs(skb, &ct->peer_macs))
+        ct->flags |= DFAAS_CT_F_PEER_MACS;
     ct_server_packet(ct, pkt->tcp_flags);
     count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
     if (decap_ipip(skb, pkt->outer_hlen)) return drop(DFAAS_R_DROP_DECAP);
     count_reason(DFAAS_R_DECAP_IN);
+    if (ct->flags & DFAAS_CT_F_CLIENT_MACS) return send_with_macs(skb, &ct->client_macs, 0);
     return send_towards(skb, pkt->daddr, 0);
 }
 
 /* Decapsulates a forwarded-in packet and DNATs it to the local gateway. */
-DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt, __u32 gw_addr,
-                                      __u16 gw_port) {
+DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     __u32 outer = pkt->outer_hlen;
 
     if (decap_ipip(skb, outer)) return drop(DFAAS_R_DROP_DECAP);
@@ -254,80 +298,98 @@ DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *p
     pkt->l3_off -= outer;
     pkt->l4_off -= outer;
     pkt->outer_hlen = 0;
-    return dfaas_dnat(skb, pkt, gw_addr, gw_port);
+    return dfaas_dnat(skb, pkt);
+}
+
+/* Refuses a forwarded-in SYN: an RST back through the forwarder, or a drop. */
+DFAAS_INLINE int refuse_forwarded_in(struct __sk_buff *skb, const struct dfaas_config *cfg,
+                                     struct dfaas_pkt *pkt, __u32 function_id, __u32 peer_index) {
+    count_reason(DFAAS_R_SYN_NEW);
+    count_path(function_id, DFAAS_STAT_FORWARDED_IN_REJECT, pkt->ip_len, 1, 0);
+    count_fwd_in(function_id, peer_index, 0);
+    if (cfg->reject_mode == DFAAS_REJECT_DROP) return drop(DFAAS_R_DROP_REJECT);
+    return dfaas_send_rst(skb, pkt);
 }
 
 /* A SYN a peer forwarded: admit under the (function, peer) cap, serve locally, never forward. */
 DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt,
-                                         __u32 function_id, __u32 peer_index) {
+                                         __u32 function_id, __u32 peer_index, __u32 collision) {
     struct dfaas_config *cfg = load_config();
-    __u64 now = bpf_ktime_get_ns();
+    __u64 now = dfaas_now();
+    struct dfaas_ct_scratch *new = ct_scratch();
     struct dfaas_choice choice = {};
-    struct dfaas_ct_entry entry;
     struct dfaas_rate *window, *local;
     __u32 idx;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
+    if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
     function_id &= DFAAS_MAX_FUNCTIONS - 1;
     peer_index &= DFAAS_MAX_PEERS - 1;
+    if (collision) {
+        count_reason(DFAAS_R_CT_COLLISION);
+        return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
+    }
     if (read_policy(function_id, 0, peer_index, &choice) || !choice.installed)
         choice.limit_in = DFAAS_UNLIMITED;
     if (choice.limit_in != DFAAS_UNLIMITED) {
         idx = function_id * DFAAS_MAX_PEERS + peer_index;
         window = bpf_map_lookup_elem(&dfaas_rate_fwd_in, &idx);
-        if (window && !rate_admit(window, choice.limit_in, now)) {
-            count_reason(DFAAS_R_SYN_NEW);
-            count_path(function_id, DFAAS_STAT_FORWARDED_IN_REJECT, pkt->ip_len, 1, 0);
-            count_fwd_in(function_id, peer_index, 0);
-            if (cfg->reject_mode == DFAAS_REJECT_DROP) return drop(DFAAS_R_DROP_REJECT);
-            return dfaas_send_rst(skb, pkt);
-        }
+        if (window && !rate_admit(window, choice.limit_in, now))
+            return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
     }
+    /* Forwarded-in work uses local capacity: it counts towards the local cap. */
     local = local_rate(function_id);
-    if (local) rate_count(local, now);
-    ct_entry_init(&entry, DFAAS_PATH_FORWARDED_IN, function_id, pkt->outer_saddr, peer_index,
-                  cfg->gateway_addr, cfg->gateway_port, now);
-    if (ct_create(pkt, &entry, 1)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (local && choice.local_cap) rate_count(local, now);
+    ct_key_gateway(&new->key, pkt, cfg);
+    ct_entry_init(&new->entry, DFAAS_PATH_FORWARDED_IN, function_id, pkt->outer_saddr, peer_index,
+                  pkt, now);
+    /* Replies go back to the forwarder the way its packet came. */
+    if (reply_macs(skb, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
+    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 1, 0);
     count_fwd_in(function_id, peer_index, 1);
-    return deliver_forwarded_in(skb, pkt, cfg->gateway_addr, cfg->gateway_port);
+    return deliver_forwarded_in(skb, pkt);
 }
 
 DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                                     struct dfaas_pkt *pkt, __u32 peer_index, __u64 now) {
+                                     struct dfaas_pkt *pkt, __u32 peer_index) {
     struct dfaas_service_key skey = {.addr = pkt->daddr, .port = pkt->dport};
     struct dfaas_service *svc = bpf_map_lookup_elem(&dfaas_services, &skey);
     struct dfaas_ct_key key;
     struct dfaas_ct_entry *ct;
+    __u32 collision = 0;
     int http;
 
     if (!svc) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
-    ct_key_init(&key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport, DFAAS_CT_ORIGINAL);
+    ct_key_gateway(&key, pkt, cfg);
     ct = ct_lookup(&key);
+    if (ct && !ct_serves(ct, pkt)) {
+        collision = !ct_is_finished(ct);
+        ct = 0;
+    }
     if (is_syn(pkt) && (!ct || ct_is_finished(ct)))
-        return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index);
+        return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index, collision);
     if (!ct || ct->path != DFAAS_PATH_FORWARDED_IN) return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
-    ct_touch(ct, now);
+    ct_touch(ct, dfaas_now());
     ct_client_packet(ct, pkt->tcp_flags);
     http = is_http_request(skb, pkt);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);
-    return deliver_forwarded_in(skb, pkt, ct->nat_addr, ct->nat_port);
+    return deliver_forwarded_in(skb, pkt);
 }
 
 /* IP-in-IP: only from peers in the table (written from authenticated membership). */
 DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     struct dfaas_config *cfg = load_config();
-    __u64 now = bpf_ktime_get_ns();
     struct dfaas_peer *peer;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     peer = bpf_map_lookup_elem(&dfaas_peers, &pkt->outer_saddr);
     if (!peer || pkt->outer_daddr != cfg->node_addr) return pass(DFAAS_R_PASS_IPIP_UNKNOWN_PEER);
     if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt);
-    return handle_forwarded_in(skb, cfg, pkt, peer->index, now);
+    return handle_forwarded_in(skb, cfg, pkt, peer->index);
 }
 
 DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
@@ -335,25 +397,23 @@ DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
     struct dfaas_service_key skey = {};
     struct dfaas_service *svc;
     struct dfaas_pkt pkt = {};
-    int rc;
 
     count_reason(DFAAS_R_PKT_INGRESS);
     if (!cfg || !(cfg->flags & DFAAS_CFG_F_ENABLED)) return TC_ACT_OK;
-    rc = parse_packet(skb, &pkt);
-    switch (rc) {
-    case PARSE_TCP:
-        break;
-    case PARSE_IPIP:
-        return dfaas_ipip_packet(skb, &pkt);
-    case PARSE_NOT_IPV4:
-        return pass(DFAAS_R_PASS_NOT_IPV4);
-    case PARSE_NOT_TCP:
-        return pass(DFAAS_R_PASS_NOT_TCP);
-    case PARSE_FRAGMENT:
-        return pass(DFAAS_R_PASS_FRAGMENT);
-    default:
-        /* Not ours to judge: the stack drops what is really broken. */
-        return pass(DFAAS_R_PASS_MALFORMED);
+    switch (parse_packet(skb, &pkt)) {
+        case PARSE_TCP:
+            break;
+        case PARSE_IPIP:
+            return dfaas_ipip_packet(skb, &pkt);
+        case PARSE_NOT_IPV4:
+            return pass(DFAAS_R_PASS_NOT_IPV4);
+        case PARSE_NOT_TCP:
+            return pass(DFAAS_R_PASS_NOT_TCP);
+        case PARSE_FRAGMENT:
+            return pass(DFAAS_R_PASS_FRAGMENT);
+        default:
+            /* Not ours to judge: the stack drops what is really broken. */
+            return pass(DFAAS_R_PASS_MALFORMED);
     }
     skey.addr = pkt.daddr;
     skey.port = pkt.dport;

@@ -67,7 +67,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_STAT_PATHS);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS *DFAAS_STAT_PATHS);
     __type(key, __u32);
     __type(value, struct dfaas_path_stats);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -75,7 +75,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS *DFAAS_MAX_PEERS);
     __type(key, __u32);
     __type(value, struct dfaas_fwd_in_stats);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -99,7 +99,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_ARRAY);
-    __uint(max_entries, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS *DFAAS_MAX_PEERS);
     __type(key, __u32);
     __type(value, struct dfaas_rate);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
@@ -113,13 +113,30 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_rate_syn SEC(".maps");
 
-/* max_entries is set by the loader from the configuration before load. */
+/* max_entries is set by the loader from the configuration before load. Per-CPU LRU lists
+ * (BPF_F_NO_COMMON_LRU): an insert evicts from its own CPU's list without the shared list's
+ * lock, which keeps the SYN path cheap when the table is full. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(map_flags, BPF_F_NO_COMMON_LRU);
     __uint(max_entries, DFAAS_DEFAULT_CT_ENTRIES);
     __type(key, struct dfaas_ct_key);
     __type(value, struct dfaas_ct_entry);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_ct SEC(".maps");
+
+/* Per-CPU scratch space for building a conntrack entry: the BPF stack (512 bytes for the whole
+ * call chain) is too small to hold it next to everything else on the SYN path. Not pinned. */
+struct dfaas_ct_scratch {
+    struct dfaas_ct_key key;
+    struct dfaas_ct_entry entry;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_ct_scratch);
+} dfaas_ct_scratch SEC(".maps");
 
 #endif

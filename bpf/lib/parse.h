@@ -10,21 +10,21 @@
 #include "lib/common.h"
 
 struct dfaas_pkt {
-    __u32 outer_off;  /* IPv4 header right after Ethernet */
-    __u32 l3_off;     /* the IPv4 header steered on (inner one when encapsulated) */
-    __u32 l4_off;     /* its TCP header */
-    __u32 saddr;      /* steered header, network order */
+    __u32 outer_off; /* IPv4 header right after Ethernet */
+    __u32 l3_off;    /* the IPv4 header steered on (inner one when encapsulated) */
+    __u32 l4_off;    /* its TCP header */
+    __u32 saddr;     /* steered header, network order */
     __u32 daddr;
     __u32 outer_saddr; /* outer header (equal to saddr/daddr without encapsulation) */
     __u32 outer_daddr;
-    __u32 seq;        /* network order */
-    __u16 sport;      /* network order */
+    __u32 seq;   /* network order */
+    __u16 sport; /* network order */
     __u16 dport;
-    __u16 ip_len;     /* host order, steered header's total length */
+    __u16 ip_len; /* host order, steered header's total length */
     __u16 payload_len;
-    __u8 ip_hlen;     /* bytes, steered header */
-    __u8 outer_hlen;  /* bytes, outer header when encapsulated, else 0 */
-    __u8 tcp_hlen;    /* bytes */
+    __u8 ip_hlen;    /* bytes, steered header */
+    __u8 outer_hlen; /* bytes, outer header when encapsulated, else 0 */
+    __u8 tcp_hlen;   /* bytes */
     __u8 tcp_flags;
 };
 

@@ -40,8 +40,8 @@ DFAAS_INLINE int write_ipv4_header(struct __sk_buff *skb, __u32 off, __u32 src, 
 }
 
 /* Replaces the TCP header at l4_off (old length old_hlen, payload already cut) with an RST|ACK. */
-DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
-                                  __u32 l4_off, const __u8 *old_hdr, __u32 old_hlen) {
+DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 l4_off,
+                                  const __u8 *old_hdr, __u32 old_hlen) {
     struct tcphdr rst = {};
     __u8 old_copy[60] = {};
     __u16 old_csum, old_tcp_len, new_tcp_len;
@@ -100,9 +100,8 @@ DFAAS_INLINE int build_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
 
     if (write_ipv4_header(skb, pkt->l3_off, pkt->daddr, pkt->saddr, 40, IPPROTO_TCP_NR)) return -1;
     if (write_rst_header(skb, pkt, l4_off, old_hdr, pkt->tcp_hlen)) return -1;
-    if (pkt->outer_hlen &&
-        write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr, 20 + 40,
-                          IPPROTO_IPIP_NR))
+    if (pkt->outer_hlen && write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr,
+                                             20 + 40, IPPROTO_IPIP_NR))
         return -1;
     return swap_macs(skb);
 }

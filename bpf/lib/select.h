@@ -17,7 +17,7 @@ struct dfaas_choice {
     struct dfaas_slot slot;     /* weighted pick */
     struct dfaas_slot overflow; /* taken when the pick is local and the local cap is reached */
     __u32 local_cap;
-    __u32 limit_in;             /* forwarded-in cap for the sending peer (forwarded-in only) */
+    __u32 limit_in; /* forwarded-in cap for the sending peer (forwarded-in only) */
     __u32 installed;
 };
 

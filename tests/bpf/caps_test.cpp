@@ -27,8 +27,8 @@ TEST_F(Caps, LocalCapOverflowsToTheOverflowPeer) {
     std::vector<Target> got;
     for (uint16_t port = 44000; port < 44006; ++port)
         got.push_back(target_of(ingress(user_syn(port).frame())));
-    EXPECT_EQ(got, (std::vector<Target>{Target::Local, Target::Local, Target::Local,
-                                        Target::PeerB, Target::PeerB, Target::PeerB}));
+    EXPECT_EQ(got, (std::vector<Target>{Target::Local, Target::Local, Target::Local, Target::PeerB,
+                                        Target::PeerB, Target::PeerB}));
     EXPECT_EQ(reason("local_cap_overflow"), 3u);
 }
 
@@ -40,8 +40,8 @@ TEST_F(Caps, LocalCapWithoutOverflowRejects) {
     std::vector<Target> got;
     for (uint16_t port = 44100; port < 44104; ++port)
         got.push_back(target_of(ingress(user_syn(port).frame())));
-    EXPECT_EQ(got, (std::vector<Target>{Target::Local, Target::Local, Target::Reject,
-                                        Target::Reject}));
+    EXPECT_EQ(got,
+              (std::vector<Target>{Target::Local, Target::Local, Target::Reject, Target::Reject}));
 }
 
 TEST_F(Caps, OverflowSplitsByWeight) {

@@ -6,7 +6,7 @@ namespace dfaas::test {
 namespace {
 
 class Forward : public DataplaneTest {
-protected:
+  protected:
     FunctionPolicy all_to(Ipv4 peer) {
         FunctionPolicy p;
         p.local = 0;
@@ -105,7 +105,8 @@ TEST_F(Forward, ReplyFromThePeerIsDecapsulatedToTheClient) {
     EXPECT_EQ(r.parsed.ip.src, kNode);
     EXPECT_EQ(r.parsed.tcp.sport, kFport);
     EXPECT_EQ(r.parsed.ip.dst, kClient);
-    EXPECT_EQ(r.parsed.tcp.mss, 1440) << "SYN-ACK clamped too: the client's segments get encapsulated";
+    EXPECT_EQ(r.parsed.tcp.mss, 1440)
+        << "SYN-ACK clamped too: the client's segments get encapsulated";
     EXPECT_TRUE(r.parsed.tcp.checksum_ok);
     EXPECT_TRUE(r.parsed.ip.checksum_ok);
     EXPECT_EQ(r.parsed.eth_dst, kClientMac);
@@ -167,7 +168,7 @@ TEST_F(Forward, RstFromThePeerCountsAsRefused) {
 // ---- the receiving side: this node acts as B for connections peer B forwards -------------
 
 class ForwardedIn : public DataplaneTest {
-protected:
+  protected:
     void SetUp() override {
         DataplaneTest::SetUp();
         if (IsSkipped()) return;

@@ -18,25 +18,25 @@
 namespace dfaas::test {
 
 // Addresses of the test topology (all on dp0's /24).
-inline const Ipv4 kNode = *Ipv4::parse("10.0.0.1");     // node A, where the programs run
+inline const Ipv4 kNode = *Ipv4::parse("10.0.0.1");  // node A, where the programs run
 inline const Ipv4 kPeerB = *Ipv4::parse("10.0.0.2");
 inline const Ipv4 kPeerC = *Ipv4::parse("10.0.0.3");
 inline const Ipv4 kClient = *Ipv4::parse("10.0.0.100");
-inline const Ipv4 kStranger = *Ipv4::parse("10.0.0.50"); // not a peer
+inline const Ipv4 kStranger = *Ipv4::parse("10.0.0.50");  // not a peer
 inline const Endpoint kGateway{kNode, 8080};
 inline const Mac kNodeMac = mac(0x01), kPeerBMac = mac(0x02), kPeerCMac = mac(0x03),
                  kClientMac = mac(0x10);
-constexpr uint16_t kFport = 31000;       // figlet on node A
-constexpr uint16_t kPeerFport = 31500;   // figlet's port on peer B
-constexpr int kRedirect = 7;             // TC_ACT_REDIRECT
-constexpr int kShot = 2;                 // TC_ACT_SHOT
+constexpr uint16_t kFport = 31000;      // figlet on node A
+constexpr uint16_t kPeerFport = 31500;  // figlet's port on peer B
+constexpr int kRedirect = 7;            // TC_ACT_REDIRECT
+constexpr int kShot = 2;                // TC_ACT_SHOT
 
 // Made once by main(); tests read it.
 struct Environment {
     std::string bpffs_root;  // private bpffs mount
     int ifindex = 0;         // dp0
     bool ready = false;
-    std::string why_not;     // when not ready (not root, ...)
+    std::string why_not;  // when not ready (not root, ...)
 };
 Environment &environment();
 void setup_environment();
@@ -47,34 +47,59 @@ struct RunResult {
     Parsed parsed;
 };
 
-class DataplaneTest : public ::testing::Test {
-protected:
-    void SetUp() override;
-    void TearDown() override;
+// The data plane attached to dp0 in the test environment, with its programs at hand for
+// BPF_PROG_TEST_RUN. Used by the packet tests and the benchmarks.
+class Harness {
+  public:
+    ~Harness();
+    // (Re-)attaches with these settings; maps start empty.
+    void attach(const dp::Settings &settings);
+    void detach();
+    static dp::Settings default_settings();
 
-    // Re-attaches with other settings (counters and maps start empty).
-    void reattach(const dp::Settings &settings);
-    dp::Settings default_settings() const;
-
-    RunResult ingress(const Bytes &frame);
-    RunResult egress(const Bytes &frame);
-    uint64_t reason(const std::string &name) const;
+    RunResult ingress(const Bytes &frame) { return run(ingress_fd_, frame); }
+    RunResult egress(const Bytes &frame) { return run(egress_fd_, frame); }
+    // Runs once and returns the kernel's measurement of the program run alone (ns).
+    uint64_t time_ingress(const Bytes &frame) { return time_run(ingress_fd_, frame); }
+    uint64_t time_egress(const Bytes &frame) { return time_run(egress_fd_, frame); }
 
     // A user SYN from the client to node A's function port.
-    TcpPacket user_syn(uint16_t client_port = 40000) const;
-    // figlet with port kFport on this node; policy installed when given.
+    static TcpPacket user_syn(uint16_t client_port = 40000);
+    // figlet with port kFport on this node; peers the policy names are added first.
     void install_figlet(const FunctionPolicy &policy);
 
     dp::Dataplane &dp() { return *dp_; }
     std::string bpffs() const { return environment().bpffs_root + "/node"; }
 
-private:
+  private:
     RunResult run(int prog_fd, const Bytes &frame);
+    uint64_t time_run(int prog_fd, const Bytes &frame);
     void open_programs();
     void close_programs();
 
     std::unique_ptr<dp::Dataplane> dp_;
     int ingress_fd_ = -1, egress_fd_ = -1;
+};
+
+class DataplaneTest : public ::testing::Test {
+  protected:
+    void SetUp() override;
+    void TearDown() override;
+
+    void reattach(const dp::Settings &settings) { h_.attach(settings); }
+    dp::Settings default_settings() const { return Harness::default_settings(); }
+    RunResult ingress(const Bytes &frame) { return h_.ingress(frame); }
+    RunResult egress(const Bytes &frame) { return h_.egress(frame); }
+    uint64_t reason(const std::string &name) { return h_.dp().stats().reason(name); }
+    TcpPacket user_syn(uint16_t client_port = 40000) const {
+        return Harness::user_syn(client_port);
+    }
+    void install_figlet(const FunctionPolicy &policy) { h_.install_figlet(policy); }
+    dp::Dataplane &dp() { return h_.dp(); }
+    std::string bpffs() const { return h_.bpffs(); }
+
+  private:
+    Harness h_;
 };
 
 }  // namespace dfaas::test

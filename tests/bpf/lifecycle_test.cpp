@@ -51,7 +51,7 @@ TEST_F(Lifecycle, ReattachReplacesProgramsAndKeepsMapsCountersAndConnections) {
 
 TEST_F(Lifecycle, DetachRemovesProgramsAndPins) {
     EXPECT_TRUE(dp::Dataplane::detach(bpffs()));
-    struct stat st{};
+    struct stat st {};
     EXPECT_NE(stat((bpffs() + "/dfaas_ct").c_str(), &st), 0);
     EXPECT_NE(stat(bpffs().c_str(), &st), 0) << "the empty pin directory is removed";
     EXPECT_FALSE(dp::Dataplane::detach(bpffs())) << "second detach: nothing to do";

@@ -51,15 +51,15 @@ TEST_F(LocalPath, ReplyIsRestoredToTheFunctionPortAtEgress) {
     EXPECT_EQ(r.parsed.tcp.dport, syn.sport);
     EXPECT_TRUE(r.parsed.ip.checksum_ok);
     EXPECT_TRUE(r.parsed.tcp.checksum_ok);
-    // The SYN-ACK moved the connection's state (kept in the ORIGINAL entry).
-    bool found = false;
-    for (const auto &e : dp().conntrack())
-        if (!e.reply && e.client_port == syn.sport) {
-            found = true;
-            EXPECT_EQ(e.state, dp::TcpState::SynRecv);
-            EXPECT_EQ(e.path, dp::CtPath::Local);
-        }
-    EXPECT_TRUE(found);
+    // One entry per connection, keyed by the gateway tuple; the SYN-ACK moved its state.
+    auto ct = dp().conntrack();
+    ASSERT_EQ(ct.size(), 1u);
+    EXPECT_TRUE(ct[0].by_gateway);
+    EXPECT_EQ(ct[0].client_port, syn.sport);
+    EXPECT_EQ(ct[0].service, kNode);
+    EXPECT_EQ(ct[0].service_port, kFport);
+    EXPECT_EQ(ct[0].state, dp::TcpState::SynRecv);
+    EXPECT_EQ(ct[0].path, dp::CtPath::Local);
 }
 
 TEST_F(LocalPath, EstablishedPacketsFollowTheConnectionAndCountHttpRequests) {
@@ -96,10 +96,9 @@ TEST_F(LocalPath, EstablishedPacketsFollowTheConnectionAndCountHttpRequests) {
     EXPECT_EQ(f->local.packets, 3u);
     EXPECT_EQ(f->to_peer.at(kPeerB).connections, 0u);
     EXPECT_EQ(dp().stats().reason("http_request"), 1u);
-    for (const auto &e : dp().conntrack())
-        if (!e.reply) {
-            EXPECT_EQ(e.state, dp::TcpState::Established);
-        }
+    for (const auto &e : dp().conntrack()) {
+        EXPECT_EQ(e.state, dp::TcpState::Established);
+    }
 }
 
 TEST_F(LocalPath, IpOptionsAreKeptAndChecksumsStayValid) {
@@ -138,15 +137,13 @@ TEST_F(LocalPath, FinAndRstMoveTheState) {
     fin.flags = kFin | kAck;
     fin.tcp_options.clear();
     ingress(fin.frame());
-    for (const auto &e : dp().conntrack())
-        if (!e.reply) {
-            EXPECT_EQ(e.state, dp::TcpState::Closing);
-        }
+    for (const auto &e : dp().conntrack()) {
+        EXPECT_EQ(e.state, dp::TcpState::Closing);
+    }
     egress(gateway_reply(syn, kFin | kAck).frame());
-    for (const auto &e : dp().conntrack())
-        if (!e.reply) {
-            EXPECT_EQ(e.state, dp::TcpState::Closed);
-        }
+    for (const auto &e : dp().conntrack()) {
+        EXPECT_EQ(e.state, dp::TcpState::Closed);
+    }
 
     auto syn2 = user_syn(40002);
     ingress(syn2.frame());
@@ -155,7 +152,7 @@ TEST_F(LocalPath, FinAndRstMoveTheState) {
     rst.tcp_options.clear();
     ingress(rst.frame());
     for (const auto &e : dp().conntrack())
-        if (!e.reply && e.client_port == 40002) {
+        if (e.client_port == 40002) {
             EXPECT_EQ(e.state, dp::TcpState::Closed);
         }
 }
@@ -181,6 +178,27 @@ TEST_F(LocalPath, NewSynOnAClosedTupleSelectsAgain) {
     EXPECT_EQ(reason("syn_new"), 2u);
 }
 
+TEST_F(LocalPath, SameClientTupleToAnotherFunctionPortIsRefusedNotMixed) {
+    install_figlet(FunctionPolicy::all_local());
+    dp().set_service(dp::Service{kNode, kFport + 1, "shasum", true});
+    dp().set_policy("shasum", FunctionPolicy::all_local());
+    auto syn = user_syn(40020);
+    ingress(syn.frame());
+    // Same client address and port, another function port: after DNAT both would be one
+    // socket tuple at the gateway.
+    auto other = user_syn(40020);
+    other.dport = kFport + 1;
+    auto r = ingress(other.frame());
+    EXPECT_EQ(r.retval, kRedirect);
+    EXPECT_EQ(r.parsed.tcp.flags, kRst | kAck);
+    EXPECT_EQ(reason("ct_collision"), 1u);
+    // The first connection is untouched.
+    auto data = syn;
+    data.flags = kAck;
+    data.tcp_options.clear();
+    EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr);
+}
+
 TEST_F(LocalPath, GarbageCollectionExpiresClosedConnectionsOnly) {
     auto s = default_settings();
     s.ct_timeout_closing = std::chrono::milliseconds(1);
@@ -193,13 +211,14 @@ TEST_F(LocalPath, GarbageCollectionExpiresClosedConnectionsOnly) {
     rst.flags = kRst;
     rst.tcp_options.clear();
     ingress(rst.frame());
-    EXPECT_EQ(dp().conntrack().size(), 4u);  // two connections, ORIGINAL + REPLY each
+    EXPECT_EQ(dp().conntrack().size(), 2u);
     usleep(20000);
     auto gc = dp().collect_garbage();
-    EXPECT_EQ(gc.expired, 2u);
+    EXPECT_EQ(gc.expired, 1u);
     auto left = dp().conntrack();
-    ASSERT_EQ(left.size(), 2u);
-    for (const auto &e : left) EXPECT_EQ(e.client_port, 40010);
+    ASSERT_EQ(left.size(), 1u);
+    for (const auto &e : left)
+        EXPECT_EQ(e.client_port, 40010);
 }
 
 }  // namespace

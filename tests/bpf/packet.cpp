@@ -7,7 +7,9 @@
 
 namespace dfaas::test {
 
-Mac mac(uint8_t last) { return Mac{0x02, 0x00, 0x00, 0x00, 0x00, last}; }
+Mac mac(uint8_t last) {
+    return Mac{0x02, 0x00, 0x00, 0x00, 0x00, last};
+}
 
 std::string to_string(const Mac &m) {
     char buf[18];
@@ -18,9 +20,11 @@ std::string to_string(const Mac &m) {
 
 uint16_t ones_sum(const uint8_t *data, size_t len, uint32_t start) {
     uint64_t sum = start;
-    for (size_t i = 0; i + 1 < len; i += 2) sum += (uint32_t(data[i]) << 8) | data[i + 1];
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += (uint32_t(data[i]) << 8) | data[i + 1];
     if (len & 1) sum += uint32_t(data[len - 1]) << 8;
-    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
     return static_cast<uint16_t>(sum);
 }
 
@@ -32,10 +36,13 @@ void put16(Bytes &b, size_t off, uint16_t v) {
 }
 
 void put32(Bytes &b, size_t off, uint32_t v) {
-    for (int i = 0; i < 4; ++i) b[off + i] = (v >> (24 - 8 * i)) & 0xff;
+    for (int i = 0; i < 4; ++i)
+        b[off + i] = (v >> (24 - 8 * i)) & 0xff;
 }
 
-uint16_t get16(const Bytes &b, size_t off) { return uint16_t(b[off] << 8 | b[off + 1]); }
+uint16_t get16(const Bytes &b, size_t off) {
+    return uint16_t(b[off] << 8 | b[off + 1]);
+}
 
 uint32_t get32(const Bytes &b, size_t off) {
     return uint32_t(b[off]) << 24 | uint32_t(b[off + 1]) << 16 | uint32_t(b[off + 2]) << 8 |
@@ -83,7 +90,9 @@ Bytes concat(Bytes a, const Bytes &b) {
 
 }  // namespace
 
-Bytes mss_option(uint16_t mss) { return Bytes{2, 4, uint8_t(mss >> 8), uint8_t(mss & 0xff)}; }
+Bytes mss_option(uint16_t mss) {
+    return Bytes{2, 4, uint8_t(mss >> 8), uint8_t(mss & 0xff)};
+}
 
 Bytes typical_syn_options(uint16_t mss) {
     Bytes o = mss_option(mss);
@@ -109,7 +118,9 @@ Bytes TcpPacket::l3() const {
     return concat(ipv4_header(src, dst, protocol, tcp.size(), ip_options, ttl, frag), tcp);
 }
 
-Bytes TcpPacket::frame() const { return concat(ethernet(eth_src, eth_dst, 0x0800), l3()); }
+Bytes TcpPacket::frame() const {
+    return concat(ethernet(eth_src, eth_dst, 0x0800), l3());
+}
 
 Bytes ipip_frame(const Mac &eth_src, const Mac &eth_dst, Ipv4 outer_src, Ipv4 outer_dst,
                  const Bytes &inner_l3) {
@@ -123,15 +134,16 @@ Bytes udp_frame(Ipv4 src, Ipv4 dst, uint16_t sport, uint16_t dport) {
     put16(udp, 0, sport);
     put16(udp, 2, dport);
     put16(udp, 4, uint16_t(udp.size()));
-    return concat(concat(ethernet(mac(0x10), mac(0x01), 0x0800), ipv4_header(src, dst, 17, udp.size())),
-                  udp);
+    return concat(
+        concat(ethernet(mac(0x10), mac(0x01), 0x0800), ipv4_header(src, dst, 17, udp.size())), udp);
 }
 
 Bytes icmp_frame(Ipv4 src, Ipv4 dst) {
     Bytes icmp = {8, 0, 0, 0, 0, 1, 0, 1};
     put16(icmp, 2, uint16_t(~ones_sum(icmp.data(), icmp.size())));
-    return concat(concat(ethernet(mac(0x10), mac(0x01), 0x0800), ipv4_header(src, dst, 1, icmp.size())),
-                  icmp);
+    return concat(
+        concat(ethernet(mac(0x10), mac(0x01), 0x0800), ipv4_header(src, dst, 1, icmp.size())),
+        icmp);
 }
 
 Bytes ipv6_frame() {

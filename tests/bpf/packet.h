@@ -79,7 +79,7 @@ struct Parsed {
     ParsedIpv4 ip;                    // the (inner) IPv4 header
     ParsedTcp tcp;
     size_t length = 0;
-    std::string error;                // set when the packet could not be parsed
+    std::string error;  // set when the packet could not be parsed
 };
 
 Parsed parse(const Bytes &frame);

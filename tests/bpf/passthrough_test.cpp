@@ -6,7 +6,7 @@ namespace dfaas::test {
 namespace {
 
 class Passthrough : public DataplaneTest {
-protected:
+  protected:
     void SetUp() override {
         DataplaneTest::SetUp();
         if (!IsSkipped()) install_figlet(FunctionPolicy::all_local());
@@ -20,11 +20,17 @@ protected:
     }
 };
 
-TEST_F(Passthrough, Ipv6) { expect_passed(ipv6_frame(), "pass_not_ipv4"); }
+TEST_F(Passthrough, Ipv6) {
+    expect_passed(ipv6_frame(), "pass_not_ipv4");
+}
 
-TEST_F(Passthrough, Udp) { expect_passed(udp_frame(kClient, kNode, 5000, kFport), "pass_not_tcp"); }
+TEST_F(Passthrough, Udp) {
+    expect_passed(udp_frame(kClient, kNode, 5000, kFport), "pass_not_tcp");
+}
 
-TEST_F(Passthrough, Icmp) { expect_passed(icmp_frame(kClient, kNode), "pass_not_tcp"); }
+TEST_F(Passthrough, Icmp) {
+    expect_passed(icmp_frame(kClient, kNode), "pass_not_tcp");
+}
 
 TEST_F(Passthrough, FirstFragment) {
     auto syn = user_syn();

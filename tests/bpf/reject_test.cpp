@@ -5,7 +5,7 @@ namespace dfaas::test {
 namespace {
 
 class Reject : public DataplaneTest {
-protected:
+  protected:
     FunctionPolicy reject_all() {
         FunctionPolicy p;
         p.local = 0;
@@ -94,12 +94,14 @@ TEST_F(Reject, SynGuardStopsTrackingDoomedConnectionsUnderAFlood) {
     s.syn_guard_rate = 5;
     reattach(s);
     install_figlet(reject_all());
-    for (uint16_t port = 42000; port < 42020; ++port) ingress(user_syn(port).frame());
+    for (uint16_t port = 42000; port < 42020; ++port)
+        ingress(user_syn(port).frame());
     auto st = dp().stats();
     EXPECT_EQ(st.reason("drop_reject"), 20u);
     EXPECT_GE(st.reason("syn_guard"), 14u) << "above 5 SYN/s, rejected SYNs are not tracked";
     size_t tracked = 0;
-    for (const auto &e : dp().conntrack()) tracked += e.path == dp::CtPath::Reject;
+    for (const auto &e : dp().conntrack())
+        tracked += e.path == dp::CtPath::Reject;
     EXPECT_EQ(tracked + st.reason("syn_guard"), 20u);
     EXPECT_LE(tracked, 6u);
 }

@@ -65,9 +65,8 @@ TEST_F(AtomicUpdate, NoPacketSeesHalfOfEachPolicy) {
     EXPECT_GT(to_b, kRuns / 10);
     EXPECT_GT(local, kRuns / 10);
     EXPECT_GT(writes.load(), 1000u);
-    std::cout << "[ stress   ] " << kRuns << " SYNs, " << writes.load()
-              << " policy writes; local " << local << ", to B " << to_b << ", torn " << torn
-              << '\n';
+    std::cout << "[ stress   ] " << kRuns << " SYNs, " << writes.load() << " policy writes; local "
+              << local << ", to B " << to_b << ", torn " << torn << '\n';
 }
 
 }  // namespace

@@ -48,10 +48,10 @@ enum dfaas_action {
 
 /* Path of a tracked connection. */
 enum dfaas_ct_path {
-    DFAAS_PATH_LOCAL = 1,         /* user connection served by the local gateway */
-    DFAAS_PATH_FORWARD = 2,       /* user connection forwarded to a peer (this node encapsulates) */
-    DFAAS_PATH_FORWARDED_IN = 3,  /* connection a peer forwarded to us (served locally) */
-    DFAAS_PATH_REJECT = 4,        /* rejected with reject mode "drop": remembered for SYN retries */
+    DFAAS_PATH_LOCAL = 1,        /* user connection served by the local gateway */
+    DFAAS_PATH_FORWARD = 2,      /* user connection forwarded to a peer (this node encapsulates) */
+    DFAAS_PATH_FORWARDED_IN = 3, /* connection a peer forwarded to us (served locally) */
+    DFAAS_PATH_REJECT = 4,       /* rejected with reject mode "drop": remembered for SYN retries */
 };
 
 /* Simplified TCP state of a tracked connection (one value per ct entry/direction). */
@@ -63,20 +63,23 @@ enum dfaas_tcp_state {
     DFAAS_TCP_CLOSED = 5,      /* RST, or FINs both ways */
 };
 
-/* Direction of a conntrack key. ORIGINAL is keyed by the client's tuple towards the function
- * port; REPLY is keyed by the tuple the gateway answers from after DNAT. */
-enum dfaas_ct_dir {
-    DFAAS_CT_ORIGINAL = 0,
-    DFAAS_CT_REPLY = 1,
+/* Which tuple a conntrack entry is keyed by. */
+enum dfaas_ct_kind {
+    /* client -> function address:port. Paths without DNAT on this node: FORWARD, REJECT. */
+    DFAAS_CT_BY_SERVICE = 0,
+    /* client -> local gateway address:port, the tuple after DNAT. Paths LOCAL and FORWARDED_IN:
+     * one entry serves both directions (ingress rebuilds this key from the configured gateway,
+     * egress reads it off the reply). The gateway's socket tuple is unique, so is this key. */
+    DFAAS_CT_BY_GATEWAY = 1,
 };
 
 /* Statistics rows per function: fixed paths first, then one row per peer for forwarded traffic. */
 enum dfaas_stat_path {
-    DFAAS_STAT_LOCAL = 0,            /* user connections served locally */
-    DFAAS_STAT_REJECT = 1,           /* user connections rejected */
-    DFAAS_STAT_FORWARDED_IN = 2,     /* forwarded-in connections accepted (all peers) */
+    DFAAS_STAT_LOCAL = 0,               /* user connections served locally */
+    DFAAS_STAT_REJECT = 1,              /* user connections rejected */
+    DFAAS_STAT_FORWARDED_IN = 2,        /* forwarded-in connections accepted (all peers) */
     DFAAS_STAT_FORWARDED_IN_REJECT = 3, /* forwarded-in connections over limit_in (all peers) */
-    DFAAS_STAT_PEER_BASE = 4,        /* + peer index: user connections forwarded to that peer */
+    DFAAS_STAT_PEER_BASE = 4,           /* + peer index: user connections forwarded to that peer */
 };
 #define DFAAS_STAT_PATHS (DFAAS_STAT_PEER_BASE + DFAAS_MAX_PEERS)
 
@@ -96,14 +99,14 @@ enum dfaas_reason {
     DFAAS_R_PASS_CT_MISS_MIDFLOW,   /* non-SYN to a function port with no ct entry: passed */
     DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from an address not in the peer table: passed */
     DFAAS_R_PASS_EGRESS_NO_CT,      /* egress packet from the gateway port with no ct entry */
-    DFAAS_R_PASS_MALFORMED,         /* truncated or inconsistent headers: passed, the stack judges */
-    DFAAS_R_DROP_CT_INSERT,         /* conntrack insert failed: dropped (client retries) */
-    DFAAS_R_DROP_ENCAP,             /* bpf_skb_adjust_room (encap) failed */
-    DFAAS_R_DROP_DECAP,             /* bpf_skb_adjust_room (decap) failed */
-    DFAAS_R_DROP_FIB,               /* no route to the peer/client */
-    DFAAS_R_DROP_MTU,               /* packet too big for the path after encapsulation */
-    DFAAS_R_DROP_REJECT,            /* rejected connection, reject mode "drop" */
-    DFAAS_R_DROP_NAT,               /* rewriting addresses/ports/checksums failed */
+    DFAAS_R_PASS_MALFORMED, /* truncated or inconsistent headers: passed, the stack judges */
+    DFAAS_R_DROP_CT_INSERT, /* conntrack insert failed: dropped (client retries) */
+    DFAAS_R_DROP_ENCAP,     /* bpf_skb_adjust_room (encap) failed */
+    DFAAS_R_DROP_DECAP,     /* bpf_skb_adjust_room (decap) failed */
+    DFAAS_R_DROP_FIB,       /* no route to the peer/client */
+    DFAAS_R_DROP_MTU,       /* packet too big for the path after encapsulation */
+    DFAAS_R_DROP_REJECT,    /* rejected connection, reject mode "drop" */
+    DFAAS_R_DROP_NAT,       /* rewriting addresses/ports/checksums failed */
     DFAAS_R_DROP_FWD_IN_NO_SERVICE, /* forwarded-in connection for a function we do not serve */
     DFAAS_R_DROP_PEER_GONE,         /* policy names a peer index with no address */
     DFAAS_R_RST_SENT,               /* RST answered for a rejected SYN */
@@ -117,7 +120,7 @@ enum dfaas_reason {
     DFAAS_R_DECAP_IN,               /* packets decapsulated from a peer */
     DFAAS_R_FIB_NEIGH_FALLBACK,     /* neighbour unresolved or forwarding off: redirect_neigh */
     DFAAS_R_HTTP_REQUEST,           /* client segments starting with an HTTP method */
-    DFAAS_R_CT_PAIR_MISS,           /* one entry of a connection's ORIGINAL/REPLY pair missing */
+    DFAAS_R_CT_COLLISION,           /* client tuple already in use towards the gateway: rejected */
     DFAAS_R_IP_OPTIONS,             /* IPv4 header with options seen on a steered packet */
     DFAAS_R__COUNT
 };
@@ -127,16 +130,16 @@ enum dfaas_reason {
 /* dfaas_config (ARRAY, 1 entry): node-wide settings written by the loader. */
 struct dfaas_config {
     __u32 abi_version;
-    __u32 node_addr;        /* this node's address (function ports live here) */
-    __u32 gateway_addr;     /* local gateway (DNAT target) */
+    __u32 node_addr;    /* this node's address (function ports live here) */
+    __u32 gateway_addr; /* local gateway (DNAT target) */
     __u16 gateway_port;
-    __u8 reject_mode;       /* enum dfaas_reject_mode */
-    __u8 forward_mode;      /* enum dfaas_forward_mode */
-    __u32 ifindex;          /* device the programs are attached to */
-    __u16 mtu;              /* path MTU towards peers; MSS is clamped to mtu - 60 when forwarding */
+    __u8 reject_mode;  /* enum dfaas_reject_mode */
+    __u8 forward_mode; /* enum dfaas_forward_mode */
+    __u32 ifindex;     /* device the programs are attached to */
+    __u16 mtu;         /* path MTU towards peers; MSS is clamped to mtu - 60 when forwarding */
     __u16 pad0;
-    __u32 syn_guard_rate;   /* new connections/s above which rejected SYNs are not tracked; 0 = off */
-    __u32 flags;            /* DFAAS_CFG_F_* */
+    __u32 syn_guard_rate; /* new connections/s above which rejected SYNs are not tracked; 0 = off */
+    __u32 flags;          /* DFAAS_CFG_F_* */
     __u64 ct_timeout_syn_ns;
     __u64 ct_timeout_established_ns;
     __u64 ct_timeout_closing_ns;
@@ -190,18 +193,19 @@ struct dfaas_slot {
  */
 struct dfaas_policy {
     struct bpf_spin_lock lock;
-    __u32 version;       /* increases with every write (tests, debugging) */
-    __u32 local_cap;     /* local new connections per second; 0 = no cap */
-    __u32 flags;         /* DFAAS_POL_F_* */
-    __u32 peers_named;   /* bit i: peer i is a target of the weighted table (weight may be 0) */
+    __u32 version;        /* increases with every write (tests, debugging) */
+    __u32 local_cap;      /* local new connections per second; 0 = no cap */
+    __u32 flags;          /* DFAAS_POL_F_* */
+    __u32 peers_named;    /* bit i: peer i is a target of the weighted table (weight may be 0) */
     __u32 overflow_named; /* bit i: peer i is an overflow target (weight may be 0) */
-    __u8 weight_local;   /* the weights the tables were compiled from (for readers) */
+    __u8 weight_local;    /* the weights the tables were compiled from (for readers) */
     __u8 weight_reject;
     __u8 overflow_reject;
     __u8 pad0;
     __u8 weight_peer[DFAAS_MAX_PEERS];
     __u8 overflow_peer[DFAAS_MAX_PEERS];
-    __u32 limit_in[DFAAS_MAX_PEERS]; /* forwarded-in cap per peer (conn/s); DFAAS_UNLIMITED = none */
+    __u32
+        limit_in[DFAAS_MAX_PEERS]; /* forwarded-in cap per peer (conn/s); DFAAS_UNLIMITED = none */
     struct dfaas_slot table[DFAAS_SELECT_SLOTS];
     struct dfaas_slot overflow[DFAAS_SELECT_SLOTS];
 };
@@ -221,10 +225,10 @@ struct dfaas_peer_addr {
 
 /* dfaas_peer_stats (PERCPU_ARRAY, DFAAS_MAX_PEERS): health signals for fast failure detection. */
 struct dfaas_peer_stats {
-    __u64 syn_forwarded;    /* new connections encapsulated towards the peer */
-    __u64 synack_returned;  /* SYN-ACKs of those connections that came back */
-    __u64 rst_returned;     /* RSTs that came back (peer alive but refusing) */
-    __u64 fwd_in_conns;     /* connections the peer forwarded to us */
+    __u64 syn_forwarded;   /* new connections encapsulated towards the peer */
+    __u64 synack_returned; /* SYN-ACKs of those connections that came back */
+    __u64 rst_returned;    /* RSTs that came back (peer alive but refusing) */
+    __u64 fwd_in_conns;    /* connections the peer forwarded to us */
 };
 
 /* dfaas_stats (PERCPU_ARRAY, DFAAS_MAX_FUNCTIONS * DFAAS_STAT_PATHS). */
@@ -259,28 +263,42 @@ struct dfaas_rate {
 /* dfaas_ct (LRU_HASH). */
 struct dfaas_ct_key {
     __u32 client_addr;
-    __u32 service_addr; /* ORIGINAL: function address; REPLY: gateway address */
+    __u32 service_addr; /* BY_SERVICE: function address; BY_GATEWAY: gateway address */
     __u16 client_port;
-    __u16 service_port; /* ORIGINAL: function port; REPLY: gateway port */
-    __u8 dir;           /* enum dfaas_ct_dir */
+    __u16 service_port; /* BY_SERVICE: function port; BY_GATEWAY: gateway port */
+    __u8 kind;          /* enum dfaas_ct_kind */
     __u8 pad[3];
 };
 
+/* Ethernet addresses to put on a packet this node sends for a connection. */
+struct dfaas_macs {
+    __u8 dst[6];
+    __u8 src[6];
+};
+
 struct dfaas_ct_entry {
-    __u64 created_ns;   /* bpf_ktime_get_ns() */
-    __u64 last_seen_ns; /* refreshed at most every DFAAS_CT_REFRESH_NS */
+    __u64 created_ns;   /* dfaas_now() */
+    __u64 last_seen_ns; /* refreshed at most every DFAAS_CT_REFRESH_NS, by either direction */
     __u32 peer_addr;    /* FORWARD: target peer; FORWARDED_IN: forwarding node */
-    __u32 nat_addr;     /* ORIGINAL: DNAT target (gateway); REPLY: original service address */
-    __u16 nat_port;     /* ORIGINAL: gateway port; REPLY: original service port */
+    __u32 service_addr; /* the function address:port the client called (restored at egress) */
+    __u16 service_port;
     __u16 function_id;
-    __u8 path;          /* enum dfaas_ct_path */
-    __u8 state;         /* enum dfaas_tcp_state */
+    __u8 path;  /* enum dfaas_ct_path */
+    __u8 state; /* enum dfaas_tcp_state */
     __u8 peer_index;
-    __u8 flags;         /* DFAAS_CT_F_* */
+    __u8 flags; /* DFAAS_CT_F_* */
+    /* Next hops remembered per connection, so established packets need no FIB lookup:
+     * towards the peer (FORWARD: from the FIB at the SYN, or learned from the peer's first
+     * reply; FORWARDED_IN: the forwarder's packet came from there), and towards the client
+     * (FORWARD: the client's SYN came from there). */
+    struct dfaas_macs peer_macs;
+    struct dfaas_macs client_macs;
 };
 #define DFAAS_CT_F_CLIENT_FIN (1u << 0)
 #define DFAAS_CT_F_SERVER_FIN (1u << 1)
 #define DFAAS_CT_F_SEEN_REPLY (1u << 2)
+#define DFAAS_CT_F_PEER_MACS (1u << 3)
+#define DFAAS_CT_F_CLIENT_MACS (1u << 4)
 
 #define DFAAS_CT_REFRESH_NS 1000000000ull
 

@@ -27,7 +27,7 @@ TEST(Endpoint, ParsesAddressAndPort) {
 }
 
 TEST(Endpoint, RejectsBadPorts) {
-    for (const char *bad : {"1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:80x",
-                            "1.2.3.4:-1", "x:80"})
+    for (const char *bad :
+         {"1.2.3.4", "1.2.3.4:", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:80x", "1.2.3.4:-1", "x:80"})
         EXPECT_FALSE(Endpoint::parse(bad)) << bad;
 }

@@ -16,10 +16,13 @@ using nlohmann::json;
 
 int exit_code_for(const dp::Error &e) {
     switch (e.error_number()) {
-    case EPERM:
-    case EACCES: return kPermission;
-    case ENOENT: return kNotFound;
-    default: return kUsage;
+        case EPERM:
+        case EACCES:
+            return kPermission;
+        case ENOENT:
+            return kNotFound;
+        default:
+            return kUsage;
     }
 }
 
@@ -66,16 +69,23 @@ std::map<Ipv4, uint32_t> parse_pairs(const std::vector<std::string> &items,
 
 std::string weights_text(const std::map<Ipv4, uint32_t> &weights) {
     std::string text;
-    for (const auto &[a, w] : weights) text += (text.empty() ? "" : " ") + a.str() + "=" + std::to_string(w);
+    for (const auto &[a, w] : weights)
+        text += (text.empty() ? "" : " ") + a.str() + "=" + std::to_string(w);
     return text.empty() ? "-" : text;
 }
 
 void print_status(const GlobalOptions &g, const dp::Status &st) {
     if (g.format == Format::Json) return print_json(std::cout, dp::to_json(st));
     Table t({"FIELD", "VALUE"});
-    t.add({"interface", st.interface.empty() ? "ifindex " + std::to_string(st.ifindex) + " (not in this netns)" : st.interface});
-    t.add({"ingress", st.ingress_attached ? "attached (prog " + std::to_string(st.ingress_prog_id) + ")" : "not attached"});
-    t.add({"egress", st.egress_attached ? "attached (prog " + std::to_string(st.egress_prog_id) + ")" : "not attached"});
+    t.add({"interface", st.interface.empty()
+                            ? "ifindex " + std::to_string(st.ifindex) + " (not in this netns)"
+                            : st.interface});
+    t.add({"ingress", st.ingress_attached
+                          ? "attached (prog " + std::to_string(st.ingress_prog_id) + ")"
+                          : "not attached"});
+    t.add({"egress", st.egress_attached
+                         ? "attached (prog " + std::to_string(st.egress_prog_id) + ")"
+                         : "not attached"});
     t.add({"attached since", format_unix_time(st.attached_unix_ns)});
     t.add({"node", st.settings.node.str()});
     t.add({"gateway", st.settings.gateway.str()});
@@ -98,7 +108,8 @@ void print_stats(const GlobalOptions &g, const dp::Stats &st) {
     };
     for (const auto &fs : st.functions) {
         row(fs.name, "local", fs.local);
-        for (const auto &[peer, c] : fs.to_peer) row(fs.name, "peer " + peer.str(), c);
+        for (const auto &[peer, c] : fs.to_peer)
+            row(fs.name, "peer " + peer.str(), c);
         row(fs.name, "reject", fs.reject);
         row(fs.name, "forwarded-in", fs.forwarded_in);
         row(fs.name, "forwarded-in reject", fs.forwarded_in_reject);
@@ -125,23 +136,23 @@ void print_stats(const GlobalOptions &g, const dp::Stats &st) {
 void print_ct(const GlobalOptions &g, const std::vector<dp::CtEntry> &entries) {
     if (g.format == Format::Json) {
         json arr = json::array();
-        for (const auto &e : entries) arr.push_back(dp::to_json(e));
+        for (const auto &e : entries)
+            arr.push_back(dp::to_json(e));
         return print_json(std::cout, arr);
     }
-    Table t({"DIR", "CLIENT", "SERVICE", "FUNCTION", "PATH", "STATE", "PEER", "NAT", "AGE", "IDLE"});
+    Table t({"CLIENT", "SERVICE", "FUNCTION", "PATH", "STATE", "PEER", "AGE", "IDLE"});
     for (const auto &e : entries)
-        t.add({e.reply ? "reply" : "orig", e.client.str() + ":" + std::to_string(e.client_port),
+        t.add({e.client.str() + ":" + std::to_string(e.client_port),
                e.service.str() + ":" + std::to_string(e.service_port), e.function,
-               to_string(e.path), e.reply ? "-" : to_string(e.state),
-               e.peer.is_unspecified() ? "-" : e.peer.str(),
-               e.nat_addr.is_unspecified() ? "-" : e.nat_addr.str() + ":" + std::to_string(e.nat_port),
+               to_string(e.path), to_string(e.state), e.peer.is_unspecified() ? "-" : e.peer.str(),
                format_duration_ns(e.age.count()), format_duration_ns(e.idle.count())});
     t.print(std::cout);
 }
 
 void print_policies(const GlobalOptions &g, Dataplane &dp, const std::string &only) {
     json out = json::object();
-    Table t({"FUNCTION", "VERSION", "LOCAL", "PEERS", "REJECT", "LOCAL-CAP", "OVERFLOW", "LIMIT-IN"});
+    Table t(
+        {"FUNCTION", "VERSION", "LOCAL", "PEERS", "REJECT", "LOCAL-CAP", "OVERFLOW", "LIMIT-IN"});
     bool found = false;
     for (const auto &[id, name] : dp.functions()) {
         if (!only.empty() && name != only) continue;
@@ -178,9 +189,11 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
     auto node_ip = std::make_shared<std::string>();
     auto gateway = std::make_shared<std::string>();
     auto reject = std::make_shared<std::string>("rst");
-    auto *c = dp_cmd->add_subcommand("attach", "Load and attach the programs (replaces atomically)");
+    auto *c =
+        dp_cmd->add_subcommand("attach", "Load and attach the programs (replaces atomically)");
     c->add_option("--iface", attach->interface, "Interface to attach to")->required();
-    c->add_option("--node-ip", *node_ip, "This node's address (function ports live here)")->required();
+    c->add_option("--node-ip", *node_ip, "This node's address (function ports live here)")
+        ->required();
     c->add_option("--gateway", *gateway, "Local gateway IP:PORT (DNAT target)")->required();
     c->add_option("--reject-mode", *reject, "rst or drop")->check(CLI::IsMember({"rst", "drop"}));
     c->add_option("--mtu", attach->settings.mtu, "Path MTU towards peers (0 = interface MTU)");
@@ -191,7 +204,8 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
                 attach->bpffs = g.bpffs;
                 attach->settings.node = parse_ip(*node_ip, "--node-ip");
                 auto gw = Endpoint::parse(*gateway);
-                if (!gw) throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};
+                if (!gw)
+                    throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};
                 attach->settings.gateway = *gw;
                 attach->settings.reject_mode = *dp::parse_reject_mode(*reject);
                 auto d = Dataplane::attach(*attach);
@@ -216,7 +230,12 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
 
     c = dp_cmd->add_subcommand("status", "Where the data plane is attached and its settings");
     c->callback([&g, &run] {
-        run = [&g] { return guarded([&] { print_status(g, Dataplane::open(g.bpffs)->status()); return kOk; }); };
+        run = [&g] {
+            return guarded([&] {
+                print_status(g, Dataplane::open(g.bpffs)->status());
+                return kOk;
+            });
+        };
     });
 
     // service add|del|list
@@ -254,7 +273,8 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
                 auto d = Dataplane::open(g.bpffs);
                 Ipv4 addr = svc_addr->empty() ? d->settings().node : parse_ip(*svc_addr, "--addr");
                 if (!d->delete_service(addr, *svc_port))
-                    throw CommandError{"no service at " + addr.str() + ":" + std::to_string(*svc_port), kNotFound};
+                    throw CommandError{
+                        "no service at " + addr.str() + ":" + std::to_string(*svc_port), kNotFound};
                 return kOk;
             });
         };
@@ -266,13 +286,15 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
                 auto list = Dataplane::open(g.bpffs)->services();
                 if (g.format == Format::Json) {
                     json arr = json::array();
-                    for (const auto &s : list) arr.push_back(dp::to_json(s));
+                    for (const auto &s : list)
+                        arr.push_back(dp::to_json(s));
                     print_json(std::cout, arr);
                     return kOk;
                 }
                 Table t({"ADDRESS", "PORT", "FUNCTION", "OWNER"});
                 for (const auto &s : list)
-                    t.add({s.addr.str(), std::to_string(s.port), s.function, s.local ? "this node" : "peer"});
+                    t.add({s.addr.str(), std::to_string(s.port), s.function,
+                           s.local ? "this node" : "peer"});
                 t.print(std::cout);
                 return kOk;
             });
@@ -289,7 +311,8 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
         run = [&g, peer_ip] {
             return guarded([&] {
                 uint32_t idx = Dataplane::open(g.bpffs)->add_peer(parse_ip(*peer_ip, "peer"));
-                if (g.format == Format::Json) print_json(std::cout, json{{"addr", *peer_ip}, {"index", idx}});
+                if (g.format == Format::Json)
+                    print_json(std::cout, json{{"addr", *peer_ip}, {"index", idx}});
                 return kOk;
             });
         };
@@ -312,12 +335,14 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
                 auto list = Dataplane::open(g.bpffs)->peers();
                 if (g.format == Format::Json) {
                     json arr = json::array();
-                    for (const auto &p : list) arr.push_back(json{{"addr", p.addr.str()}, {"index", p.index}});
+                    for (const auto &p : list)
+                        arr.push_back(json{{"addr", p.addr.str()}, {"index", p.index}});
                     print_json(std::cout, arr);
                     return kOk;
                 }
                 Table t({"PEER", "INDEX"});
-                for (const auto &p : list) t.add({p.addr.str(), std::to_string(p.index)});
+                for (const auto &p : list)
+                    t.add({p.addr.str(), std::to_string(p.index)});
                 t.print(std::cout);
                 return kOk;
             });
@@ -335,11 +360,13 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
     auto pa = std::make_shared<PolicyArgs>();
     c = pol->add_subcommand("set", "Install a policy (atomic; counters untouched)");
     c->add_option("function", pa->function, "Function name")->required();
-    c->add_option("--local", pa->local, "Weight of the local gateway (0-100)")->check(CLI::Range(0, 100));
+    c->add_option("--local", pa->local, "Weight of the local gateway (0-100)")
+        ->check(CLI::Range(0, 100));
     c->add_option("--peer", pa->peers, "Weight of a peer, IP=W (repeatable)");
     c->add_option("--reject", pa->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
     c->add_option("--local-cap", pa->local_cap, "Local new connections per second (0 = no cap)");
-    c->add_option("--overflow", pa->overflow, "Overflow weight of a peer when the local cap is reached, IP=W");
+    c->add_option("--overflow", pa->overflow,
+                  "Overflow weight of a peer when the local cap is reached, IP=W");
     c->add_option("--limit-in", pa->limit_in, "Forwarded-in cap from a peer in conn/s, IP=N");
     c->callback([&g, &run, pa] {
         run = [&g, pa] {
@@ -375,7 +402,8 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
         run = [&g, show_fn] {
             return guarded([&] {
                 auto d = Dataplane::open(g.bpffs);
-                if (!d->function_id(*show_fn)) throw CommandError{"function " + *show_fn + " not found", kNotFound};
+                if (!d->function_id(*show_fn))
+                    throw CommandError{"function " + *show_fn + " not found", kNotFound};
                 d->clear_policy(*show_fn);
                 return kOk;
             });
@@ -384,7 +412,12 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
 
     c = dp_cmd->add_subcommand("stats", "Counters per function and path, reasons, peers");
     c->callback([&g, &run] {
-        run = [&g] { return guarded([&] { print_stats(g, Dataplane::open(g.bpffs)->stats()); return kOk; }); };
+        run = [&g] {
+            return guarded([&] {
+                print_stats(g, Dataplane::open(g.bpffs)->stats());
+                return kOk;
+            });
+        };
     });
 
     auto ct_limit = std::make_shared<size_t>(1000);
@@ -392,7 +425,10 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
     c->add_option("--limit", *ct_limit, "At most this many entries");
     c->callback([&g, &run, ct_limit] {
         run = [&g, ct_limit] {
-            return guarded([&] { print_ct(g, Dataplane::open(g.bpffs)->conntrack(*ct_limit)); return kOk; });
+            return guarded([&] {
+                print_ct(g, Dataplane::open(g.bpffs)->conntrack(*ct_limit));
+                return kOk;
+            });
         };
     });
 
@@ -402,9 +438,12 @@ void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run)
             return guarded([&] {
                 auto r = Dataplane::open(g.bpffs)->collect_garbage();
                 if (g.format == Format::Json)
-                    print_json(std::cout, json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
+                    print_json(
+                        std::cout,
+                        json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
                 else
-                    std::cout << "scanned " << r.scanned << ", expired " << r.expired << ", live " << r.live << '\n';
+                    std::cout << "scanned " << r.scanned << ", expired " << r.expired << ", live "
+                              << r.live << '\n';
                 return kOk;
             });
         };

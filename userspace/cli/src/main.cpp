@@ -39,7 +39,8 @@ int main(int argc, char **argv) {
 
     // Options are parsed before subcommand callbacks run, so the format is known when the
     // callbacks pick the action; the action itself runs after parsing.
-    app.parse_complete_callback([&] { global.format = output == "json" ? Format::Json : Format::Table; });
+    app.parse_complete_callback(
+        [&] { global.format = output == "json" ? Format::Json : Format::Table; });
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {

@@ -18,9 +18,11 @@ void Table::add(std::vector<std::string> row) {
 
 void Table::print(std::ostream &out) const {
     std::vector<size_t> width(headers_.size());
-    for (size_t c = 0; c < headers_.size(); ++c) width[c] = headers_[c].size();
+    for (size_t c = 0; c < headers_.size(); ++c)
+        width[c] = headers_[c].size();
     for (const auto &row : rows_)
-        for (size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+        for (size_t c = 0; c < row.size(); ++c)
+            width[c] = std::max(width[c], row[c].size());
     auto line = [&](const std::vector<std::string> &cells, bool header) {
         std::string text;
         for (size_t c = 0; c < cells.size(); ++c) {
@@ -28,11 +30,13 @@ void Table::print(std::ostream &out) const {
             if (c + 1 < cells.size()) cell.resize(width[c] + 2, ' ');
             text += cell;
         }
-        while (!text.empty() && text.back() == ' ') text.pop_back();
+        while (!text.empty() && text.back() == ' ')
+            text.pop_back();
         out << (header ? bold(text) : text) << '\n';
     };
     line(headers_, true);
-    for (const auto &row : rows_) line(row, false);
+    for (const auto &row : rows_)
+        line(row, false);
 }
 
 bool use_colour() {
@@ -44,7 +48,9 @@ std::string bold(const std::string &text) {
     return use_colour() ? "\033[1m" + text + "\033[0m" : text;
 }
 
-void print_json(std::ostream &out, const nlohmann::json &value) { out << value.dump(2) << '\n'; }
+void print_json(std::ostream &out, const nlohmann::json &value) {
+    out << value.dump(2) << '\n';
+}
 
 std::string format_count(uint64_t n) {
     char buf[32];

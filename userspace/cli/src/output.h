@@ -27,13 +27,13 @@ struct CommandError {
 };
 
 class Table {
-public:
+  public:
     explicit Table(std::vector<std::string> headers);
     void add(std::vector<std::string> row);
     void print(std::ostream &out) const;
     bool empty() const { return rows_.empty(); }
 
-private:
+  private:
     std::vector<std::string> headers_;
     std::vector<std::vector<std::string>> rows_;
 };
@@ -45,9 +45,9 @@ std::string bold(const std::string &text);
 void print_json(std::ostream &out, const nlohmann::json &value);
 
 // Human formats.
-std::string format_count(uint64_t n);              // 1234567 -> 1.23M
-std::string format_bytes(uint64_t n);              // 1536 -> 1.5KiB
-std::string format_duration_ns(uint64_t ns);       // 1500000000 -> 1.5s
-std::string format_unix_time(uint64_t unix_ns);    // RFC 3339, UTC
+std::string format_count(uint64_t n);            // 1234567 -> 1.23M
+std::string format_bytes(uint64_t n);            // 1536 -> 1.5KiB
+std::string format_duration_ns(uint64_t ns);     // 1500000000 -> 1.5s
+std::string format_unix_time(uint64_t unix_ns);  // RFC 3339, UTC
 
 }  // namespace dfaas::cli

@@ -15,9 +15,13 @@ std::optional<Ipv4> Ipv4::parse(std::string_view text) {
     return Ipv4{ntohl(a.s_addr)};
 }
 
-Ipv4 Ipv4::from_network(uint32_t be) { return Ipv4{ntohl(be)}; }
+Ipv4 Ipv4::from_network(uint32_t be) {
+    return Ipv4{ntohl(be)};
+}
 
-uint32_t Ipv4::network() const { return htonl(value); }
+uint32_t Ipv4::network() const {
+    return htonl(value);
+}
 
 std::string Ipv4::str() const {
     char buf[INET_ADDRSTRLEN];
@@ -40,6 +44,8 @@ std::optional<Endpoint> Endpoint::parse(std::string_view text) {
     return Endpoint{*addr, static_cast<uint16_t>(port)};
 }
 
-std::string Endpoint::str() const { return addr.str() + ":" + std::to_string(port); }
+std::string Endpoint::str() const {
+    return addr.str() + ":" + std::to_string(port);
+}
 
 }  // namespace dfaas

@@ -21,7 +21,8 @@ std::optional<std::string> FunctionPolicy::validate() const {
     if (auto err = check_weights(peers, "peer")) return err;
     if (auto err = check_weights(overflow, "overflow")) return err;
     uint64_t total = uint64_t{local} + reject;
-    for (const auto &[peer, weight] : peers) total += weight;
+    for (const auto &[peer, weight] : peers)
+        total += weight;
     if (total == 0) return "all weights are zero (use reject 100 to refuse every connection)";
     for (const auto &[peer, cap] : limit_in)
         if (peer.is_unspecified()) return "limit_in: peer address 0.0.0.0";

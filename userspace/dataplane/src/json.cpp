@@ -39,7 +39,8 @@ json to_json(const PathCounters &c) {
 
 json to_json(const FunctionStats &f) {
     json peers = json::object(), fwd_in = json::object();
-    for (const auto &[addr, c] : f.to_peer) peers[addr.str()] = to_json(c);
+    for (const auto &[addr, c] : f.to_peer)
+        peers[addr.str()] = to_json(c);
     for (const auto &[addr, c] : f.forwarded_in_by_peer)
         fwd_in[addr.str()] = json{{"accepted", c.accepted}, {"rejected", c.rejected}};
     return json{{"name", f.name},
@@ -55,8 +56,10 @@ json to_json(const FunctionStats &f) {
 
 json to_json(const Stats &s) {
     json functions = json::array(), reasons = json::object(), peers = json::array();
-    for (const auto &f : s.functions) functions.push_back(to_json(f));
-    for (const auto &[name, v] : s.reasons) reasons[name] = v;
+    for (const auto &f : s.functions)
+        functions.push_back(to_json(f));
+    for (const auto &[name, v] : s.reasons)
+        reasons[name] = v;
     for (const auto &p : s.peers)
         peers.push_back(json{{"addr", p.addr.str()},
                              {"index", p.index},
@@ -68,33 +71,31 @@ json to_json(const Stats &s) {
 }
 
 json to_json(const CtEntry &e) {
-    return json{{"direction", e.reply ? "reply" : "original"},
+    return json{{"keyed_by", e.by_gateway ? "gateway" : "service"},
                 {"client", e.client.str() + ":" + std::to_string(e.client_port)},
                 {"service", e.service.str() + ":" + std::to_string(e.service_port)},
                 {"path", to_string(e.path)},
                 {"state", to_string(e.state)},
                 {"function", e.function},
                 {"peer", e.peer.is_unspecified() ? "" : e.peer.str()},
-                {"nat", e.nat_addr.is_unspecified()
-                            ? ""
-                            : e.nat_addr.str() + ":" + std::to_string(e.nat_port)},
                 {"age_s", e.age.count() / 1e9},
                 {"idle_s", e.idle.count() / 1e9}};
 }
 
 json to_json(const Service &s) {
-    return json{{"addr", s.addr.str()},
-                {"port", s.port},
-                {"function", s.function},
-                {"local", s.local}};
+    return json{
+        {"addr", s.addr.str()}, {"port", s.port}, {"function", s.function}, {"local", s.local}};
 }
 
 json policy_to_json(const FunctionPolicy &p) {
     json peers = json::object(), overflow = json::object(), limit_in = json::object();
-    for (const auto &[a, w] : p.peers) peers[a.str()] = w;
-    for (const auto &[a, w] : p.overflow) overflow[a.str()] = w;
-    for (const auto &[a, l] : p.limit_in) limit_in[a.str()] = l;
-    return json{{"local", p.local},     {"reject", p.reject},     {"peers", peers},
+    for (const auto &[a, w] : p.peers)
+        peers[a.str()] = w;
+    for (const auto &[a, w] : p.overflow)
+        overflow[a.str()] = w;
+    for (const auto &[a, l] : p.limit_in)
+        limit_in[a.str()] = l;
+    return json{{"local", p.local},         {"reject", p.reject},   {"peers", peers},
                 {"local_cap", p.local_cap}, {"overflow", overflow}, {"limit_in", limit_in}};
 }
 

@@ -36,11 +36,12 @@ void ensure_bpffs_dir(const std::string &dir) {
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
     if (ec) throw Error("create pin directory " + dir + ": " + ec.message(), ec.value());
-    struct statfs fs{};
+    struct statfs fs {};
     if (statfs(dir.c_str(), &fs) != 0) throw Error(describe("statfs " + dir, errno), errno);
     if (static_cast<unsigned long>(fs.f_type) != BPF_FS_MAGIC)
-        throw Error(dir + " is not on a bpffs mount (mount -t bpf bpf <dir>, or choose a "
-                          "directory under /sys/fs/bpf)");
+        throw Error(dir +
+                    " is not on a bpffs mount (mount -t bpf bpf <dir>, or choose a "
+                    "directory under /sys/fs/bpf)");
 }
 
 // Refuses pinned maps written by a binary with another ABI: reading them would misinterpret
@@ -104,8 +105,8 @@ void validate_settings(const Settings &s) {
     if (s.node.is_unspecified()) throw Error("settings: node address is required");
     if (s.gateway.addr.is_unspecified() || s.gateway.port == 0)
         throw Error("settings: gateway address:port is required");
-    if (s.mtu != 0 && s.mtu < 576) throw Error("settings: mtu " + std::to_string(s.mtu) +
-                                               " is below the IPv4 minimum of 576");
+    if (s.mtu != 0 && s.mtu < 576)
+        throw Error("settings: mtu " + std::to_string(s.mtu) + " is below the IPv4 minimum of 576");
 }
 
 void attach_program(uint32_t ifindex, const std::string &iface, bpf_tc_attach_point point,
@@ -125,9 +126,9 @@ void attach_program(uint32_t ifindex, const std::string &iface, bpf_tc_attach_po
     opts.flags = BPF_TC_F_REPLACE;  // atomic swap when our filter is already there
     err = bpf_tc_attach(&hook, &opts);
     if (err)
-        throw Error(describe(std::string("attach tc ") + attach_point_name(point) + " on " + iface,
-                             err),
-                    err);
+        throw Error(
+            describe(std::string("attach tc ") + attach_point_name(point) + " on " + iface, err),
+            err);
 }
 
 uint32_t attached_prog_id(uint32_t ifindex, bpf_tc_attach_point point) {
@@ -156,11 +157,11 @@ void detach_program(uint32_t ifindex, bpf_tc_attach_point point) {
 }
 
 std::function<void(LogLevel, const std::string &)> &log_sink() {
-    static std::function<void(LogLevel, const std::string &)> sink =
-        [](LogLevel level, const std::string &msg) {
-            static const bool debug = std::getenv("DFAAS_LIBBPF_DEBUG") != nullptr;
-            if (level == LogLevel::Warn || debug) std::fputs(msg.c_str(), stderr);
-        };
+    static std::function<void(LogLevel, const std::string &)> sink = [](LogLevel level,
+                                                                        const std::string &msg) {
+        static const bool debug = std::getenv("DFAAS_LIBBPF_DEBUG") != nullptr;
+        if (level == LogLevel::Warn || debug) std::fputs(msg.c_str(), stderr);
+    };
     return sink;
 }
 
@@ -170,7 +171,7 @@ int libbpf_print(enum libbpf_print_level level, const char *format, va_list args
     std::string msg(buf);
     // bpf_tc_hook_create on an interface that already has clsact: expected, handled.
     if (msg.find("Exclusivity flag on") != std::string::npos) return 0;
-    LogLevel l = level == LIBBPF_WARN ? LogLevel::Warn
+    LogLevel l = level == LIBBPF_WARN   ? LogLevel::Warn
                  : level == LIBBPF_INFO ? LogLevel::Info
                                         : LogLevel::Debug;
     log_sink()(l, msg);

@@ -11,10 +11,10 @@ std::string describe(const std::string &what, int err) {
 
 const std::vector<std::string> &Maps::names() {
     static const std::vector<std::string> kNames = {
-        "dfaas_config",      "dfaas_services",    "dfaas_functions",  "dfaas_policies",
-        "dfaas_peers",       "dfaas_peer_addrs",  "dfaas_peer_stats", "dfaas_stats",
+        "dfaas_config",       "dfaas_services",   "dfaas_functions",  "dfaas_policies",
+        "dfaas_peers",        "dfaas_peer_addrs", "dfaas_peer_stats", "dfaas_stats",
         "dfaas_fwd_in_stats", "dfaas_reasons",    "dfaas_rate_local", "dfaas_rate_fwd_in",
-        "dfaas_rate_syn",    "dfaas_ct"};
+        "dfaas_rate_syn",     "dfaas_ct"};
     return kNames;
 }
 

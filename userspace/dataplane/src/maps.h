@@ -19,7 +19,7 @@ namespace dfaas::dp {
 std::string describe(const std::string &what, int err);
 
 class Maps {
-public:
+  public:
     // Opens every map pinned under `dir`; throws Error naming the first one missing.
     static std::unique_ptr<Maps> open_pinned(const std::string &dir);
     // Names of the pinned maps (file names under the pin directory).
@@ -31,7 +31,7 @@ public:
         peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
         rate_fwd_in = -1, rate_syn = -1, ct = -1;
 
-private:
+  private:
     Maps() = default;
     int *slot(const std::string &name);
 };
@@ -46,7 +46,8 @@ bool map_lookup(int fd, const K &key, V &value, uint64_t flags = 0) {
 
 template <class K, class V>
 void map_update(int fd, const K &key, const V &value, uint64_t flags, const std::string &what) {
-    if (bpf_map_update_elem(fd, &key, &value, flags) != 0) throw Error(describe(what, errno), errno);
+    if (bpf_map_update_elem(fd, &key, &value, flags) != 0)
+        throw Error(describe(what, errno), errno);
 }
 
 // Per-CPU values of one key, summed with `add`. V must be a multiple of 8 bytes (the kernel pads
@@ -57,7 +58,8 @@ V percpu_sum(int fd, uint32_t key, Add add) {
     std::vector<V> values(possible_cpus());
     V total{};
     if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) return total;
-    for (const auto &v : values) add(total, v);
+    for (const auto &v : values)
+        add(total, v);
     return total;
 }
 

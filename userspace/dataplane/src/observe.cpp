@@ -22,10 +22,10 @@ PathCounters read_path(int fd, uint32_t function_id, uint32_t path) {
     return PathCounters{v.connections, v.packets, v.bytes, v.requests};
 }
 
-// bpf_ktime_get_ns() is CLOCK_MONOTONIC.
+// The data plane stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE.
 uint64_t monotonic_ns() {
     timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 
@@ -43,36 +43,13 @@ std::vector<CtRecord> read_ct(int fd, size_t limit) {
     return out;
 }
 
-dfaas_ct_key original_of_reply(const CtRecord &reply) {
-    dfaas_ct_key k{};
-    k.client_addr = reply.key.client_addr;
-    k.client_port = reply.key.client_port;
-    k.service_addr = reply.entry.nat_addr;
-    k.service_port = reply.entry.nat_port;
-    k.dir = DFAAS_CT_ORIGINAL;
-    return k;
-}
-
-uint64_t key_hash(const dfaas_ct_key &k) {
-    return (uint64_t(k.client_addr) << 32 | k.service_addr) ^
-           (uint64_t(k.client_port) << 16 | k.service_port) * 0x9e3779b97f4a7c15ull ^ k.dir;
-}
-
-struct KeyHash {
-    size_t operator()(const dfaas_ct_key &k) const { return key_hash(k); }
-};
-struct KeyEq {
-    bool operator()(const dfaas_ct_key &a, const dfaas_ct_key &b) const {
-        return std::memcmp(&a, &b, sizeof(a)) == 0;
-    }
-};
-
 }  // namespace
 
 Stats Dataplane::stats() const {
     Stats st;
     std::map<uint32_t, Ipv4> addr_of;
-    for (const auto &p : peers()) addr_of[p.index] = p.addr;
+    for (const auto &p : peers())
+        addr_of[p.index] = p.addr;
 
     for (const auto &[id, name] : functions()) {
         FunctionStats f;
@@ -96,8 +73,8 @@ Stats Dataplane::stats() const {
     }
     const auto &names = reason_names();
     for (uint32_t r = 0; r < DFAAS_R__COUNT; ++r) {
-        auto v = percpu_sum<uint64_t>(maps_->reasons, r,
-                                      [](uint64_t &t, const uint64_t &c) { t += c; });
+        auto v =
+            percpu_sum<uint64_t>(maps_->reasons, r, [](uint64_t &t, const uint64_t &c) { t += c; });
         st.reasons.emplace_back(names[r], v);
     }
     for (const auto &[idx, addr] : addr_of) {
@@ -120,17 +97,15 @@ std::vector<CtEntry> Dataplane::conntrack(size_t limit) const {
     std::vector<CtEntry> out;
     for (const auto &r : read_ct(maps_->ct, limit)) {
         CtEntry e;
-        e.reply = r.key.dir == DFAAS_CT_REPLY;
+        e.by_gateway = r.key.kind == DFAAS_CT_BY_GATEWAY;
         e.client = Ipv4::from_network(r.key.client_addr);
         e.client_port = ntohs(r.key.client_port);
-        e.service = Ipv4::from_network(r.key.service_addr);
-        e.service_port = ntohs(r.key.service_port);
+        e.service = Ipv4::from_network(r.entry.service_addr);
+        e.service_port = ntohs(r.entry.service_port);
         e.path = static_cast<CtPath>(r.entry.path);
         e.state = static_cast<TcpState>(r.entry.state);
         e.function = r.entry.function_id < names.size() ? names[r.entry.function_id] : "";
         e.peer = Ipv4::from_network(r.entry.peer_addr);
-        e.nat_addr = Ipv4::from_network(r.entry.nat_addr);
-        e.nat_port = ntohs(r.entry.nat_port);
         e.age = Nanoseconds(now > r.entry.created_ns ? now - r.entry.created_ns : 0);
         e.idle = Nanoseconds(now > r.entry.last_seen_ns ? now - r.entry.last_seen_ns : 0);
         out.push_back(e);
@@ -141,49 +116,31 @@ std::vector<CtEntry> Dataplane::conntrack(size_t limit) const {
 GcResult Dataplane::collect_garbage() {
     Settings s = settings();
     uint64_t now = monotonic_ns();
-    auto records = read_ct(maps_->ct, SIZE_MAX);
-
-    std::unordered_map<dfaas_ct_key, const CtRecord *, KeyHash, KeyEq> originals;
-    for (const auto &r : records)
-        if (r.key.dir == DFAAS_CT_ORIGINAL) originals[r.key] = &r;
-
-    // A connection's last activity is the later of its two entries: a server streaming a long
-    // response refreshes only the REPLY entry.
-    std::unordered_map<dfaas_ct_key, uint64_t, KeyHash, KeyEq> last_seen;
-    for (const auto &r : records) {
-        dfaas_ct_key orig = r.key.dir == DFAAS_CT_REPLY ? original_of_reply(r) : r.key;
-        uint64_t &t = last_seen[orig];
-        t = std::max<uint64_t>(t, r.entry.last_seen_ns);
-    }
     auto timeout_of = [&](const dfaas_ct_entry &e) -> uint64_t {
         if (e.path == DFAAS_PATH_REJECT) return s.ct_timeout_syn.count();
         switch (e.state) {
-        case DFAAS_TCP_ESTABLISHED: return s.ct_timeout_established.count();
-        case DFAAS_TCP_CLOSING:
-        case DFAAS_TCP_CLOSED: return s.ct_timeout_closing.count();
-        default: return s.ct_timeout_syn.count();
+            case DFAAS_TCP_ESTABLISHED:
+                return s.ct_timeout_established.count();
+            case DFAAS_TCP_CLOSING:
+            case DFAAS_TCP_CLOSED:
+                return s.ct_timeout_closing.count();
+            default:
+                return s.ct_timeout_syn.count();
         }
     };
-
     GcResult result;
     std::vector<dfaas_ct_key> doomed;
-    for (const auto &r : records) {
+    for (const auto &r : read_ct(maps_->ct, SIZE_MAX)) {
         ++result.scanned;
-        dfaas_ct_key orig_key = r.key.dir == DFAAS_CT_REPLY ? original_of_reply(r) : r.key;
-        auto orig = originals.find(orig_key);
-        bool expired;
-        if (orig == originals.end()) {
-            // Orphaned REPLY entry (its ORIGINAL was evicted): keep it only briefly.
-            expired = now - r.entry.last_seen_ns > uint64_t(s.ct_timeout_closing.count());
-        } else {
-            uint64_t last = last_seen[orig_key];
-            expired = now > last && now - last > timeout_of(orig->second->entry);
-        }
-        if (expired)
+        uint64_t last = r.entry.last_seen_ns;
+        if (now > last && now - last > timeout_of(r.entry))
             doomed.push_back(r.key);
         else
             ++result.live;
     }
+    // Entries last seen before the scan began; one refreshed meanwhile may go too early, and its
+    // connection then passes to the stack like any mid-flow miss (counted). Deleting by key
+    // keeps the scan lock-free for the data plane.
     for (const auto &key : doomed)
         if (bpf_map_delete_elem(maps_->ct, &key) == 0) ++result.expired;
     return result;

@@ -10,7 +10,8 @@ namespace dfaas::dp {
 
 bool fill_slots(const std::vector<WeightedSlot> &targets, dfaas_slot (&table)[DFAAS_SELECT_SLOTS]) {
     uint64_t total = 0;
-    for (const auto &t : targets) total += t.weight;
+    for (const auto &t : targets)
+        total += t.weight;
     if (total == 0) return false;
 
     // Largest remainder: floor shares first, then one more slot to the largest fractions
@@ -31,7 +32,8 @@ bool fill_slots(const std::vector<WeightedSlot> &targets, dfaas_slot (&table)[DF
 
     size_t pos = 0;
     for (size_t i = 0; i < targets.size(); ++i)
-        for (uint32_t n = 0; n < counts[i]; ++n) table[pos++] = targets[i].slot;
+        for (uint32_t n = 0; n < counts[i]; ++n)
+            table[pos++] = targets[i].slot;
     return true;
 }
 
@@ -62,7 +64,8 @@ dfaas_policy compile_policy(const FunctionPolicy &policy, const PeerIndexFn &pee
     value.local_cap = policy.local_cap;
     value.weight_local = static_cast<uint8_t>(policy.local);
     value.weight_reject = static_cast<uint8_t>(policy.reject);
-    for (auto &limit : value.limit_in) limit = DFAAS_UNLIMITED;
+    for (auto &limit : value.limit_in)
+        limit = DFAAS_UNLIMITED;
 
     std::vector<WeightedSlot> targets{{make_slot(DFAAS_ACTION_LOCAL), policy.local}};
     for (const auto &[addr, weight] : policy.peers) {

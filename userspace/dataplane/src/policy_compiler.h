@@ -30,6 +30,7 @@ using PeerIndexFn = std::function<std::optional<uint32_t>(Ipv4)>;
 dfaas_policy compile_policy(const FunctionPolicy &policy, const PeerIndexFn &peer_index);
 
 // The inverse, for readers: weights, caps and limits back from a map value.
-FunctionPolicy decompile_policy(const dfaas_policy &value, const std::function<Ipv4(uint32_t)> &peer_addr);
+FunctionPolicy decompile_policy(const dfaas_policy &value,
+                                const std::function<Ipv4(uint32_t)> &peer_addr);
 
 }  // namespace dfaas::dp

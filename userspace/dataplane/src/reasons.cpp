@@ -40,7 +40,7 @@ const std::vector<std::string> &reason_names() {
         "decap_in",
         "fib_neigh_fallback",
         "http_request",
-        "ct_pair_miss",
+        "ct_collision",
         "ip_options",
     };
     static const std::vector<std::string> names(kNames.begin(), kNames.end());

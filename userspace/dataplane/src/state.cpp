@@ -227,7 +227,8 @@ void Dataplane::write_policy(uint32_t id, const FunctionPolicy &policy) {
     // Every peer the policy names must be known; refresh the cache once if one is not.
     bool all_known = true;
     for (const auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
-        for (const auto &[addr, v] : *m) all_known &= peer_indexes(false).count(addr) > 0;
+        for (const auto &[addr, v] : *m)
+            all_known &= peer_indexes(false).count(addr) > 0;
     const auto &index = peer_indexes(!all_known);
     dfaas_policy value = compile_policy(policy, [&](Ipv4 a) -> std::optional<uint32_t> {
         auto it = index.find(a);
@@ -257,7 +258,8 @@ std::optional<InstalledPolicy> Dataplane::policy(const std::string &function) co
     if (!map_lookup(maps_->policies, *id, value, BPF_F_LOCK)) return std::nullopt;
     if (!(value.flags & DFAAS_POL_F_INSTALLED)) return std::nullopt;
     std::map<uint32_t, Ipv4> addr_of;
-    for (const auto &p : peers()) addr_of[p.index] = p.addr;
+    for (const auto &p : peers())
+        addr_of[p.index] = p.addr;
     InstalledPolicy out;
     out.version = value.version;
     out.policy = decompile_policy(value, [&](uint32_t idx) {

@@ -8,7 +8,9 @@ namespace dfaas::dp {
 Error::Error(const std::string &what, int error_number)
     : std::runtime_error(what), errno_(error_number < 0 ? -error_number : error_number) {}
 
-std::string to_string(RejectMode mode) { return mode == RejectMode::Drop ? "drop" : "rst"; }
+std::string to_string(RejectMode mode) {
+    return mode == RejectMode::Drop ? "drop" : "rst";
+}
 
 std::optional<RejectMode> parse_reject_mode(const std::string &text) {
     if (text == "rst") return RejectMode::Rst;
@@ -26,7 +28,8 @@ PathCounters &PathCounters::operator+=(const PathCounters &o) {
 
 uint64_t FunctionStats::user_requests() const {
     uint64_t total = local.requests + reject.connections;
-    for (const auto &[peer, c] : to_peer) total += c.requests;
+    for (const auto &[peer, c] : to_peer)
+        total += c.requests;
     return total;
 }
 
@@ -44,21 +47,30 @@ const FunctionStats *Stats::function(const std::string &name) const {
 
 std::string to_string(CtPath path) {
     switch (path) {
-    case CtPath::Local: return "local";
-    case CtPath::Forward: return "forward";
-    case CtPath::ForwardedIn: return "forwarded-in";
-    case CtPath::Reject: return "reject";
+        case CtPath::Local:
+            return "local";
+        case CtPath::Forward:
+            return "forward";
+        case CtPath::ForwardedIn:
+            return "forwarded-in";
+        case CtPath::Reject:
+            return "reject";
     }
     return "unknown";
 }
 
 std::string to_string(TcpState state) {
     switch (state) {
-    case TcpState::SynSent: return "syn-sent";
-    case TcpState::SynRecv: return "syn-recv";
-    case TcpState::Established: return "established";
-    case TcpState::Closing: return "closing";
-    case TcpState::Closed: return "closed";
+        case TcpState::SynSent:
+            return "syn-sent";
+        case TcpState::SynRecv:
+            return "syn-recv";
+        case TcpState::Established:
+            return "established";
+        case TcpState::Closing:
+            return "closing";
+        case TcpState::Closed:
+            return "closed";
     }
     return "unknown";
 }

@@ -40,5 +40,7 @@ struct Endpoint {
 
 template <>
 struct std::hash<dfaas::Ipv4> {
-    size_t operator()(const dfaas::Ipv4 &a) const noexcept { return std::hash<uint32_t>{}(a.value); }
+    size_t operator()(const dfaas::Ipv4 &a) const noexcept {
+        return std::hash<uint32_t>{}(a.value);
+    }
 };

@@ -244,6 +244,9 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     response.set_header("X-Duration-Seconds", fmt::format("{:.6f}", seconds));
+    // The peer address the function saw: tests check that a forwarded connection still shows
+    // the real client (the data plane forwards without source NAT).
+    response.set_header(kClientAddrHeader, request.remote_addr);
     set_body(response, 200, std::move(output.body), output.content_type);
     return Outcome::ok;
 }

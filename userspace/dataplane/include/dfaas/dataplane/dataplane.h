@@ -22,7 +22,7 @@ namespace dfaas::dp {
 class Maps;  // pinned map file descriptors
 
 class Dataplane {
-public:
+  public:
     // Loads the programs, reusing the maps pinned under opts.bpffs when they exist (counters,
     // rate windows and conntrack survive), writes the settings, and attaches the ingress and
     // egress programs to opts.interface with clsact. An existing attachment is replaced
@@ -74,7 +74,7 @@ public:
     // Deletes expired connections (timeouts by TCP state, from the settings).
     GcResult collect_garbage();
 
-private:
+  private:
     explicit Dataplane(std::unique_ptr<Maps> maps, std::string bpffs);
     // Function names by id and peer indexes by address are cached: a policy write must cost a
     // couple of syscalls, not a scan of every map. Lookups that miss re-read the maps (another

@@ -17,12 +17,12 @@ namespace dfaas::dp {
 
 // Every failure of the library: what was being done, and the system error behind it.
 class Error : public std::runtime_error {
-public:
+  public:
     Error(const std::string &what, int error_number);
     explicit Error(const std::string &what) : std::runtime_error(what) {}
     int error_number() const { return errno_; }
 
-private:
+  private:
     int errno_ = 0;
 };
 
@@ -34,15 +34,15 @@ using Nanoseconds = std::chrono::nanoseconds;
 
 // Node-wide settings of the data plane (the dfaas_config map).
 struct Settings {
-    Ipv4 node;                            // this node's address: function ports live here
-    Endpoint gateway;                     // local gateway, the DNAT target of the local path
+    Ipv4 node;         // this node's address: function ports live here
+    Endpoint gateway;  // local gateway, the DNAT target of the local path
     RejectMode reject_mode = RejectMode::Rst;
-    uint16_t mtu = 0;                     // path MTU towards peers; 0 = the interface's MTU
-    uint32_t syn_guard_rate = 20000;      // new conn/s above which rejected SYNs are not tracked
+    uint16_t mtu = 0;                 // path MTU towards peers; 0 = the interface's MTU
+    uint32_t syn_guard_rate = 20000;  // new conn/s above which rejected SYNs are not tracked
     Nanoseconds ct_timeout_syn = std::chrono::seconds(10);
     Nanoseconds ct_timeout_established = std::chrono::hours(1);
     Nanoseconds ct_timeout_closing = std::chrono::seconds(10);
-    bool enabled = true;                  // false: programs stay attached, every packet passes
+    bool enabled = true;  // false: programs stay attached, every packet passes
 };
 
 struct AttachOptions {
@@ -101,10 +101,10 @@ struct ForwardedInCounters {
 struct FunctionStats {
     std::string name;
     uint32_t id = 0;
-    PathCounters local;               // user connections served here
-    PathCounters reject;              // user connections rejected
-    PathCounters forwarded_in;        // connections peers forwarded to us, accepted
-    PathCounters forwarded_in_reject; // ... refused by limit_in
+    PathCounters local;                    // user connections served here
+    PathCounters reject;                   // user connections rejected
+    PathCounters forwarded_in;             // connections peers forwarded to us, accepted
+    PathCounters forwarded_in_reject;      // ... refused by limit_in
     std::map<Ipv4, PathCounters> to_peer;  // user connections forwarded, per peer
     std::map<Ipv4, ForwardedInCounters> forwarded_in_by_peer;
 
@@ -123,10 +123,10 @@ struct PeerCounters {
 };
 
 struct Stats {
-    std::vector<FunctionStats> functions;                  // by id
-    std::vector<std::pair<std::string, uint64_t>> reasons; // in enum order
-    std::vector<PeerCounters> peers;                       // by index
-    uint64_t reason(const std::string &name) const;        // 0 when unknown
+    std::vector<FunctionStats> functions;                   // by id
+    std::vector<std::pair<std::string, uint64_t>> reasons;  // in enum order
+    std::vector<PeerCounters> peers;                        // by index
+    uint64_t reason(const std::string &name) const;         // 0 when unknown
     const FunctionStats *function(const std::string &name) const;
 };
 
@@ -136,17 +136,15 @@ std::string to_string(CtPath path);
 std::string to_string(TcpState state);
 
 struct CtEntry {
-    bool reply = false;   // REPLY direction entry (keyed by the gateway's tuple)
+    bool by_gateway = false;  // keyed by the tuple after DNAT (LOCAL, FORWARDED_IN)
     Ipv4 client;
     uint16_t client_port = 0;
-    Ipv4 service;         // ORIGINAL: function address; REPLY: gateway address
+    Ipv4 service;  // the function address:port the client called
     uint16_t service_port = 0;
     CtPath path = CtPath::Local;
     TcpState state = TcpState::SynSent;
     std::string function;
     Ipv4 peer;            // FORWARD: target; FORWARDED_IN: forwarding node
-    Ipv4 nat_addr;
-    uint16_t nat_port = 0;
     Nanoseconds age{0};   // since creation
     Nanoseconds idle{0};  // since last seen
 };

@@ -17,6 +17,7 @@
 namespace faas_sim {
 
 inline constexpr const char *kNodeIdHeader = "DFaaS-Node-ID";
+inline constexpr const char *kClientAddrHeader = "X-Client-Addr";
 
 struct ServerOptions {
     ListenAddress listen{"0.0.0.0", 8080};

@@ -1,0 +1,100 @@
+#include "dfaas/strategy/types.h"
+
+#include <charconv>
+
+namespace dfaas::strategy {
+
+std::string_view to_string(NodeType type) {
+    switch (type) {
+        case NodeType::heavy:
+            return "heavy";
+        case NodeType::mid:
+            return "mid";
+        case NodeType::light:
+            return "light";
+    }
+    return "unknown";
+}
+
+std::optional<NodeType> parse_node_type(std::string_view text) {
+    if (text == "heavy" || text == "0") return NodeType::heavy;
+    if (text == "mid" || text == "1") return NodeType::mid;
+    if (text == "light" || text == "2") return NodeType::light;
+    return std::nullopt;
+}
+
+std::string_view to_string(Group group) {
+    switch (group) {
+        case Group::high:
+            return "HIGH_USAGE";
+        case Group::low:
+            return "LOW_USAGE";
+        case Group::medium:
+            return "MEDIUM_USAGE";
+    }
+    return "unknown";
+}
+
+std::optional<Group> parse_group(std::string_view text) {
+    if (text == "HIGH_USAGE") return Group::high;
+    if (text == "LOW_USAGE") return Group::low;
+    if (text == "MEDIUM_USAGE") return Group::medium;
+    return std::nullopt;
+}
+
+double &GroupLoad::operator[](Group group) {
+    switch (group) {
+        case Group::high:
+            return high;
+        case Group::low:
+            return low;
+        case Group::medium:
+            break;
+    }
+    return medium;
+}
+
+double GroupLoad::operator[](Group group) const {
+    return const_cast<GroupLoad &>(*this)[group];
+}
+
+GroupTable reference_group_table() {
+    return {{"eat-memory", Group::high}, {"nmap", Group::high},  {"env", Group::low},
+            {"figlet", Group::low},      {"shasum", Group::low}, {"curl", Group::medium}};
+}
+
+std::optional<uint32_t> max_rate_of(const LocalFunction &function,
+                                    std::vector<std::string> &warnings) {
+    auto label = function.labels.find(std::string(kLabelMaxRate));
+    if (label == function.labels.end()) {
+        warnings.push_back("function '" + function.name + "' has no label " +
+                           std::string(kLabelMaxRate) + ": left out of Recalc");
+        return std::nullopt;
+    }
+    const std::string &text = label->second;
+    uint32_t value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || error != std::errc() || end != text.data() + text.size()) {
+        warnings.push_back("function '" + function.name + "': label " + std::string(kLabelMaxRate) +
+                           "='" + text +
+                           "' is not an unsigned integer below 2^32: left out of Recalc");
+        return std::nullopt;
+    }
+    return value;
+}
+
+std::optional<Group> group_of(const LocalFunction &function, const GroupTable &groups,
+                              std::vector<std::string> &warnings) {
+    auto label = function.labels.find(std::string(kLabelGroup));
+    if (label != function.labels.end()) {
+        if (auto group = parse_group(label->second)) return group;
+        warnings.push_back("function '" + function.name + "': label " + std::string(kLabelGroup) +
+                           "='" + label->second +
+                           "' is not HIGH_USAGE, LOW_USAGE or MEDIUM_USAGE: using the group table");
+    }
+    auto entry = groups.find(function.name);
+    if (entry == groups.end()) return std::nullopt;
+    return entry->second;
+}
+
+}  // namespace dfaas::strategy

@@ -1,0 +1,302 @@
+// ns per packet of every data-plane path, measured by the kernel around the program run
+// (BPF_PROG_TEST_RUN with a fresh skb per run; see Harness::time_run). Root: the benchmark makes
+// its own network and mount namespaces like the packet tests.
+#include <benchmark/benchmark.h>
+
+#include <iostream>
+
+#include "harness.h"
+
+namespace dfaas::test {
+namespace {
+
+Harness &harness() {
+    static Harness h;
+    return h;
+}
+
+// Runs `frame_for(i)` through a program, timing only the program.
+template <class FrameFor, class Timer>
+void run_timed(benchmark::State &state, FrameFor frame_for, Timer timer) {
+    uint64_t i = 0;
+    for (auto _ : state) {
+        auto frame = frame_for(i++);
+        uint64_t ns = timer(frame);
+        state.SetIterationTime(double(ns) / 1e9);
+    }
+    state.SetItemsProcessed(state.iterations());
+}
+
+void fresh(const FunctionPolicy &policy) {
+    harness().attach(Harness::default_settings());
+    harness().install_figlet(policy);
+}
+
+FunctionPolicy all_to_b() {
+    FunctionPolicy p;
+    p.local = 0;
+    p.peers[kPeerB] = 100;
+    return p;
+}
+
+// A distinct client tuple per iteration, so every SYN selects and inserts.
+TcpPacket syn_number(uint64_t i) {
+    auto syn = Harness::user_syn(uint16_t(1024 + i % 60000));
+    syn.src = Ipv4{kClient.value + uint32_t(i / 60000) * 256};
+    return syn;
+}
+
+TcpPacket client_data(const TcpPacket &syn) {
+    auto d = syn;
+    d.flags = kAck | kPsh;
+    d.tcp_options.clear();
+    std::string req = "GET /function/figlet HTTP/1.1\r\nHost: a\r\n\r\n";
+    d.payload.assign(req.begin(), req.end());
+    return d;
+}
+
+// What the measurement itself costs: a program that only returns TC_ACT_OK, timed the same way.
+// Subtract it from the other figures to get the data plane's own cost.
+void BM_Harness_Noop(benchmark::State &state) {
+    struct bpf_insn insns[] = {
+        {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},  // r0 = 0
+        {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},                   // exit
+    };
+    int fd = bpf_prog_load(BPF_PROG_TYPE_SCHED_CLS, "noop", "GPL", insns, 2, nullptr);
+    if (fd < 0) {
+        state.SkipWithError("cannot load the no-op program");
+        return;
+    }
+    auto frame = Harness::user_syn().frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [&](const Bytes &f) {
+            __sk_buff ctx{};
+            ctx.ifindex = environment().ifindex;
+            LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f.data(),
+                        .data_size_in = uint32_t(f.size()), .ctx_in = &ctx,
+                        .ctx_size_in = sizeof(ctx), .repeat = 1);
+            bpf_prog_test_run_opts(fd, &opts);
+            return uint64_t(opts.duration);
+        });
+    close(fd);
+}
+
+void BM_Passthrough_NotIpv4(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto frame = ipv6_frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Passthrough_NoService(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    syn.dport = 22;
+    auto frame = syn.frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Established_Local(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    auto frame = client_data(syn).frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Established_Forward(benchmark::State &state) {
+    fresh(all_to_b());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    auto frame = client_data(syn).frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Syn_Local(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    run_timed(
+        state, [](uint64_t i) { return syn_number(i).frame(); },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Syn_Forward(benchmark::State &state) {
+    fresh(all_to_b());
+    run_timed(
+        state, [](uint64_t i) { return syn_number(i).frame(); },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Syn_Reject(benchmark::State &state) {
+    FunctionPolicy p;
+    p.local = 0;
+    p.reject = 100;
+    fresh(p);
+    run_timed(
+        state, [](uint64_t i) { return syn_number(i).frame(); },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Syn_LocalCapOverflow(benchmark::State &state) {
+    FunctionPolicy p;
+    p.local = 100;
+    p.local_cap = 1;
+    p.overflow[kPeerB] = 100;
+    fresh(p);
+    run_timed(
+        state, [](uint64_t i) { return syn_number(i).frame(); },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_Reply_Local(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    TcpPacket r;
+    r.eth_src = kNodeMac;
+    r.eth_dst = kClientMac;
+    r.src = kGateway.addr;
+    r.sport = kGateway.port;
+    r.dst = kClient;
+    r.dport = syn.sport;
+    r.flags = kAck | kPsh;
+    r.payload.assign(200, 'x');
+    auto frame = r.frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_egress(f); });
+}
+
+void BM_Reply_Forward(benchmark::State &state) {
+    fresh(all_to_b());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    TcpPacket inner;
+    inner.src = kNode;
+    inner.sport = kFport;
+    inner.dst = kClient;
+    inner.dport = syn.sport;
+    inner.flags = kAck | kPsh;
+    inner.payload.assign(200, 'x');
+    auto frame = ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+// The peer's side: connections node B forwards to us.
+TcpPacket client_to_b(uint16_t port, uint8_t flags) {
+    TcpPacket p;
+    p.src = kClient;
+    p.sport = port;
+    p.dst = kPeerB;
+    p.dport = kPeerFport;
+    p.flags = flags;
+    return p;
+}
+
+void forwarded_in_setup() {
+    harness().attach(Harness::default_settings());
+    auto &dp = harness().dp();
+    dp.add_peer(kPeerB);
+    dp.set_service(dp::Service{kNode, kFport, "figlet", true});
+    dp.set_service(dp::Service{kPeerB, kPeerFport, "figlet", false});
+    dp.set_policy("figlet", FunctionPolicy::all_local());
+}
+
+void BM_ForwardedIn_Data(benchmark::State &state) {
+    forwarded_in_setup();
+    auto syn = client_to_b(41000, kSyn);
+    harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, syn.l3()));
+    auto data = client_to_b(41000, kAck | kPsh);
+    data.payload.assign(200, 'x');
+    auto frame = ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, data.l3());
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_ForwardedIn_Syn(benchmark::State &state) {
+    forwarded_in_setup();
+    run_timed(
+        state,
+        [](uint64_t i) {
+            auto syn = client_to_b(uint16_t(1024 + i % 60000), kSyn);
+            syn.src = Ipv4{kClient.value + uint32_t(i / 60000) * 256};
+            return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, syn.l3());
+        },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+void BM_ForwardedIn_Reply(benchmark::State &state) {
+    forwarded_in_setup();
+    auto syn = client_to_b(41000, kSyn);
+    harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, syn.l3()));
+    TcpPacket r;
+    r.eth_src = kNodeMac;
+    r.eth_dst = kClientMac;
+    r.src = kGateway.addr;
+    r.sport = kGateway.port;
+    r.dst = kClient;
+    r.dport = 41000;
+    r.flags = kAck | kPsh;
+    r.payload.assign(200, 'x');
+    auto frame = r.frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_egress(f); });
+}
+
+void BM_Egress_Unrelated(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    TcpPacket p;
+    p.src = kNode;
+    p.sport = 22;
+    p.dst = kClient;
+    p.dport = 50000;
+    p.flags = kAck;
+    auto frame = p.frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_egress(f); });
+}
+
+#define PATH_BENCHMARK(fn) BENCHMARK(fn)->UseManualTime()->Unit(benchmark::kNanosecond)
+PATH_BENCHMARK(BM_Harness_Noop);
+PATH_BENCHMARK(BM_Passthrough_NotIpv4);
+PATH_BENCHMARK(BM_Passthrough_NoService);
+PATH_BENCHMARK(BM_Established_Local);
+PATH_BENCHMARK(BM_Established_Forward);
+PATH_BENCHMARK(BM_Syn_Local);
+PATH_BENCHMARK(BM_Syn_Forward);
+PATH_BENCHMARK(BM_Syn_Reject);
+PATH_BENCHMARK(BM_Syn_LocalCapOverflow);
+PATH_BENCHMARK(BM_Reply_Local);
+PATH_BENCHMARK(BM_Reply_Forward);
+PATH_BENCHMARK(BM_ForwardedIn_Syn);
+PATH_BENCHMARK(BM_ForwardedIn_Data);
+PATH_BENCHMARK(BM_ForwardedIn_Reply);
+PATH_BENCHMARK(BM_Egress_Unrelated);
+
+}  // namespace
+}  // namespace dfaas::test
+
+int main(int argc, char **argv) {
+    benchmark::Initialize(&argc, argv);
+    dfaas::test::setup_environment();
+    if (!dfaas::test::environment().ready) {
+        std::cerr << "bpf benchmarks need: " << dfaas::test::environment().why_not << '\n';
+        return 1;
+    }
+    benchmark::RunSpecifiedBenchmarks();
+    dfaas::test::harness().detach();
+    benchmark::Shutdown();
+    return 0;
+}

@@ -1,0 +1,124 @@
+# Shared helpers for end-to-end tests in network namespaces. Source it; it installs a cleanup
+# trap that removes every namespace, mount and process the test made, also when it fails.
+#
+# Topology: a "switch" namespace holding a bridge, and one namespace per host, each joined to
+# the bridge by a veth pair (eth0 inside the host). Nothing is created in the root namespace
+# except the namespaces themselves and one bpffs mount under /run, so traffic only ever flows
+# between namespaces this test made.
+
+set -euo pipefail
+
+E2E_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+E2E_BIN="${DFAAS_BIN:-$E2E_ROOT/build/bin}"
+E2E_ID="${E2E_ID:-e2e$$}"
+# veth names are limited to 15 characters: "v-<id>-<num>"
+[[ ${#E2E_ID} -le 9 ]] || { echo "E2E_ID too long (max 9): $E2E_ID" >&2; exit 2; }
+E2E_PREFIX="df-${E2E_ID}"
+E2E_RUN="/run/dfaas-${E2E_ID}"
+E2E_SUBNET="10.77.0"
+E2E_NAMESPACES=()
+E2E_PIDS=()
+E2E_FAILURES=0
+
+mkdir -p "$E2E_RUN"
+E2E_LOGS="$E2E_RUN/logs"
+mkdir -p "$E2E_LOGS"
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+e2e_cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
+  for ns in "${E2E_NAMESPACES[@]}"; do
+    # Anything still running inside (a crashed test's children) goes with the namespace.
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null
+    ip netns del "$ns" 2>/dev/null
+  done
+  if mountpoint -q "$E2E_RUN/bpf" 2>/dev/null; then umount "$E2E_RUN/bpf"; fi
+  if ((rc != 0)) && [[ -d "$E2E_LOGS" ]]; then
+    for f in "$E2E_LOGS"/*.log; do
+      [[ -s "$f" ]] || continue
+      echo "---- $(basename "$f") (last 20 lines)" >&2
+      tail -n 20 "$f" >&2
+    done
+  fi
+  rm -rf "$E2E_RUN"
+  exit "$rc"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# e2e_netns NAME: creates namespace $E2E_PREFIX-NAME with loopback up.
+e2e_netns() {
+  local ns="$E2E_PREFIX-$1"
+  ip netns add "$ns"
+  E2E_NAMESPACES+=("$ns")
+  ip -n "$ns" link set lo up
+}
+
+ns_of() { echo "$E2E_PREFIX-$1"; }
+in_ns() { local ns; ns=$(ns_of "$1"); shift; ip netns exec "$ns" "$@"; }
+
+# e2e_switch: the bridge every host attaches to.
+e2e_switch() {
+  e2e_netns sw
+  ip -n "$(ns_of sw)" link add br0 type bridge
+  ip -n "$(ns_of sw)" link set br0 up
+}
+
+# e2e_host NAME HOSTNUM: a host at $E2E_SUBNET.HOSTNUM/24 with eth0 on the bridge.
+e2e_host() {
+  local name=$1 num=$2 ns
+  e2e_netns "$name"
+  ns=$(ns_of "$name")
+  ip link add "v-$E2E_ID-$num" type veth peer name eth0 netns "$ns"
+  ip link set "v-$E2E_ID-$num" netns "$(ns_of sw)"
+  ip -n "$(ns_of sw)" link set "v-$E2E_ID-$num" master br0 up
+  ip -n "$ns" addr add "$E2E_SUBNET.$num/24" dev eth0
+  ip -n "$ns" link set eth0 up
+}
+
+# e2e_bpffs: one bpffs for all nodes (each node pins under its own directory in it). Mounted
+# outside /sys because `ip netns exec` remounts /sys.
+e2e_bpffs() {
+  mkdir -p "$E2E_RUN/bpf"
+  mount -t bpf bpf "$E2E_RUN/bpf"
+}
+
+# e2e_bg NAME CMD...: starts a background process (logs in $E2E_LOGS/NAME.log).
+e2e_bg() {
+  local name=$1
+  shift
+  "$@" >"$E2E_LOGS/$name.log" 2>&1 &
+  E2E_PIDS+=($!)
+}
+
+# wait_http NS URL [SECONDS]: waits until URL answers inside namespace NS.
+wait_http() {
+  local host=$1 url=$2 deadline=$((SECONDS + ${3:-10}))
+  until in_ns "$host" curl -s -o /dev/null --max-time 1 "$url"; do
+    ((SECONDS < deadline)) || { log "timeout waiting for $url in $host"; return 1; }
+    sleep 0.1
+  done
+}
+
+pass() { printf 'ok   - %s\n' "$*"; }
+fail() {
+  printf 'FAIL - %s\n' "$*"
+  E2E_FAILURES=$((E2E_FAILURES + 1))
+}
+# check DESCRIPTION CONDITION...: evaluates the condition (a command) and reports.
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+e2e_finish() {
+  if ((E2E_FAILURES > 0)); then
+    echo "$E2E_FAILURES check(s) failed" >&2
+    exit 1
+  fi
+  echo "all checks passed"
+}
