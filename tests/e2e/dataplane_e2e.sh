@@ -5,7 +5,7 @@
 #   through the forward path, a 70/30 split over 1000 connections, reject answered fast with
 #   "connection refused", connections surviving a program replace on both nodes.
 # E2E_FAIL_AT=<step> makes the script fail on purpose at that step (used by the cleanup test).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
 
 A=1 B=2 C=3 CLIENT=100
 IP_A=$E2E_SUBNET.$A IP_B=$E2E_SUBNET.$B IP_C=$E2E_SUBNET.$C

@@ -1,10 +1,12 @@
-# Shared helpers for end-to-end tests in network namespaces. Source it; it installs a cleanup
-# trap that removes every namespace, mount and process the test made, also when it fails.
+# Helpers for emulated nodes in network namespaces, shared by the end-to-end tests, the
+# benchmarks and the lab. Source it; it installs a cleanup trap that removes every namespace,
+# mount and process the script made, also when it fails (set E2E_KEEP=1 to skip the trap, as
+# `lab.sh up` does, which removes its namespaces with `lab.sh down`).
 #
 # Topology: a "switch" namespace holding a bridge, and one namespace per host, each joined to
 # the bridge by a veth pair (eth0 inside the host). Nothing is created in the root namespace
 # except the namespaces themselves and one bpffs mount under /run, so traffic only ever flows
-# between namespaces this test made.
+# between namespaces the script made.
 
 set -euo pipefail
 
@@ -47,8 +49,10 @@ e2e_cleanup() {
   rm -rf "$E2E_RUN"
   exit "$rc"
 }
-trap e2e_cleanup EXIT
-trap 'exit 130' INT TERM
+if [[ -z "${E2E_KEEP:-}" ]]; then
+  trap e2e_cleanup EXIT
+  trap 'exit 130' INT TERM
+fi
 
 # e2e_netns NAME: creates namespace $E2E_PREFIX-NAME with loopback up.
 e2e_netns() {
