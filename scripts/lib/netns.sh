@@ -91,10 +91,18 @@ e2e_bpffs() {
   mount -t bpf bpf "$E2E_RUN/bpf"
 }
 
-# e2e_bg NAME CMD...: starts a background process (logs in $E2E_LOGS/NAME.log).
+# e2e_bg NAME CMD...: starts a background process (logs in $E2E_LOGS/NAME.log); $! is its pid.
+# `e2e_bg NAME in_ns HOST CMD...` runs CMD in HOST's namespace with `ip netns exec`, which execs
+# CMD: $! is then CMD's own pid (signals reach it, not a wrapper shell).
 e2e_bg() {
   local name=$1
   shift
+  if [[ "$1" == in_ns ]]; then
+    local ns
+    ns=$(ns_of "$2")
+    shift 2
+    set -- ip netns exec "$ns" "$@"
+  fi
   "$@" >"$E2E_LOGS/$name.log" 2>&1 &
   E2E_PIDS+=($!)
 }

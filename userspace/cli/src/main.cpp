@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "dp_commands.h"
-#include "version.h"
+#include "dfaas/version.h"
 
 int main(int argc, char **argv) {
     using namespace dfaas::cli;

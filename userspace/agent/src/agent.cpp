@@ -1,0 +1,572 @@
+#include "agent.h"
+
+#include <sys/socket.h>
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "api.h"
+#include "conversions.h"
+#include "dfaas/forecast/http_forecaster.h"
+#include "dfaas/forecast/native_forecaster.h"
+#include "dfaas/strategy/error.h"
+#include "dfaas/strategy/external.h"
+#include "dfaas/strategy/json.h"
+
+namespace dfaas::agent {
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+constexpr const char *kInputOpenFaas = "openfaas";
+constexpr const char *kInputPrometheus = "prometheus";
+constexpr const char *kInputForecaster = "forecaster";
+constexpr const char *kInputExternal = "external_model";
+constexpr const char *kInputDataplane = "dataplane";
+constexpr const char *kInputStrategy = "strategy";
+constexpr size_t kDurationsKept = 256;
+constexpr uint64_t kGcEveryTicks = 10;
+
+std::set<uint16_t> reserved_ports(const Config &cfg) {
+    std::set<uint16_t> r{cfg.api.listen.port, cfg.peers.listen_port};
+    if (cfg.dataplane.gateway.addr == cfg.node.ip) r.insert(cfg.dataplane.gateway.port);
+    return r;
+}
+
+OpenFaasClientOptions openfaas_options(const Config &cfg) {
+    OpenFaasClientOptions o;
+    o.gateway = cfg.openfaas.url;
+    o.username = cfg.openfaas.username;
+    if (!cfg.openfaas.password_file.empty()) {
+        auto password = read_secret_file(cfg.openfaas.password_file);
+        if (password) o.password = *password;
+    }
+    o.timeout = cfg.openfaas.timeout;
+    return o;
+}
+
+strategy::Instant wall_instant(Clock::time_point t) {
+    return std::chrono::time_point_cast<strategy::Millis>(t);
+}
+
+}  // namespace
+
+Agent::Agent(Config config, std::string node_id)
+    : cfg_(std::move(config)),
+      node_id_(std::move(node_id)),
+      started_at_(Clock::now()),
+      openfaas_(openfaas_options(cfg_)),
+      prometheus_(PrometheusClientOptions{cfg_.prometheus.url, cfg_.prometheus.timeout}),
+      ports_(cfg_.dataplane.function_ports.first, cfg_.dataplane.function_ports.last,
+             reserved_ports(cfg_)) {
+    strategy_kind_ = to_strategy_kind(cfg_.strategy.name);
+    peer_table_ = strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
+    health_.require(kInputOpenFaas);
+    health_.require(kInputPrometheus);
+    health_.require(kInputDataplane);
+}
+
+Agent::~Agent() { stop(); }
+
+// ---- lifecycle --------------------------------------------------------------------------------
+
+void Agent::start() {
+    dp::AttachOptions opts;
+    opts.interface = cfg_.dataplane.interface;
+    opts.bpffs = cfg_.dataplane.bpffs;
+    opts.ct_entries = cfg_.dataplane.ct_entries;
+    opts.settings = dataplane_settings(cfg_);
+    // Reuses the pinned maps when a previous agent left them: policies, counters and
+    // connections carry over, and the programs are replaced atomically.
+    dp_ = dp::Dataplane::attach(opts);
+    last_status_ = dp_->status();
+    health_.ok(kInputDataplane, Clock::now());
+    spdlog::info("data plane attached on {} (ingress prog {}, egress prog {}), pins under {}",
+                 cfg_.dataplane.interface, last_status_->ingress_prog_id,
+                 last_status_->egress_prog_id, cfg_.dataplane.bpffs);
+
+    // Functions and policies the data plane already has (a restart) stay as they are until the
+    // strategy decides; functions never seen get All-Local.
+    for (const auto &[id, name] : dp_->functions())
+        if (auto p = dp_->policy(name)) installed_[name] = p->policy;
+    ensure_strategy();
+    gather_functions();
+    install_defaults();
+
+    api_ = std::make_unique<httplib::Server>();
+    // cpp-httplib sets SO_REUSEPORT by default, which would let a second agent share the port
+    // (and half the requests): a busy port must be an error.
+    api_->set_socket_options([](int sock) {
+        int yes = 1;
+        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    register_api(*api_, *this, cfg_);
+    if (!api_->bind_to_port(cfg_.api.listen.addr.str(), cfg_.api.listen.port))
+        throw std::runtime_error("api.listen: cannot listen on " + cfg_.api.listen.str());
+    api_thread_ = std::thread([this] { api_->listen_after_bind(); });
+    spdlog::info("API on http://{} (node {}, strategy {}, period {} ms)", cfg_.api.listen.str(),
+                 node_id_, to_string(cfg_.strategy.name), cfg_.strategy.period.count());
+
+    strategy_thread_ = std::thread([this] { strategy_loop(); });
+    control_thread_ = std::thread([this] { control_loop(); });
+}
+
+void Agent::request_stop() {
+    std::lock_guard lock(wake_mu_);
+    stopping_ = true;
+    wake_.notify_all();
+}
+
+void Agent::wait() {
+    std::unique_lock lock(wake_mu_);
+    wake_.wait(lock, [this] { return stopping_; });
+}
+
+void Agent::stop() {
+    request_stop();
+    if (api_) api_->stop();
+    for (auto *t : {&strategy_thread_, &control_thread_, &api_thread_})
+        if (t->joinable()) t->join();
+}
+
+// ---- strategy loop ----------------------------------------------------------------------------
+
+void Agent::strategy_loop() {
+    // First decision right away (the reference waits for the next boundary; a node that just
+    // started should not serve a whole period on defaults).
+    bool first = true;
+    while (true) {
+        size_t step = 0;
+        bool run_all = first;
+        if (!first) {
+            auto next = strategy::next_step(*strategy_, wall_instant(Clock::now()), cfg_.strategy.period);
+            std::unique_lock lock(wake_mu_);
+            wake_.wait_until(lock, Clock::time_point(next.at),
+                             [this] { return stopping_ || recalc_requested_; });
+            if (stopping_) return;
+            run_all = recalc_requested_;
+            recalc_requested_ = false;
+            step = next.index;
+        }
+        first = false;
+        if (run_all) {
+            // An immediate recalculation runs every step of a period back to back.
+            size_t steps = strategy_->step_offsets(cfg_.strategy.period).size();
+            for (size_t i = 0; i < steps; ++i) run_period_step(i);
+        } else {
+            run_period_step(step);
+        }
+    }
+}
+
+void Agent::run_period_step(size_t step) {
+    auto started = std::chrono::steady_clock::now();
+    if (step == 0) {
+        ensure_strategy();
+        gather_functions();
+        gather_node_metrics();
+    }
+    strategy::Snapshot snapshot;
+    {
+        std::lock_guard lock(mu_);
+        if (step == 0) {
+            // The user rate the strategy sees: requests per second averaged over the period
+            // that just ended (the reference sampled one second: its issue #45).
+            auto stats = dp_->stats();
+            auto now = std::chrono::steady_clock::now();
+            if (period_baseline_) {
+                double seconds = std::chrono::duration<double>(now - period_baseline_at_).count();
+                period_user_rates_ = user_rates_since(*period_baseline_, stats, seconds);
+            }
+            period_baseline_ = stats;
+            period_baseline_at_ = now;
+            previous_step_.reset();
+        }
+        snapshot = build_snapshot(Clock::now());
+    }
+    if (step == 0 && strategy_kind_ == strategy::StrategyKind::external) ask_external_model(snapshot);
+
+    strategy::Decision decision;
+    try {
+        std::lock_guard lock(mu_);
+        const strategy::Decision *previous = previous_step_ ? &*previous_step_ : nullptr;
+        decision = strategy_->step(snapshot, step, previous);
+    } catch (const std::exception &e) {
+        std::lock_guard lock(mu_);
+        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), Clock::now()), e.what());
+        return;  // keep the installed policies
+    }
+
+    std::lock_guard lock(mu_);
+    apply_decision(decision);
+    previous_step_ = decision;
+    last_snapshot_ = std::move(snapshot);
+    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    last_recalc_.at = Clock::now();
+    last_recalc_.duration = elapsed;
+    last_recalc_.step = step;
+    last_recalc_.iterations += 1;
+    last_recalc_.warnings = decision.warnings;
+    last_recalc_.degraded = decision.degraded;
+    recalc_durations_s_.push_back(elapsed.count() / 1e6);
+    if (recalc_durations_s_.size() > kDurationsKept)
+        recalc_durations_s_.erase(recalc_durations_s_.begin());
+    for (const auto &w : decision.warnings) spdlog::debug("strategy: {}", w);
+}
+
+void Agent::ensure_strategy() {
+    // Node Margin needs its forecaster; until it loads, the node runs All-Local and says why.
+    if (strategy_ && (strategy_kind_ != strategy::StrategyKind::node_margin || forecaster_)) return;
+    if (strategy_kind_ == strategy::StrategyKind::node_margin && !forecaster_) {
+        try {
+            if (cfg_.forecaster.mode == ForecasterMode::Http)
+                forecaster_ = std::make_unique<forecast::HttpForecaster>(
+                    cfg_.forecaster.url ? cfg_.forecaster.url->str() : "", cfg_.forecaster.timeout);
+            else
+                forecaster_ = std::make_unique<forecast::NativeForecaster>(
+                    forecast::NativeForecaster::load(cfg_.forecaster.models_dir,
+                                                     to_forecast_variant(cfg_.forecaster.variant)));
+            std::lock_guard lock(mu_);
+            note(kInputForecaster, health_.ok(kInputForecaster, Clock::now()));
+        } catch (const std::exception &e) {
+            std::lock_guard lock(mu_);
+            note(kInputForecaster, health_.failed(kInputForecaster, e.what(), Clock::now()),
+                 e.what());
+        }
+    }
+    if (strategy_kind_ == strategy::StrategyKind::node_margin && !forecaster_) {
+        if (!strategy_) strategy_ = strategy::make_strategy(strategy::StrategyKind::all_local);
+        return;
+    }
+    strategy_ = strategy::make_strategy(strategy_kind_, forecaster_.get());
+}
+
+// ---- inputs -----------------------------------------------------------------------------------
+
+void Agent::gather_functions() {
+    auto listed = openfaas_.list_functions();  // outside the lock: it may take the timeout
+    std::lock_guard lock(mu_);
+    auto now = Clock::now();
+    if (!listed) {
+        note(kInputOpenFaas, health_.failed(kInputOpenFaas, listed.error(), now),
+             listed.error());
+        return;  // keep the last known functions and their policies
+    }
+    note(kInputOpenFaas, health_.ok(kInputOpenFaas, now));
+
+    std::vector<PortRequest> requests;
+    for (const auto &f : *listed) {
+        requests.push_back(PortRequest{f.name, f.dfaas.port});
+        for (const auto &problem : f.dfaas.problems)
+            spdlog::debug("function {}: label {}={} {}", f.name, problem.label, problem.value,
+                          problem.reason);
+    }
+    std::map<std::string, uint16_t> current;
+    for (const auto &svc : dp_->services())
+        if (svc.local && svc.addr == cfg_.node.ip) current[svc.function] = svc.port;
+    auto assignment = ports_.assign(requests, current);
+    for (const auto &problem : assignment.problems) spdlog::warn("function port: {}", problem);
+
+    std::map<std::string, KnownFunction> functions;
+    for (const auto &f : *listed) {
+        auto port = assignment.ports.find(f.name);
+        if (port == assignment.ports.end()) continue;
+        functions[f.name] = KnownFunction{f, port->second};
+    }
+    for (const auto &[name, kf] : functions)
+        if (!functions_.count(name))
+            spdlog::info("function {} on port {} (maxrate {}, group {})", name, kf.port,
+                         kf.info.dfaas.max_rate ? std::to_string(*kf.info.dfaas.max_rate) : "-",
+                         kf.info.dfaas.group ? std::string(to_string(*kf.info.dfaas.group)) : "-");
+    for (const auto &[name, kf] : functions_)
+        if (!functions.count(name)) spdlog::info("function {} removed", name);
+    functions_ = std::move(functions);
+    sync_services(assignment.ports);
+    install_defaults();
+}
+
+void Agent::sync_services(const std::map<std::string, uint16_t> &ports) {
+    // Policies first, then services: a port never exists without a policy behind it.
+    for (const auto &[name, port] : ports)
+        if (!installed_.count(name)) install({{name, FunctionPolicy::all_local()}});
+    for (const auto &svc : dp_->services()) {
+        if (!svc.local || svc.addr != cfg_.node.ip) continue;
+        auto it = ports.find(svc.function);
+        if (it == ports.end() || it->second != svc.port) dp_->delete_service(svc.addr, svc.port);
+    }
+    for (const auto &[name, port] : ports) dp_->set_service(dp::Service{cfg_.node.ip, port, name, true});
+    // Functions gone from OpenFaaS leave the data plane (their ids become free).
+    for (const auto &[id, name] : dp_->functions()) {
+        bool still_local = ports.count(name) > 0;
+        bool served_for_peers = false;
+        for (const auto &svc : dp_->services()) served_for_peers |= svc.function == name;
+        if (!still_local && !served_for_peers) {
+            dp_->remove_function(name);
+            installed_.erase(name);
+            strategy_policies_.erase(name);
+        }
+    }
+}
+
+void Agent::gather_node_metrics() {
+    NodeMetrics m;
+    std::vector<std::string> errors;
+    auto window = cfg_.prometheus.window;
+    auto single = [&](const std::string &query) -> std::optional<double> {
+        auto r = prometheus_.query(promql::expand_window(query, window));
+        if (!r) {
+            errors.push_back(r.error());
+            return std::nullopt;
+        }
+        auto v = promql::single_value(*r);
+        if (!v) {
+            errors.push_back(v.error());
+            return std::nullopt;
+        }
+        return *v;
+    };
+    m.cpu_percent = single(cfg_.prometheus.node_cpu_query);
+    m.ram_bytes = single(cfg_.prometheus.node_ram_query);
+    if (auto r = prometheus_.query(promql::invocation_rate_by_code(window))) {
+        if (auto rates = promql::invocation_rates(*r)) m.invocation_rates = *rates;
+        else errors.push_back(rates.error());
+    } else {
+        errors.push_back(r.error());
+    }
+    if (auto r = prometheus_.query(promql::mean_latency_by_function(window))) {
+        if (auto lat = promql::mean_latencies(*r)) m.mean_latency_s = *lat;
+        else errors.push_back(lat.error());
+    } else {
+        errors.push_back(r.error());
+    }
+    std::lock_guard lock(mu_);
+    node_metrics_ = m;
+    if (errors.empty())
+        note(kInputPrometheus, health_.ok(kInputPrometheus, Clock::now()));
+    else
+        note(kInputPrometheus, health_.failed(kInputPrometheus, errors.front(), Clock::now()),
+             errors.front());
+}
+
+strategy::Snapshot Agent::build_snapshot(Clock::time_point now) {
+    strategy::Snapshot s;
+    s.node_id = node_id_;
+    s.node_type = to_strategy_node_type(cfg_.node.type);
+    s.thresholds = strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram,
+                                        cfg_.strategy.nms.power};
+    s.period = cfg_.strategy.period;
+    s.now = wall_instant(now);
+    for (const auto &[name, kf] : functions_)
+        s.functions.push_back(strategy::LocalFunction{name, kf.port, kf.info.labels});
+    for (const auto &[name, rate] : period_user_rates_)
+        if (functions_.count(name)) s.user_rates[name] = rate;
+    s.groups = to_group_table(cfg_.strategy);
+    peer_table_.expire(s.now);
+    s.peers = peer_table_;
+    return s;
+}
+
+void Agent::ask_external_model(strategy::Snapshot &snapshot) {
+    if (!cfg_.strategy.external.url) return;
+    {
+        std::lock_guard lock(mu_);
+        strategy::NodeWindow current;
+        for (const auto &[name, rate] : period_user_rates_) current.input_rate += rate;
+        for (const auto &[name, r] : rate_meter_.latest()) current.reject_rate += r.reject_connections;
+        if (node_metrics_.cpu_percent) current.cpu_utilization = *node_metrics_.cpu_percent / 100.0;
+        for (const auto &[name, kf] : functions_) current.replicas += double(kf.info.replicas);
+        double latency_sum = 0;
+        size_t n = 0;
+        for (const auto &[name, s] : node_metrics_.mean_latency_s)
+            if (s == s) latency_sum += s * 1000, ++n;  // skip NaN (no request in the window)
+        if (n) current.avg_response_time_local_ms = latency_sum / n;
+        snapshot.external.current = current;
+        if (external_previous_window_) snapshot.external.previous = *external_previous_window_;
+        external_previous_window_ = current;
+    }
+    const auto &url = *cfg_.strategy.external.url;
+    httplib::Client client(url.origin());
+    client.set_connection_timeout(cfg_.strategy.external.timeout);
+    client.set_read_timeout(cfg_.strategy.external.timeout);
+    auto body = strategy::observation_to_json(strategy::build_observation(snapshot)).dump();
+    auto res = client.Post(url.path.empty() ? "/" : url.path, body, "application/json");
+    std::string error;
+    if (!res) {
+        error = "POST " + url.str() + ": " + httplib::to_string(res.error());
+    } else if (res->status != 200) {
+        error = "POST " + url.str() + ": HTTP " + std::to_string(res->status);
+    } else {
+        try {
+            snapshot.external.action =
+                strategy::external_answer_from_json(nlohmann::json::parse(res->body), node_id_);
+        } catch (const std::exception &e) {
+            error = "POST " + url.str() + ": malformed answer: " + e.what();
+        }
+    }
+    std::lock_guard lock(mu_);
+    if (error.empty())
+        note(kInputExternal, health_.ok(kInputExternal, Clock::now()));
+    else
+        note(kInputExternal, health_.failed(kInputExternal, error, Clock::now()), error);
+}
+
+// ---- applying decisions -----------------------------------------------------------------------
+
+void Agent::apply_decision(const strategy::Decision &decision) {
+    if (decision.degraded)
+        note(kInputStrategy, health_.failed(kInputStrategy, *decision.degraded, Clock::now()),
+             *decision.degraded);
+    else
+        note(kInputStrategy, health_.ok(kInputStrategy, Clock::now()));
+    if (!decision.policies) return;  // e.g. Recalc step 1: keep what is installed
+    for (const auto &[name, policy] : *decision.policies)
+        if (functions_.count(name)) strategy_policies_[name] = policy;
+    install(overrides_.apply(strategy_policies_));
+}
+
+void Agent::install(const PolicySet &policies) {
+    std::set<Ipv4> known_peers;
+    for (const auto &p : dp_->peers()) known_peers.insert(p.addr);
+    for (auto [name, policy] : policies) {
+        // Only peers the data plane knows (authenticated members) can be targets.
+        for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
+            std::erase_if(*m, [&](const auto &kv) { return !known_peers.count(kv.first); });
+        if (policy.validate()) policy = FunctionPolicy::all_local();
+        auto it = installed_.find(name);
+        if (it != installed_.end() && it->second == policy) continue;
+        try {
+            dp_->set_policy(name, policy);
+            installed_[name] = policy;
+            ++policy_updates_;
+        } catch (const dp::Error &e) {
+            spdlog::error("install policy of {}: {}", name, e.what());
+        }
+    }
+}
+
+void Agent::install_defaults() {
+    PolicySet defaults;
+    for (const auto &[name, kf] : functions_)
+        if (!installed_.count(name)) defaults[name] = FunctionPolicy::all_local();
+    if (!defaults.empty()) install(defaults);
+}
+
+// ---- control tick -----------------------------------------------------------------------------
+
+void Agent::control_loop() {
+    uint64_t tick = 0;
+    auto next = std::chrono::steady_clock::now();
+    while (true) {
+        next += cfg_.peers.control_tick;
+        {
+            std::unique_lock lock(wake_mu_);
+            if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+        }
+        control_tick(++tick);
+    }
+}
+
+void Agent::control_tick(uint64_t tick) {
+    std::lock_guard lock(mu_);
+    try {
+        last_stats_ = dp_->stats();
+        rate_meter_.update(*last_stats_, std::chrono::steady_clock::now());
+        last_status_ = dp_->status();
+        bool attached = last_status_->ingress_attached && last_status_->egress_attached;
+        if (attached)
+            note(kInputDataplane, health_.ok(kInputDataplane, Clock::now()));
+        else
+            note(kInputDataplane,
+                 health_.failed(kInputDataplane, "programs not attached to " +
+                                                     cfg_.dataplane.interface, Clock::now()),
+                 "programs not attached");
+    } catch (const std::exception &e) {
+        note(kInputDataplane, health_.failed(kInputDataplane, e.what(), Clock::now()), e.what());
+        return;
+    }
+    for (const auto &name : overrides_.expire(Clock::now())) {
+        spdlog::info("override of {} expired", name);
+        PolicySet back;
+        back[name] = strategy_policies_.count(name) ? strategy_policies_[name]
+                                                    : FunctionPolicy::all_local();
+        install(back);
+    }
+    if (tick % kGcEveryTicks == 0) {
+        auto gc = dp_->collect_garbage();
+        ct_entries_ = gc.live;
+        ct_expired_total_ += gc.expired;
+    }
+}
+
+// ---- operator actions and views ---------------------------------------------------------------
+
+void Agent::set_override(const std::string &function, const FunctionPolicy &policy,
+                         std::optional<std::chrono::seconds> ttl) {
+    std::lock_guard lock(mu_);
+    overrides_.set(function, policy, Clock::now(), ttl);
+    spdlog::info("override of {} set{}", function,
+                 ttl ? " for " + std::to_string(ttl->count()) + " s" : " until cleared");
+    install({{function, policy}});
+}
+
+bool Agent::clear_override(const std::string &function) {
+    std::lock_guard lock(mu_);
+    if (!overrides_.clear(function)) return false;
+    PolicySet back;
+    back[function] = strategy_policies_.count(function) ? strategy_policies_[function]
+                                                        : FunctionPolicy::all_local();
+    install(back);
+    return true;
+}
+
+void Agent::request_recalc() {
+    std::lock_guard lock(wake_mu_);
+    recalc_requested_ = true;
+    wake_.notify_all();
+}
+
+std::optional<strategy::Snapshot> Agent::last_snapshot() const {
+    std::lock_guard lock(mu_);
+    return last_snapshot_;
+}
+
+AgentView Agent::view() const {
+    std::lock_guard lock(mu_);
+    AgentView v;
+    v.node_id = node_id_;
+    v.config = cfg_;
+    v.started_at = started_at_;
+    v.not_ready_reasons = health_.problems();
+    v.ready = v.not_ready_reasons.empty();
+    v.inputs = health_.states();
+    v.functions = functions_;
+    v.installed = installed_;
+    v.overrides = overrides_.all();
+    v.rates = rate_meter_.latest();
+    v.period_user_rates = period_user_rates_;
+    v.node_metrics = node_metrics_;
+    v.last_recalc = last_recalc_;
+    v.recalc_durations_s = recalc_durations_s_;
+    v.policy_updates = policy_updates_;
+    v.dataplane = last_status_;
+    v.stats = last_stats_;
+    v.ct_entries = ct_entries_;
+    v.ct_expired_total = ct_expired_total_;
+    v.strategy_name = strategy_ ? std::string(strategy::to_string(strategy_->kind())) : "";
+    return v;
+}
+
+void Agent::note(const std::string &input, Transition t, const std::string &error) {
+    // One log line per change of state, never one per failed attempt.
+    if (t == Transition::BecameUnhealthy)
+        spdlog::warn("{} failing: {}", input, error);
+    else if (t == Transition::BecameHealthy)
+        spdlog::info("{} ok", input);
+}
+
+}  // namespace dfaas::agent

@@ -1,0 +1,171 @@
+// dfaas-agent: the control loop of one node. Every period it gathers its inputs (functions from
+// OpenFaaS, request rates from the data plane's counters, node metrics from Prometheus,
+// forecasts, what peers reported), runs the strategy, installs the policies in the data plane
+// and tells its peers. A control tick (1 s) reads the counters, expires operator overrides and
+// collects conntrack garbage. The HTTP API serves status, metrics and operator actions.
+//
+// Failure of any input never stops the agent: it keeps the last good policies (All-Local for
+// functions that never had one), logs once per change of state, counts, and reports not ready.
+// Stopping leaves the data plane attached with its last policies, so traffic keeps flowing
+// while the agent restarts.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dfaas/clients/openfaas.h"
+#include "dfaas/clients/prometheus.h"
+#include "dfaas/clients/promql.h"
+#include "dfaas/config/config.h"
+#include "dfaas/dataplane/dataplane.h"
+#include "dfaas/strategy/strategy.h"
+#include "input_health.h"
+#include "overrides.h"
+#include "port_allocator.h"
+#include "rate_meter.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace dfaas::agent {
+
+// A function as the agent knows it: OpenFaaS' view plus the port it is served on.
+struct KnownFunction {
+    FunctionInfo info;
+    uint16_t port = 0;
+};
+
+// Prometheus' view of the node, refreshed every period.
+struct NodeMetrics {
+    std::optional<double> cpu_percent;
+    std::optional<double> ram_bytes;
+    promql::RatesByCode invocation_rates;         // function -> code -> req/s
+    std::map<std::string, double> mean_latency_s;  // function -> seconds
+};
+
+// The last strategy run.
+struct RecalcRecord {
+    std::chrono::system_clock::time_point at{};
+    std::chrono::microseconds duration{0};
+    size_t step = 0;
+    uint64_t iterations = 0;
+    std::vector<std::string> warnings;
+    std::optional<std::string> degraded;
+};
+
+// A consistent copy of what the API, the exporter and the CLI show.
+struct AgentView {
+    std::string node_id;
+    Config config;
+    std::chrono::system_clock::time_point started_at{};
+    bool ready = false;
+    std::vector<std::string> not_ready_reasons;
+    std::map<std::string, InputState> inputs;
+    std::map<std::string, KnownFunction> functions;
+    PolicySet installed;                         // what the data plane has now
+    std::map<std::string, Override> overrides;
+    std::map<std::string, FunctionRates> rates;  // per second, from the last control tick
+    std::map<std::string, double> period_user_rates;  // what the strategy saw
+    NodeMetrics node_metrics;
+    RecalcRecord last_recalc;
+    std::vector<double> recalc_durations_s;      // recent durations, for the histogram
+    uint64_t policy_updates = 0;
+    std::optional<dp::Status> dataplane;
+    std::optional<dp::Stats> stats;
+    uint64_t ct_entries = 0;
+    uint64_t ct_expired_total = 0;
+    std::string strategy_name;
+};
+
+class Agent {
+public:
+    Agent(Config config, std::string node_id);
+    ~Agent();
+
+    // Attaches the data plane and starts the loops and the API. Throws on what makes running
+    // impossible (the data plane cannot attach, the API port cannot be bound).
+    void start();
+    // Stops the loops and the API; the data plane stays attached.
+    void stop();
+    // Blocks until stop() or request_stop().
+    void wait();
+    void request_stop();
+
+    AgentView view() const;
+    // The snapshot the strategy ran on last (what `dfaasctl simulate` can replay).
+    std::optional<strategy::Snapshot> last_snapshot() const;
+
+    // Operator actions (the API checks who may call them).
+    void set_override(const std::string &function, const FunctionPolicy &policy,
+                      std::optional<std::chrono::seconds> ttl);
+    bool clear_override(const std::string &function);
+    void request_recalc();
+
+private:
+    void strategy_loop();
+    void control_loop();
+    void run_period_step(size_t step);
+    void gather_functions();
+    void gather_node_metrics();
+    strategy::Snapshot build_snapshot(std::chrono::system_clock::time_point now);
+    void ask_external_model(strategy::Snapshot &snapshot);
+    void apply_decision(const strategy::Decision &decision);
+    void install(const PolicySet &policies);
+    void install_defaults();
+    void sync_services(const std::map<std::string, uint16_t> &ports);
+    void control_tick(uint64_t tick);
+    void ensure_strategy();
+    void note(const std::string &input, Transition t, const std::string &error = "");
+
+    Config cfg_;
+    std::string node_id_;
+    std::chrono::system_clock::time_point started_at_;
+    OpenFaasClient openfaas_;
+    PrometheusClient prometheus_;
+    PortAllocator ports_;
+    std::unique_ptr<strategy::Forecaster> forecaster_;
+    std::unique_ptr<strategy::Strategy> strategy_;
+    strategy::StrategyKind strategy_kind_ = strategy::StrategyKind::all_local;
+    strategy::PeerTable peer_table_;
+
+    mutable std::mutex mu_;  // everything below, and every call on dp_
+    std::unique_ptr<dp::Dataplane> dp_;
+    InputHealth health_;
+    RateMeter rate_meter_;
+    Overrides overrides_;
+    std::map<std::string, KnownFunction> functions_;
+    PolicySet strategy_policies_;  // the strategy's last word per function
+    PolicySet installed_;
+    NodeMetrics node_metrics_;
+    std::map<std::string, double> period_user_rates_;
+    std::optional<dp::Stats> period_baseline_;
+    std::chrono::steady_clock::time_point period_baseline_at_{};
+    std::optional<strategy::Decision> previous_step_;
+    std::optional<strategy::Snapshot> last_snapshot_;
+    std::optional<strategy::NodeWindow> external_previous_window_;
+    RecalcRecord last_recalc_;
+    std::vector<double> recalc_durations_s_;
+    uint64_t policy_updates_ = 0;
+    uint64_t ct_entries_ = 0;
+    uint64_t ct_expired_total_ = 0;
+    std::optional<dp::Stats> last_stats_;
+    std::optional<dp::Status> last_status_;
+
+    std::mutex wake_mu_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    bool recalc_requested_ = false;
+    std::thread strategy_thread_, control_thread_, api_thread_;
+    std::unique_ptr<httplib::Server> api_;
+};
+
+}  // namespace dfaas::agent

@@ -1,0 +1,158 @@
+#include "api.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "dfaas/dataplane/json.h"
+#include "dfaas/strategy/json.h"
+#include "dfaas/version.h"
+#include "metrics.h"
+#include "views.h"
+
+namespace dfaas::agent {
+
+namespace {
+
+using nlohmann::json;
+
+void reply_json(httplib::Response &res, int status, const json &body) {
+    res.status = status;
+    res.set_content(body.dump(2) + "\n", "application/json");
+}
+
+void reply_error(httplib::Response &res, int status, const std::string &message) {
+    reply_json(res, status, json{{"error", message}});
+}
+
+bool from_loopback(const httplib::Request &req) {
+    return req.remote_addr == "127.0.0.1" || req.remote_addr == "::1" ||
+           req.remote_addr.rfind("127.", 0) == 0;
+}
+
+// Mutations: from loopback, or with the control token (Authorization: Bearer <token>).
+bool may_mutate(const httplib::Request &req, const std::string &token) {
+    if (from_loopback(req)) return true;
+    if (token.empty()) return false;
+    auto auth = req.get_header_value("Authorization");
+    const std::string prefix = "Bearer ";
+    if (auth.size() != prefix.size() + token.size() || auth.rfind(prefix, 0) != 0) return false;
+    // Constant time over the token's length.
+    unsigned char diff = 0;
+    for (size_t i = 0; i < token.size(); ++i) diff |= auth[prefix.size() + i] ^ token[i];
+    return diff == 0;
+}
+
+std::optional<std::chrono::seconds> parse_ttl(const json &body) {
+    if (!body.contains("ttl_s") || body["ttl_s"].is_null()) return std::nullopt;
+    if (!body["ttl_s"].is_number() || body["ttl_s"].get<double>() <= 0)
+        throw std::invalid_argument("ttl_s must be a positive number of seconds");
+    return std::chrono::seconds(static_cast<int64_t>(body["ttl_s"].get<double>()));
+}
+
+}  // namespace
+
+void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
+    std::string token;
+    if (!cfg.api.token_file.empty()) {
+        auto t = read_secret_file(cfg.api.token_file);
+        if (t)
+            token = *t;
+        else
+            spdlog::warn("api.token_file: {} (mutations only from loopback)", t.error());
+    }
+
+    server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
+        res.set_content("ok\n", "text/plain");
+    });
+    server.Get("/readyz", [&agent](const httplib::Request &, httplib::Response &res) {
+        auto v = agent.view();
+        reply_json(res, v.ready ? 200 : 503,
+                   json{{"ready", v.ready}, {"reasons", v.not_ready_reasons}});
+    });
+    server.Get("/metrics", [&agent](const httplib::Request &, httplib::Response &res) {
+        res.set_content(render_metrics(agent.view()), "text/plain; version=0.0.4; charset=utf-8");
+    });
+    server.Get("/v1/status", [&agent](const httplib::Request &, httplib::Response &res) {
+        reply_json(res, 200, status_json(agent.view()));
+    });
+    server.Get("/v1/functions", [&agent](const httplib::Request &, httplib::Response &res) {
+        reply_json(res, 200, functions_json(agent.view()));
+    });
+    server.Get("/v1/policies", [&agent](const httplib::Request &, httplib::Response &res) {
+        reply_json(res, 200, policies_json(agent.view(), ""));
+    });
+    server.Get(R"(/v1/policies/([^/]+))", [&agent](const httplib::Request &req,
+                                                 httplib::Response &res) {
+        auto v = agent.view();
+        std::string fn = req.matches[1];
+        if (!v.installed.count(fn) && !v.functions.count(fn))
+            return reply_error(res, 404, "function " + fn + " not found");
+        reply_json(res, 200, policies_json(v, fn));
+    });
+    server.Get("/v1/peers", [&agent](const httplib::Request &, httplib::Response &res) {
+        reply_json(res, 200, peers_json(agent.view()));
+    });
+    server.Get("/v1/stats", [&agent](const httplib::Request &, httplib::Response &res) {
+        reply_json(res, 200, stats_json(agent.view()));
+    });
+    server.Get("/v1/snapshot", [&agent](const httplib::Request &, httplib::Response &res) {
+        auto snap = agent.last_snapshot();
+        if (!snap) return reply_error(res, 404, "no strategy step has run yet");
+        reply_json(res, 200, strategy::snapshot_to_json(*snap));
+    });
+
+    server.Put(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,
+                                                        httplib::Response &res) {
+        if (!may_mutate(req, token))
+            return reply_error(res, 403, "mutations need loopback or the control token");
+        std::string fn = req.matches[1];
+        auto v = agent.view();
+        if (!v.functions.count(fn)) return reply_error(res, 404, "function " + fn + " not found");
+        try {
+            json body = json::parse(req.body);
+            FunctionPolicy p = policy_from_request(body, v);
+            if (auto err = p.validate()) return reply_error(res, 400, *err);
+            agent.set_override(fn, p, parse_ttl(body));
+            reply_json(res, 200, policies_json(agent.view(), fn));
+        } catch (const std::exception &e) {
+            reply_error(res, 400, e.what());
+        }
+    });
+    server.Delete(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,
+                                                           httplib::Response &res) {
+        if (!may_mutate(req, token))
+            return reply_error(res, 403, "mutations need loopback or the control token");
+        std::string fn = req.matches[1];
+        if (!agent.clear_override(fn))
+            return reply_error(res, 404, "no override for function " + fn);
+        reply_json(res, 200, policies_json(agent.view(), fn));
+    });
+    server.Post("/v1/recalc", [&agent, token](const httplib::Request &req,
+                                              httplib::Response &res) {
+        if (!may_mutate(req, token))
+            return reply_error(res, 403, "mutations need loopback or the control token");
+        agent.request_recalc();
+        reply_json(res, 202, json{{"recalc", "requested"}});
+    });
+
+    server.set_exception_handler([](const httplib::Request &req, httplib::Response &res,
+                                    std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+            if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception &e) {
+            what = e.what();
+        } catch (...) {
+        }
+        spdlog::warn("API {} {}: {}", req.method, req.path, what);
+        reply_error(res, 500, what);
+    });
+    server.set_error_handler([](const httplib::Request &req, httplib::Response &res) {
+        if (res.body.empty())
+            reply_error(res, res.status, req.method + " " + req.path + ": not found");
+    });
+}
+
+}  // namespace dfaas::agent

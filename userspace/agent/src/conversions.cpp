@@ -1,0 +1,62 @@
+#include "conversions.h"
+
+namespace dfaas::agent {
+
+dp::Settings dataplane_settings(const Config &cfg) {
+    dp::Settings s;
+    s.node = cfg.node.ip;
+    s.gateway = cfg.dataplane.gateway;
+    if (s.gateway.addr.is_unspecified()) s.gateway = Endpoint{cfg.node.ip, 8080};
+    s.reject_mode = cfg.dataplane.reject_mode == RejectMode::Drop ? dp::RejectMode::Drop
+                                                                  : dp::RejectMode::Rst;
+    s.mtu = static_cast<uint16_t>(cfg.dataplane.mtu);
+    s.syn_guard_rate = cfg.dataplane.syn_guard_rate;
+    s.ct_timeout_syn = cfg.dataplane.ct_timeouts.syn;
+    s.ct_timeout_established = cfg.dataplane.ct_timeouts.established;
+    s.ct_timeout_closing = cfg.dataplane.ct_timeouts.closing;
+    return s;
+}
+
+strategy::StrategyKind to_strategy_kind(StrategyKind kind) {
+    switch (kind) {
+    case StrategyKind::Recalc: return strategy::StrategyKind::recalc;
+    case StrategyKind::NodeMargin: return strategy::StrategyKind::node_margin;
+    case StrategyKind::Static: return strategy::StrategyKind::static_weights;
+    case StrategyKind::AllLocal: return strategy::StrategyKind::all_local;
+    case StrategyKind::External: return strategy::StrategyKind::external;
+    }
+    return strategy::StrategyKind::all_local;
+}
+
+strategy::NodeType to_strategy_node_type(NodeType type) {
+    switch (type) {
+    case NodeType::Heavy: return strategy::NodeType::heavy;
+    case NodeType::Mid: return strategy::NodeType::mid;
+    case NodeType::Light: return strategy::NodeType::light;
+    }
+    return strategy::NodeType::mid;
+}
+
+forecast::Variant to_forecast_variant(ForecasterVariant variant) {
+    switch (variant) {
+    case ForecasterVariant::Regression: return forecast::Variant::regression;
+    case ForecasterVariant::Quantile005: return forecast::Variant::quantile005;
+    case ForecasterVariant::Quantile095: return forecast::Variant::quantile095;
+    }
+    return forecast::Variant::regression;
+}
+
+strategy::GroupTable to_group_table(const StrategyConfig &strategy) {
+    if (strategy.group_file.empty()) return strategy::reference_group_table();
+    strategy::GroupTable table;
+    for (const auto &[function, group] : strategy.groups) {
+        switch (group) {
+        case FunctionGroup::HighUsage: table[function] = strategy::Group::high; break;
+        case FunctionGroup::LowUsage: table[function] = strategy::Group::low; break;
+        case FunctionGroup::MediumUsage: table[function] = strategy::Group::medium; break;
+        }
+    }
+    return table;
+}
+
+}  // namespace dfaas::agent

@@ -1,0 +1,116 @@
+// dfaas-agent: one per node. See agent.h for what it does and docs/operations.md for how to run it.
+#include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "agent.h"
+#include "dfaas/config/node_id.h"
+#include "dfaas/version.h"
+
+namespace {
+
+spdlog::level::level_enum to_spdlog(dfaas::LogLevel level) {
+    switch (level) {
+    case dfaas::LogLevel::Trace: return spdlog::level::trace;
+    case dfaas::LogLevel::Debug: return spdlog::level::debug;
+    case dfaas::LogLevel::Info: return spdlog::level::info;
+    case dfaas::LogLevel::Warn: return spdlog::level::warn;
+    case dfaas::LogLevel::Error: return spdlog::level::err;
+    }
+    return spdlog::level::info;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    CLI::App app{"dfaas-agent: the DFaaS node agent (strategies, eBPF data plane, peers, API)",
+                 "dfaas-agent"};
+    std::string config_path;
+    if (const char *env = std::getenv("DFAAS_CONFIG")) config_path = env;
+    bool check_config = false, detach = false, version = false;
+    app.add_option("-c,--config", config_path, "Configuration file, YAML or JSON (env DFAAS_CONFIG)");
+    app.add_flag("--check-config", check_config, "Validate the configuration, print it, exit");
+    app.add_flag("--detach", detach,
+                 "Remove the data plane (programs and pinned maps; open connections are reset), exit");
+    app.add_flag("--version", version, "Print the version");
+    CLI11_PARSE(app, argc, argv);
+    if (version) {
+        std::cout << "dfaas-agent " << DFAAS_VERSION << " (" << DFAAS_GIT << ")\n";
+        return 0;
+    }
+
+    spdlog::set_default_logger(spdlog::stderr_color_mt("dfaas-agent"));
+    spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+
+    auto loaded = dfaas::load_config(config_path, dfaas::process_environment());
+    for (const auto &w : loaded.warnings) spdlog::warn("config: {}", w);
+    if (!loaded.ok()) {
+        for (const auto &e : loaded.errors) std::cerr << "dfaas-agent: config: " << e << '\n';
+        return 2;
+    }
+    dfaas::Config cfg = *loaded.config;
+    spdlog::set_level(to_spdlog(cfg.log.level));
+
+    if (check_config) {
+        auto id = dfaas::resolve_node_id(cfg.node, dfaas::NodeIdFile::ReadOnly);
+        if (id) cfg.node.id = *id;
+        std::cout << dfaas::dump_effective(cfg);
+        if (!id) {
+            std::cerr << "dfaas-agent: note: " << id.error()
+                      << " (the agent creates it at start)\n";
+        }
+        return 0;
+    }
+    if (detach) {
+        try {
+            bool removed = dfaas::dp::Dataplane::detach(cfg.dataplane.bpffs);
+            std::cerr << (removed ? "data plane detached, maps under " + cfg.dataplane.bpffs +
+                                        " unpinned"
+                                  : "nothing attached under " + cfg.dataplane.bpffs)
+                      << '\n';
+            return 0;
+        } catch (const std::exception &e) {
+            std::cerr << "dfaas-agent: detach: " << e.what() << '\n';
+            return 1;
+        }
+    }
+
+    auto node_id = dfaas::resolve_node_id(cfg.node, dfaas::NodeIdFile::CreateIfMissing);
+    if (!node_id) {
+        std::cerr << "dfaas-agent: " << node_id.error() << '\n';
+        return 2;
+    }
+
+    // Signals are taken synchronously by the main thread; every other thread inherits the mask.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    dfaas::agent::Agent agent(cfg, *node_id);
+    try {
+        agent.start();
+    } catch (const std::exception &e) {
+        spdlog::critical("cannot start: {}", e.what());
+        return 1;
+    }
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&signals, &sig);
+        spdlog::info("signal {}: stopping (the data plane keeps serving with its last policies)",
+                     sig == SIGTERM ? "TERM" : "INT");
+        agent.request_stop();
+    });
+    agent.wait();
+    agent.stop();
+    // Unblock the waiter if the stop came from elsewhere.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    spdlog::info("stopped");
+    return 0;
+}

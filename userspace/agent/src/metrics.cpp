@@ -1,0 +1,206 @@
+#include "metrics.h"
+
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "dfaas/version.h"
+
+namespace dfaas::agent {
+
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+class Families {
+public:
+    MetricFamily &family(const std::string &name, const std::string &help, MetricType type) {
+        for (auto &f : families_)
+            if (f.name == name) return f;
+        families_.push_back(MetricFamily{name, help, type, {}});
+        return families_.back();
+    }
+    void add(const std::string &name, const std::string &help, MetricType type,
+             const Labels &labels, double value) {
+        ClientMetric m;
+        for (const auto &[k, v] : labels) m.label.push_back(ClientMetric::Label{k, v});
+        if (type == MetricType::Counter)
+            m.counter.value = value;
+        else
+            m.gauge.value = value;
+        family(name, help, type).metric.push_back(std::move(m));
+    }
+    void counter(const std::string &name, const std::string &help, const Labels &labels,
+                 double value) {
+        add(name, help, MetricType::Counter, labels, value);
+    }
+    void gauge(const std::string &name, const std::string &help, const Labels &labels,
+               double value) {
+        add(name, help, MetricType::Gauge, labels, value);
+    }
+    std::vector<MetricFamily> &all() { return families_; }
+
+private:
+    std::vector<MetricFamily> families_;
+};
+
+void path_counters(Families &f, const std::string &function, const std::string &path,
+                   const std::string &peer, const dp::PathCounters &c) {
+    Labels l{{"function", function}, {"path", path}, {"peer", peer}};
+    f.counter("dfaas_connections_total", "New connections steered, by function and path.", l,
+              double(c.connections));
+    f.counter("dfaas_requests_total",
+              "HTTP requests seen in client segments, by function and path.", l,
+              double(c.requests));
+    f.counter("dfaas_packets_total", "Packets of steered connections (both directions).", l,
+              double(c.packets));
+    f.counter("dfaas_bytes_total", "Bytes (L3) of steered connections (both directions).", l,
+              double(c.bytes));
+}
+
+void dataplane_metrics(Families &f, const dp::Stats &stats) {
+    for (const auto &fs : stats.functions) {
+        path_counters(f, fs.name, "local", "", fs.local);
+        path_counters(f, fs.name, "reject", "", fs.reject);
+        path_counters(f, fs.name, "forwarded_in", "", fs.forwarded_in);
+        path_counters(f, fs.name, "forwarded_in_reject", "", fs.forwarded_in_reject);
+        for (const auto &[peer, c] : fs.to_peer) path_counters(f, fs.name, "peer", peer.str(), c);
+    }
+    for (const auto &[reason, v] : stats.reasons)
+        f.counter("dfaas_datapath_events_total",
+                  "Data-plane events by reason: packets seen, passes and drops with their cause.",
+                  {{"reason", reason}}, double(v));
+    for (const auto &p : stats.peers) {
+        Labels l{{"peer", p.addr.str()}};
+        f.counter("dfaas_peer_forwarded_syns_total",
+                  "New connections forwarded to the peer (SYNs encapsulated).", l,
+                  double(p.syn_forwarded));
+        f.counter("dfaas_peer_synacks_total",
+                  "SYN-ACKs that came back from the peer for forwarded connections.", l,
+                  double(p.synack_returned));
+        f.counter("dfaas_peer_forwarded_in_connections_total",
+                  "Connections the peer forwarded to this node.", l,
+                  double(p.forwarded_in_connections));
+    }
+}
+
+void policy_metrics(Families &f, const AgentView &v) {
+    for (const auto &[name, p] : v.installed) {
+        auto weight = [&](const std::string &target, const std::string &peer, double w) {
+            f.gauge("dfaas_policy_weight", "Installed weight (0-100) of a target for new connections.",
+                    {{"function", name}, {"target", target}, {"peer", peer}}, w);
+        };
+        weight("local", "", p.local);
+        weight("reject", "", p.reject);
+        for (const auto &[peer, w] : p.peers) weight("peer", peer.str(), w);
+        f.gauge("dfaas_policy_local_cap_connections_per_second",
+                "Local cap of the function (0 = none); over it the overflow weights apply.",
+                {{"function", name}}, p.local_cap);
+        f.gauge("dfaas_policy_override", "1 when an operator override replaces the strategy's policy.",
+                {{"function", name}}, v.overrides.count(name) ? 1 : 0);
+    }
+}
+
+void rate_metrics(Families &f, const AgentView &v) {
+    for (const auto &[name, rate] : v.period_user_rates)
+        f.gauge("dfaas_user_request_rate_per_second",
+                "User request rate per function averaged over the last strategy period.",
+                {{"function", name}}, rate);
+}
+
+void histogram(Families &fam, const std::vector<double> &samples) {
+    static const std::vector<double> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                                0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+    ClientMetric m;
+    for (double b : kBounds) {
+        uint64_t n = 0;
+        for (double s : samples) n += s <= b;
+        m.histogram.bucket.push_back(ClientMetric::Bucket{n, b});
+    }
+    m.histogram.bucket.push_back(
+        ClientMetric::Bucket{samples.size(), std::numeric_limits<double>::infinity()});
+    m.histogram.sample_count = samples.size();
+    for (double s : samples) m.histogram.sample_sum += s;
+    fam.family("dfaas_strategy_step_duration_seconds",
+               "Duration of recent strategy steps (gather, decide, install).",
+               MetricType::Histogram)
+        .metric.push_back(m);
+}
+
+// The standard process metrics (the agent's own CPU and memory): what the default node-CPU query
+// falls back to when no node-exporter is scraped, and the agent-cost benchmark reads.
+void process_metrics(Families &f) {
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return;
+    auto close = line.rfind(')');  // the command name may contain spaces
+    if (close == std::string::npos) return;
+    std::istringstream rest(line.substr(close + 2));
+    std::vector<std::string> fields;
+    for (std::string x; rest >> x;) fields.push_back(x);
+    // After the name: field 3 is index 0, so utime (14) is 11, stime (15) 12, rss (24) 21.
+    if (fields.size() < 22) return;
+    double ticks = double(sysconf(_SC_CLK_TCK));
+    double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
+    double rss = std::stod(fields[21]) * double(sysconf(_SC_PAGESIZE));
+    f.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
+              cpu);
+    f.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {}, rss);
+}
+
+}  // namespace
+
+std::string render_metrics(const AgentView &v) {
+    Families f;
+    f.gauge("dfaas_build_info", "Build information.", {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}}, 1);
+    f.gauge("dfaas_ready", "1 when the agent is ready (data plane attached, inputs healthy).", {},
+            v.ready ? 1 : 0);
+    f.gauge("dfaas_start_time_seconds", "Start time of the agent (Unix seconds).", {},
+            std::chrono::duration<double>(v.started_at.time_since_epoch()).count());
+    for (const auto &[input, s] : v.inputs) {
+        f.gauge("dfaas_input_up", "1 when the input answered at its last use.", {{"input", input}},
+                s.ok && s.ever_reported ? 1 : 0);
+        f.counter("dfaas_input_failures_total", "Failed uses of an input.", {{"input", input}},
+                  double(s.failures));
+    }
+    f.counter("dfaas_strategy_iterations_total", "Strategy steps run.", {},
+              double(v.last_recalc.iterations));
+    f.gauge("dfaas_strategy_last_duration_seconds", "Duration of the last strategy step.", {},
+            v.last_recalc.duration.count() / 1e6);
+    histogram(f, v.recalc_durations_s);
+    f.counter("dfaas_policy_updates_total", "Policies written to the data plane.", {},
+              double(v.policy_updates));
+    f.gauge("dfaas_functions", "Functions known from OpenFaaS.", {}, double(v.functions.size()));
+    f.gauge("dfaas_conntrack_entries", "Tracked connections at the last garbage collection.", {},
+            double(v.ct_entries));
+    if (v.dataplane)
+        f.gauge("dfaas_conntrack_capacity", "Conntrack table size.", {},
+                double(v.dataplane->ct_capacity));
+    f.counter("dfaas_conntrack_expired_total", "Conntrack entries removed by the collector.", {},
+              double(v.ct_expired_total));
+    if (v.node_metrics.cpu_percent)
+        f.gauge("dfaas_node_cpu_percent", "Node CPU from Prometheus (100 = one core).", {},
+                *v.node_metrics.cpu_percent);
+    if (v.node_metrics.ram_bytes)
+        f.gauge("dfaas_node_memory_bytes", "Node memory in use from Prometheus.", {},
+                *v.node_metrics.ram_bytes);
+    policy_metrics(f, v);
+    rate_metrics(f, v);
+    if (v.stats) dataplane_metrics(f, *v.stats);
+
+    process_metrics(f);
+
+    std::ostringstream out;
+    prometheus::TextSerializer().Serialize(out, f.all());
+    return out.str();
+}
+
+}  // namespace dfaas::agent

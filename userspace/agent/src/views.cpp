@@ -1,0 +1,177 @@
+#include "views.h"
+
+#include <cmath>
+
+#include "dfaas/dataplane/json.h"
+#include "dfaas/version.h"
+
+namespace dfaas::agent {
+
+namespace {
+
+using nlohmann::json;
+
+double unix_seconds(std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
+json inputs_json(const AgentView &v) {
+    json out = json::object();
+    for (const auto &[name, s] : v.inputs) {
+        json j{{"ok", s.ok && s.ever_reported}, {"failures", s.failures}};
+        if (!s.last_error.empty()) j["last_error"] = s.last_error;
+        if (s.last_ok.time_since_epoch().count()) j["last_ok_unix"] = unix_seconds(s.last_ok);
+        out[name] = j;
+    }
+    return out;
+}
+
+}  // namespace
+
+json status_json(const AgentView &v) {
+    json dp = nullptr;
+    if (v.dataplane)
+        dp = json{{"attached", v.dataplane->ingress_attached && v.dataplane->egress_attached},
+                  {"interface", v.dataplane->interface},
+                  {"attached_since_unix", v.dataplane->attached_unix_ns / 1e9},
+                  {"ingress_prog_id", v.dataplane->ingress_prog_id},
+                  {"egress_prog_id", v.dataplane->egress_prog_id},
+                  {"bpffs", v.dataplane->bpffs},
+                  {"conntrack_entries", v.ct_entries},
+                  {"conntrack_capacity", v.dataplane->ct_capacity}};
+    json recalc{{"iterations", v.last_recalc.iterations},
+                {"step", v.last_recalc.step},
+                {"duration_ms", v.last_recalc.duration.count() / 1000.0},
+                {"warnings", v.last_recalc.warnings}};
+    if (v.last_recalc.iterations) recalc["at_unix"] = unix_seconds(v.last_recalc.at);
+    if (v.last_recalc.degraded) recalc["degraded"] = *v.last_recalc.degraded;
+    return json{{"node_id", v.node_id},
+                {"node_ip", v.config.node.ip.str()},
+                {"node_type", std::string(to_string(v.config.node.type))},
+                {"version", DFAAS_VERSION},
+                {"git", DFAAS_GIT},
+                {"strategy", v.strategy_name},
+                {"configured_strategy", std::string(to_string(v.config.strategy.name))},
+                {"period_s", v.config.strategy.period.count() / 1000.0},
+                {"started_at_unix", unix_seconds(v.started_at)},
+                {"ready", v.ready},
+                {"not_ready_reasons", v.not_ready_reasons},
+                {"inputs", inputs_json(v)},
+                {"last_recalc", recalc},
+                {"policy_updates", v.policy_updates},
+                {"functions", v.functions.size()},
+                {"dataplane", dp},
+                {"peers", json{{"up", 0}, {"down", 0}}}};
+}
+
+json functions_json(const AgentView &v) {
+    json out = json::array();
+    for (const auto &[name, kf] : v.functions) {
+        const auto &info = kf.info;
+        json f{{"name", name},
+               {"namespace", info.namespace_name},
+               {"port", kf.port},
+               {"replicas", info.replicas},
+               {"available_replicas", info.available_replicas},
+               {"maxrate", info.dfaas.max_rate ? json(*info.dfaas.max_rate) : json(nullptr)},
+               {"group", info.dfaas.group ? json(std::string(to_string(*info.dfaas.group)))
+                                          : json(nullptr)},
+               {"labels", info.labels}};
+        auto pol = v.installed.find(name);
+        f["policy"] = pol == v.installed.end() ? json(nullptr) : dp::policy_to_json(pol->second);
+        f["override"] = v.overrides.count(name) > 0;
+        json rates{{"user_rps", 0.0}, {"local_rps", 0.0}, {"reject_cps", 0.0},
+                   {"forwarded_in_rps", 0.0}, {"to_peer_rps", json::object()}};
+        if (auto r = v.rates.find(name); r != v.rates.end()) {
+            rates["user_rps"] = r->second.user_requests;
+            rates["local_rps"] = r->second.local_requests;
+            rates["reject_cps"] = r->second.reject_connections;
+            rates["forwarded_in_rps"] = r->second.forwarded_in_requests;
+            for (const auto &[peer, rps] : r->second.to_peer_requests)
+                rates["to_peer_rps"][peer.str()] = rps;
+        }
+        if (auto p = v.period_user_rates.find(name); p != v.period_user_rates.end())
+            rates["period_user_rps"] = p->second;
+        f["rates"] = rates;
+        json gateway{{"rate_by_code", json::object()}, {"mean_latency_s", nullptr}};
+        if (auto g = v.node_metrics.invocation_rates.find(name);
+            g != v.node_metrics.invocation_rates.end())
+            for (const auto &[code, rps] : g->second) gateway["rate_by_code"][code] = number_or_null(rps);
+        if (auto l = v.node_metrics.mean_latency_s.find(name); l != v.node_metrics.mean_latency_s.end())
+            gateway["mean_latency_s"] = number_or_null(l->second);
+        f["gateway"] = gateway;
+        out.push_back(f);
+    }
+    return out;
+}
+
+json policies_json(const AgentView &v, const std::string &function) {
+    json out = json::object();
+    for (const auto &[name, p] : v.installed) {
+        if (!function.empty() && name != function) continue;
+        json j = dp::policy_to_json(p);
+        auto o = v.overrides.find(name);
+        j["source"] = o == v.overrides.end() ? "strategy" : "override";
+        if (o != v.overrides.end() && o->second.expires_at)
+            j["override_expires_unix"] = unix_seconds(*o->second.expires_at);
+        out[name] = j;
+    }
+    return out;
+}
+
+json peers_json(const AgentView &) { return json::array(); }
+
+json stats_json(const AgentView &v) {
+    json out{{"stats", v.stats ? dp::to_json(*v.stats) : json(nullptr)}};
+    json rates = json::object();
+    for (const auto &[name, r] : v.rates) {
+        json peers = json::object();
+        for (const auto &[peer, rps] : r.to_peer_requests) peers[peer.str()] = rps;
+        rates[name] = json{{"user_rps", r.user_requests},
+                           {"local_rps", r.local_requests},
+                           {"reject_cps", r.reject_connections},
+                           {"forwarded_in_rps", r.forwarded_in_requests},
+                           {"forwarded_in_reject_cps", r.forwarded_in_rejects},
+                           {"to_peer_rps", peers}};
+    }
+    out["rates_per_second"] = rates;
+    return out;
+}
+
+FunctionPolicy policy_from_request(const json &body, const AgentView &v) {
+    if (!body.is_object()) throw std::invalid_argument("body must be a JSON object");
+    static const std::set<std::string> kKeys = {"local", "reject", "peers", "local_cap",
+                                                "overflow", "limit_in", "ttl_s"};
+    for (const auto &[k, val] : body.items())
+        if (!kKeys.count(k)) throw std::invalid_argument("unknown field \"" + k + "\"");
+    auto weight = [](const json &j, const std::string &field) -> uint32_t {
+        if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0))
+            throw std::invalid_argument(field + " must be a non-negative integer");
+        return j.get<uint32_t>();
+    };
+    auto peer_addr = [&](const std::string &name, const std::string &field) {
+        if (auto ip = Ipv4::parse(name)) return *ip;
+        (void)v;  // node ids resolve through the peer table (peer protocol)
+        throw std::invalid_argument(field + ": unknown peer \"" + name + "\"");
+    };
+    auto weights = [&](const char *field) {
+        std::map<Ipv4, uint32_t> out;
+        if (!body.contains(field)) return out;
+        if (!body[field].is_object()) throw std::invalid_argument(std::string(field) + " must be an object");
+        for (const auto &[k, val] : body[field].items())
+            out[peer_addr(k, field)] = weight(val, std::string(field) + "." + k);
+        return out;
+    };
+    FunctionPolicy p;
+    p.local = body.contains("local") ? weight(body["local"], "local") : 0;
+    p.reject = body.contains("reject") ? weight(body["reject"], "reject") : 0;
+    p.local_cap = body.contains("local_cap") ? weight(body["local_cap"], "local_cap") : 0;
+    p.peers = weights("peers");
+    p.overflow = weights("overflow");
+    p.limit_in = weights("limit_in");
+    return p;
+}
+
+}  // namespace dfaas::agent
