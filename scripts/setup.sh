@@ -5,13 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(
-  # build
-  build-essential cmake pkg-config git clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  # build (libclang-rt-14-dev: libFuzzer for the peer-message fuzz target)
+  build-essential cmake pkg-config git clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev
+  zlib1g-dev
   # libraries
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libbenchmark-dev libcli11-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
   # runtime tools used by tests, the lab, the demo and the benchmarks
-  iproute2 iptables prometheus haproxy wrk curl procps psmisc gnuplot-nox
+  iproute2 iptables prometheus haproxy wrk curl procps psmisc gnuplot-nox python3 python3-yaml
+  # deploy tests: the Helm chart rendered with Go's template engine and sprig (what Helm uses),
+  # Kubernetes API models for schema checks, yamllint
+  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-kubernetes
+  yamllint
 )
 
 missing=()

@@ -9,9 +9,11 @@ rc=$?
 failures=0
 check() { if eval "$2"; then echo "ok   - $1"; else echo "FAIL - $1"; failures=$((failures + 1)); fi; }
 check "the run failed as asked (exit $rc)" '[ $rc -ne 0 ]'
-check "no namespace left" '! ip netns list | grep -q "df-$id"'
+namespaces=$(ip netns list)
+links=$(ip link show)
+check "no namespace left" '! grep -q "df-$id" <<<"$namespaces"'
 check "no bpffs mount left" '! grep -q "/run/dfaas-$id" /proc/mounts'
 check "no run directory left" '[ ! -e /run/dfaas-$id ]'
-check "no simulator left" '! pgrep -f "dfaas-faas-sim.*df-$id" >/dev/null'
-check "no veth left in the root namespace" '! ip link show | grep -q "v-$id"'
+check "no simulator left" '! pgrep -f "dfaas-faas-sim.*/run/dfaas-$id/" >/dev/null'
+check "no veth left in the root namespace" '! grep -q "v-$id" <<<"$links"'
 exit $((failures > 0))

@@ -97,6 +97,15 @@ void Agent::start() {
     gather_functions();
     install_defaults();
 
+    if (!cfg_.peers.cluster_key_file.empty()) {
+        peers_ = std::make_unique<PeerLink>(cfg_, node_id_,
+                                            strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
+                                            [this] { return local_heartbeat(); });
+        peers_->start();
+    } else {
+        spdlog::info("peer protocol off (no peers.cluster_key_file): this node runs alone");
+    }
+
     api_ = std::make_unique<httplib::Server>();
     // cpp-httplib sets SO_REUSEPORT by default, which would let a second agent share the port
     // (and half the requests): a busy port must be an error.
@@ -104,6 +113,9 @@ void Agent::start() {
         int yes = 1;
         setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
+    // Idle keep-alive connections (Prometheus scrapes) hold a worker until this timeout; stopping
+    // waits for them, and a pod restart should take a second, not five.
+    api_->set_keep_alive_timeout(1);
     register_api(*api_, *this, cfg_);
     if (!api_->bind_to_port(cfg_.api.listen.addr.str(), cfg_.api.listen.port))
         throw std::runtime_error("api.listen: cannot listen on " + cfg_.api.listen.str());
@@ -129,6 +141,7 @@ void Agent::wait() {
 void Agent::stop() {
     request_stop();
     if (api_) api_->stop();
+    if (peers_) peers_->stop();
     for (auto *t : {&strategy_thread_, &control_thread_, &api_thread_})
         if (t->joinable()) t->join();
 }
@@ -201,6 +214,8 @@ void Agent::run_period_step(size_t step) {
         return;  // keep the installed policies
     }
 
+    // Peers hear of the step first (the send is bounded by its deadline and needs no lock).
+    if (peers_) peers_->send(decision.messages, wall_instant(Clock::now()));
     std::lock_guard lock(mu_);
     apply_decision(decision);
     previous_step_ = decision;
@@ -366,8 +381,12 @@ strategy::Snapshot Agent::build_snapshot(Clock::time_point now) {
     for (const auto &[name, rate] : period_user_rates_)
         if (functions_.count(name)) s.user_rates[name] = rate;
     s.groups = to_group_table(cfg_.strategy);
-    peer_table_.expire(s.now);
-    s.peers = peer_table_;
+    if (peers_) {
+        s.peers = peers_->table(s.now);
+    } else {
+        peer_table_.expire(s.now);
+        s.peers = peer_table_;
+    }
     return s;
 }
 
@@ -433,9 +452,12 @@ void Agent::install(const PolicySet &policies) {
     std::set<Ipv4> known_peers;
     for (const auto &p : dp_->peers()) known_peers.insert(p.addr);
     for (auto [name, policy] : policies) {
-        // Only peers the data plane knows (authenticated members) can be targets.
+        // Only peers the data plane knows (authenticated members) can be targets, and none the
+        // data plane found unresponsive (limit_in stays: it is about traffic they send us).
         for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
             std::erase_if(*m, [&](const auto &kv) { return !known_peers.count(kv.first); });
+        for (auto *m : {&policy.peers, &policy.overflow})
+            std::erase_if(*m, [&](const auto &kv) { return unreachable_.count(kv.first) > 0; });
         if (policy.validate()) policy = FunctionPolicy::all_local();
         auto it = installed_.find(name);
         if (it != installed_.end() && it->second == policy) continue;
@@ -489,6 +511,11 @@ void Agent::control_tick(uint64_t tick) {
         note(kInputDataplane, health_.failed(kInputDataplane, e.what(), Clock::now()), e.what());
         return;
     }
+    if (peers_) {
+        auto now = wall_instant(Clock::now());
+        detect_failures(*last_stats_, now);
+        sync_peers(now);
+    }
     for (const auto &name : overrides_.expire(Clock::now())) {
         spdlog::info("override of {} expired", name);
         PolicySet back;
@@ -501,6 +528,77 @@ void Agent::control_tick(uint64_t tick) {
         ct_entries_ = gc.live;
         ct_expired_total_ += gc.expired;
     }
+}
+
+// ---- peers ------------------------------------------------------------------------------------
+
+peers::Heartbeat Agent::local_heartbeat() {
+    std::lock_guard lock(mu_);
+    peers::Heartbeat h;
+    h.node_type = to_strategy_node_type(cfg_.node.type);
+    h.thresholds = strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram,
+                                        cfg_.strategy.nms.power};
+    h.strategy = std::string(strategy::to_string(strategy_kind_));
+    h.period = cfg_.strategy.period;
+    for (const auto &[name, kf] : functions_) h.functions.push_back(peers::FunctionPort{name, kf.port});
+    return h;
+}
+
+// The data plane's peer table follows the authenticated membership only, and so do the services
+// that let forwarded-in connections reach our gateway: (member address, its port) -> function.
+void Agent::sync_peers(strategy::Instant now) {
+    auto members = peers_->authorized(now);
+    std::set<Ipv4> wanted;
+    std::set<std::pair<Ipv4, uint16_t>> wanted_services;
+    for (const auto &m : members) {
+        wanted.insert(m.address);
+        for (const auto &fp : m.functions)
+            if (functions_.count(fp.name)) wanted_services.emplace(m.address, fp.port);
+    }
+    for (const auto &p : dp_->peers())
+        if (!wanted.count(p.addr)) {
+            spdlog::info("peer {} removed from the data plane", p.addr.str());
+            dp_->remove_peer(p.addr);  // rewrites the policies that name it
+            for (auto &[name, policy] : installed_)
+                for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in}) m->erase(p.addr);
+            failure_detector_.reset(p.addr);
+            unreachable_.erase(p.addr);
+        }
+    for (const auto &addr : wanted) dp_->add_peer(addr);
+    for (const auto &svc : dp_->services())
+        if (!svc.local && !wanted_services.count({svc.addr, svc.port}))
+            dp_->delete_service(svc.addr, svc.port);
+    for (const auto &m : members)
+        for (const auto &fp : m.functions)
+            if (functions_.count(fp.name))
+                dp_->set_service(dp::Service{m.address, fp.port, fp.name, false});
+}
+
+// Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights
+// leave every policy at once (this tick); it comes back when it speaks again.
+void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
+    std::map<Ipv4, PeerSignal> readings;
+    for (const auto &p : stats.peers)
+        readings[p.addr] = PeerSignal{p.syn_forwarded, p.synack_returned + p.rst_returned};
+    bool changed = false;
+    for (const auto &addr : failure_detector_.update(readings)) {
+        auto id = peers_->mark_unreachable(addr, now);
+        spdlog::warn("peer {} ({}) unreachable: forwarded connections unanswered; removed from "
+                     "every policy",
+                     id.value_or("?"), addr.str());
+        unreachable_.insert(addr);
+        changed = true;
+    }
+    for (const auto &addr : peers_->take_recovered(now)) {
+        spdlog::info("peer {} answers again", addr.str());
+        unreachable_.erase(addr);
+        failure_detector_.reset(addr);
+        changed = true;
+        std::lock_guard wake(wake_mu_);
+        recalc_requested_ = true;  // the strategy may give it weight again right away
+        wake_.notify_all();
+    }
+    if (changed) install(overrides_.apply(strategy_policies_));
 }
 
 // ---- operator actions and views ---------------------------------------------------------------
@@ -558,6 +656,25 @@ AgentView Agent::view() const {
     v.ct_entries = ct_entries_;
     v.ct_expired_total = ct_expired_total_;
     v.strategy_name = strategy_ ? std::string(strategy::to_string(strategy_->kind())) : "";
+    v.unreachable = unreachable_;
+    if (peers_) {
+        auto now = wall_instant(Clock::now());
+        v.peer_protocol = true;
+        v.peers = peers_->members(now);
+        v.candidates = peers_->candidates();
+        v.peer_stats = peers_->stats();
+    }
+    return v;
+}
+
+AgentView Agent::view_with_fresh_stats() const {
+    AgentView v = view();
+    std::lock_guard lock(mu_);
+    try {
+        v.stats = dp_->stats();
+    } catch (const std::exception &e) {
+        spdlog::debug("read counters: {}", e.what());  // the tick's copy stays in the view
+    }
     return v;
 }
 

@@ -27,8 +27,10 @@
 #include "dfaas/config/config.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/strategy/strategy.h"
+#include "failure_detector.h"
 #include "input_health.h"
 #include "overrides.h"
+#include "peer_link.h"
 #include "port_allocator.h"
 #include "rate_meter.h"
 
@@ -84,6 +86,11 @@ struct AgentView {
     uint64_t ct_entries = 0;
     uint64_t ct_expired_total = 0;
     std::string strategy_name;
+    bool peer_protocol = false;               // off when no cluster key is configured
+    std::vector<PeerView> peers;              // members, dead ones included
+    std::vector<peers::Candidate> candidates; // endpoints to contact that are not members yet
+    std::optional<PeerLinkStats> peer_stats;
+    std::set<Ipv4> unreachable;               // peers the data plane found unresponsive
 };
 
 class Agent {
@@ -101,6 +108,8 @@ public:
     void request_stop();
 
     AgentView view() const;
+    // The same with the data plane's counters read now (not at the last control tick).
+    AgentView view_with_fresh_stats() const;
     // The snapshot the strategy ran on last (what `dfaasctl simulate` can replay).
     std::optional<strategy::Snapshot> last_snapshot() const;
 
@@ -123,6 +132,9 @@ private:
     void install_defaults();
     void sync_services(const std::map<std::string, uint16_t> &ports);
     void control_tick(uint64_t tick);
+    void sync_peers(strategy::Instant now);
+    void detect_failures(const dp::Stats &stats, strategy::Instant now);
+    peers::Heartbeat local_heartbeat();
     void ensure_strategy();
     void note(const std::string &input, Transition t, const std::string &error = "");
 
@@ -135,7 +147,8 @@ private:
     std::unique_ptr<strategy::Forecaster> forecaster_;
     std::unique_ptr<strategy::Strategy> strategy_;
     strategy::StrategyKind strategy_kind_ = strategy::StrategyKind::all_local;
-    strategy::PeerTable peer_table_;
+    strategy::PeerTable peer_table_;  // stays empty without the peer protocol
+    std::unique_ptr<PeerLink> peers_;
 
     mutable std::mutex mu_;  // everything below, and every call on dp_
     std::unique_ptr<dp::Dataplane> dp_;
@@ -159,6 +172,8 @@ private:
     uint64_t ct_expired_total_ = 0;
     std::optional<dp::Stats> last_stats_;
     std::optional<dp::Status> last_status_;
+    FailureDetector failure_detector_;
+    std::set<Ipv4> unreachable_;
 
     std::mutex wake_mu_;
     std::condition_variable wake_;

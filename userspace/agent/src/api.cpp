@@ -95,7 +95,7 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
         reply_json(res, 200, peers_json(agent.view()));
     });
     server.Get("/v1/stats", [&agent](const httplib::Request &, httplib::Response &res) {
-        reply_json(res, 200, stats_json(agent.view()));
+        reply_json(res, 200, stats_json(agent.view_with_fresh_stats()));
     });
     server.Get("/v1/snapshot", [&agent](const httplib::Request &, httplib::Response &res) {
         auto snap = agent.last_snapshot();

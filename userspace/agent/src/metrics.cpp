@@ -135,6 +135,33 @@ void histogram(Families &fam, const std::vector<double> &samples) {
         .metric.push_back(m);
 }
 
+void peer_metrics(Families &f, const AgentView &v) {
+    auto now = std::chrono::system_clock::now();
+    for (const auto &p : v.peers) {
+        Labels l{{"peer_id", p.id}, {"peer", p.address.str()}};
+        bool up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
+        f.gauge("dfaas_peer_up", "1 when the peer is alive and answers forwarded connections.", l,
+                up ? 1 : 0);
+        f.gauge("dfaas_peer_last_seen_age_seconds", "Seconds since the peer's last authenticated message.",
+                l, std::chrono::duration<double>(now - p.last_seen).count());
+    }
+    if (!v.peer_stats) return;
+    const auto &rx = v.peer_stats->received;
+    for (size_t i = 0; i < peers::kMessageTypeCount; ++i)
+        f.counter("dfaas_peer_messages_received_total", "Peer messages accepted, by type.",
+                  {{"type", std::string(peers::kMessageTypes[i])}}, double(rx.accepted[i]));
+    for (size_t i = 0; i < peers::kRejectReasonCount; ++i)
+        f.counter("dfaas_peer_messages_rejected_total", "Peer messages refused, by reason.",
+                  {{"reason", std::string(peers::to_string(peers::RejectReason(i)))}},
+                  double(rx.rejected[i]));
+    for (size_t i = 0; i < peers::kSendStatusCount; ++i)
+        f.counter("dfaas_peer_messages_sent_total", "Peer messages sent, by outcome.",
+                  {{"result", std::string(peers::to_string(peers::SendStatus(i)))}},
+                  double(v.peer_stats->sent.totals[i]));
+    f.counter("dfaas_peer_heartbeats_total", "Heartbeat rounds sent.", {},
+              double(v.peer_stats->heartbeats));
+}
+
 // The standard process metrics (the agent's own CPU and memory): what the default node-CPU query
 // falls back to when no node-exporter is scraped, and the agent-cost benchmark reads.
 void process_metrics(Families &f) {
@@ -196,6 +223,7 @@ std::string render_metrics(const AgentView &v) {
     rate_metrics(f, v);
     if (v.stats) dataplane_metrics(f, *v.stats);
 
+    peer_metrics(f, v);
     process_metrics(f);
 
     std::ostringstream out;

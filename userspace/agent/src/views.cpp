@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "dfaas/dataplane/json.h"
+#include "dfaas/peers/reject.h"
 #include "dfaas/version.h"
 
 namespace dfaas::agent {
@@ -26,6 +27,25 @@ json inputs_json(const AgentView &v) {
         out[name] = j;
     }
     return out;
+}
+
+json peer_counts(const AgentView &v) {
+    int up = 0, down = 0;
+    for (const auto &p : v.peers) {
+        bool is_up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
+        (is_up ? up : down) += 1;
+    }
+    return json{{"protocol", v.peer_protocol}, {"up", up}, {"down", down},
+                {"candidates", v.candidates.size()}};
+}
+
+std::string state_of(const PeerView &p, const AgentView &v) {
+    if (v.unreachable.count(p.address) && p.state != peers::MemberState::dead) return "unreachable";
+    return std::string(peers::to_string(p.state));
+}
+
+double instant_seconds(strategy::Instant t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 }  // namespace
@@ -63,7 +83,7 @@ json status_json(const AgentView &v) {
                 {"policy_updates", v.policy_updates},
                 {"functions", v.functions.size()},
                 {"dataplane", dp},
-                {"peers", json{{"up", 0}, {"down", 0}}}};
+                {"peers", peer_counts(v)}};
 }
 
 json functions_json(const AgentView &v) {
@@ -121,7 +141,45 @@ json policies_json(const AgentView &v, const std::string &function) {
     return out;
 }
 
-json peers_json(const AgentView &) { return json::array(); }
+json peers_json(const AgentView &v) {
+    json out = json::array();
+    for (const auto &p : v.peers) {
+        json functions = json::array();
+        for (const auto &f : p.functions) functions.push_back(json{{"name", f.name}, {"port", f.port}});
+        json reported = json::object();
+        std::string summary;
+        if (p.recalc_limit_out) {
+            reported["recalc_limit_out"] = *p.recalc_limit_out;
+            for (const auto &[f, limit] : *p.recalc_limit_out)
+                summary += (summary.empty() ? "limit_out " : ",") + f + "=" + std::to_string(int(limit));
+        }
+        if (p.nms_margin) {
+            reported["nms_margin"] = *p.nms_margin;
+            summary += (summary.empty() ? "" : " ") + std::string("margin ") +
+                       std::to_string(*p.nms_margin).substr(0, 5);
+        }
+        json j{{"id", p.id},
+               {"address", p.address.str()},
+               {"peer_port", p.peer_port},
+               {"state", state_of(p, v)},
+               {"last_seen_unix", instant_seconds(p.last_seen)},
+               {"joined_unix", instant_seconds(p.joined)},
+               {"messages", p.messages},
+               {"strategy", p.strategy},
+               {"node_type", std::string(strategy::to_string(p.node_type))},
+               {"functions", functions},
+               {"reported", reported},
+               {"reported_summary", summary.empty() ? "-" : summary}};
+        if (v.peer_stats)
+            for (const auto &[endpoint, c] : v.peer_stats->sent.destinations)
+                if (endpoint.addr == p.address)
+                    j["sent"] = json{{"ok", c.sent()}, {"failed", c.failed()},
+                                     {"last_status", std::string(peers::to_string(c.last_status))},
+                                     {"last_reason", c.last_reason}};
+        out.push_back(j);
+    }
+    return out;
+}
 
 json stats_json(const AgentView &v) {
     json out{{"stats", v.stats ? dp::to_json(*v.stats) : json(nullptr)}};
@@ -153,8 +211,9 @@ FunctionPolicy policy_from_request(const json &body, const AgentView &v) {
     };
     auto peer_addr = [&](const std::string &name, const std::string &field) {
         if (auto ip = Ipv4::parse(name)) return *ip;
-        (void)v;  // node ids resolve through the peer table (peer protocol)
-        throw std::invalid_argument(field + ": unknown peer \"" + name + "\"");
+        for (const auto &p : v.peers)  // a node id
+            if (p.id == name) return p.address;
+        throw std::invalid_argument(field + ": unknown peer \"" + name + "\" (a node id or address)");
     };
     auto weights = [&](const char *field) {
         std::map<Ipv4, uint32_t> out;

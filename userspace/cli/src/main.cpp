@@ -4,8 +4,11 @@
 #include <cstdlib>
 #include <iostream>
 
-#include "dp_commands.h"
+#include "agent_commands.h"
+#include "completion.h"
 #include "dfaas/version.h"
+#include "dp_commands.h"
+#include "whatif_commands.h"
 
 int main(int argc, char **argv) {
     using namespace dfaas::cli;
@@ -22,9 +25,16 @@ int main(int argc, char **argv) {
         ->capture_default_str();
     app.add_option("--bpffs", global.bpffs, "Pin directory of the data plane (env DFAAS_BPFFS)")
         ->capture_default_str();
+    AgentOptions agent;
+    if (const char *env = std::getenv("DFAAS_AGENT")) agent.url = env;
+    if (const char *env = std::getenv("DFAAS_TOKEN")) agent.token = env;
+    app.add_option("--agent", agent.url, "The agent's API (env DFAAS_AGENT)")->capture_default_str();
+    app.add_option("--token", agent.token, "Control token for mutations from other hosts (env DFAAS_TOKEN)");
 
     std::function<int()> run;
+    add_agent_commands(app, global, agent, run);
     add_dp_commands(app, global, run);
+    add_whatif_commands(app, global, run);
 
     auto *version = app.add_subcommand("version", "Print the version");
     version->callback([&] {
@@ -33,6 +43,16 @@ int main(int argc, char **argv) {
                 print_json(std::cout, {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}});
             else
                 std::cout << "dfaasctl " << DFAAS_VERSION << " (" << DFAAS_GIT << ")\n";
+            return int(kOk);
+        };
+    });
+
+    auto *completion = app.add_subcommand("completion", "Print a shell completion script");
+    std::string shell;
+    completion->add_option("shell", shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+    completion->callback([&] {
+        run = [&] {
+            std::cout << bash_completion(app);
             return int(kOk);
         };
     });

@@ -1,0 +1,307 @@
+#include "dfaas/peers/membership.h"
+
+#include <gtest/gtest.h>
+
+#include "support.h"
+
+namespace dfaas::peers {
+namespace {
+
+using namespace testing;
+
+const Millis kTtl{12000};
+
+MembershipSettings settings_for(std::vector<Endpoint> seeds = {}) {
+    MembershipSettings settings;
+    settings.self_id = "me";
+    settings.self = endpoint("10.0.0.9:30090");
+    settings.seeds = std::move(seeds);
+    settings.ttl = kTtl;
+    settings.retry_base = Millis{1000};
+    settings.retry_max = Millis{8000};
+    return settings;
+}
+
+Envelope hello(const std::string &id, const char *address, std::vector<PeerRef> peers = {},
+               std::vector<FunctionPort> functions = {{"figlet", 31001}}) {
+    return envelope_from(id, address, heartbeat(std::move(functions), std::move(peers)));
+}
+
+Envelope strategy_message(const std::string &id, const char *address,
+                          strategy::PeerMessage message) {
+    return envelope_from(id, address, to_body(std::move(message)));
+}
+
+std::vector<Endpoint> endpoints_of(const std::vector<Target> &targets) {
+    std::vector<Endpoint> result;
+    for (const auto &target : targets)
+        result.push_back(target.endpoint);
+    return result;
+}
+
+SendResult result_for(const Target &target, SendStatus status, std::string reason = "") {
+    SendResult result;
+    result.target = target;
+    result.status = status;
+    result.reason = std::move(reason);
+    return result;
+}
+
+TEST(Membership, InvalidSettingsAreRefused) {
+    auto settings = settings_for();
+    settings.self_id = "bad id";
+    EXPECT_THROW(Membership{settings}, Error);
+    settings = settings_for();
+    settings.self = endpoint("10.0.0.9:1");
+    settings.self.addr = Ipv4{};
+    EXPECT_THROW(Membership{settings}, Error);
+    settings = settings_for();
+    settings.ttl = Millis{0};
+    EXPECT_THROW(Membership{settings}, Error);
+    settings = settings_for();
+    settings.retry_max = Millis{10};
+    EXPECT_THROW(Membership{settings}, Error);
+    settings = settings_for({Endpoint{}});
+    EXPECT_THROW(Membership{settings}, Error);
+    settings = settings_for();
+    settings.max_members = kMaxGossipPeers + 1;
+    EXPECT_THROW(Membership{settings}, Error);
+}
+
+TEST(Membership, AHeartbeatMakesAMemberAndFeedsThePeerTable) {
+    Membership membership(settings_for());
+    const Admission admission = membership.receive(hello("node-a", "10.0.0.1:30090"), kNow);
+    ASSERT_TRUE(admission.accepted) << admission.rejection.detail;
+    EXPECT_TRUE(admission.changed);
+    const Member *member = membership.find("node-a");
+    ASSERT_NE(member, nullptr);
+    EXPECT_EQ(member->endpoint, endpoint("10.0.0.1:30090"));
+    EXPECT_EQ(member->heartbeat.functions, (std::vector<FunctionPort>{{"figlet", 31001}}));
+    EXPECT_EQ(member->joined, kNow);
+    EXPECT_EQ(membership.state(*member, kNow), MemberState::alive);
+
+    const auto *entry = membership.table().find("node-a");
+    ASSERT_NE(entry, nullptr);
+    EXPECT_EQ(entry->address, ip("10.0.0.1"));
+    EXPECT_EQ(entry->member_functions, std::vector<std::string>{"figlet"});
+    EXPECT_EQ(membership.table().ttl(), kTtl);
+    EXPECT_EQ(membership.authorized(kNow).size(), 1u);
+
+    // The same heartbeat again changes nothing the data plane needs; new functions do.
+    Envelope again = hello("node-a", "10.0.0.1:30090");
+    again.seq = 2;
+    EXPECT_FALSE(membership.receive(again, kNow + Millis{1000}).changed);
+    EXPECT_EQ(membership.find("node-a")->last_seen, kNow + Millis{1000});
+    Envelope more = hello("node-a", "10.0.0.1:30090", {}, {{"figlet", 31001}, {"curl", 31005}});
+    EXPECT_TRUE(membership.receive(more, kNow + Millis{2000}).changed);
+    EXPECT_EQ(membership.table().find("node-a")->member_functions,
+              (std::vector<std::string>{"curl", "figlet"}));
+}
+
+TEST(Membership, StrategyMessagesNeedAMemberAndRejectionsChangeNothing) {
+    Membership membership(settings_for());
+    const auto members_before = membership.members();
+    const auto table_before = membership.table();
+    const Admission refused = membership.receive(
+        strategy_message("node-a", "10.0.0.1:30090", strategy::StaticInfo{{"figlet"}}), kNow);
+    EXPECT_FALSE(refused.accepted);
+    EXPECT_EQ(refused.rejection.reason, RejectReason::unknown_sender);
+    EXPECT_NE(refused.rejection.detail.find("before any heartbeat"), std::string::npos);
+    EXPECT_EQ(membership.members(), members_before);
+    EXPECT_EQ(membership.table(), table_before);
+
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    const Admission applied = membership.receive(
+        strategy_message("node-a", "10.0.0.1:30090", strategy::RecalcLimits{{{"figlet", 25}}}),
+        kNow + Millis{100});
+    EXPECT_TRUE(applied.accepted);
+    EXPECT_FALSE(applied.ignored);
+    const auto *entry = membership.table().find("node-a");
+    ASSERT_TRUE(entry->recalc_limit_out.has_value());
+    EXPECT_EQ(entry->recalc_limit_out->value.at("figlet"), 25.0);
+    EXPECT_EQ(membership.find("node-a")->messages, 2u);
+}
+
+TEST(Membership, AMarginBeforeNodeInfoIsAcceptedButIgnored) {
+    Membership membership(settings_for());
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    const Admission admission = membership.receive(
+        strategy_message("node-a", "10.0.0.1:30090", strategy::NmsMargin{30, {}}), kNow);
+    EXPECT_TRUE(admission.accepted);
+    EXPECT_TRUE(admission.ignored);
+    EXPECT_FALSE(membership.table().find("node-a")->nms_margin.has_value());
+}
+
+TEST(Membership, OwnIdIsRefused) {
+    Membership membership(settings_for());
+    const Admission admission = membership.receive(hello("me", "10.0.0.7:30090"), kNow);
+    EXPECT_EQ(admission.rejection.reason, RejectReason::self_sender);
+    EXPECT_TRUE(membership.members().empty());
+}
+
+TEST(Membership, GossipTurnsIntoCandidatesAndCandidatesIntoMembers) {
+    Membership membership(settings_for({endpoint("10.0.0.1:30090"), endpoint("10.0.0.9:30090")}));
+    // Before anyone spoke: the seeds, except this node's own endpoint.
+    auto targets = membership.heartbeat_targets(kNow);
+    ASSERT_EQ(targets.size(), 1u);
+    EXPECT_EQ(targets[0].kind, TargetKind::seed);
+    EXPECT_FALSE(targets[0].id.has_value());
+
+    // The seed answers with its heartbeat: it knows node-b, node-c and this node.
+    ASSERT_TRUE(membership
+                    .receive(hello("node-a", "10.0.0.1:30090",
+                                   {{"node-b", endpoint("10.0.0.2:30090")},
+                                    {"node-c", endpoint("10.0.0.3:30091")},
+                                    {"me", endpoint("10.0.0.9:30090")}}),
+                             kNow)
+                    .accepted);
+    EXPECT_EQ(membership.candidates().size(), 2u);
+    targets = membership.heartbeat_targets(kNow);
+    EXPECT_EQ(endpoints_of(targets),
+              (std::vector<Endpoint>{endpoint("10.0.0.1:30090"), endpoint("10.0.0.2:30090"),
+                                     endpoint("10.0.0.3:30091")}));
+    EXPECT_EQ(targets[0].kind, TargetKind::member);  // the seed is a member now, sent once
+    EXPECT_EQ(targets[1].kind, TargetKind::candidate);
+    EXPECT_EQ(targets[1].id, "node-b");
+
+    ASSERT_TRUE(membership.receive(hello("node-b", "10.0.0.2:30090"), kNow).accepted);
+    EXPECT_EQ(membership.candidates().size(), 1u);
+    EXPECT_EQ(membership.gossip_view(kNow),
+              (std::vector<PeerRef>{{"node-a", endpoint("10.0.0.1:30090")},
+                                    {"node-b", endpoint("10.0.0.2:30090")}}));
+    // Gossip about a member does not override what the member says about itself.
+    ASSERT_TRUE(
+        membership
+            .receive(hello("node-a", "10.0.0.1:30090", {{"node-b", endpoint("10.0.0.99:1")}}),
+                     kNow + Millis{1})
+            .accepted);
+    EXPECT_EQ(membership.find("node-b")->endpoint, endpoint("10.0.0.2:30090"));
+    EXPECT_EQ(membership.candidates().count(endpoint("10.0.0.99:1")), 0u);
+}
+
+TEST(Membership, FailingSeedsAndCandidatesBackOffExponentially) {
+    const Endpoint seed = endpoint("10.0.0.1:30090");
+    Membership membership(settings_for({seed}));
+    Target target = membership.heartbeat_targets(kNow).at(0);
+    membership.record_delivery(result_for(target, SendStatus::refused, "connection refused"), kNow);
+    EXPECT_TRUE(membership.heartbeat_targets(kNow + Millis{999}).empty());
+    EXPECT_EQ(membership.heartbeat_targets(kNow + Millis{1000}).size(), 1u);
+    membership.record_delivery(result_for(target, SendStatus::timeout), kNow + Millis{1000});
+    EXPECT_TRUE(membership.heartbeat_targets(kNow + Millis{2999}).empty());
+    EXPECT_EQ(membership.backoffs().at(seed), kNow + Millis{3000});
+    for (int i = 0; i < 10; ++i)
+        membership.record_delivery(result_for(target, SendStatus::timeout), kNow);
+    EXPECT_EQ(membership.backoffs().at(seed), kNow + Millis{8000});  // capped at retry_max
+    membership.record_delivery(result_for(target, SendStatus::ok), kNow);
+    EXPECT_EQ(membership.heartbeat_targets(kNow).size(), 1u);
+    EXPECT_TRUE(membership.backoffs().empty());
+
+    // Members never back off: the TTL decides about them.
+    ASSERT_TRUE(membership.receive(hello("node-b", "10.0.0.2:30090"), kNow).accepted);
+    const Target member{endpoint("10.0.0.2:30090"), "node-b", TargetKind::member};
+    membership.record_delivery(result_for(member, SendStatus::refused), kNow);
+    EXPECT_EQ(membership.heartbeat_targets(kNow).size(), 2u);
+}
+
+TEST(Membership, AnEndpointThatIsThisNodeIsNeverContactedAgain) {
+    const Endpoint alias = endpoint("127.0.0.1:30090");
+    Membership membership(settings_for({alias}));
+    const Target target = membership.heartbeat_targets(kNow).at(0);
+    membership.record_delivery(result_for(target, SendStatus::http_error, "self_sender"), kNow);
+    EXPECT_TRUE(membership.heartbeat_targets(kNow + std::chrono::hours(1)).empty());
+}
+
+TEST(Membership, UnreachableUntilTheMemberSpeaksAgain) {
+    Membership membership(settings_for());
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    EXPECT_FALSE(membership.mark_unreachable("node-x", kNow));
+    EXPECT_TRUE(membership.mark_unreachable("node-a", kNow + Millis{10}));
+    const Member &member = *membership.find("node-a");
+    EXPECT_EQ(membership.state(member, kNow + Millis{10}), MemberState::unreachable);
+    EXPECT_TRUE(membership.table().live(kNow + Millis{10}).empty());
+    // Still authorized for forwarded-in traffic, still in the gossip view.
+    EXPECT_EQ(membership.authorized(kNow + Millis{10}).size(), 1u);
+    EXPECT_EQ(membership.gossip_view(kNow + Millis{10}).size(), 1u);
+    Envelope again = hello("node-a", "10.0.0.1:30090");
+    again.seq = 2;
+    ASSERT_TRUE(membership.receive(again, kNow + Millis{500}).accepted);
+    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{500}), MemberState::alive);
+    EXPECT_EQ(membership.table().live(kNow + Millis{500}).size(), 1u);
+}
+
+TEST(Membership, UnreachableHoldIgnoresMessagesSentTooSoon) {
+    auto settings = settings_for();
+    settings.unreachable_hold = Millis{3000};
+    Membership membership(settings);
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    membership.mark_unreachable("node-a", kNow);
+    ASSERT_TRUE(
+        membership.receive(hello("node-a", "10.0.0.1:30090"), kNow + Millis{1000}).accepted);
+    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{1000}),
+              MemberState::unreachable);
+    EXPECT_TRUE(membership.table().live(kNow + Millis{1000}).empty());
+    ASSERT_TRUE(
+        membership.receive(hello("node-a", "10.0.0.1:30090"), kNow + Millis{3000}).accepted);
+    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{3000}),
+              MemberState::alive);
+    EXPECT_EQ(membership.table().live(kNow + Millis{3000}).size(), 1u);
+}
+
+TEST(Membership, DeadMembersExpireAndBecomeCandidates) {
+    Membership membership(settings_for());
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    ASSERT_TRUE(
+        membership.receive(hello("node-b", "10.0.0.2:30090"), kNow + Millis{5000}).accepted);
+    EXPECT_TRUE(membership.expire(kNow + kTtl).empty());
+    const Instant later = kNow + kTtl + Millis{1};
+    EXPECT_EQ(membership.state(*membership.find("node-a"), later), MemberState::dead);
+    EXPECT_EQ(membership.authorized(later).size(), 1u);
+    EXPECT_EQ(membership.destinations(std::nullopt, later).size(), 1u);
+    EXPECT_EQ(membership.expire(later), std::vector<std::string>{"node-a"});
+    EXPECT_EQ(membership.find("node-a"), nullptr);
+    EXPECT_EQ(membership.table().find("node-a"), nullptr);
+    ASSERT_NE(membership.table().find("node-b"), nullptr);
+    ASSERT_EQ(membership.candidates().count(endpoint("10.0.0.1:30090")), 1u);
+    EXPECT_EQ(membership.candidates().at(endpoint("10.0.0.1:30090")).id, "node-a");
+    // Forgotten after candidate_ttl (5 × ttl by default).
+    membership.expire(later + 5 * kTtl + Millis{1});
+    EXPECT_EQ(membership.candidates().count(endpoint("10.0.0.1:30090")), 0u);
+}
+
+TEST(Membership, DestinationsOfStrategyMessages) {
+    Membership membership(settings_for());
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    ASSERT_TRUE(membership.receive(hello("node-b", "10.0.0.2:30090"), kNow).accepted);
+    membership.mark_unreachable("node-b", kNow);
+    EXPECT_EQ(membership.destinations(std::nullopt, kNow).size(), 2u);
+    const auto directed = membership.destinations(std::string("node-a"), kNow);
+    ASSERT_EQ(directed.size(), 1u);
+    EXPECT_EQ(directed[0].endpoint, endpoint("10.0.0.1:30090"));
+    EXPECT_TRUE(membership.destinations(std::string("node-z"), kNow).empty());
+}
+
+TEST(Membership, TtlChangesReachThePeerTable) {
+    Membership membership(settings_for());
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    membership.set_ttl(Millis{20000});
+    EXPECT_EQ(membership.table().ttl(), Millis{20000});
+    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{15000}),
+              MemberState::alive);
+    EXPECT_EQ(membership.table().live(kNow + Millis{15000}).size(), 1u);
+    EXPECT_THROW(membership.set_ttl(Millis{0}), Error);
+    EXPECT_EQ(membership.table().ttl(), Millis{20000});
+}
+
+TEST(Membership, MemberTableIsBounded) {
+    auto settings = settings_for();
+    settings.max_members = 1;
+    Membership membership(settings);
+    ASSERT_TRUE(membership.receive(hello("node-a", "10.0.0.1:30090"), kNow).accepted);
+    const Admission refused = membership.receive(hello("node-b", "10.0.0.2:30090"), kNow);
+    EXPECT_EQ(refused.rejection.reason, RejectReason::refused);
+    EXPECT_EQ(membership.members().size(), 1u);
+    EXPECT_EQ(membership.table().entries().size(), 1u);
+}
+
+}  // namespace
+}  // namespace dfaas::peers

@@ -1,0 +1,222 @@
+#include "peer_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace dfaas::agent {
+
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+strategy::Instant wall_now() {
+    return std::chrono::time_point_cast<strategy::Millis>(Clock::now());
+}
+
+peers::Keyring load_keys(const Config &cfg) {
+    if (cfg.peers.cluster_key_file.empty())
+        throw std::runtime_error("peers.cluster_key_file is not set");
+    auto secret = read_secret_file(cfg.peers.cluster_key_file);
+    if (!secret) throw std::runtime_error("peers.cluster_key_file: " + secret.error());
+    return peers::Keyring{peers::ClusterKey(*secret), {}};
+}
+
+// Heartbeats every P/4 (a quarter of a TTL of 1.2·P fits four), never faster than the control
+// tick; the send deadline stays below it so batches never overlap (messages of one sender then
+// arrive in order).
+strategy::Millis heartbeat_interval(const Config &cfg) {
+    return std::max<strategy::Millis>(cfg.peers.control_tick, cfg.strategy.period / 4);
+}
+
+}  // namespace
+
+PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Millis ttl,
+                   LocalHeartbeat local)
+    : node_id_(node_id),
+      heartbeat_every_(heartbeat_interval(cfg)),
+      local_(std::move(local)),
+      keys_(load_keys(cfg)),
+      membership_(peers::MembershipSettings{
+          node_id, Endpoint{cfg.node.ip, cfg.peers.listen_port}, cfg.peers.seeds, ttl,
+          cfg.peers.control_tick, std::chrono::seconds(30), strategy::Millis{0},
+          // A heartbeat already in flight must not undo a fresh data-plane verdict.
+          2 * cfg.peers.control_tick}),
+      outbox_(peers::Identity{node_id, Endpoint{cfg.node.ip, cfg.peers.listen_port}}, keys_,
+              peers::Outbox::initial_seq(wall_now())),
+      client_(peers::ClientSettings{std::min<strategy::Millis>(std::chrono::seconds(1),
+                                                               heartbeat_interval(cfg))}) {
+    receiver_ = std::make_unique<peers::Receiver>(
+        peers::ReceiverSettings{node_id, cfg.peers.replay_window}, keys_,
+        [this](const peers::Envelope &message, strategy::Instant now) {
+            std::lock_guard lock(mu_);  // server threads call this
+            return membership_.receive(message, now);
+        });
+    // One log line per (reason, sender) per minute: a misconfigured node must not flood the log.
+    receiver_->set_reject_observer([this, last = std::map<std::string, strategy::Instant>{}](
+                                       const peers::Rejection &r, std::string_view remote) mutable {
+        std::string key = std::string(peers::to_string(r.reason)) + "|" + std::string(remote);
+        auto now = wall_now();
+        auto it = last.find(key);
+        if (it != last.end() && now - it->second < std::chrono::minutes(1)) return;
+        last[key] = now;
+        spdlog::warn("peer message from {} rejected: {} ({})", remote, peers::to_string(r.reason),
+                     r.detail);
+    });
+    server_ = std::make_unique<peers::PeerServer>(
+        *receiver_, peers::ServerSettings{Ipv4{0}, cfg.peers.listen_port});
+}
+
+PeerLink::~PeerLink() { stop(); }
+
+void PeerLink::start() {
+    server_->start();
+    heartbeat_thread_ = std::thread([this] { heartbeat_loop(); });
+    spdlog::info("peer protocol on port {} (heartbeat every {} ms, {} seed(s))",
+                 membership_.settings().self.port, heartbeat_every_.count(),
+                 membership_.settings().seeds.size());
+}
+
+void PeerLink::stop() {
+    {
+        std::lock_guard lock(wake_mu_);
+        stopping_ = true;
+        wake_.notify_all();
+    }
+    if (heartbeat_thread_.joinable()) heartbeat_thread_.join();
+    if (server_) server_->stop();
+}
+
+void PeerLink::heartbeat_loop() {
+    while (true) {
+        peers::Heartbeat local = local_();  // the agent's lock, not ours
+        auto now = wall_now();
+        peers::Batch batch;
+        {
+            std::lock_guard lock(mu_);
+            batch = outbox_.heartbeat(local, membership_, now);
+        }
+        auto results = client_.send(batch.deliveries);
+        {
+            std::lock_guard lock(mu_);
+            now = wall_now();
+            membership_.record_deliveries(results, now);
+            for (const auto &id : membership_.expire(now)) spdlog::info("peer {} left (TTL)", id);
+            ++heartbeats_;
+        }
+        std::unique_lock lock(wake_mu_);
+        if (wake_.wait_for(lock, heartbeat_every_, [this] { return stopping_; })) return;
+    }
+}
+
+strategy::PeerTable PeerLink::table(strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    membership_.expire(now);
+    return membership_.table();
+}
+
+void PeerLink::send(const std::vector<strategy::OutgoingMessage> &messages, strategy::Instant now) {
+    if (messages.empty()) return;
+    peers::Batch batch;
+    {
+        std::lock_guard lock(mu_);
+        batch = outbox_.messages(messages, membership_, now);
+    }
+    for (const auto &e : batch.errors) spdlog::debug("peer message not sent: {}", e);
+    auto results = client_.send(batch.deliveries);
+    std::vector<std::string> errors = batch.errors;
+    for (const auto &r : results)
+        if (r.status != peers::SendStatus::ok)
+            errors.push_back(r.type + " to " + r.target.endpoint.str() + ": " + r.reason);
+    std::lock_guard lock(mu_);
+    membership_.record_deliveries(results, wall_now());
+    last_send_errors_ = errors;
+}
+
+PeerView PeerLink::view_of(const peers::Member &m, strategy::Instant now) const {
+    PeerView v;
+    v.id = m.id;
+    v.address = m.endpoint.addr;
+    v.peer_port = m.endpoint.port;
+    v.state = membership_.state(m, now);
+    v.last_seen = m.last_seen;
+    v.joined = m.joined;
+    v.messages = m.messages;
+    v.functions = m.heartbeat.functions;
+    v.strategy = m.heartbeat.strategy;
+    v.node_type = m.heartbeat.node_type;
+    if (const auto *entry = membership_.table().find(m.id)) {
+        if (entry->recalc_limit_out) v.recalc_limit_out = entry->recalc_limit_out->value;
+        if (entry->nms_margin) v.nms_margin = entry->nms_margin->value.margin;
+    }
+    return v;
+}
+
+std::vector<PeerView> PeerLink::authorized(strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    std::vector<PeerView> out;
+    for (const auto *m : membership_.authorized(now)) out.push_back(view_of(*m, now));
+    return out;
+}
+
+std::vector<PeerView> PeerLink::members(strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    std::vector<PeerView> out;
+    for (const auto &[id, m] : membership_.members()) out.push_back(view_of(m, now));
+    return out;
+}
+
+std::vector<peers::Candidate> PeerLink::candidates() {
+    std::lock_guard lock(mu_);
+    std::vector<peers::Candidate> out;
+    for (const auto &[endpoint, c] : membership_.candidates()) out.push_back(c);
+    return out;
+}
+
+std::optional<std::string> PeerLink::mark_unreachable(Ipv4 address, strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    for (const auto &[id, m] : membership_.members()) {
+        if (m.endpoint.addr != address) continue;
+        if (!membership_.mark_unreachable(id, now)) return std::nullopt;
+        flagged_.insert(id);
+        return id;
+    }
+    return std::nullopt;
+}
+
+std::vector<Ipv4> PeerLink::take_recovered(strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    std::vector<Ipv4> back;
+    for (auto it = flagged_.begin(); it != flagged_.end();) {
+        const auto *m = membership_.find(*it);
+        if (!m) {
+            it = flagged_.erase(it);  // left altogether
+        } else if (membership_.state(*m, now) == peers::MemberState::alive) {
+            back.push_back(m->endpoint.addr);
+            it = flagged_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return back;
+}
+
+std::optional<Ipv4> PeerLink::address_of(const std::string &id) {
+    std::lock_guard lock(mu_);
+    const auto *m = membership_.find(id);
+    if (!m) return std::nullopt;
+    return m->endpoint.addr;
+}
+
+PeerLinkStats PeerLink::stats() {
+    PeerLinkStats s;
+    s.received = receiver_->counters();
+    s.sent = client_.counters();
+    std::lock_guard lock(mu_);
+    s.heartbeats = heartbeats_;
+    s.last_send_errors = last_send_errors_;
+    return s;
+}
+
+}  // namespace dfaas::agent

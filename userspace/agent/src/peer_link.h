@@ -1,0 +1,101 @@
+// The agent's side of the peer protocol (userspace/peers): the signed-message server, the
+// membership (seeds + gossip, TTLs), heartbeats on their own thread, and sending a strategy
+// step's messages. Thread-safe; it never calls into the agent while holding its own lock (the
+// agent takes its lock first, then this one, never the other way round).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "dfaas/config/config.h"
+#include "dfaas/peers/client.h"
+#include "dfaas/peers/membership.h"
+#include "dfaas/peers/outbox.h"
+#include "dfaas/peers/receiver.h"
+#include "dfaas/peers/server.h"
+#include "dfaas/strategy/peer_table.h"
+
+namespace dfaas::agent {
+
+// A member as the agent shows and uses it (a copy: no pointer into the membership escapes).
+struct PeerView {
+    std::string id;
+    Ipv4 address;
+    uint16_t peer_port = 0;
+    peers::MemberState state = peers::MemberState::alive;
+    strategy::Instant last_seen{};
+    strategy::Instant joined{};
+    uint64_t messages = 0;
+    std::vector<peers::FunctionPort> functions;
+    std::string strategy;
+    strategy::NodeType node_type = strategy::NodeType::mid;
+    // What it last reported to the strategies (from the peer table), for `dfaasctl peers`.
+    std::optional<std::map<std::string, double>> recalc_limit_out;
+    std::optional<double> nms_margin;
+};
+
+struct PeerLinkStats {
+    peers::ReceiveCounters received;
+    peers::ClientCounters sent;
+    uint64_t heartbeats = 0;
+    std::vector<std::string> last_send_errors;
+};
+
+class PeerLink {
+public:
+    using LocalHeartbeat = std::function<peers::Heartbeat()>;
+
+    // Throws (naming the key) when the cluster key cannot be read or the port cannot be bound.
+    PeerLink(const Config &cfg, const std::string &node_id, strategy::Millis ttl,
+             LocalHeartbeat local);
+    ~PeerLink();
+
+    void start();
+    void stop();
+
+    // The strategies' peer table, as of now.
+    strategy::PeerTable table(strategy::Instant now);
+    // Sends a strategy step's messages (returns within the send deadline).
+    void send(const std::vector<strategy::OutgoingMessage> &messages, strategy::Instant now);
+    // Members that may send forwarded-in traffic (not dead), as views.
+    std::vector<PeerView> authorized(strategy::Instant now);
+    std::vector<PeerView> members(strategy::Instant now);
+    std::vector<peers::Candidate> candidates();
+    // Data-plane signal: forwarded connections to `address` go unanswered.
+    std::optional<std::string> mark_unreachable(Ipv4 address, strategy::Instant now);
+    std::optional<Ipv4> address_of(const std::string &id);
+    PeerLinkStats stats();
+    // Peers flagged unreachable that spoke again since the last call.
+    std::vector<Ipv4> take_recovered(strategy::Instant now);
+
+private:
+    void heartbeat_loop();
+    PeerView view_of(const peers::Member &m, strategy::Instant now) const;
+
+    std::string node_id_;
+    strategy::Millis heartbeat_every_;
+    LocalHeartbeat local_;
+    peers::Keyring keys_;
+    std::mutex mu_;
+    peers::Membership membership_;
+    peers::Outbox outbox_;
+    std::unique_ptr<peers::Receiver> receiver_;
+    std::unique_ptr<peers::PeerServer> server_;
+    peers::PeerClient client_;
+    uint64_t heartbeats_ = 0;
+    std::vector<std::string> last_send_errors_;
+    std::set<std::string> flagged_;  // ids marked unreachable, to report their recovery
+
+    std::mutex wake_mu_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
+    std::thread heartbeat_thread_;
+};
+
+}  // namespace dfaas::agent

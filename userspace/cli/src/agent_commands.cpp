@@ -1,0 +1,425 @@
+#include "agent_commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <thread>
+
+#include "agent_client.h"
+
+namespace dfaas::cli {
+
+namespace {
+
+using nlohmann::json;
+using Clock = std::chrono::system_clock;
+
+int guarded(const std::function<int()> &body) {
+    try {
+        return body();
+    } catch (const CommandError &e) {
+        std::cerr << "dfaasctl: " << e.message << '\n';
+        return e.code;
+    }
+}
+
+std::string num(double v, int decimals = 1) {
+    if (!std::isfinite(v)) return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.*f", decimals, v);
+    return buf;
+}
+
+std::string ago(double unix_s) {
+    if (unix_s <= 0) return "never";
+    double now = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+    return format_duration_ns(uint64_t(std::max(0.0, now - unix_s) * 1e9)) + " ago";
+}
+
+std::string str(const json &j, const char *key, const std::string &fallback = "-") {
+    if (!j.contains(key) || j[key].is_null()) return fallback;
+    if (j[key].is_string()) return j[key].get<std::string>();
+    return j[key].dump();
+}
+
+// "local 60, 10.0.0.2 40, reject 0" from a policy object.
+std::string weights_of(const json &p) {
+    if (p.is_null()) return "-";
+    std::string out = "local " + std::to_string(p.value("local", 0));
+    const json peers = p.value("peers", json::object());  // named: items() must not outlive it
+    for (const auto &[peer, w] : peers.items())
+        out += ", " + peer + " " + std::to_string(w.get<int>());
+    if (p.value("reject", 0)) out += ", reject " + std::to_string(p.value("reject", 0));
+    return out;
+}
+
+std::string pairs_of(const json &m) {
+    std::string out;
+    for (const auto &[k, v] : m.items()) out += (out.empty() ? "" : " ") + k + "=" + v.dump();
+    return out.empty() ? "-" : out;
+}
+
+// ---- status -------------------------------------------------------------------------------------
+
+void print_status(const json &s) {
+    Table t({"FIELD", "VALUE"});
+    t.add({"node", str(s, "node_id") + " (" + str(s, "node_ip") + ", " + str(s, "node_type") + ")"});
+    t.add({"strategy", str(s, "strategy") + ", period " + num(s.value("period_s", 0.0), 0) + "s" +
+                           (str(s, "strategy") != str(s, "configured_strategy")
+                                ? " (configured: " + str(s, "configured_strategy") + ")"
+                                : "")});
+    const auto &r = s["last_recalc"];
+    t.add({"last recalculation",
+           r.value("iterations", 0) == 0
+               ? "none yet"
+               : ago(r.value("at_unix", 0.0)) + ", step " + str(r, "step") + ", " +
+                     num(r.value("duration_ms", 0.0), 2) + " ms, " + str(r, "iterations") +
+                     " steps so far"});
+    if (r.contains("degraded")) t.add({"degraded", str(r, "degraded")});
+    const auto &d = s["dataplane"];
+    if (d.is_null()) {
+        t.add({"data plane", "unknown"});
+    } else {
+        t.add({"data plane", std::string(d.value("attached", false) ? "attached" : "NOT attached") +
+                                 " on " + str(d, "interface") + " since " +
+                                 format_unix_time(uint64_t(d.value("attached_since_unix", 0.0) * 1e9))});
+        t.add({"conntrack", str(d, "conntrack_entries") + " / " + str(d, "conntrack_capacity")});
+    }
+    std::string ready = s.value("ready", false) ? "yes" : "NO";
+    for (const auto &reason : s.value("not_ready_reasons", json::array()))
+        ready += "; " + reason.get<std::string>();
+    t.add({"ready", ready});
+    const auto &p = s["peers"];
+    t.add({"peers", str(p, "up", "0") + " up, " + str(p, "down", "0") + " down"});
+    t.add({"functions", str(s, "functions")});
+    t.add({"policy updates", str(s, "policy_updates")});
+    t.add({"version", str(s, "version") + " (" + str(s, "git") + ")"});
+    t.print(std::cout);
+}
+
+// ---- functions ----------------------------------------------------------------------------------
+
+void print_functions(const json &list) {
+    Table t({"NAME", "PORT", "MAXRATE", "GROUP", "REPLICAS", "WEIGHTS", "USER RPS", "LOCAL RPS",
+             "FORWARDED RPS", "REJECTS/S"});
+    for (const auto &f : list) {
+        const auto &r = f["rates"];
+        double forwarded = 0;
+        const json to_peer = r.value("to_peer_rps", json::object());
+        for (const auto &[peer, rps] : to_peer.items())
+            forwarded += rps.get<double>();
+        t.add({str(f, "name") + (f.value("override", false) ? " (override)" : ""), str(f, "port"),
+               str(f, "maxrate"), str(f, "group"),
+               str(f, "available_replicas", "0") + "/" + str(f, "replicas", "0"),
+               weights_of(f["policy"]), num(r.value("user_rps", 0.0)),
+               num(r.value("local_rps", 0.0)), num(forwarded), num(r.value("reject_cps", 0.0))});
+    }
+    t.print(std::cout);
+}
+
+// ---- peers --------------------------------------------------------------------------------------
+
+void print_peers(const json &list) {
+    Table t({"ID", "ADDRESS", "STATE", "LAST SEEN", "FUNCTIONS", "REPORTED"});
+    for (const auto &p : list) {
+        std::string functions;
+        for (const auto &f : p.value("functions", json::array()))
+            functions += (functions.empty() ? "" : ",") + (f.is_object() ? str(f, "name") : f.get<std::string>());
+        t.add({str(p, "id"), str(p, "address"), str(p, "state"), ago(p.value("last_seen_unix", 0.0)),
+               functions.empty() ? "-" : functions, str(p, "reported_summary")});
+    }
+    t.print(std::cout);
+}
+
+// ---- policies -----------------------------------------------------------------------------------
+
+void print_policies(const json &policies) {
+    Table t({"FUNCTION", "SOURCE", "LOCAL", "PEERS", "REJECT", "LOCAL-CAP", "OVERFLOW", "LIMIT-IN",
+             "EXPIRES"});
+    for (const auto &[name, p] : policies.items()) {
+        t.add({name, str(p, "source"), str(p, "local"), pairs_of(p.value("peers", json::object())),
+               str(p, "reject"), p.value("local_cap", 0) ? str(p, "local_cap") : "-",
+               pairs_of(p.value("overflow", json::object())),
+               pairs_of(p.value("limit_in", json::object())),
+               p.contains("override_expires_unix")
+                   ? format_unix_time(uint64_t(p["override_expires_unix"].get<double>() * 1e9))
+                   : "-"});
+    }
+    t.print(std::cout);
+}
+
+// ---- stats --------------------------------------------------------------------------------------
+
+// One row per (function, path) with totals and the rate since the previous sample.
+struct PathRow {
+    std::string function, path;
+    uint64_t connections = 0, requests = 0;
+    double conn_rate = NAN, req_rate = NAN;
+};
+
+std::vector<PathRow> rows_of(const json &stats, const std::string &only) {
+    std::vector<PathRow> rows;
+    if (!stats.contains("stats") || stats["stats"].is_null()) return rows;
+    for (const auto &f : stats["stats"]["functions"]) {
+        std::string name = f["name"];
+        if (!only.empty() && name != only) continue;
+        auto add = [&](const std::string &path, const json &c) {
+            rows.push_back(PathRow{name, path, c.value("connections", uint64_t{0}),
+                                   c.value("requests", uint64_t{0})});
+        };
+        add("local", f["local"]);
+        for (const auto &[peer, c] : f["to_peer"].items()) add("peer " + peer, c);
+        add("reject", f["reject"]);
+        add("forwarded-in", f["forwarded_in"]);
+        add("forwarded-in reject", f["forwarded_in_reject"]);
+    }
+    return rows;
+}
+
+void print_stats_rows(const std::vector<PathRow> &rows, bool with_rates) {
+    Table t(with_rates ? std::vector<std::string>{"FUNCTION", "PATH", "CONN/S", "REQ/S", "CONNS",
+                                                  "REQUESTS"}
+                       : std::vector<std::string>{"FUNCTION", "PATH", "CONNS", "REQUESTS"});
+    for (const auto &r : rows) {
+        if (with_rates)
+            t.add({r.function, r.path, num(r.conn_rate), num(r.req_rate), format_count(r.connections),
+                   format_count(r.requests)});
+        else
+            t.add({r.function, r.path, format_count(r.connections), format_count(r.requests)});
+    }
+    t.print(std::cout);
+}
+
+json rows_json(const std::vector<PathRow> &rows, double at_unix) {
+    json out = json::array();
+    for (const auto &r : rows) {
+        json j{{"function", r.function}, {"path", r.path}, {"connections", r.connections},
+               {"requests", r.requests}};
+        if (std::isfinite(r.conn_rate)) j["connections_per_second"] = r.conn_rate;
+        if (std::isfinite(r.req_rate)) j["requests_per_second"] = r.req_rate;
+        out.push_back(j);
+    }
+    return json{{"at_unix", at_unix}, {"paths", out}};
+}
+
+int watch_stats(const GlobalOptions &g, const AgentClient &client, const std::string &only,
+                std::chrono::milliseconds interval, uint64_t count) {
+    bool tty = isatty(STDOUT_FILENO);
+    std::vector<PathRow> previous;
+    auto previous_at = std::chrono::steady_clock::now();
+    for (uint64_t n = 0; count == 0 || n < count; ++n) {
+        if (n > 0) std::this_thread::sleep_for(interval);
+        auto rows = rows_of(client.get("/v1/stats"), only);
+        auto now = std::chrono::steady_clock::now();
+        double seconds = std::chrono::duration<double>(now - previous_at).count();
+        for (auto &r : rows)
+            for (const auto &p : previous)
+                if (p.function == r.function && p.path == r.path && seconds > 0) {
+                    r.conn_rate = double(r.connections - std::min(r.connections, p.connections)) / seconds;
+                    r.req_rate = double(r.requests - std::min(r.requests, p.requests)) / seconds;
+                }
+        double at = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+        if (g.format == Format::Json) {
+            std::cout << rows_json(rows, at).dump() << std::endl;  // one JSON document per line
+        } else {
+            if (tty) std::cout << "\033[H\033[2J";  // redraw in place on a terminal
+            std::cout << format_unix_time(uint64_t(at * 1e9))
+                      << (n == 0 ? "  (rates from the next refresh on)" : "") << '\n';
+            print_stats_rows(rows, true);
+            if (!tty) std::cout << '\n';
+            std::cout.flush();
+        }
+        previous = rows;
+        previous_at = now;
+    }
+    return kOk;
+}
+
+// "5m", "30s", "1h", "500ms", or plain seconds.
+std::chrono::milliseconds parse_duration(const std::string &text, const std::string &option) {
+    try {
+        size_t used = 0;
+        double value = std::stod(text, &used);
+        std::string unit = text.substr(used);
+        double ms = unit == "ms"               ? value
+                    : unit == "s" || unit.empty() ? value * 1e3
+                    : unit == "m"              ? value * 60e3
+                    : unit == "h"              ? value * 3600e3
+                                               : -1;
+        if (ms <= 0) throw std::invalid_argument("");
+        return std::chrono::milliseconds(int64_t(ms));
+    } catch (const std::exception &) {
+        throw CommandError{option + ": \"" + text + "\" is not a duration (e.g. 1s, 500ms, 5m)", kUsage};
+    }
+}
+
+std::map<std::string, uint32_t> parse_weights(const std::vector<std::string> &items,
+                                              const std::string &option) {
+    std::map<std::string, uint32_t> out;
+    for (const auto &item : items) {
+        auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw CommandError{option + " expects NODE=N (node id or address), got \"" + item + "\"", kUsage};
+        try {
+            size_t used = 0;
+            unsigned long n = std::stoul(item.substr(eq + 1), &used);
+            if (used != item.size() - eq - 1) throw std::invalid_argument("");
+            out[item.substr(0, eq)] = uint32_t(n);
+        } catch (const std::exception &) {
+            throw CommandError{option + ": \"" + item.substr(eq + 1) + "\" is not a number", kUsage};
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+void add_agent_commands(CLI::App &app, GlobalOptions &g, AgentOptions &agent,
+                        std::function<int()> &run) {
+    auto client = [&agent] { return AgentClient(agent); };
+    auto emit = [&g](const json &doc, void (*table)(const json &)) {
+        if (g.format == Format::Json)
+            print_json(std::cout, doc);
+        else
+            table(doc);
+        return int(kOk);
+    };
+
+    app.add_subcommand("status", "Node, strategy, last recalculation, data plane, readiness, peers")
+        ->callback([&, client, emit] {
+            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/status"), print_status); }); };
+        });
+    app.add_subcommand("functions", "Functions: ports, maxrate, weights, measured rates")
+        ->callback([&, client, emit] {
+            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/functions"), print_functions); }); };
+        });
+    app.add_subcommand("peers", "Peers: state, last seen, functions, what they last reported")
+        ->callback([&, client, emit] {
+            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/peers"), print_peers); }); };
+        });
+
+    auto policies_fn = std::make_shared<std::string>();
+    auto *c = app.add_subcommand("policies", "Installed policies (strategy or override)");
+    c->add_option("function", *policies_fn, "Only this function");
+    c->callback([&, client, emit, policies_fn] {
+        run = [&, client, emit, policies_fn] {
+            return guarded([&] {
+                std::string path = "/v1/policies" + (policies_fn->empty() ? "" : "/" + *policies_fn);
+                return emit(client().get(path), print_policies);
+            });
+        };
+    });
+
+    struct StatsArgs {
+        std::string function, watch;
+        uint64_t count = 0;
+    };
+    auto sa = std::make_shared<StatsArgs>();
+    c = app.add_subcommand("stats", "Connections and requests per function and path");
+    c->add_option("function", sa->function, "Only this function");
+    c->add_option("--watch", sa->watch, "Refresh every interval (e.g. 1s), with rates between refreshes");
+    c->add_option("--count", sa->count, "With --watch: stop after N refreshes");
+    c->callback([&, client, sa] {
+        run = [&, client, sa] {
+            return guarded([&] {
+                AgentClient cl = client();
+                if (!sa->watch.empty())
+                    return watch_stats(g, cl, sa->function, parse_duration(sa->watch, "--watch"),
+                                       sa->count);
+                auto stats = cl.get("/v1/stats");
+                auto rows = rows_of(stats, sa->function);
+                if (!sa->function.empty() && rows.empty())
+                    throw CommandError{"function " + sa->function + " not found", kNotFound};
+                // Rates: the agent's last control tick (per second).
+                for (auto &r : rows) {
+                    const auto &rates = stats["rates_per_second"];
+                    if (!rates.contains(r.function)) continue;
+                    const auto &fr = rates[r.function];
+                    if (r.path == "local") r.req_rate = fr.value("local_rps", NAN);
+                    if (r.path == "reject") r.conn_rate = fr.value("reject_cps", NAN);
+                    if (r.path == "forwarded-in") r.req_rate = fr.value("forwarded_in_rps", NAN);
+                    if (r.path.rfind("peer ", 0) == 0)
+                        r.req_rate = fr["to_peer_rps"].value(r.path.substr(5), NAN);
+                }
+                if (g.format == Format::Json) {
+                    print_json(std::cout, rows_json(rows, std::chrono::duration<double>(
+                                                              Clock::now().time_since_epoch()).count()));
+                } else {
+                    print_stats_rows(rows, true);
+                }
+                return int(kOk);
+            });
+        };
+    });
+
+    c = app.add_subcommand("recalc", "Recalculate the policies now (all steps of the strategy)");
+    c->callback([&, client] {
+        run = [&, client] {
+            return guarded([&] {
+                auto r = client().post("/v1/recalc", json::object());
+                if (g.format == Format::Json) print_json(std::cout, r);
+                else std::cerr << "recalculation requested\n";
+                return int(kOk);
+            });
+        };
+    });
+
+    auto *policy = app.add_subcommand("policy", "Operator overrides of a function's policy");
+    policy->require_subcommand(1);
+    struct SetArgs {
+        std::string function, ttl;
+        uint32_t local = 0, reject = 0, local_cap = 0;
+        std::vector<std::string> peers, overflow, limit_in;
+    };
+    auto pa = std::make_shared<SetArgs>();
+    c = policy->add_subcommand("set", "Override the strategy for a function (until --ttl or clear)");
+    c->add_option("function", pa->function, "Function name")->required();
+    c->add_option("--local", pa->local, "Weight of local processing (0-100)")->check(CLI::Range(0, 100));
+    c->add_option("--peer", pa->peers, "Weight of a peer, NODE=W (node id or address; repeatable)");
+    c->add_option("--reject", pa->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
+    c->add_option("--local-cap", pa->local_cap, "Local new connections per second (0 = no cap)");
+    c->add_option("--overflow", pa->overflow, "Overflow weight of a peer over the local cap, NODE=W");
+    c->add_option("--limit-in", pa->limit_in, "Forwarded-in cap from a peer, NODE=N conn/s");
+    c->add_option("--ttl", pa->ttl, "Expire the override after this long (e.g. 5m); default: until cleared");
+    c->callback([&, client, pa] {
+        run = [&, client, pa] {
+            return guarded([&] {
+                json body{{"local", pa->local}, {"reject", pa->reject}, {"local_cap", pa->local_cap},
+                          {"peers", parse_weights(pa->peers, "--peer")},
+                          {"overflow", parse_weights(pa->overflow, "--overflow")},
+                          {"limit_in", parse_weights(pa->limit_in, "--limit-in")}};
+                if (!pa->ttl.empty())
+                    body["ttl_s"] = std::chrono::duration<double>(parse_duration(pa->ttl, "--ttl")).count();
+                auto r = client().put("/v1/policies/" + pa->function, body);
+                return g.format == Format::Json ? (print_json(std::cout, r), int(kOk))
+                                                : (print_policies(r), int(kOk));
+            });
+        };
+    });
+    auto clear_fn = std::make_shared<std::string>();
+    c = policy->add_subcommand("clear", "Remove the override: the strategy's policy applies again");
+    c->add_option("function", *clear_fn, "Function name")->required();
+    c->callback([&, client, clear_fn] {
+        run = [&, client, clear_fn] {
+            return guarded([&] {
+                auto r = client().del("/v1/policies/" + *clear_fn);
+                return g.format == Format::Json ? (print_json(std::cout, r), int(kOk))
+                                                : (print_policies(r), int(kOk));
+            });
+        };
+    });
+
+    c = app.add_subcommand("snapshot", "Print the agent's last strategy snapshot (for dfaasctl simulate)");
+    c->callback([&, client] {
+        run = [&, client] {
+            return guarded([&] {
+                print_json(std::cout, client().get("/v1/snapshot"));
+                return int(kOk);
+            });
+        };
+    });
+}
+
+}  // namespace dfaas::cli

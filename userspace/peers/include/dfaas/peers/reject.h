@@ -1,0 +1,77 @@
+// Why an inbound peer message was refused. Every rejection has one reason, a counter and an HTTP
+// status; the names are stable (metric labels, the "error" field of the reply, the docs).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace dfaas::peers {
+
+// Configuration and programming errors of the library (invalid settings, a key too short, an
+// envelope that cannot be encoded). Never thrown on the receive path: bad input is a Rejection.
+class Error : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+enum class RejectReason : uint8_t {
+    bad_request,          // not POST /v1/peer/message, or no Content-Length
+    too_large,            // body larger than the limit
+    missing_auth,         // X-Dfaas-Node, X-Dfaas-Timestamp or X-Dfaas-Signature absent
+    bad_auth_header,      // one of them malformed (not an id, not an integer, not 64 hex digits)
+    stale_timestamp,      // timestamp outside now ± replay window
+    bad_signature,        // HMAC mismatch (wrong key, tampered method, path, timestamp or body)
+    malformed_json,       // not JSON, nested too deep, or not an object
+    unsupported_version,  // "v" is not this protocol's version
+    invalid_envelope,     // an envelope field missing, of the wrong type or out of range
+    unknown_type,         // "type" is not a known message type
+    invalid_body,         // the body does not match its type
+    header_mismatch,      // headers disagree with the signed body (sender id, timestamp)
+    self_sender,          // the sender claims this node's id
+    wrong_receiver,       // a directed message ("to") for another node
+    replay,               // (sender, seq) already seen within the window
+    replay_capacity,      // too many senders tracked: refused rather than forgetting one
+    unknown_sender,       // a strategy message from a node that is not a member yet
+    refused,              // the membership refused a valid message (e.g. member table full)
+    internal_error,       // the handler failed unexpectedly
+};
+
+inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::internal_error) + 1;
+
+std::string_view to_string(RejectReason reason);
+// The HTTP status of the reply: 400, 401, 403, 409, 413, 422, 500 or 503.
+int http_status(RejectReason reason);
+// Every reason, in enum order (for exporters).
+const std::array<RejectReason, kRejectReasonCount> &all_reject_reasons();
+
+// A refused message: the reason and a human-readable detail naming the offending input (the JSON
+// path, the header). The detail may quote received text; never the key.
+struct Rejection {
+    RejectReason reason = RejectReason::bad_request;
+    std::string detail;
+
+    bool operator==(const Rejection &) const = default;
+};
+
+// What the membership (or any handler) made of a message that passed every transport check.
+struct Admission {
+    bool accepted = false;
+    Rejection rejection;   // when not accepted
+    bool changed = false;  // a member joined, or a member's address, node type or functions changed
+    bool ignored = false;  // accepted, but the peer table had no use for it (a Node Margin margin
+                           // from a peer whose node info is unknown)
+
+    static Admission accept(bool changed = false, bool ignored = false) {
+        return Admission{true, {}, changed, ignored};
+    }
+    static Admission reject(RejectReason reason, std::string detail) {
+        return Admission{false, Rejection{reason, std::move(detail)}, false, false};
+    }
+};
+
+}  // namespace dfaas::peers

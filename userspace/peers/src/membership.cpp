@@ -1,0 +1,321 @@
+#include "dfaas/peers/membership.h"
+
+#include <algorithm>
+
+#include "dfaas/strategy/error.h"
+
+namespace dfaas::peers {
+
+namespace {
+
+void require_positive(Millis value, const char *name) {
+    if (value <= Millis{0})
+        throw Error(std::string("membership: ") + name + " must be positive, got " +
+                    std::to_string(value.count()) + " ms");
+}
+
+strategy::PeerMessage strategy_message(const Body &body) {
+    return std::visit(
+        [](const auto &value) -> strategy::PeerMessage {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, Heartbeat>)
+                throw Error("a heartbeat is not a strategy message");
+            else
+                return value;
+        },
+        body);
+}
+
+}  // namespace
+
+std::string_view to_string(MemberState state) {
+    switch (state) {
+        case MemberState::alive:
+            return "alive";
+        case MemberState::unreachable:
+            return "unreachable";
+        case MemberState::dead:
+            return "dead";
+    }
+    return "unknown";
+}
+
+Membership::Membership(MembershipSettings settings) : settings_(std::move(settings)) {
+    if (!is_valid_peer_id(settings_.self_id))
+        throw Error("membership: self id '" + settings_.self_id + "' is not a node id");
+    if (settings_.self.addr.is_unspecified() || settings_.self.port == 0)
+        throw Error("membership: this node's peer endpoint '" + settings_.self.str() +
+                    "' needs an address (node.ip) and a port (peers.listen_port)");
+    require_positive(settings_.ttl, "ttl");
+    require_positive(settings_.retry_base, "retry_base");
+    if (settings_.retry_max < settings_.retry_base)
+        throw Error("membership: retry_max must be >= retry_base");
+    if (settings_.candidate_ttl < Millis{0} || settings_.unreachable_hold < Millis{0})
+        throw Error("membership: candidate_ttl and unreachable_hold must not be negative");
+    if (settings_.candidate_ttl == Millis{0}) settings_.candidate_ttl = 5 * settings_.ttl;
+    if (settings_.max_members == 0 || settings_.max_members > kMaxGossipPeers)
+        throw Error("membership: max_members must be in 1.." + std::to_string(kMaxGossipPeers));
+    if (settings_.max_candidates == 0) throw Error("membership: max_candidates must be >= 1");
+    for (const auto &seed : settings_.seeds)
+        if (seed.addr.is_unspecified() || seed.port == 0)
+            throw Error("peers.seeds: '" + seed.str() + "' is not a peer endpoint");
+    table_ = strategy::PeerTable(settings_.self_id, settings_.ttl);
+}
+
+bool Membership::is_self(const Endpoint &endpoint) const {
+    return endpoint == settings_.self || self_aliases_.count(endpoint) != 0;
+}
+
+bool Membership::is_member_endpoint(const Endpoint &endpoint) const {
+    return std::any_of(members_.begin(), members_.end(),
+                       [&](const auto &item) { return item.second.endpoint == endpoint; });
+}
+
+bool Membership::waiting(const Endpoint &endpoint, Instant now) const {
+    auto found = backoff_.find(endpoint);
+    return found != backoff_.end() && now < found->second.next_attempt;
+}
+
+Admission Membership::receive(const Envelope &envelope, Instant now) {
+    if (envelope.sender_id == settings_.self_id)
+        return Admission::reject(RejectReason::self_sender,
+                                 "a message signed with this node's id '" + settings_.self_id +
+                                     "' from " + envelope.sender_endpoint().str() +
+                                     " (another node with the same id?)");
+    try {
+        if (const auto *heartbeat = std::get_if<Heartbeat>(&envelope.body))
+            return receive_heartbeat(envelope, *heartbeat, now);
+        return receive_strategy(envelope, strategy_message(envelope.body), now);
+    } catch (const strategy::Error &error) {
+        return Admission::reject(RejectReason::invalid_body, error.what());
+    } catch (const std::exception &error) {
+        return Admission::reject(RejectReason::internal_error, error.what());
+    }
+}
+
+void Membership::touch(Member &member, const Envelope &envelope, Instant now) {
+    member.endpoint = envelope.sender_endpoint();
+    member.last_seen = std::max(member.last_seen, now);
+    ++member.messages;
+    if (member.unreachable) {
+        if (now >= member.unreachable_until)
+            member.unreachable = false;
+        else
+            table_.mark_unreachable(member.id);  // the table cleared it; the hold is not over
+    }
+}
+
+Admission Membership::receive_heartbeat(const Envelope &envelope, const Heartbeat &heartbeat,
+                                        Instant now) {
+    auto found = members_.find(envelope.sender_id);
+    const bool is_new = found == members_.end();
+    if (is_new && members_.size() >= settings_.max_members)
+        return Admission::reject(RejectReason::refused,
+                                 "member table full (" + std::to_string(members_.size()) +
+                                     " members): '" + envelope.sender_id + "' not admitted");
+
+    std::vector<std::string> names;
+    names.reserve(heartbeat.functions.size());
+    for (const auto &function : heartbeat.functions)
+        names.push_back(function.name);
+    // First the only step that can throw: on error nothing has changed.
+    table_.record_membership(envelope.sender_id, envelope.sender_ip, std::move(names), now);
+
+    if (is_new) {
+        Member member;
+        member.id = envelope.sender_id;
+        member.joined = now;
+        found = members_.emplace(member.id, std::move(member)).first;
+    }
+    Member &member = found->second;
+    const bool changed = is_new || member.endpoint != envelope.sender_endpoint() ||
+                         member.heartbeat.functions != heartbeat.functions ||
+                         member.heartbeat.node_type != heartbeat.node_type;
+    member.heartbeat = heartbeat;
+    member.last_heartbeat = std::max(member.last_heartbeat, now);
+    touch(member, envelope, now);
+
+    // The member speaks for itself now: what gossip said about it is obsolete.
+    candidates_.erase(member.endpoint);
+    backoff_.erase(member.endpoint);
+    std::erase_if(candidates_, [&](const auto &item) { return item.second.id == member.id; });
+    for (const auto &ref : heartbeat.peers)
+        learn(ref, now);
+    return Admission::accept(changed);
+}
+
+Admission Membership::receive_strategy(const Envelope &envelope,
+                                       const strategy::PeerMessage &message, Instant now) {
+    auto found = members_.find(envelope.sender_id);
+    if (found == members_.end())
+        return Admission::reject(RejectReason::unknown_sender,
+                                 "'" + envelope.sender_id + "' sent " +
+                                     std::string(envelope.type()) +
+                                     " before any heartbeat: not a member");
+    const auto outcome = table_.apply(envelope.sender_id, envelope.sender_ip, message, now);
+    Member &member = found->second;
+    const bool changed = member.endpoint != envelope.sender_endpoint();
+    touch(member, envelope, now);
+    return Admission::accept(changed, outcome != strategy::ApplyOutcome::applied);
+}
+
+void Membership::learn(const PeerRef &ref, Instant now) {
+    if (ref.id == settings_.self_id || is_self(ref.endpoint)) return;
+    if (members_.count(ref.id) != 0 || is_member_endpoint(ref.endpoint)) return;
+    auto found = candidates_.find(ref.endpoint);
+    if (found != candidates_.end()) {
+        found->second.id = ref.id;
+        found->second.refreshed = std::max(found->second.refreshed, now);
+        return;
+    }
+    if (candidates_.size() >= settings_.max_candidates) return;
+    candidates_.emplace(ref.endpoint, Candidate{ref.endpoint, ref.id, now});
+}
+
+bool Membership::mark_unreachable(std::string_view id, Instant now) {
+    auto found = members_.find(id);
+    if (found == members_.end()) return false;
+    found->second.unreachable = true;
+    found->second.unreachable_until = now + settings_.unreachable_hold;
+    table_.mark_unreachable(id);
+    return true;
+}
+
+MemberState Membership::state(const Member &member, Instant now) const {
+    if (now > member.last_seen + settings_.ttl) return MemberState::dead;
+    return member.unreachable ? MemberState::unreachable : MemberState::alive;
+}
+
+std::vector<std::string> Membership::expire(Instant now) {
+    std::vector<std::string> removed;
+    for (auto it = members_.begin(); it != members_.end();) {
+        if (state(it->second, now) != MemberState::dead) {
+            ++it;
+            continue;
+        }
+        removed.push_back(it->first);
+        // A dead member may come back: keep contacting it (with back-off) for a while.
+        const Endpoint endpoint = it->second.endpoint;
+        if (!is_self(endpoint) && candidates_.size() < settings_.max_candidates)
+            candidates_[endpoint] = Candidate{endpoint, it->first, now};
+        it = members_.erase(it);
+    }
+    if (!removed.empty()) rebuild_table();
+    std::erase_if(candidates_, [&](const auto &item) {
+        return now > item.second.refreshed + settings_.candidate_ttl;
+    });
+    std::erase_if(backoff_, [&](const auto &item) {
+        const bool seed = std::find(settings_.seeds.begin(), settings_.seeds.end(), item.first) !=
+                          settings_.seeds.end();
+        return !seed && candidates_.count(item.first) == 0;
+    });
+    return removed;
+}
+
+void Membership::rebuild_table() {
+    std::vector<strategy::PeerEntry> keep;
+    for (const auto &[id, entry] : table_.entries())
+        if (members_.count(id) != 0) keep.push_back(entry);
+    table_ = strategy::PeerTable(settings_.self_id, settings_.ttl, std::move(keep));
+}
+
+void Membership::set_ttl(Millis ttl) {
+    require_positive(ttl, "ttl");
+    const Millis previous = settings_.ttl;
+    settings_.ttl = ttl;
+    try {
+        rebuild_table();
+    } catch (...) {
+        settings_.ttl = previous;
+        throw;
+    }
+}
+
+std::vector<Target> Membership::heartbeat_targets(Instant now) const {
+    std::map<Endpoint, Target> targets;
+    for (const auto &[id, member] : members_)
+        if (!is_self(member.endpoint))
+            targets.emplace(member.endpoint, Target{member.endpoint, id, TargetKind::member});
+    for (const auto &seed : settings_.seeds)
+        if (!is_self(seed) && targets.count(seed) == 0 && !waiting(seed, now))
+            targets.emplace(seed, Target{seed, std::nullopt, TargetKind::seed});
+    for (const auto &[endpoint, candidate] : candidates_) {
+        if (is_self(endpoint) || targets.count(endpoint) != 0 || waiting(endpoint, now)) continue;
+        if (candidate.id && members_.count(*candidate.id) != 0) continue;
+        targets.emplace(endpoint, Target{endpoint, candidate.id, TargetKind::candidate});
+    }
+    std::vector<Target> result;
+    result.reserve(targets.size());
+    for (auto &[endpoint, target] : targets)
+        result.push_back(std::move(target));
+    return result;
+}
+
+std::vector<Target> Membership::destinations(const std::optional<std::string> &to,
+                                             Instant now) const {
+    std::vector<Target> result;
+    for (const auto &[id, member] : members_) {
+        if (to && id != *to) continue;
+        if (state(member, now) == MemberState::dead) continue;
+        result.push_back(Target{member.endpoint, id, TargetKind::member});
+    }
+    return result;
+}
+
+void Membership::record_delivery(const SendResult &result, Instant now) {
+    const Endpoint &endpoint = result.target.endpoint;
+    if (result.status == SendStatus::http_error && result.reason == "self_sender") {
+        // This node under another address (e.g. a seed list shared by every node).
+        self_aliases_.insert(endpoint);
+        candidates_.erase(endpoint);
+        backoff_.erase(endpoint);
+        return;
+    }
+    if (result.target.kind == TargetKind::member) return;  // the TTL decides about members
+    if (result.ok()) {
+        backoff_.erase(endpoint);
+        return;
+    }
+    Backoff &backoff = backoff_[endpoint];
+    backoff.failures = std::min(backoff.failures + 1, 62u);
+    Millis delay = settings_.retry_max;
+    if (backoff.failures - 1 < 31) {
+        const auto factor = int64_t{1} << (backoff.failures - 1);
+        if (settings_.retry_base.count() <= settings_.retry_max.count() / factor)
+            delay = settings_.retry_base * factor;
+    }
+    backoff.next_attempt = now + delay;
+}
+
+void Membership::record_deliveries(const std::vector<SendResult> &results, Instant now) {
+    for (const auto &result : results)
+        record_delivery(result, now);
+}
+
+std::vector<PeerRef> Membership::gossip_view(Instant now) const {
+    std::vector<PeerRef> view;
+    for (const auto &[id, member] : members_)
+        if (state(member, now) != MemberState::dead) view.push_back(PeerRef{id, member.endpoint});
+    return view;
+}
+
+std::vector<const Member *> Membership::authorized(Instant now) const {
+    std::vector<const Member *> result;
+    for (const auto &[id, member] : members_)
+        if (state(member, now) != MemberState::dead) result.push_back(&member);
+    return result;
+}
+
+const Member *Membership::find(std::string_view id) const {
+    auto found = members_.find(id);
+    return found == members_.end() ? nullptr : &found->second;
+}
+
+std::map<Endpoint, Instant> Membership::backoffs() const {
+    std::map<Endpoint, Instant> result;
+    for (const auto &[endpoint, backoff] : backoff_)
+        result.emplace(endpoint, backoff.next_attempt);
+    return result;
+}
+
+}  // namespace dfaas::peers
