@@ -9,6 +9,7 @@
 #define DFAAS_BPF_HTTP_H
 
 #include "lib/parse.h"
+#include "dfaas/abi.h"
 
 #define WORD(a, b, c, d) (((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (__u32)(d))
 
@@ -29,6 +30,17 @@ DFAAS_INLINE int is_http_request(struct __sk_buff *skb, const struct dfaas_pkt *
         default:
             return 0;
     }
+}
+
+/* Counts a request once per client segment: a retransmission carries the same sequence number.
+ * `ct` is the connection's entry (per-connection state, no lock: a connection's segments are
+ * serialized by TCP itself). */
+DFAAS_INLINE int count_http_request(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                                    struct dfaas_ct_entry *ct) {
+    if (!is_http_request(skb, pkt)) return 0;
+    if (ct->last_request_seq == pkt->seq && ct->last_request_seq) return 0;
+    ct->last_request_seq = pkt->seq;
+    return 1;
 }
 
 #endif

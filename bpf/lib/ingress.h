@@ -202,7 +202,7 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
 /* A user packet of a tracked connection follows the connection's path. */
 DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
                                         struct dfaas_ct_entry *ct, __u64 now) {
-    int http = is_http_request(skb, pkt);
+    int http = count_http_request(skb, pkt, ct);
     struct dfaas_macs macs;
 
     ct_touch(ct, now);
@@ -374,7 +374,7 @@ DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_c
     if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
     ct_touch(ct, dfaas_now());
     ct_client_packet(ct, pkt->tcp_flags);
-    http = is_http_request(skb, pkt);
+    http = count_http_request(skb, pkt, ct);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);
     return deliver_forwarded_in(skb, pkt);

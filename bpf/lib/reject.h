@@ -6,8 +6,8 @@
  * the RST travels back through the forwarding node like any reply.
  *
  * Checksums: the IPv4 header is rebuilt and summed with bpf_csum_diff; the TCP checksum is
- * updated incrementally (pseudo-header length, then the header diff), which is correct whatever
- * the skb's checksum state is.
+ * updated incrementally with the header diff (the pseudo header keeps its length), which is
+ * correct whatever the skb's checksum state is.
  */
 #ifndef DFAAS_BPF_REJECT_H
 #define DFAAS_BPF_REJECT_H
@@ -39,49 +39,51 @@ DFAAS_INLINE int write_ipv4_header(struct __sk_buff *skb, __u32 off, __u32 src, 
     return finish_ipv4_csum(skb, off, &ip);
 }
 
-/* Replaces the TCP header at l4_off (old length old_hlen, payload already cut) with an RST|ACK. */
-DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 l4_off,
-                                  const __u8 *old_hdr, __u32 old_hlen) {
-    struct tcphdr rst = {};
-    __u8 old_copy[60] = {};
-    __u16 old_csum, old_tcp_len, new_tcp_len;
+/*
+ * Rewrites the SYN's TCP header in place into an RST|ACK of the same length: ports swapped,
+ * SEQ 0 and ACK = SEG.SEQ + 1 (RFC 9293 3.10.7.1: the SYN carried no ACK), no window, and the
+ * SYN's options overwritten with NOPs. Keeping the length means no bpf_skb_change_tail(), which
+ * the kernel refuses on encapsulated skbs (a SYN a peer forwarded is one), and the pseudo
+ * header does not change: one checksum diff over the header suffices.
+ */
+DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                                  __u32 l4_off, __u8 *old_hdr, __u32 hlen) {
+    __u8 new_hdr[60];
+    __u32 ack = bpf_htonl(bpf_ntohl(pkt->seq) + 1);
+    __u16 csum;
     __s64 diff;
+    __u32 i;
 
-    old_hlen &= 0x3c;
-    if (old_hlen < 20) return -1;
-    __builtin_memcpy(&old_csum, old_hdr + TCP_CSUM_OFF, sizeof(old_csum));
-    __builtin_memcpy(old_copy, old_hdr, 60);
-    old_copy[TCP_CSUM_OFF] = 0;
-    old_copy[TCP_CSUM_OFF + 1] = 0;
-
-    rst.source = pkt->dport;
-    rst.dest = pkt->sport;
-    rst.seq = 0; /* RFC 9293 3.10.7.1: the SYN carried no ACK, so SEQ=0, ACK=SEG.SEQ+SEG.LEN */
-    rst.ack_seq = bpf_htonl(bpf_ntohl(pkt->seq) + 1);
-    rst.doff = 5;
-    rst.rst = 1;
-    rst.ack = 1;
-    diff = bpf_csum_diff((__be32 *)old_copy, old_hlen, (__be32 *)&rst, sizeof(rst), 0);
+    hlen &= 0x3c;
+    if (hlen < 20) return -1;
+    __builtin_memcpy(&csum, old_hdr + TCP_CSUM_OFF, sizeof(csum));
+    old_hdr[TCP_CSUM_OFF] = 0; /* the diff covers every field but the checksum itself */
+    old_hdr[TCP_CSUM_OFF + 1] = 0;
+    __builtin_memcpy(new_hdr, old_hdr, sizeof(new_hdr));
+    __builtin_memcpy(new_hdr + 0, &pkt->dport, 2);
+    __builtin_memcpy(new_hdr + 2, &pkt->sport, 2);
+    __builtin_memset(new_hdr + 4, 0, 4);
+    __builtin_memcpy(new_hdr + 8, &ack, 4);
+    new_hdr[13] = TCP_FLAG_RST | TCP_FLAG_ACK;
+    __builtin_memset(new_hdr + 14, 0, 6); /* window, checksum (for the diff), urgent pointer */
+    for (i = 20; i < 60; i++)
+        if (i < hlen) new_hdr[i] = 1; /* NOP */
+    diff = bpf_csum_diff((__be32 *)old_hdr, hlen, (__be32 *)new_hdr, hlen, 0);
     if (diff < 0) return -1;
-
-    rst.check = old_csum; /* incremental updates start from the old checksum */
-    if (bpf_skb_store_bytes(skb, l4_off, &rst, sizeof(rst), 0)) return -1;
-    old_tcp_len = bpf_htons(pkt->tcp_hlen + pkt->payload_len);
-    new_tcp_len = bpf_htons(sizeof(rst));
-    if (bpf_l4_csum_replace(skb, l4_off + TCP_CSUM_OFF, old_tcp_len, new_tcp_len,
-                            BPF_F_PSEUDO_HDR | sizeof(new_tcp_len)))
-        return -1;
+    __builtin_memcpy(new_hdr + TCP_CSUM_OFF, &csum, sizeof(csum)); /* updated from the old one */
+    if (bpf_skb_store_bytes(skb, l4_off, new_hdr, hlen, 0)) return -1;
     return bpf_l4_csum_replace(skb, l4_off + TCP_CSUM_OFF, 0, (__u32)diff, 0);
 }
 
 /*
- * Turns the SYN described by pkt into an RST|ACK addressed back to its sender. The caller
- * redirects the packet out of the ingress device. Returns 0 on success, <0 when the packet
- * cannot be answered (SYN with payload, options on an encapsulated header): the caller drops it.
+ * Turns the SYN described by pkt into an RST|ACK addressed back to its sender (the outer header
+ * reversed too when the SYN came encapsulated from a peer). The caller redirects the packet out
+ * of the ingress device. Returns 0 on success, <0 when the packet cannot be answered (SYN with
+ * payload, options on an encapsulated header): the caller drops it.
  */
 DFAAS_INLINE int build_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     __u8 old_hdr[60] = {};
-    __u32 l4_off, new_len, tcp_hlen = pkt->tcp_hlen & 0x3c;
+    __u32 tcp_hlen = pkt->tcp_hlen & 0x3c;
 
     /* The incremental checksum would have to subtract the payload; TFO-style SYN data is rare. */
     if (pkt->payload_len || tcp_hlen < 20) return -1;
@@ -93,15 +95,14 @@ DFAAS_INLINE int build_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
         /* Drop the IP options: they were the client's, not ours to echo. */
         if (bpf_skb_adjust_room(skb, -(__s32)(pkt->ip_hlen - 20), BPF_ADJ_ROOM_NET, 0)) return -1;
         pkt->ip_hlen = 20;
+        pkt->l4_off = pkt->l3_off + 20;
     }
-    l4_off = pkt->l3_off + 20;
-    new_len = l4_off + sizeof(struct tcphdr);
-    if (bpf_skb_change_tail(skb, new_len, 0)) return -1;
-
-    if (write_ipv4_header(skb, pkt->l3_off, pkt->daddr, pkt->saddr, 40, IPPROTO_TCP_NR)) return -1;
-    if (write_rst_header(skb, pkt, l4_off, old_hdr, pkt->tcp_hlen)) return -1;
-    if (pkt->outer_hlen && write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr,
-                                             20 + 40, IPPROTO_IPIP_NR))
+    if (write_ipv4_header(skb, pkt->l3_off, pkt->daddr, pkt->saddr, 20 + tcp_hlen, IPPROTO_TCP_NR))
+        return -1;
+    if (write_rst_header(skb, pkt, pkt->l4_off, old_hdr, tcp_hlen)) return -1;
+    if (pkt->outer_hlen &&
+        write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr, 20 + 20 + tcp_hlen,
+                          IPPROTO_IPIP_NR))
         return -1;
     return swap_macs(skb);
 }

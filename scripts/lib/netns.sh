@@ -103,6 +103,8 @@ e2e_bg() {
     shift 2
     set -- ip netns exec "$ns" "$@"
   fi
+  # E2E_DETACH=1 (the lab): a session of its own, so closing the terminal does not stop it.
+  if [[ -n "${E2E_DETACH:-}" ]]; then set -- setsid "$@"; fi
   "$@" >"$E2E_LOGS/$name.log" 2>&1 &
   E2E_PIDS+=($!)
 }

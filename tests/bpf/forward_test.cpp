@@ -281,6 +281,18 @@ TEST_F(ForwardedIn, LimitInRejectsOverTheCapWithAnRstBackThroughTheForwarder) {
     EXPECT_EQ(f->forwarded_in_reject.connections, 1u);
 }
 
+TEST_F(ForwardedIn, RefusedSynWithTypicalLinuxOptionsStillGetsAnRst) {
+    policy(0);
+    auto syn = client_to_b();
+    syn.tcp_options = typical_syn_options(1440);  // MSS, SACK-permitted, timestamps, WS: 20 bytes
+    auto r = ingress(from_b(syn));
+    EXPECT_EQ(r.retval, kRedirect);
+    EXPECT_EQ(r.parsed.tcp.flags, kRst | kAck);
+    EXPECT_TRUE(r.parsed.tcp.checksum_ok);
+    EXPECT_TRUE(r.parsed.outer && r.parsed.outer->checksum_ok);
+    EXPECT_EQ(reason("rst_failed"), 0u);
+}
+
 TEST_F(ForwardedIn, LimitInOfZeroRefusesEverything) {
     policy(0);
     auto r = ingress(from_b(client_to_b()));

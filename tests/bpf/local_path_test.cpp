@@ -101,6 +101,24 @@ TEST_F(LocalPath, EstablishedPacketsFollowTheConnectionAndCountHttpRequests) {
     }
 }
 
+TEST_F(LocalPath, RetransmittedRequestCountsOnce) {
+    install_figlet(FunctionPolicy::all_local());
+    auto syn = user_syn();
+    ingress(syn.frame());
+    auto data = syn;
+    data.flags = kAck | kPsh;
+    data.seq = syn.seq + 1;
+    data.tcp_options.clear();
+    std::string req = "POST /function/figlet HTTP/1.1\r\n\r\nhi";
+    data.payload.assign(req.begin(), req.end());
+    ingress(data.frame());
+    ingress(data.frame());  // the same segment again: a retransmission
+    auto next = data;
+    next.seq = data.seq + uint32_t(data.payload.size());  // a second request (keep-alive)
+    ingress(next.frame());
+    EXPECT_EQ(dp().stats().function("figlet")->local.requests, 2u);
+}
+
 TEST_F(LocalPath, IpOptionsAreKeptAndChecksumsStayValid) {
     install_figlet(FunctionPolicy::all_local());
     auto syn = user_syn();

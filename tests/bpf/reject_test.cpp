@@ -25,7 +25,7 @@ TEST_F(Reject, SynIsAnsweredWithAnRstAck) {
     EXPECT_EQ(r.parsed.eth_src, kNodeMac);
     EXPECT_EQ(r.parsed.ip.src, kNode);
     EXPECT_EQ(r.parsed.ip.dst, kClient);
-    EXPECT_EQ(r.parsed.ip.tot_len, 40);
+    EXPECT_EQ(r.parsed.ip.tot_len, 20 + 20 + syn.tcp_options.size()) << "same length as the SYN";
     EXPECT_EQ(r.parsed.ip.ihl_bytes, 20);
     EXPECT_TRUE(r.parsed.ip.checksum_ok);
     EXPECT_EQ(r.parsed.tcp.sport, kFport);
@@ -33,9 +33,11 @@ TEST_F(Reject, SynIsAnsweredWithAnRstAck) {
     EXPECT_EQ(r.parsed.tcp.flags, kRst | kAck);
     EXPECT_EQ(r.parsed.tcp.seq, 0u);
     EXPECT_EQ(r.parsed.tcp.ack, 0xffffffffu);
-    EXPECT_EQ(r.parsed.tcp.hlen, 20) << "options dropped";
+    EXPECT_EQ(r.parsed.tcp.hlen, 20 + syn.tcp_options.size());
+    EXPECT_FALSE(r.parsed.tcp.mss) << "the SYN's options became NOPs";
+    EXPECT_TRUE(r.parsed.tcp.payload.empty());
     EXPECT_TRUE(r.parsed.tcp.checksum_ok);
-    EXPECT_EQ(r.out.size(), 54u);
+    EXPECT_EQ(r.out.size(), syn.frame().size()) << "rewritten in place";
     auto st = dp().stats();
     EXPECT_EQ(st.function("figlet")->reject.connections, 1u);
     EXPECT_EQ(st.reason("rst_sent"), 1u);
@@ -51,7 +53,7 @@ TEST_F(Reject, IpOptionsAreRemovedFromTheRst) {
     EXPECT_TRUE(r.parsed.ip.checksum_ok);
     EXPECT_EQ(r.parsed.tcp.flags, kRst | kAck);
     EXPECT_TRUE(r.parsed.tcp.checksum_ok);
-    EXPECT_EQ(r.out.size(), 54u);
+    EXPECT_EQ(r.out.size(), syn.frame().size() - syn.ip_options.size()) << "IP options removed";
 }
 
 TEST_F(Reject, SynWithoutOptionsWorksToo) {

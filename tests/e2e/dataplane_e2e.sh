@@ -130,6 +130,23 @@ test_reject() {
   check "reject: answered in ${best} us (< 10 ms)" [ "$best" -lt 10000 ]
 }
 
+# A peer over its forwarded-in cap refuses with an RST that travels back through the forwarder.
+# (Real traffic only: an skb that arrived encapsulated is marked so by the kernel, and some
+# helpers refuse such skbs; BPF_PROG_TEST_RUN cannot show that.)
+test_forwarded_in_reject() {
+  dp a dp policy set echo --local 0 --peer "$IP_B=100"
+  dp b dp policy set echo --local 100 --limit-in "$IP_A=0"
+  local rc=0 t
+  t=$(in_ns client curl -s -o /dev/null --max-time 3 -w '%{time_total}' \
+    "http://$IP_A:$FPORT/function/echo" 2>&1) || rc=$?
+  check "forwarded-in over the cap: connection refused through the forwarder (curl $rc = 7, ${t}s)" \
+    [ "$rc" -eq 7 ]
+  local failed
+  failed=$(dp b -o json dp stats | grep -o '"rst_failed": [0-9]*' | grep -o '[0-9]*$')
+  check "the RST was built (rst_failed ${failed:-0})" [ "${failed:-0}" -eq 0 ]
+  dp b dp policy set echo --local 100
+}
+
 # A request in flight (3 s function) while the programs are replaced on both nodes of its path.
 replace_during() {
   local target=$1
@@ -162,5 +179,6 @@ test_forward
 test_forward_1mib
 test_split
 test_reject
+test_forwarded_in_reject
 test_replace
 e2e_finish

@@ -293,6 +293,10 @@ struct dfaas_ct_entry {
      * (FORWARD: the client's SYN came from there). */
     struct dfaas_macs peer_macs;
     struct dfaas_macs client_macs;
+    /* Sequence number of the last client segment counted as an HTTP request: a retransmitted
+     * request (same seq) is not counted again. */
+    __u32 last_request_seq;
+    __u32 pad;
 };
 #define DFAAS_CT_F_CLIENT_FIN (1u << 0)
 #define DFAAS_CT_F_SERVER_FIN (1u << 1)

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# The peer protocol between real agents (root, namespaces made here): three nodes with one seed
+# each learn the whole federation; a Recalc round across them produces the limits and weights the
+# strategy says; a node with the wrong cluster key is refused; a node that dies stops getting new
+# connections within 2 s (measured and printed) while a client loading node A keeps succeeding on
+# the others; the node comes back and rejoins.
+source "$(dirname "$0")/../../scripts/lib/netns.sh"
+source "$(dirname "$0")/../../scripts/lib/dfaas_node.sh"
+
+CTL="$E2E_BIN/dfaasctl"
+LOADGEN="$E2E_BIN/dfaas-loadgen"
+PERIOD=4s
+
+functions_file() {  # NAME MAXRATE
+  cat >"$E2E_RUN/functions-$1.yaml" <<YAML
+functions:
+  - name: figlet
+    behaviour: figlet
+    labels: {dfaas.maxrate: "$2", dfaas.port: "31001"}
+YAML
+  echo "$E2E_RUN/functions-$1.yaml"
+}
+
+agent_extra() {  # KEYFILE SEED
+  printf 'strategy: {name: recalc, period: %s}\npeers: {cluster_key_file: %s, seeds: ["%s:30090"]}\n' \
+    "$PERIOD" "$1" "$2"
+}
+
+setup() {
+  e2e_switch
+  e2e_bpffs
+  e2e_host client 100
+  openssl rand -hex 32 >"$E2E_RUN/cluster.key"
+  openssl rand -hex 32 >"$E2E_RUN/other.key"
+  # One seed each, in a ring: a knows b, b knows c, c knows a.
+  dfaas_node_start a 1 "$(functions_file a 20)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.2")"
+  dfaas_node_start b 2 "$(functions_file b 20)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.3")"
+  dfaas_node_start c 3 "$(functions_file c 30)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.1")"
+}
+
+peer_states() {  # NODE -> "id:state ..." sorted
+  node_api "$1" /v1/peers | python3 -c '
+import json, sys
+print(" ".join(sorted(p["id"] + ":" + p["state"] for p in json.load(sys.stdin))))'
+}
+
+knows_all() { [ "$(peer_states "$1")" == "$2" ]; }
+
+test_membership() {
+  check "a learns b (seed) and c (gossip)" wait_until 30 knows_all a "node-b:alive node-c:alive"
+  check "b learns c (seed) and a (gossip)" wait_until 10 knows_all b "node-a:alive node-c:alive"
+  check "c learns a (seed) and b (gossip)" wait_until 10 knows_all c "node-a:alive node-b:alive"
+  local dp_peers
+  dp_peers=$(in_ns a "$CTL" --bpffs "$E2E_RUN/bpf/a" -o json dp peer list |
+    python3 -c 'import json,sys; print(" ".join(sorted(p["addr"] for p in json.load(sys.stdin))))')
+  check "a's data-plane peer table follows the membership ($dp_peers)" \
+    [ "$dp_peers" == "$E2E_SUBNET.2 $E2E_SUBNET.3" ]
+  local svc
+  svc=$(in_ns b "$CTL" --bpffs "$E2E_RUN/bpf/b" -o json dp service list)
+  check "b serves a's function port for forwarded-in connections" \
+    grep -q "\"addr\": \"$E2E_SUBNET.1\"" <<<"$svc"
+}
+
+limit_out_of() {  # NODE PEER -> LimitOut of figlet the peer grants NODE
+  node_api "$1" /v1/peers | python3 -c "
+import json, sys
+for p in json.load(sys.stdin):
+    if p['id'] == '$2':
+        print(int(p['reported'].get('recalc_limit_out', {}).get('figlet', -1)))"
+}
+
+limits_are() { [ "$(limit_out_of a node-b)" == "$1" ] && [ "$(limit_out_of a node-c)" == "$2" ]; }
+
+policy_of_a() {
+  in_ns a "$CTL" --bpffs "$E2E_RUN/bpf/a" -o json dp policy show figlet | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["figlet"]
+print(p["local_cap"], " ".join(f"{k}={v}" for k, v in sorted(p["overflow"].items())))'
+}
+
+policy_is() { [ "$(policy_of_a)" == "$1" ]; }
+
+test_recalc_round() {
+  # Idle: b offers a 20/2 = 10 req/s of figlet, c offers 30/2 = 15 (reference trace R2).
+  check "Recalc step 1: a's LimitOut from b and c is 10 and 15" wait_until 20 limits_are 10 15
+  log "LimitOut at a: b=$(limit_out_of a node-b) c=$(limit_out_of a node-c)"
+  # Overload a (40 req/s > maxrate 20): step 2 weights the overflow by LimitOut, c 60 / b 40 (R4).
+  in_ns client "$LOADGEN" --rate 40 --duration 14s --quiet --json \
+    --target "http://$E2E_SUBNET.1:31001/function/figlet" >"$E2E_RUN/recalc-load.json" &
+  local load=$!
+  local expected="20 $E2E_SUBNET.2=40 $E2E_SUBNET.3=60"
+  wait_until 14 policy_is "$expected" || true
+  check "Recalc step 2 under overload: local cap 20, overflow b 40 / c 60 ($(policy_of_a))" \
+    policy_is "$expected"
+  wait $load
+  local served
+  served=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["success"], " ".join(f"{k}={v}" for k, v in sorted(r.get("served_by", {}).items())))' \
+    "$E2E_RUN/recalc-load.json")
+  log "overload of a: success ratio and served-by: $served"
+  check "under overload a's excess is served by b and c ($served)" \
+    bash -c "grep -q 'node-b=' <<<'$served' && grep -q 'node-c=' <<<'$served'"
+}
+
+test_wrong_key() {
+  dfaas_node_start d 4 "$(functions_file d 20)" "$(agent_extra "$E2E_RUN/other.key" "$E2E_SUBNET.1")"
+  sleep 4
+  local states
+  states=$(peer_states a)
+  check "a does not admit the node with the wrong key (a knows: $states)" \
+    bash -c "[ -n '$states' ] && ! grep -q node-d <<<'$states'"
+  local rejected
+  rejected=$(node_api a /metrics | awk '/^dfaas_peer_messages_rejected_total\{reason="bad_signature"\}/ {print $2}')
+  check "a counts its messages as bad signatures (${rejected:-0})" [ "${rejected%.*}" -gt 0 ]
+  check "the wrong-key node learns nobody (d answers: $(node_api d /v1/peers | tr -d ' \n'))" \
+    [ "$(node_api d /v1/peers | tr -d ' \n')" == "[]" ]
+  kill "${NODE_AGENT_PID[d]}" 2>/dev/null || true
+}
+
+connections_to_c() {
+  in_ns a "$CTL" --bpffs "$E2E_RUN/bpf/a" -o json dp stats | python3 -c "
+import json, sys
+f = [f for f in json.load(sys.stdin)['functions'] if f['name'] == 'figlet'][0]
+print(f['to_peer'].get('$E2E_SUBNET.3', {}).get('connections', 0))"
+}
+
+test_node_failure() {
+  # Operator override on a: a third each to a, b and c, so c keeps getting connections. 15 req/s
+  # keep b within what it admits from a (its LimitIn, 10 req/s) even after c is gone.
+  in_ns a "$CTL" policy set figlet --local 34 --peer node-b=33 --peer node-c=33 >/dev/null
+  in_ns client "$LOADGEN" --rate 15 --duration 12s --timeout 1s --quiet --json \
+    --timeline "$E2E_RUN/failure.csv" --target "http://$E2E_SUBNET.1:31001/function/figlet" \
+    >"$E2E_RUN/failure.json" &
+  local load=$! start=$EPOCHREALTIME
+  sleep 3
+  local before
+  before=$(connections_to_c)
+  # c dies: its link goes down (no answer, no RST: what a crashed node looks like).
+  ip -n "$(ns_of c)" link set eth0 down
+  local killed=$EPOCHREALTIME last_change=$EPOCHREALTIME last=$before now
+  while python3 -c "import sys; sys.exit(0 if $EPOCHREALTIME - $killed < 5 else 1)"; do
+    now=$(connections_to_c)
+    if [ "$now" != "$last" ]; then last=$now last_change=$EPOCHREALTIME; fi
+    sleep 0.1
+  done
+  local stop_after
+  stop_after=$(python3 -c "print(f'{max(0.0, $last_change - $killed):.2f}')")
+  echo "measured: new connections to the dead node stopped ${stop_after} s after it died"
+  check "no new connection goes to the dead node >= 2 s after it died (${stop_after} s)" \
+    python3 -c "import sys; sys.exit(0 if $stop_after < 2.0 else 1)"
+  wait $load
+  # From 3 s after the death on, every request of the client succeeds (on a and b).
+  local kill_second later
+  kill_second=$(python3 -c "print(int($killed - $start))")
+  later=$(awk -F, -v from=$((kill_second + 3)) 'NR == 1 {
+      for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 >= from { issued += $col["issued"]; ok += $col["success"] }
+    END { print ok "/" issued }' "$E2E_RUN/failure.csv")
+  check "requests loading a keep succeeding on the remaining nodes ($later after the detection)" \
+    bash -c "[ '${later%/*}' == '${later#*/}' ] && [ '${later#*/}' -gt 0 ]"
+  local state
+  state=$(peer_states a)
+  check "a shows c as unreachable or dead ($state)" bash -c "grep -Eq 'node-c:(unreachable|dead)' <<<'$state'"
+}
+
+c_alive_at_a() { grep -q 'node-c:alive' <<<"$(peer_states a)"; }
+
+test_rejoin() {
+  ip -n "$(ns_of c)" link set eth0 up
+  check "c rejoins: a sees it alive again" wait_until 20 c_alive_at_a
+  local before
+  before=$(connections_to_c)
+  for _ in $(seq 30); do
+    in_ns client curl -s -o /dev/null --max-time 2 -H 'Connection: close' -d x \
+      "http://$E2E_SUBNET.1:31001/function/figlet" || true
+  done
+  check "forwarded connections to c resume ($before -> $(connections_to_c))" [ "$(connections_to_c)" -gt "$before" ]
+}
+
+setup
+test_membership
+test_recalc_round
+test_wrong_key
+test_node_failure
+test_rejoin
+e2e_finish
