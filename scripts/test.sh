@@ -14,6 +14,8 @@ if [[ $(id -u) -ne 0 ]]; then
 else
   # As root a test that cannot set up its namespaces or load its programs fails, never skips.
   export DFAAS_TESTS_REQUIRE_ROOT=1
+  # Namespaces and processes of runs killed before they could clean up would clash with ours.
+  scripts/lib/reap_stale.sh
 fi
 
 cd build

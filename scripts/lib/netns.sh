@@ -25,6 +25,9 @@ E2E_FAILURES=0
 mkdir -p "$E2E_RUN"
 E2E_LOGS="$E2E_RUN/logs"
 mkdir -p "$E2E_LOGS"
+# Who owns this run: a run killed with SIGKILL (a CTest timeout) cannot clean up after itself;
+# scripts/lib/reap_stale.sh removes the runs whose owner is gone (the lab keeps no owner).
+if [[ -z "${E2E_KEEP:-}" ]]; then echo $$ >"$E2E_RUN/owner.pid"; fi
 
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 

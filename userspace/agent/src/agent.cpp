@@ -564,7 +564,14 @@ void Agent::sync_peers(strategy::Instant now) {
             failure_detector_.reset(p.addr);
             unreachable_.erase(p.addr);
         }
-    for (const auto &addr : wanted) dp_->add_peer(addr);
+    std::set<Ipv4> present;
+    for (const auto &p : dp_->peers()) present.insert(p.addr);
+    bool joined = false;
+    for (const auto &addr : wanted) {
+        if (present.count(addr)) continue;
+        dp_->add_peer(addr);
+        joined = true;
+    }
     for (const auto &svc : dp_->services())
         if (!svc.local && !wanted_services.count({svc.addr, svc.port}))
             dp_->delete_service(svc.addr, svc.port);
@@ -572,6 +579,9 @@ void Agent::sync_peers(strategy::Instant now) {
         for (const auto &fp : m.functions)
             if (functions_.count(fp.name))
                 dp_->set_service(dp::Service{m.address, fp.port, fp.name, false});
+    // A peer (re)joined: policies that name it (an override, the last decision) apply in full
+    // again now, not at the next period.
+    if (joined) install(overrides_.apply(strategy_policies_));
 }
 
 // Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights

@@ -95,12 +95,13 @@ void dataplane_metrics(Families &f, const dp::Stats &stats) {
 void policy_metrics(Families &f, const AgentView &v) {
     for (const auto &[name, p] : v.installed) {
         auto weight = [&](const std::string &target, const std::string &peer, double w) {
-            f.gauge("dfaas_policy_weight", "Installed weight (0-100) of a target for new connections.",
+            f.gauge("dfaas_policy_weight", "Installed weight (0-100) of a target for new connections (overflow: beyond the local cap).",
                     {{"function", name}, {"target", target}, {"peer", peer}}, w);
         };
         weight("local", "", p.local);
         weight("reject", "", p.reject);
         for (const auto &[peer, w] : p.peers) weight("peer", peer.str(), w);
+        for (const auto &[peer, w] : p.overflow) weight("overflow", peer.str(), w);
         f.gauge("dfaas_policy_local_cap_connections_per_second",
                 "Local cap of the function (0 = none); over it the overflow weights apply.",
                 {{"function", name}}, p.local_cap);

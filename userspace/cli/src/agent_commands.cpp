@@ -52,6 +52,15 @@ std::string weights_of(const json &p) {
     for (const auto &[peer, w] : peers.items())
         out += ", " + peer + " " + std::to_string(w.get<int>());
     if (p.value("reject", 0)) out += ", reject " + std::to_string(p.value("reject", 0));
+    // Recalc's shape: local up to the cap, then the overflow weights (reject when none).
+    if (p.value("local_cap", 0)) {
+        out += " (cap " + std::to_string(p.value("local_cap", 0)) + "/s, then ";
+        const json overflow = p.value("overflow", json::object());
+        std::string then;
+        for (const auto &[peer, w] : overflow.items())
+            then += (then.empty() ? "" : ", ") + peer + " " + std::to_string(w.get<int>());
+        out += (then.empty() ? "reject" : then) + ")";
+    }
     return out;
 }
 

@@ -22,7 +22,7 @@ static_assert(sizeof(struct dfaas_rate) == 24);
 static_assert(offsetof(struct dfaas_rate, window_start_ns) == 16);
 static_assert(sizeof(struct dfaas_ct_key) == 16);
 static_assert(sizeof(struct dfaas_macs) == 12);
-static_assert(sizeof(struct dfaas_ct_entry) == 56);
+static_assert(sizeof(struct dfaas_ct_entry) == 64);
 static_assert(offsetof(struct dfaas_ct_key, kind) == 12);
 static_assert(DFAAS_MAX_PEERS <= 32, "peers_named bitmasks are 32 bits wide");
 static_assert(DFAAS_MAX_PEERS <= 256, "dfaas_slot.peer is one byte");
