@@ -36,6 +36,8 @@ else
   scripts/setup.sh --no-build
 fi
 
+# A lab of its own: a lab the user keeps up (scripts/lab.sh up) is left alone.
+export DFAAS_LAB_ID=${DFAAS_LAB_ID:-demo}
 out=${out:-results/demo-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 trap 'scripts/lab.sh down >/dev/null 2>&1 || true' EXIT

@@ -2,7 +2,7 @@
 # N DFaaS nodes on one machine, in network namespaces on a bridge, plus a client namespace.
 #
 #   scripts/lab.sh up [--nodes 3] [--strategy recalc] [--period 10s] [--config FILE]
-#                     [--models DIR] [--scrape 5s]
+#                     [--models DIR] [--scrape 5s] [--functions DIR]
 #   scripts/lab.sh status
 #   scripts/lab.sh exec NODE CMD...        (NODE: a, b, c, ... or client)
 #   scripts/lab.sh down
@@ -14,11 +14,17 @@
 # (a = .1, b = .2, ...), the client at 10.77.0.100, function ports 31001 (figlet), 31002
 # (shasum), 31003 (env). `--config FILE` is given to every agent (its node-specific keys are set
 # by the lab through environment variables). `down` removes every namespace, mount, pin and
-# process the lab made, also after a crash, and may be run twice.
+# process the lab made, also after a crash, and may be run twice. `--functions DIR` replaces the
+# simulator's function files: DIR/light.yaml, DIR/mid.yaml, DIR/heavy.yaml (the experiments
+# give every scenario its own maxrates and capacities).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
-export E2E_ID=lab E2E_KEEP=1 E2E_DETACH=1
+# DFAAS_LAB_ID: several labs side by side (the demo, the experiments and the tests use their
+# own, so they never touch the lab a user keeps up); the default is "lab".
+export E2E_ID=${DFAAS_LAB_ID:-lab} E2E_KEEP=1 E2E_DETACH=1
+# The agents would warn about a DFAAS_* variable that is not one of their keys.
+export -n DFAAS_LAB_ID 2>/dev/null || true
 source "$here/lib/netns.sh"
 source "$here/lib/dfaas_node.sh"
 
@@ -27,7 +33,7 @@ NODE_NAMES=(a b c d e f g h i j k l m n o p)
 TYPES=(light mid heavy)
 
 usage() {
-  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 1
 }
 
@@ -49,6 +55,7 @@ lab_is_up() { ip netns list 2>/dev/null | grep -q "^$E2E_PREFIX-"; }
 
 cmd_up() {
   local nodes=3 strategy="" period="" config="" models="" scrape=5s
+  local functions="$E2E_ROOT/userspace/tools/faas-sim/examples"
   while (($#)); do
     case $1 in
     --nodes) nodes=$2; shift 2 ;;
@@ -57,12 +64,17 @@ cmd_up() {
     --config) config=$2; shift 2 ;;
     --models) models=$2; shift 2 ;;
     --scrape) scrape=$2; shift 2 ;;
+    --functions) functions=$2; shift 2 ;;
     *) usage ;;
     esac
   done
   [[ $nodes =~ ^[0-9]+$ ]] && ((nodes >= 1 && nodes <= ${#NODE_NAMES[@]})) ||
     die "--nodes must be 1..${#NODE_NAMES[@]}"
   [[ -z $config || -r $config ]] || die "--config: cannot read $config"
+  local t
+  for t in "${TYPES[@]}"; do
+    [[ -r $functions/$t.yaml ]] || die "--functions: cannot read $functions/$t.yaml"
+  done
   [[ -x "$E2E_BIN/dfaas-agent" ]] || die "no build in $E2E_BIN (run scripts/setup.sh)"
   if lab_is_up; then die "a lab is already up (scripts/lab.sh down first)"; fi
   if [[ $strategy == nodemargin || $strategy == nms || $strategy == nodemarginstrategy ]]; then
@@ -70,8 +82,9 @@ cmd_up() {
     [[ -d $models ]] || die "Node Margin needs the forecaster models: --models DIR"
   fi
 
-  # A failure half-way leaves nothing behind.
-  trap 'echo "lab: up failed; cleaning up" >&2; cmd_down >/dev/null 2>&1' ERR
+  # A failure half-way (an error, or a helper that exits, such as a wait that times out)
+  # leaves nothing behind.
+  trap 'echo "lab: up failed; cleaning up" >&2; cmd_down >/dev/null 2>&1' EXIT
   export NODE_SCRAPE_INTERVAL=$scrape
   NODE_PROM_WINDOW=$(python3 -c "import re,sys; m=re.fullmatch(r'(\d+)s', '$scrape'); print(f'{4*int(m.group(1))}s' if m else '20s')")
   export NODE_PROM_WINDOW
@@ -94,20 +107,21 @@ cmd_up() {
     read -r -a thr <<<"$(thresholds_of "$type")"
     NODE_AGENT_ENV[$name]="DFAAS_NODE_TYPE=$type DFAAS_PEERS_CLUSTER_KEY_FILE=$E2E_RUN/cluster.key \
 DFAAS_PEERS_SEEDS=$seed DFAAS_OPENFAAS_TIMEOUT=1s DFAAS_PROMETHEUS_TIMEOUT=1s \
+DFAAS_FORECASTER_TIMEOUT=1s DFAAS_STRATEGY_EXTERNAL_TIMEOUT=1s \
 DFAAS_STRATEGY_NMS_CPU_THRESHOLD=${thr[0]} DFAAS_STRATEGY_NMS_RAM_THRESHOLD=${thr[1]} \
 DFAAS_STRATEGY_NMS_POWER_THRESHOLD=${thr[2]}"
     # Flags win over --config; without either, the lab runs Recalc with a 10 s period.
     if [[ -n $strategy || -z $config ]]; then NODE_AGENT_ENV[$name]+=" DFAAS_STRATEGY_NAME=${strategy:-recalc}"; fi
     if [[ -n $period || -z $config ]]; then NODE_AGENT_ENV[$name]+=" DFAAS_STRATEGY_PERIOD=${period:-10s}"; fi
     [[ -n $models ]] && NODE_AGENT_ENV[$name]+=" DFAAS_FORECASTER_MODELS_DIR=$models"
-    dfaas_node_start "$name" $((i + 1)) "$E2E_ROOT/userspace/tools/faas-sim/examples/$type.yaml"
+    dfaas_node_start "$name" $((i + 1)) "$functions/$type.yaml"
     echo "$name $((i + 1)) $type ${NODE_IP[$name]}" >>"$LAB_STATE"
   done
   for ((i = 0; i < nodes; i++)); do
     name=${NODE_NAMES[$i]}
     wait_until 60 node_ready "$name" || die "node $name not ready after 60 s (logs: $E2E_LOGS)"
   done
-  trap - ERR
+  trap - EXIT
   echo "lab up: $nodes node(s), strategy ${strategy:-from config/recalc}, period ${period:-from config/10s}; logs in $E2E_LOGS" >&2
   cmd_status
 }

@@ -104,6 +104,42 @@ print(r["success"], " ".join(f"{k}={v}" for k, v in sorted(r.get("served_by", {}
     bash -c "grep -q 'node-b=' <<<'$served' && grep -q 'node-c=' <<<'$served'"
 }
 
+# replay_matches: a's live snapshot (dfaasctl snapshot), replayed offline with dfaasctl simulate,
+# gives the policies a installed from it. The snapshot and the policies are read between two
+# reads of the snapshot that agree, so both belong to the same strategy step.
+replay_matches() {
+  local snap="$E2E_RUN/snapshot.json" again="$E2E_RUN/snapshot-again.json" installed="$E2E_RUN/installed.json"
+  in_ns a "$CTL" snapshot >"$snap" || return 1
+  node_api a /v1/policies >"$installed"
+  in_ns a "$CTL" snapshot >"$again" || return 1
+  cmp -s "$snap" "$again" || return 1
+  "$CTL" simulate --snapshot "$snap" -o json >"$E2E_RUN/replayed.json" || return 1
+  python3 - "$E2E_RUN/replayed.json" "$installed" <<'PY'
+import json, sys
+replayed = json.load(open(sys.argv[1]))["policies"]
+installed = json.load(open(sys.argv[2]))
+keys = ("local", "reject", "peers", "local_cap", "overflow", "limit_in")
+pick = lambda p: {k: p.get(k) for k in keys}
+if set(replayed) != set(installed):
+    sys.exit(f"functions differ: replayed {sorted(replayed)}, installed {sorted(installed)}")
+for name in replayed:
+    if pick(replayed[name]) != pick(installed[name]):
+        sys.exit(f"{name}: replayed {pick(replayed[name])} != installed {pick(installed[name])}")
+print("replayed = installed:", {n: pick(p) for n, p in installed.items()})
+PY
+}
+
+test_snapshot_replay() {
+  local deadline=$((SECONDS + 15)) out="" rc=1
+  while ((SECONDS < deadline)); do
+    if out=$(replay_matches 2>&1); then rc=0 && break; fi
+    sleep 0.5
+  done
+  log "snapshot replay: ${out##*$'\n'}"
+  check "a's live snapshot replays offline (dfaasctl simulate) to the policies a installed" \
+    test "$rc" -eq 0
+}
+
 test_wrong_key() {
   dfaas_node_start d 4 "$(functions_file d 20)" "$(agent_extra "$E2E_RUN/other.key" "$E2E_SUBNET.1")"
   sleep 4
@@ -182,6 +218,7 @@ test_rejoin() {
 setup
 test_membership
 test_recalc_round
+test_snapshot_replay
 test_wrong_key
 test_node_failure
 test_rejoin

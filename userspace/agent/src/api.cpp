@@ -100,7 +100,16 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
     server.Get("/v1/snapshot", [&agent](const httplib::Request &, httplib::Response &res) {
         auto snap = agent.last_snapshot();
         if (!snap) return reply_error(res, 404, "no strategy step has run yet");
-        reply_json(res, 200, strategy::snapshot_to_json(*snap));
+        // With the strategy and the forecaster models, `dfaasctl simulate --snapshot` replays
+        // exactly what this agent ran (the file is self-contained).
+        json doc = strategy::snapshot_to_json(*snap);
+        const auto v = agent.view();
+        if (!v.strategy_name.empty()) doc["strategy"] = v.strategy_name;
+        if (v.config.forecaster.mode == ForecasterMode::Native &&
+            !v.config.forecaster.models_dir.empty())
+            doc["forecaster"] = {{"models_dir", v.config.forecaster.models_dir},
+                                 {"variant", std::string(to_string(v.config.forecaster.variant))}};
+        reply_json(res, 200, doc);
     });
 
     server.Put(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,

@@ -9,6 +9,9 @@ namespace dfaas::agent {
 
 namespace {
 
+// How long a dead member stays listed (state dead) after it was last seen.
+constexpr strategy::Millis kDepartedKept{10 * 60 * 1000};
+
 using Clock = std::chrono::system_clock;
 
 strategy::Instant wall_now() {
@@ -102,7 +105,7 @@ void PeerLink::heartbeat_loop() {
             std::lock_guard lock(mu_);
             now = wall_now();
             membership_.record_deliveries(results, now);
-            for (const auto &id : membership_.expire(now)) spdlog::info("peer {} left (TTL)", id);
+            expire_locked(now);
             ++heartbeats_;
         }
         std::unique_lock lock(wake_mu_);
@@ -110,9 +113,22 @@ void PeerLink::heartbeat_loop() {
     }
 }
 
+void PeerLink::expire_locked(strategy::Instant now) {
+    std::map<std::string, PeerView> dying;
+    for (const auto &[id, m] : membership_.members())
+        if (membership_.state(m, now) == peers::MemberState::dead) dying[id] = view_of(m, now);
+    for (const auto &id : membership_.expire(now)) {
+        spdlog::info("peer {} left (TTL)", id);
+        if (auto it = dying.find(id); it != dying.end()) departed_[id] = it->second;
+    }
+    std::erase_if(departed_, [&](const auto &item) {
+        return membership_.find(item.first) != nullptr || now > item.second.last_seen + kDepartedKept;
+    });
+}
+
 strategy::PeerTable PeerLink::table(strategy::Instant now) {
     std::lock_guard lock(mu_);
-    membership_.expire(now);
+    expire_locked(now);
     return membership_.table();
 }
 
@@ -164,6 +180,8 @@ std::vector<PeerView> PeerLink::members(strategy::Instant now) {
     std::lock_guard lock(mu_);
     std::vector<PeerView> out;
     for (const auto &[id, m] : membership_.members()) out.push_back(view_of(m, now));
+    for (const auto &[id, v] : departed_)
+        if (membership_.find(id) == nullptr) out.push_back(v);
     return out;
 }
 

@@ -77,6 +77,8 @@ public:
 private:
     void heartbeat_loop();
     PeerView view_of(const peers::Member &m, strategy::Instant now) const;
+    // Expires dead members, keeping their last view in departed_ (mu_ held).
+    void expire_locked(strategy::Instant now);
 
     std::string node_id_;
     strategy::Millis heartbeat_every_;
@@ -91,6 +93,9 @@ private:
     uint64_t heartbeats_ = 0;
     std::vector<std::string> last_send_errors_;
     std::set<std::string> flagged_;  // ids marked unreachable, to report their recovery
+    // Members that died, as last seen: operators still see them (state dead) until they come
+    // back or kDepartedKept has passed, instead of a peer that silently vanishes from the list.
+    std::map<std::string, PeerView> departed_;
 
     std::mutex wake_mu_;
     std::condition_variable wake_;

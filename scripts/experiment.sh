@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# The reference's experiments T1-T3 in a 3-node lab (light, mid, heavy), scaled to this machine,
+# for All-Local (no offloading), Static, Recalc and Node Margin; tables and PNG plots.
+#
+#   scripts/experiment.sh [--scenarios t1,t2,t3] [--strategies alllocal,static,recalc,nodemargin]
+#                         [--scale 1] [--time-scale 0.2] [--period 5s] [--models DIR] [--out DIR]
+#   scripts/experiment.sh --report DIR       only the tables and plots of an earlier run
+#
+# --scale multiplies every rate and maxrate (the simulator's capacity follows the maxrate),
+# --time-scale every duration (0.2: T1 lasts 1 min instead of 5, T2 2 min, T3 3 min). Each
+# (scenario, strategy) runs on a fresh lab; the load comes from dfaas-loadgen in the client
+# namespace, one open-loop stream per (node, function) of the scenario, one connection per
+# request. Node Margin needs the forecaster models (--models, default ../shared/data/forecaster)
+# and is skipped with a message without them. Results in DIR (default results/experiment-<time>):
+# results.md (tables), results.json, <scenario>.png, raw reports and timelines per run.
+# The full default run takes about 30 minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scenarios=t1,t2,t3
+strategies=alllocal,static,recalc,nodemargin
+scale=1
+timescale=0.2
+period=5s
+scrape=5s
+models=${DFAAS_FORECASTER_DATA_DIR:-$PWD/../shared/data/forecaster}
+out=""
+report_only=""
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+while (($#)); do
+  case $1 in
+  --scenarios) scenarios=$2; shift 2 ;;
+  --strategies) strategies=$2; shift 2 ;;
+  --scale) scale=$2; shift 2 ;;
+  --time-scale) timescale=$2; shift 2 ;;
+  --period) period=$2; shift 2 ;;
+  --models) models=$2; shift 2 ;;
+  --out) out=$2; shift 2 ;;
+  --report) report_only=$2; shift 2 ;;
+  *) usage ;;
+  esac
+done
+EXP=scripts/lib/experiments.py
+# A lab of its own: a lab the user keeps up (scripts/lab.sh up) is left alone.
+export DFAAS_LAB_ID=${DFAAS_LAB_ID:-exp}
+
+plots() {  # DIR: one PNG per scenario, HTTP 200 and failures per second of every strategy
+  local dir=$1 name s
+  for name in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["scenarios"]))' "$dir/experiment.json"); do
+    local success=() failed=() first=""
+    for s in ${strategies//,/ }; do
+      [[ -s $dir/$name-$s.dat ]] || continue
+      [[ -z $first ]] && first=$s
+      success+=("\"$dir/$name-$s.dat\" using 1:3 with lines lw 2 title \"$s\"")
+      failed+=("\"$dir/$name-$s.dat\" using 1:4 with lines lw 2 title \"$s\"")
+    done
+    [[ -n $first ]] || continue
+    local IFS=,
+    gnuplot <<EOF
+set terminal pngcairo size 1100,750 font ",10"
+set output "$dir/$name.png"
+set multiplot layout 2,1 title "DFaaS lab, scenario ${name^^} (scale $scale, durations x $timescale)"
+set xlabel "second"
+set ylabel "requests/s"
+set key outside right
+set grid
+set yrange [0:*]
+set offsets 0, 0, graph 0.08, 0
+set title "HTTP 200 per second (dashed: offered)"
+plot "$dir/$name-$first.dat" using 1:2 with lines dashtype 2 lc rgb "gray" title "offered", ${success[*]}
+set title "failed requests per second (429, reset, timeout)"
+plot ${failed[*]}
+unset multiplot
+EOF
+    unset IFS
+  done
+}
+
+if [[ -n $report_only ]]; then
+  strategies=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["strategies"]))' "$report_only/experiment.json")
+  python3 "$EXP" report "$report_only"
+  plots "$report_only"
+  exit 0
+fi
+
+[[ $(id -u) -eq 0 ]] || { echo "experiment: needs root (network namespaces, eBPF)" >&2; exit 1; }
+for name in ${scenarios//,/ }; do
+  python3 "$EXP" streams "$name" 1 1 >/dev/null || exit 2
+done
+for s in ${strategies//,/ }; do
+  case $s in alllocal | static | recalc | nodemargin) ;; *) echo "experiment: unknown strategy $s" >&2; exit 2 ;; esac
+done
+if [[ ,$strategies, == *,nodemargin,* && ! -d $models ]]; then
+  echo "experiment: no forecaster models in $models (--models DIR): Node Margin skipped" >&2
+  strategies=$(sed 's/\(^\|,\)nodemargin//; s/^,//' <<<"$strategies")
+fi
+if [[ ! -x build/bin/dfaas-agent || ! -x build/bin/dfaas-loadgen ]]; then scripts/setup.sh; fi
+
+out=${out:-results/experiment-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+python3 - "$out/experiment.json" "$scenarios" "$strategies" "$scale" "$timescale" "$period" "$scrape" <<'PY'
+import json, sys
+path, scenarios, strategies, scale, timescale, period, scrape = sys.argv[1:]
+json.dump({"scenarios": scenarios.split(","), "strategies": strategies.split(","),
+           "scale": float(scale), "timescale": float(timescale), "period": period,
+           "scrape": scrape}, open(path, "w"), indent=2)
+PY
+trap 'scripts/lab.sh down >/dev/null 2>&1 || true' EXIT
+scripts/lab.sh down >/dev/null 2>&1 || true
+
+total=$(($(tr ',' '\n' <<<"$scenarios" | wc -l) * $(tr ',' '\n' <<<"$strategies" | wc -l)))
+n=0
+run() {  # SCENARIO STRATEGY
+  local name=$1 s=$2 dir="$out/$1/$2"
+  n=$((n + 1))
+  mkdir -p "$dir"
+  python3 "$EXP" functions "$name" "$scale" "$dir/functions"
+  local extra=()
+  [[ $s == nodemargin ]] && extra=(--models "$models")
+  echo "experiment: [$n/$total] $name $s: starting the lab..." >&2
+  scripts/lab.sh up --strategy "$s" --period "$period" --scrape "$scrape" \
+    --functions "$dir/functions" "${extra[@]}" >"$dir/lab.txt" 2>&1 ||
+    { cat "$dir/lab.txt" >&2; return 1; }
+  # Two periods: the first decisions and peer messages are in before the load starts.
+  sleep "$(python3 -c "import re; print(2 * int(re.fullmatch(r'(\d+)s', '$period').group(1)))")"
+  local pids=() node function port stages first=1
+  while read -r node function port stages; do
+    local ip
+    ip=$(awk -v n="$node" '$1 == n {print $4}' /run/dfaas-$DFAAS_LAB_ID/lab.env)
+    local progress=(--quiet)
+    if ((first)) && [[ -t 2 ]]; then progress=(); fi
+    first=0
+    echo "experiment: [$n/$total] $name $s: $function on $node ($stages)" >&2
+    scripts/lab.sh exec client build/bin/dfaas-loadgen --stages "$stages" --timeout 3s \
+      --body 'DFaaS' --target "http://$ip:$port/function/$function" \
+      --timeline "$dir/timeline-$node-$function.csv" --json \
+      --output "$dir/report-$node-$function.json" "${progress[@]}" &
+    pids+=($!)
+  done < <(python3 "$EXP" streams "$name" "$scale" "$timescale")
+  local rc=0 pid
+  for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  scripts/lab.sh status >"$dir/status.txt" 2>&1 || true
+  for node in a b c; do
+    scripts/lab.sh exec "$node" curl -s --max-time 2 http://127.0.0.1:9080/v1/stats \
+      >"$dir/stats-$node.json" 2>/dev/null || true
+  done
+  cp -r /run/dfaas-$DFAAS_LAB_ID/logs "$dir/logs" 2>/dev/null || true
+  scripts/lab.sh down >/dev/null 2>&1
+  ((rc == 0)) || echo "experiment: [$n/$total] $name $s: a load generator failed (see $dir)" >&2
+}
+
+start=$SECONDS
+for name in ${scenarios//,/ }; do
+  for s in ${strategies//,/ }; do run "$name" "$s"; done
+done
+echo "experiment: all runs done in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s" >&2
+python3 "$EXP" report "$out"
+plots "$out"
+echo "experiment: tables (results.md), plots (<scenario>.png) and raw data in $out" >&2
