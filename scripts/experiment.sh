@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The reference's experiments T1-T3 in a 3-node lab (light, mid, heavy), scaled to this machine,
-# for All-Local (no offloading), Static, Recalc and Node Margin; tables and PNG plots.
+# for All-Local (no offloading), Static, Recalc and Node Margin; tables and PNG plots. recalc-ref is
+# Recalc with the reference's overflow (strategy.recalc.overflow: overloaded), recalc the agent's
+# default (standby overflow; docs/strategies.md).
 #
-#   scripts/experiment.sh [--scenarios t1,t2,t3] [--strategies alllocal,static,recalc,nodemargin]
+#   scripts/experiment.sh [--scenarios t1,t2,t3]
+#                         [--strategies alllocal,static,recalc-ref,recalc,nodemargin]
 #                         [--scale 1] [--time-scale 0.2] [--period 5s] [--models DIR] [--out DIR]
 #   scripts/experiment.sh --report DIR       only the tables and plots of an earlier run
 #
@@ -13,12 +16,12 @@
 # request. Node Margin needs the forecaster models (--models, default ../shared/data/forecaster)
 # and is skipped with a message without them. Results in DIR (default results/experiment-<time>):
 # results.md (tables), results.json, <scenario>.png, raw reports and timelines per run.
-# The full default run takes about 30 minutes.
+# The full default run takes about 40 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scenarios=t1,t2,t3
-strategies=alllocal,static,recalc,nodemargin
+strategies=alllocal,static,recalc-ref,recalc,nodemargin
 scale=1
 timescale=0.2
 period=5s
@@ -26,7 +29,7 @@ scrape=5s
 models=${DFAAS_FORECASTER_DATA_DIR:-$PWD/../shared/data/forecaster}
 out=""
 report_only=""
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 1; }
 while (($#)); do
   case $1 in
   --scenarios) scenarios=$2; shift 2 ;;
@@ -88,7 +91,7 @@ for name in ${scenarios//,/ }; do
   python3 "$EXP" streams "$name" 1 1 >/dev/null || exit 2
 done
 for s in ${strategies//,/ }; do
-  case $s in alllocal | static | recalc | nodemargin) ;; *) echo "experiment: unknown strategy $s" >&2; exit 2 ;; esac
+  case $s in alllocal | static | recalc | recalc-ref | nodemargin) ;; *) echo "experiment: unknown strategy $s" >&2; exit 2 ;; esac
 done
 if [[ ,$strategies, == *,nodemargin,* && ! -d $models ]]; then
   echo "experiment: no forecaster models in $models (--models DIR): Node Margin skipped" >&2
@@ -116,10 +119,15 @@ run() {  # SCENARIO STRATEGY
   n=$((n + 1))
   mkdir -p "$dir"
   python3 "$EXP" functions "$name" "$scale" "$dir/functions"
-  local extra=()
+  local extra=() lab_strategy=$s
   [[ $s == nodemargin ]] && extra=(--models "$models")
+  if [[ $s == recalc-ref ]]; then
+    lab_strategy=recalc
+    printf 'strategy:\n  recalc:\n    overflow: overloaded\n' >"$dir/agent.yaml"
+    extra=(--config "$dir/agent.yaml")
+  fi
   echo "experiment: [$n/$total] $name $s: starting the lab..." >&2
-  scripts/lab.sh up --strategy "$s" --period "$period" --scrape "$scrape" \
+  scripts/lab.sh up --strategy "$lab_strategy" --period "$period" --scrape "$scrape" \
     --functions "$dir/functions" "${extra[@]}" >"$dir/lab.txt" 2>&1 ||
     { cat "$dir/lab.txt" >&2; return 1; }
   # Two periods: the first decisions and peer messages are in before the load starts.

@@ -46,6 +46,10 @@ DFAAS_INLINE int ct_insert(const struct dfaas_ct_key *key, const struct dfaas_ct
     return bpf_map_update_elem(&dfaas_ct, key, entry, BPF_ANY);
 }
 
+DFAAS_INLINE void ct_delete(const struct dfaas_ct_key *key) {
+    bpf_map_delete_elem(&dfaas_ct, key);
+}
+
 DFAAS_INLINE int ct_serves(const struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
     return ct->service_addr == pkt->daddr && ct->service_port == pkt->dport;
 }

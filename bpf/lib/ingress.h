@@ -247,8 +247,14 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     }
     if (is_syn(pkt)) {
         /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
-        if (!ct || ct_is_finished(ct))
+        if (!ct || ct_is_finished(ct)) {
+            /* The tuple's last connection is over (a client reusing its port): its entry goes
+             * now. A local one sits under the gateway key, which later packets look up first,
+             * so it would catch this connection's packets if this one goes to a peer. `key` is
+             * the key `ct` was found under. */
+            if (ct) ct_delete(&key);
             return dfaas_new_user_connection(skb, pkt, function_id, collision);
+        }
         count_reason(DFAAS_R_SYN_RETRANSMIT);
     } else if (!ct) {
         /* Never guess a path mid-flow: the stack answers (usually with an RST). */

@@ -584,7 +584,8 @@ Json snapshot_to_json(const Snapshot &snapshot) {
              {{"current", window_to_json(snapshot.external.current)},
               {"previous", window_to_json(snapshot.external.previous)},
               {"action", snapshot.external.action ? action_to_json(*snapshot.external.action)
-                                                  : Json(nullptr)}}}};
+                                                  : Json(nullptr)}}},
+            {"recalc", {{"standby_overflow", snapshot.recalc.standby_overflow}}}};
 }
 
 Snapshot snapshot_from_json(const Json &json) {
@@ -618,6 +619,9 @@ Snapshot snapshot_from_json(const Json &json) {
         if (auto action = external->optional("action"))
             snapshot.external.action = action_from(*action);
     }
+    if (auto recalc = reader.optional("recalc"))
+        if (auto standby = recalc->optional("standby_overflow"))
+            snapshot.recalc.standby_overflow = standby->boolean();
     validated(reader, [&] { validate(snapshot); });
     return snapshot;
 }

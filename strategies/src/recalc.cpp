@@ -69,10 +69,11 @@ void plan_function(const std::string &name, uint32_t max_rate, double rate,
 
 FunctionPolicy managed_policy(const std::string &name, uint32_t max_rate, const RecalcPlan &plan,
                               const std::vector<RecalcPeer> &peers,
-                              const std::vector<const PeerEntry *> &live) {
+                              const std::vector<const PeerEntry *> &live, bool standby_overflow) {
     std::map<Ipv4, uint32_t> weights;
-    // As the reference, weights exist only for functions overloaded at step 1.
-    if (plan.overloaded.count(name) != 0) weights = node_weights(name, peers);
+    // As the reference, weights exist only for functions overloaded at step 1, unless they stand
+    // by under the local cap (the cap keeps the traffic local until the maxrate is reached).
+    if (standby_overflow || plan.overloaded.count(name) != 0) weights = node_weights(name, peers);
     FunctionPolicy policy;
     if (max_rate == 0) {
         policy = detail::peers_only_policy(std::move(weights));  // no local capacity at all
@@ -126,7 +127,8 @@ Decision recalc_step2(const Snapshot &snapshot, const RecalcPlan &plan) {
     const auto live = snapshot.peers.live(snapshot.now);
     PolicySet policies;
     for (const auto &[name, max_rate] : plan.max_rate)
-        policies[name] = managed_policy(name, max_rate, plan, peers, live);
+        policies[name] =
+            managed_policy(name, max_rate, plan, peers, live, snapshot.recalc.standby_overflow);
     for (const auto &name : plan.unmanaged)
         policies[name] = FunctionPolicy::all_local();
     // Functions only peers run are routed by NodeWeight (the reference answered 503).

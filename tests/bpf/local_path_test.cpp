@@ -147,6 +147,39 @@ TEST_F(LocalPath, SynRetransmitFollowsTheTrackedDecision) {
     EXPECT_EQ(dp().stats().function("figlet")->local.connections, 1u);
 }
 
+// A client reuses the tuple of a finished local connection (port reuse at a high connection
+// rate) and the new connection goes to a peer: the old connection's entry must not catch the
+// new connection's later packets (they were DNATed to the local gateway, which knew nothing of
+// them, and the request timed out).
+TEST_F(LocalPath, TupleOfAFinishedLocalConnectionCanGoToAPeer) {
+    install_figlet(FunctionPolicy::all_local());
+    auto syn = user_syn(40003);
+    ingress(syn.frame());
+    auto fin = syn;
+    fin.flags = kFin | kAck;
+    fin.tcp_options.clear();
+    ingress(fin.frame());
+    egress(gateway_reply(syn, kFin | kAck).frame());
+
+    FunctionPolicy to_b;
+    to_b.local = 0;
+    to_b.peers[kPeerB] = 100;
+    install_figlet(to_b);
+    auto again = ingress(syn.frame());
+    ASSERT_TRUE(again.parsed.outer) << "the new SYN selects: to B";
+    EXPECT_EQ(again.parsed.outer->dst, kPeerB);
+
+    auto ack = syn;
+    ack.flags = kAck;
+    ack.seq = syn.seq + 1;
+    ack.tcp_options.clear();
+    auto r = ingress(ack.frame());
+    ASSERT_TRUE(r.parsed.outer) << "the ACK follows the new connection to B, not the old one";
+    EXPECT_EQ(r.parsed.outer->dst, kPeerB);
+    EXPECT_EQ(r.parsed.ip.dst, kNode);
+    EXPECT_EQ(reason("syn_retransmit"), 0u);
+}
+
 TEST_F(LocalPath, FinAndRstMoveTheState) {
     install_figlet(FunctionPolicy::all_local());
     auto syn = user_syn(40001);

@@ -171,7 +171,7 @@ TEST(ConfigFile, FarOffKeyListsTheValidKeysOfItsSection) {
 
 TEST(ConfigFile, StructuralMistakesNameTheKey) {
     EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "strategy: recalc\n"), "strategy",
-                          {"is a section (with name, period, nms, group_file, external)"}));
+                          {"is a section (with name, period, nms, group_file, external, recalc)"}));
     EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "log:\n  level: {a: 1}\n"), "log.level",
                           {"expected a single value", "got a mapping"}));
     EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "log:\n  level: [info, debug]\n"), "log.level",

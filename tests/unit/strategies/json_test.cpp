@@ -31,6 +31,7 @@ Snapshot rich_snapshot() {
     snapshot.external.current = {1, 2, 3, 0.5, 2, {{"node2", {4, 5, 6}}}};
     snapshot.external.previous.input_rate = 7;
     snapshot.external.action = ExternalAction{0.6, 0.1, {{"node2", 0.3}}};
+    snapshot.recalc.standby_overflow = true;
     return snapshot;
 }
 
@@ -58,6 +59,7 @@ TEST(StrategyJson, MinimalSnapshotTakesDefaults) {
     EXPECT_EQ(snapshot.groups, reference_group_table());
     EXPECT_EQ(snapshot.peers.self_id(), "a");
     EXPECT_EQ(snapshot.peers.ttl(), Millis{20000});
+    EXPECT_FALSE(snapshot.recalc.standby_overflow);  // the reference's Recalc unless asked
 }
 
 TEST(StrategyJson, HandWrittenSnapshotDrivesAStrategy) {

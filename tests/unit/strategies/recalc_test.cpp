@@ -140,6 +140,32 @@ TEST(Recalc, NotOverloadedFunctionHasCapAndLimitInButNoOverflow) {
     EXPECT_EQ(policy.limit_in, (std::map<Ipv4, uint32_t>{{kNode2, 3}, {kNode3, 3}}));
 }
 
+TEST(Recalc, StandbyOverflowInstallsWeightsBeforeOverload) {
+    Snapshot snapshot = node1({{"funca", 7}}, {{"funca", 9}});
+    snapshot.user_rates["funca"] = 4.0;
+    snapshot.recalc.standby_overflow = true;
+    const Decision decision = RecalcStrategy().decide(snapshot);
+    EXPECT_EQ(decision.recalc_plan->overloaded.count("funca"), 0u);
+    const FunctionPolicy &policy = decision.policies->at("funca");
+    EXPECT_EQ(policy.local, 100u);
+    EXPECT_EQ(policy.local_cap, 10u);  // everything stays local up to the maxrate
+    // Over it, the excess goes by LimitOut (7 and 9 of 16) instead of being rejected.
+    EXPECT_EQ(policy.overflow, (std::map<Ipv4, uint32_t>{{kNode2, 43}, {kNode3, 56}}));
+    // What the node offers its peers and tells them does not change.
+    snapshot.recalc.standby_overflow = false;
+    const Decision reference = RecalcStrategy().decide(snapshot);
+    EXPECT_EQ(policy.limit_in, reference.policies->at("funca").limit_in);
+    EXPECT_EQ(decision.messages.size(), reference.messages.size());
+    EXPECT_TRUE(reference.policies->at("funca").overflow.empty());
+}
+
+TEST(Recalc, StandbyOverflowWithoutPeersStillRejectsOverTheCap) {
+    Snapshot snapshot = make_snapshot("node1", StrategyKind::recalc);
+    snapshot.functions = {with_max_rate("funca", 10)};
+    snapshot.recalc.standby_overflow = true;
+    EXPECT_TRUE(RecalcStrategy().decide(snapshot).policies->at("funca").overflow.empty());
+}
+
 TEST(Recalc, RateExactlyAtMaxRateIsOverloaded) {
     Snapshot snapshot = node1({{"funca", 5}}, {{"funca", 5}});
     snapshot.user_rates["funca"] = 10.0;

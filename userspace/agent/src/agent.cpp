@@ -64,13 +64,16 @@ Agent::Agent(Config config, std::string node_id)
       ports_(cfg_.dataplane.function_ports.first, cfg_.dataplane.function_ports.last,
              reserved_ports(cfg_)) {
     strategy_kind_ = to_strategy_kind(cfg_.strategy.name);
-    peer_table_ = strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
+    peer_table_ =
+        strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
     health_.require(kInputOpenFaas);
     health_.require(kInputPrometheus);
     health_.require(kInputDataplane);
 }
 
-Agent::~Agent() { stop(); }
+Agent::~Agent() {
+    stop();
+}
 
 // ---- lifecycle --------------------------------------------------------------------------------
 
@@ -98,9 +101,9 @@ void Agent::start() {
     install_defaults();
 
     if (!cfg_.peers.cluster_key_file.empty()) {
-        peers_ = std::make_unique<PeerLink>(cfg_, node_id_,
-                                            strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
-                                            [this] { return local_heartbeat(); });
+        peers_ = std::make_unique<PeerLink>(
+            cfg_, node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
+            [this] { return local_heartbeat(); });
         peers_->start();
     } else {
         spdlog::info("peer protocol off (no peers.cluster_key_file): this node runs alone");
@@ -156,7 +159,8 @@ void Agent::strategy_loop() {
         size_t step = 0;
         bool run_all = first;
         if (!first) {
-            auto next = strategy::next_step(*strategy_, wall_instant(Clock::now()), cfg_.strategy.period);
+            auto next =
+                strategy::next_step(*strategy_, wall_instant(Clock::now()), cfg_.strategy.period);
             std::unique_lock lock(wake_mu_);
             wake_.wait_until(lock, Clock::time_point(next.at),
                              [this] { return stopping_ || recalc_requested_; });
@@ -169,7 +173,8 @@ void Agent::strategy_loop() {
         if (run_all) {
             // An immediate recalculation runs every step of a period back to back.
             size_t steps = strategy_->step_offsets(cfg_.strategy.period).size();
-            for (size_t i = 0; i < steps; ++i) run_period_step(i);
+            for (size_t i = 0; i < steps; ++i)
+                run_period_step(i);
         } else {
             run_period_step(step);
         }
@@ -201,7 +206,8 @@ void Agent::run_period_step(size_t step) {
         }
         snapshot = build_snapshot(Clock::now());
     }
-    if (step == 0 && strategy_kind_ == strategy::StrategyKind::external) ask_external_model(snapshot);
+    if (step == 0 && strategy_kind_ == strategy::StrategyKind::external)
+        ask_external_model(snapshot);
 
     strategy::Decision decision;
     try {
@@ -231,7 +237,8 @@ void Agent::run_period_step(size_t step) {
     recalc_durations_s_.push_back(elapsed.count() / 1e6);
     if (recalc_durations_s_.size() > kDurationsKept)
         recalc_durations_s_.erase(recalc_durations_s_.begin());
-    for (const auto &w : decision.warnings) spdlog::debug("strategy: {}", w);
+    for (const auto &w : decision.warnings)
+        spdlog::debug("strategy: {}", w);
 }
 
 void Agent::ensure_strategy() {
@@ -243,9 +250,9 @@ void Agent::ensure_strategy() {
                 forecaster_ = std::make_unique<forecast::HttpForecaster>(
                     cfg_.forecaster.url ? cfg_.forecaster.url->str() : "", cfg_.forecaster.timeout);
             else
-                forecaster_ = std::make_unique<forecast::NativeForecaster>(
-                    forecast::NativeForecaster::load(cfg_.forecaster.models_dir,
-                                                     to_forecast_variant(cfg_.forecaster.variant)));
+                forecaster_ =
+                    std::make_unique<forecast::NativeForecaster>(forecast::NativeForecaster::load(
+                        cfg_.forecaster.models_dir, to_forecast_variant(cfg_.forecaster.variant)));
             std::lock_guard lock(mu_);
             note(kInputForecaster, health_.ok(kInputForecaster, Clock::now()));
         } catch (const std::exception &e) {
@@ -268,8 +275,7 @@ void Agent::gather_functions() {
     std::lock_guard lock(mu_);
     auto now = Clock::now();
     if (!listed) {
-        note(kInputOpenFaas, health_.failed(kInputOpenFaas, listed.error(), now),
-             listed.error());
+        note(kInputOpenFaas, health_.failed(kInputOpenFaas, listed.error(), now), listed.error());
         return;  // keep the last known functions and their policies
     }
     note(kInputOpenFaas, health_.ok(kInputOpenFaas, now));
@@ -285,7 +291,8 @@ void Agent::gather_functions() {
     for (const auto &svc : dp_->services())
         if (svc.local && svc.addr == cfg_.node.ip) current[svc.function] = svc.port;
     auto assignment = ports_.assign(requests, current);
-    for (const auto &problem : assignment.problems) spdlog::warn("function port: {}", problem);
+    for (const auto &problem : assignment.problems)
+        spdlog::warn("function port: {}", problem);
 
     std::map<std::string, KnownFunction> functions;
     for (const auto &f : *listed) {
@@ -314,12 +321,14 @@ void Agent::sync_services(const std::map<std::string, uint16_t> &ports) {
         auto it = ports.find(svc.function);
         if (it == ports.end() || it->second != svc.port) dp_->delete_service(svc.addr, svc.port);
     }
-    for (const auto &[name, port] : ports) dp_->set_service(dp::Service{cfg_.node.ip, port, name, true});
+    for (const auto &[name, port] : ports)
+        dp_->set_service(dp::Service{cfg_.node.ip, port, name, true});
     // Functions gone from OpenFaaS leave the data plane (their ids become free).
     for (const auto &[id, name] : dp_->functions()) {
         bool still_local = ports.count(name) > 0;
         bool served_for_peers = false;
-        for (const auto &svc : dp_->services()) served_for_peers |= svc.function == name;
+        for (const auto &svc : dp_->services())
+            served_for_peers |= svc.function == name;
         if (!still_local && !served_for_peers) {
             dp_->remove_function(name);
             installed_.erase(name);
@@ -348,14 +357,18 @@ void Agent::gather_node_metrics() {
     m.cpu_percent = single(cfg_.prometheus.node_cpu_query);
     m.ram_bytes = single(cfg_.prometheus.node_ram_query);
     if (auto r = prometheus_.query(promql::invocation_rate_by_code(window))) {
-        if (auto rates = promql::invocation_rates(*r)) m.invocation_rates = *rates;
-        else errors.push_back(rates.error());
+        if (auto rates = promql::invocation_rates(*r))
+            m.invocation_rates = *rates;
+        else
+            errors.push_back(rates.error());
     } else {
         errors.push_back(r.error());
     }
     if (auto r = prometheus_.query(promql::mean_latency_by_function(window))) {
-        if (auto lat = promql::mean_latencies(*r)) m.mean_latency_s = *lat;
-        else errors.push_back(lat.error());
+        if (auto lat = promql::mean_latencies(*r))
+            m.mean_latency_s = *lat;
+        else
+            errors.push_back(lat.error());
     } else {
         errors.push_back(r.error());
     }
@@ -372,8 +385,8 @@ strategy::Snapshot Agent::build_snapshot(Clock::time_point now) {
     strategy::Snapshot s;
     s.node_id = node_id_;
     s.node_type = to_strategy_node_type(cfg_.node.type);
-    s.thresholds = strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram,
-                                        cfg_.strategy.nms.power};
+    s.thresholds =
+        strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram, cfg_.strategy.nms.power};
     s.period = cfg_.strategy.period;
     s.now = wall_instant(now);
     for (const auto &[name, kf] : functions_)
@@ -381,6 +394,7 @@ strategy::Snapshot Agent::build_snapshot(Clock::time_point now) {
     for (const auto &[name, rate] : period_user_rates_)
         if (functions_.count(name)) s.user_rates[name] = rate;
     s.groups = to_group_table(cfg_.strategy);
+    s.recalc.standby_overflow = cfg_.strategy.recalc_overflow == RecalcOverflow::Standby;
     if (peers_) {
         s.peers = peers_->table(s.now);
     } else {
@@ -395,10 +409,13 @@ void Agent::ask_external_model(strategy::Snapshot &snapshot) {
     {
         std::lock_guard lock(mu_);
         strategy::NodeWindow current;
-        for (const auto &[name, rate] : period_user_rates_) current.input_rate += rate;
-        for (const auto &[name, r] : rate_meter_.latest()) current.reject_rate += r.reject_connections;
+        for (const auto &[name, rate] : period_user_rates_)
+            current.input_rate += rate;
+        for (const auto &[name, r] : rate_meter_.latest())
+            current.reject_rate += r.reject_connections;
         if (node_metrics_.cpu_percent) current.cpu_utilization = *node_metrics_.cpu_percent / 100.0;
-        for (const auto &[name, kf] : functions_) current.replicas += double(kf.info.replicas);
+        for (const auto &[name, kf] : functions_)
+            current.replicas += double(kf.info.replicas);
         double latency_sum = 0;
         size_t n = 0;
         for (const auto &[name, s] : node_metrics_.mean_latency_s)
@@ -450,7 +467,8 @@ void Agent::apply_decision(const strategy::Decision &decision) {
 
 void Agent::install(const PolicySet &policies) {
     std::set<Ipv4> known_peers;
-    for (const auto &p : dp_->peers()) known_peers.insert(p.addr);
+    for (const auto &p : dp_->peers())
+        known_peers.insert(p.addr);
     for (auto [name, policy] : policies) {
         // Only peers the data plane knows (authenticated members) can be targets, and none the
         // data plane found unresponsive (limit_in stays: it is about traffic they send us).
@@ -504,8 +522,9 @@ void Agent::control_tick(uint64_t tick) {
             note(kInputDataplane, health_.ok(kInputDataplane, Clock::now()));
         else
             note(kInputDataplane,
-                 health_.failed(kInputDataplane, "programs not attached to " +
-                                                     cfg_.dataplane.interface, Clock::now()),
+                 health_.failed(kInputDataplane,
+                                "programs not attached to " + cfg_.dataplane.interface,
+                                Clock::now()),
                  "programs not attached");
     } catch (const std::exception &e) {
         note(kInputDataplane, health_.failed(kInputDataplane, e.what(), Clock::now()), e.what());
@@ -519,8 +538,8 @@ void Agent::control_tick(uint64_t tick) {
     for (const auto &name : overrides_.expire(Clock::now())) {
         spdlog::info("override of {} expired", name);
         PolicySet back;
-        back[name] = strategy_policies_.count(name) ? strategy_policies_[name]
-                                                    : FunctionPolicy::all_local();
+        back[name] =
+            strategy_policies_.count(name) ? strategy_policies_[name] : FunctionPolicy::all_local();
         install(back);
     }
     if (tick % kGcEveryTicks == 0) {
@@ -536,11 +555,12 @@ peers::Heartbeat Agent::local_heartbeat() {
     std::lock_guard lock(mu_);
     peers::Heartbeat h;
     h.node_type = to_strategy_node_type(cfg_.node.type);
-    h.thresholds = strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram,
-                                        cfg_.strategy.nms.power};
+    h.thresholds =
+        strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram, cfg_.strategy.nms.power};
     h.strategy = std::string(strategy::to_string(strategy_kind_));
     h.period = cfg_.strategy.period;
-    for (const auto &[name, kf] : functions_) h.functions.push_back(peers::FunctionPort{name, kf.port});
+    for (const auto &[name, kf] : functions_)
+        h.functions.push_back(peers::FunctionPort{name, kf.port});
     return h;
 }
 
@@ -560,12 +580,14 @@ void Agent::sync_peers(strategy::Instant now) {
             spdlog::info("peer {} removed from the data plane", p.addr.str());
             dp_->remove_peer(p.addr);  // rewrites the policies that name it
             for (auto &[name, policy] : installed_)
-                for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in}) m->erase(p.addr);
+                for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
+                    m->erase(p.addr);
             failure_detector_.reset(p.addr);
             unreachable_.erase(p.addr);
         }
     std::set<Ipv4> present;
-    for (const auto &p : dp_->peers()) present.insert(p.addr);
+    for (const auto &p : dp_->peers())
+        present.insert(p.addr);
     bool joined = false;
     for (const auto &addr : wanted) {
         if (present.count(addr)) continue;
@@ -593,9 +615,10 @@ void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
     bool changed = false;
     for (const auto &addr : failure_detector_.update(readings)) {
         auto id = peers_->mark_unreachable(addr, now);
-        spdlog::warn("peer {} ({}) unreachable: forwarded connections unanswered; removed from "
-                     "every policy",
-                     id.value_or("?"), addr.str());
+        spdlog::warn(
+            "peer {} ({}) unreachable: forwarded connections unanswered; removed from "
+            "every policy",
+            id.value_or("?"), addr.str());
         unreachable_.insert(addr);
         changed = true;
     }

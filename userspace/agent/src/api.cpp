@@ -40,7 +40,8 @@ bool may_mutate(const httplib::Request &req, const std::string &token) {
     if (auth.size() != prefix.size() + token.size() || auth.rfind(prefix, 0) != 0) return false;
     // Constant time over the token's length.
     unsigned char diff = 0;
-    for (size_t i = 0; i < token.size(); ++i) diff |= auth[prefix.size() + i] ^ token[i];
+    for (size_t i = 0; i < token.size(); ++i)
+        diff |= auth[prefix.size() + i] ^ token[i];
     return diff == 0;
 }
 
@@ -83,14 +84,14 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
     server.Get("/v1/policies", [&agent](const httplib::Request &, httplib::Response &res) {
         reply_json(res, 200, policies_json(agent.view(), ""));
     });
-    server.Get(R"(/v1/policies/([^/]+))", [&agent](const httplib::Request &req,
-                                                 httplib::Response &res) {
-        auto v = agent.view();
-        std::string fn = req.matches[1];
-        if (!v.installed.count(fn) && !v.functions.count(fn))
-            return reply_error(res, 404, "function " + fn + " not found");
-        reply_json(res, 200, policies_json(v, fn));
-    });
+    server.Get(R"(/v1/policies/([^/]+))",
+               [&agent](const httplib::Request &req, httplib::Response &res) {
+                   auto v = agent.view();
+                   std::string fn = req.matches[1];
+                   if (!v.installed.count(fn) && !v.functions.count(fn))
+                       return reply_error(res, 404, "function " + fn + " not found");
+                   reply_json(res, 200, policies_json(v, fn));
+               });
     server.Get("/v1/peers", [&agent](const httplib::Request &, httplib::Response &res) {
         reply_json(res, 200, peers_json(agent.view()));
     });
@@ -112,25 +113,26 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
         reply_json(res, 200, doc);
     });
 
-    server.Put(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,
-                                                        httplib::Response &res) {
-        if (!may_mutate(req, token))
-            return reply_error(res, 403, "mutations need loopback or the control token");
-        std::string fn = req.matches[1];
-        auto v = agent.view();
-        if (!v.functions.count(fn)) return reply_error(res, 404, "function " + fn + " not found");
-        try {
-            json body = json::parse(req.body);
-            FunctionPolicy p = policy_from_request(body, v);
-            if (auto err = p.validate()) return reply_error(res, 400, *err);
-            agent.set_override(fn, p, parse_ttl(body));
-            reply_json(res, 200, policies_json(agent.view(), fn));
-        } catch (const std::exception &e) {
-            reply_error(res, 400, e.what());
-        }
-    });
+    server.Put(R"(/v1/policies/([^/]+))",
+               [&agent, token](const httplib::Request &req, httplib::Response &res) {
+                   if (!may_mutate(req, token))
+                       return reply_error(res, 403, "mutations need loopback or the control token");
+                   std::string fn = req.matches[1];
+                   auto v = agent.view();
+                   if (!v.functions.count(fn))
+                       return reply_error(res, 404, "function " + fn + " not found");
+                   try {
+                       json body = json::parse(req.body);
+                       FunctionPolicy p = policy_from_request(body, v);
+                       if (auto err = p.validate()) return reply_error(res, 400, *err);
+                       agent.set_override(fn, p, parse_ttl(body));
+                       reply_json(res, 200, policies_json(agent.view(), fn));
+                   } catch (const std::exception &e) {
+                       reply_error(res, 400, e.what());
+                   }
+               });
     server.Delete(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,
-                                                           httplib::Response &res) {
+                                                             httplib::Response &res) {
         if (!may_mutate(req, token))
             return reply_error(res, 403, "mutations need loopback or the control token");
         std::string fn = req.matches[1];
@@ -138,26 +140,25 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
             return reply_error(res, 404, "no override for function " + fn);
         reply_json(res, 200, policies_json(agent.view(), fn));
     });
-    server.Post("/v1/recalc", [&agent, token](const httplib::Request &req,
-                                              httplib::Response &res) {
+    server.Post("/v1/recalc", [&agent, token](const httplib::Request &req, httplib::Response &res) {
         if (!may_mutate(req, token))
             return reply_error(res, 403, "mutations need loopback or the control token");
         agent.request_recalc();
         reply_json(res, 202, json{{"recalc", "requested"}});
     });
 
-    server.set_exception_handler([](const httplib::Request &req, httplib::Response &res,
-                                    std::exception_ptr ep) {
-        std::string what = "unknown error";
-        try {
-            if (ep) std::rethrow_exception(ep);
-        } catch (const std::exception &e) {
-            what = e.what();
-        } catch (...) {
-        }
-        spdlog::warn("API {} {}: {}", req.method, req.path, what);
-        reply_error(res, 500, what);
-    });
+    server.set_exception_handler(
+        [](const httplib::Request &req, httplib::Response &res, std::exception_ptr ep) {
+            std::string what = "unknown error";
+            try {
+                if (ep) std::rethrow_exception(ep);
+            } catch (const std::exception &e) {
+                what = e.what();
+            } catch (...) {
+            }
+            spdlog::warn("API {} {}: {}", req.method, req.path, what);
+            reply_error(res, 500, what);
+        });
     server.set_error_handler([](const httplib::Request &req, httplib::Response &res) {
         if (res.body.empty())
             reply_error(res, res.status, req.method + " " + req.path + ": not found");

@@ -48,8 +48,8 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
           2 * cfg.peers.control_tick}),
       outbox_(peers::Identity{node_id, Endpoint{cfg.node.ip, cfg.peers.listen_port}}, keys_,
               peers::Outbox::initial_seq(wall_now())),
-      client_(peers::ClientSettings{std::min<strategy::Millis>(std::chrono::seconds(1),
-                                                               heartbeat_interval(cfg))}) {
+      client_(peers::ClientSettings{
+          std::min<strategy::Millis>(std::chrono::seconds(1), heartbeat_interval(cfg))}) {
     receiver_ = std::make_unique<peers::Receiver>(
         peers::ReceiverSettings{node_id, cfg.peers.replay_window}, keys_,
         [this](const peers::Envelope &message, strategy::Instant now) {
@@ -71,7 +71,9 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
         *receiver_, peers::ServerSettings{Ipv4{0}, cfg.peers.listen_port});
 }
 
-PeerLink::~PeerLink() { stop(); }
+PeerLink::~PeerLink() {
+    stop();
+}
 
 void PeerLink::start() {
     server_->start();
@@ -122,7 +124,8 @@ void PeerLink::expire_locked(strategy::Instant now) {
         if (auto it = dying.find(id); it != dying.end()) departed_[id] = it->second;
     }
     std::erase_if(departed_, [&](const auto &item) {
-        return membership_.find(item.first) != nullptr || now > item.second.last_seen + kDepartedKept;
+        return membership_.find(item.first) != nullptr ||
+               now > item.second.last_seen + kDepartedKept;
     });
 }
 
@@ -139,7 +142,8 @@ void PeerLink::send(const std::vector<strategy::OutgoingMessage> &messages, stra
         std::lock_guard lock(mu_);
         batch = outbox_.messages(messages, membership_, now);
     }
-    for (const auto &e : batch.errors) spdlog::debug("peer message not sent: {}", e);
+    for (const auto &e : batch.errors)
+        spdlog::debug("peer message not sent: {}", e);
     auto results = client_.send(batch.deliveries);
     std::vector<std::string> errors = batch.errors;
     for (const auto &r : results)
@@ -172,14 +176,16 @@ PeerView PeerLink::view_of(const peers::Member &m, strategy::Instant now) const 
 std::vector<PeerView> PeerLink::authorized(strategy::Instant now) {
     std::lock_guard lock(mu_);
     std::vector<PeerView> out;
-    for (const auto *m : membership_.authorized(now)) out.push_back(view_of(*m, now));
+    for (const auto *m : membership_.authorized(now))
+        out.push_back(view_of(*m, now));
     return out;
 }
 
 std::vector<PeerView> PeerLink::members(strategy::Instant now) {
     std::lock_guard lock(mu_);
     std::vector<PeerView> out;
-    for (const auto &[id, m] : membership_.members()) out.push_back(view_of(m, now));
+    for (const auto &[id, m] : membership_.members())
+        out.push_back(view_of(m, now));
     for (const auto &[id, v] : departed_)
         if (membership_.find(id) == nullptr) out.push_back(v);
     return out;
@@ -188,7 +194,8 @@ std::vector<PeerView> PeerLink::members(strategy::Instant now) {
 std::vector<peers::Candidate> PeerLink::candidates() {
     std::lock_guard lock(mu_);
     std::vector<peers::Candidate> out;
-    for (const auto &[endpoint, c] : membership_.candidates()) out.push_back(c);
+    for (const auto &[endpoint, c] : membership_.candidates())
+        out.push_back(c);
     return out;
 }
 

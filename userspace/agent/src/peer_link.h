@@ -48,7 +48,7 @@ struct PeerLinkStats {
 };
 
 class PeerLink {
-public:
+  public:
     using LocalHeartbeat = std::function<peers::Heartbeat()>;
 
     // Throws (naming the key) when the cluster key cannot be read or the port cannot be bound.
@@ -74,7 +74,7 @@ public:
     // Peers flagged unreachable that spoke again since the last call.
     std::vector<Ipv4> take_recovered(strategy::Instant now);
 
-private:
+  private:
     void heartbeat_loop();
     PeerView view_of(const peers::Member &m, strategy::Instant now) const;
     // Expires dead members, keeping their last view in departed_ (mu_ held).

@@ -52,6 +52,18 @@ struct ExternalInputs {
     bool operator==(const ExternalInputs &) const = default;
 };
 
+// Recalc's option beyond the reference (docs/strategies.md). Off here, so that the library
+// reproduces the reference unless asked; the agent turns it on by default
+// (strategy.recalc.overflow: standby).
+struct RecalcOptions {
+    // Overflow weights (from the peers' LimitOut) under the local cap for every function, not
+    // only for those a step found overloaded: a burst above the maxrate goes to peers at once
+    // instead of being rejected until the next period notices it.
+    bool standby_overflow = false;
+
+    bool operator==(const RecalcOptions &) const = default;
+};
+
 struct Snapshot {
     std::string node_id;
     NodeType node_type = NodeType::mid;
@@ -67,6 +79,7 @@ struct Snapshot {
 
     PeerTable peers;
     ExternalInputs external;
+    RecalcOptions recalc;
 
     bool operator==(const Snapshot &) const = default;
 };

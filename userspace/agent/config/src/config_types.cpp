@@ -28,6 +28,9 @@ std::string_view to_string(StrategyKind value) {
 std::string_view to_string(ForecasterMode value) {
     return canonical_name(config_detail::forecaster_mode_names(), value);
 }
+std::string_view to_string(RecalcOverflow value) {
+    return canonical_name(config_detail::recalc_overflow_names(), value);
+}
 std::string_view to_string(ForecasterVariant value) {
     return canonical_name(config_detail::forecaster_variant_names(), value);
 }

@@ -238,6 +238,12 @@ std::vector<KeySpec> build_key_specs() {
     keys.push_back(scalar_key("strategy.external.timeout", duration,
                               FIELD(strategy.external.timeout), positive_duration(), duration_text,
                               "External strategy: time limit of one request (below the period)."));
+    keys.push_back(scalar_key(
+        "strategy.recalc.overflow", "enum: standby|overloaded", FIELD(strategy.recalc_overflow),
+        enum_of(recalc_overflow_names), enum_text,
+        "Recalc: standby installs every function's overflow weights (peers' LimitOut) under its "
+        "local cap at all times, so a burst above the maxrate goes to peers at once; overloaded "
+        "installs them only after a step found the function overloaded, as the reference."));
     // --- forecaster ---
     keys.push_back(scalar_key("forecaster.mode", "enum: native|http", FIELD(forecaster.mode),
                               enum_of(forecaster_mode_names), enum_text,

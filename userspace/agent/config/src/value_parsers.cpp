@@ -295,6 +295,12 @@ const EnumNames<StrategyKind> &strategy_names() {
     return names;
 }
 
+const EnumNames<RecalcOverflow> &recalc_overflow_names() {
+    static const EnumNames<RecalcOverflow> names{{"standby", RecalcOverflow::Standby},
+                                                 {"overloaded", RecalcOverflow::Overloaded}};
+    return names;
+}
+
 const EnumNames<ForecasterMode> &forecaster_mode_names() {
     static const EnumNames<ForecasterMode> names{{"native", ForecasterMode::Native},
                                                  {"http", ForecasterMode::Http}};

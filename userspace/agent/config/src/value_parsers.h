@@ -42,6 +42,7 @@ const EnumNames<RejectMode> &reject_mode_names();
 const EnumNames<ForwardMode> &forward_mode_names();
 const EnumNames<StrategyKind> &strategy_names();
 const EnumNames<ForecasterMode> &forecaster_mode_names();
+const EnumNames<RecalcOverflow> &recalc_overflow_names();
 const EnumNames<ForecasterVariant> &forecaster_variant_names();
 const EnumNames<LogLevel> &log_level_names();
 

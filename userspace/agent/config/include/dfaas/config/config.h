@@ -32,6 +32,8 @@ enum class RejectMode { Rst, Drop };
 enum class ForwardMode { Encap };
 enum class StrategyKind { Recalc, NodeMargin, Static, AllLocal, External };
 enum class ForecasterMode { Native, Http };
+// Recalc: when a function's overflow weights are installed (see docs/strategies.md).
+enum class RecalcOverflow { Standby, Overloaded };
 enum class ForecasterVariant { Regression, Quantile005, Quantile095 };
 enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
@@ -41,6 +43,7 @@ std::string_view to_string(RejectMode value);
 std::string_view to_string(ForwardMode value);
 std::string_view to_string(StrategyKind value);
 std::string_view to_string(ForecasterMode value);
+std::string_view to_string(RecalcOverflow value);
 std::string_view to_string(ForecasterVariant value);
 std::string_view to_string(LogLevel value);
 
@@ -106,6 +109,7 @@ struct StrategyConfig {
     NmsThresholds nms;
     std::string group_file;  // optional; empty = groups from the dfaas.group label
     ExternalStrategyConfig external;
+    RecalcOverflow recalc_overflow = RecalcOverflow::Standby;
     // Not a key: the content of group_file (function -> group), filled by the loader.
     std::map<std::string, FunctionGroup> groups;
 
