@@ -1,5 +1,5 @@
 // One Node Margin decision (15 functions, 10 neighbours, native forecaster), one forecaster
-// prediction, and the cheap strategies on the same scale for comparison.
+// prediction, and the cheap strategies on the same scale and at 100 functions for comparison.
 #include <benchmark/benchmark.h>
 
 #include <optional>
@@ -33,7 +33,7 @@ std::string function_name(size_t i) {
 // A mid node (thresholds 120/5.5e9/2.1e6) with 15 functions, 5 per group at 2 (HIGH), 20 (LOW)
 // and 6 (MEDIUM) req/s each: predicted cpu 162 > 120, overloaded. Ten idle neighbours (heavy,
 // mid, light in turn) with margin 20 each run two thirds of the functions.
-Snapshot overloaded_node(StrategyKind kind) {
+Snapshot overloaded_node(StrategyKind kind, size_t functions = kFunctions) {
     Snapshot snapshot;
     snapshot.node_id = "node-00";
     snapshot.node_type = NodeType::mid;
@@ -43,7 +43,7 @@ Snapshot overloaded_node(StrategyKind kind) {
     snapshot.peers = PeerTable(snapshot.node_id, peer_ttl(kind, snapshot.period));
     const std::array<const char *, 3> groups{"HIGH_USAGE", "LOW_USAGE", "MEDIUM_USAGE"};
     const std::array<double, 3> rates{2.0, 20.0, 6.0};  // per function, by group
-    for (size_t i = 0; i < kFunctions; ++i) {
+    for (size_t i = 0; i < functions; ++i) {
         const std::string name = function_name(i);
         snapshot.functions.push_back(
             LocalFunction{name,
@@ -59,7 +59,7 @@ Snapshot overloaded_node(StrategyKind kind) {
         const Ipv4 address{0x0a000000u + static_cast<uint32_t>(n) + 2};
         NmsNodeInfo info = kinds[n % 3];
         std::map<std::string, double> limits;
-        for (size_t i = 0; i < kFunctions; ++i) {
+        for (size_t i = 0; i < functions; ++i) {
             if ((i + n) % 3 == 0) continue;
             info.functions.push_back(function_name(i));
             limits[function_name(i)] = 5.0;
@@ -134,21 +134,24 @@ void BM_NodeMarginDecisionWarmMemo(benchmark::State &state) {
 }
 BENCHMARK(BM_NodeMarginDecisionWarmMemo)->Unit(benchmark::kMillisecond);
 
+// Both Recalc steps for state.range(0) functions and 10 peers (the agent's cost at scale).
 void BM_RecalcBothSteps(benchmark::State &state) {
-    const Snapshot snapshot = overloaded_node(StrategyKind::recalc);
+    const Snapshot snapshot =
+        overloaded_node(StrategyKind::recalc, static_cast<size_t>(state.range(0)));
     const RecalcStrategy strategy;
     for (auto _ : state)
         benchmark::DoNotOptimize(strategy.decide(snapshot));
 }
-BENCHMARK(BM_RecalcBothSteps)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RecalcBothSteps)->Arg(15)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 void BM_StaticDecision(benchmark::State &state) {
-    const Snapshot snapshot = overloaded_node(StrategyKind::static_weights);
+    const Snapshot snapshot =
+        overloaded_node(StrategyKind::static_weights, static_cast<size_t>(state.range(0)));
     const StaticStrategy strategy;
     for (auto _ : state)
         benchmark::DoNotOptimize(strategy.decide(snapshot));
 }
-BENCHMARK(BM_StaticDecision)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StaticDecision)->Arg(15)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace dfaas::strategy
