@@ -50,12 +50,13 @@ export DFAAS_LAB_ID=${DFAAS_LAB_ID:-exp}
 plots() {  # DIR: one PNG per scenario, HTTP 200 and failures per second of every strategy
   local dir=$1 name s
   for name in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["scenarios"]))' "$dir/experiment.json"); do
-    local success=() failed=() first=""
+    local success=() failed=() first="" colour=0
     for s in ${strategies//,/ }; do
       [[ -s $dir/$name-$s.dat ]] || continue
       [[ -z $first ]] && first=$s
-      success+=("\"$dir/$name-$s.dat\" using 1:3 with lines lw 2 title \"$s\"")
-      failed+=("\"$dir/$name-$s.dat\" using 1:4 with lines lw 2 title \"$s\"")
+      colour=$((colour + 1))  # one colour per strategy in both panels
+      success+=("\"$dir/$name-$s.dat\" using 1:3 with lines lw 2 lc $colour title \"$s\"")
+      failed+=("\"$dir/$name-$s.dat\" using 1:4 with lines lw 2 lc $colour title \"$s\"")
     done
     [[ -n $first ]] || continue
     local IFS=,
@@ -70,7 +71,7 @@ set grid
 set yrange [0:*]
 set offsets 0, 0, graph 0.08, 0
 set title "HTTP 200 per second (dashed: offered)"
-plot "$dir/$name-$first.dat" using 1:2 with lines dashtype 2 lc rgb "gray" title "offered", ${success[*]}
+plot ${success[*]}, "$dir/$name-$first.dat" using 1:2 with lines lw 1 dashtype 2 lc rgb "black" title "offered"
 set title "failed requests per second (429, reset, timeout)"
 plot ${failed[*]}
 unset multiplot

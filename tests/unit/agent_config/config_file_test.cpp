@@ -42,7 +42,7 @@ TEST(ConfigFile, DefaultsWhenOnlyTheRequiredKeyIsSet) {
     EXPECT_EQ(config.peers.listen_port, 30090);
     EXPECT_TRUE(config.peers.seeds.empty());
     EXPECT_EQ(config.peers.replay_window, 30s);
-    EXPECT_EQ(config.peers.control_tick, 1s);
+    EXPECT_EQ(config.peers.control_tick, 500ms);
     EXPECT_EQ(config.log.level, dfaas::LogLevel::Info);
 }
 

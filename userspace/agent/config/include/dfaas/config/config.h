@@ -167,7 +167,7 @@ struct PeersConfig {
     std::vector<Endpoint> seeds;
     std::string cluster_key_file;  // HMAC key of the peer protocol
     Duration replay_window = std::chrono::seconds(30);
-    Duration control_tick = std::chrono::seconds(1);
+    Duration control_tick = std::chrono::milliseconds(500);
 
     bool operator==(const PeersConfig &) const = default;
 };
