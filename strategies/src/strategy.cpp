@@ -49,6 +49,8 @@ int64_t floor_div(int64_t a, int64_t b) {
     return a / b - ((a % b != 0) && (a < 0));
 }
 
+}  // namespace
+
 void merge_step(Decision &total, Decision &&step) {
     if (step.policies) total.policies = std::move(step.policies);
     for (auto &message : step.messages)
@@ -59,8 +61,6 @@ void merge_step(Decision &total, Decision &&step) {
     if (step.recalc_plan) total.recalc_plan = std::move(step.recalc_plan);
     if (step.nms) total.nms = std::move(step.nms);
 }
-
-}  // namespace
 
 std::string_view to_string(StrategyKind kind) {
     for (const auto &named : kNames)

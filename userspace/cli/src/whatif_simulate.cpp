@@ -95,17 +95,6 @@ PeriodInput period_input_from(const json &value, const std::string &path,
     return input;
 }
 
-void merge_step(strategy::Decision &total, strategy::Decision step) {
-    if (step.policies) total.policies = std::move(step.policies);
-    for (auto &message : step.messages)
-        total.messages.push_back(std::move(message));
-    for (auto &warning : step.warnings)
-        total.warnings.push_back(std::move(warning));
-    if (!total.degraded) total.degraded = std::move(step.degraded);
-    if (step.recalc_plan) total.recalc_plan = std::move(step.recalc_plan);
-    if (step.nms) total.nms = std::move(step.nms);
-}
-
 }  // namespace
 
 bool is_federation(const json &document) {
@@ -316,7 +305,7 @@ PeriodResult FederationSimulator::run_period() {
                     deliveries.push_back({&node, found->second, message.body});
                 }
             }
-            merge_step(merged[id], decision);
+            strategy::merge_step(merged[id], strategy::Decision(decision));
             previous[id] = std::move(decision);
         }
         for (const auto &delivery : deliveries) {

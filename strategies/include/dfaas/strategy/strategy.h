@@ -52,6 +52,10 @@ class Strategy {
 // outlive the strategy.
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const Forecaster *forecaster = nullptr);
 
+// Folds one step's decision into the period's: the latest policies, plan and NMS report win,
+// messages and warnings accumulate, the first degraded reason stays.
+void merge_step(Decision &total, Decision &&step);
+
 // The first instant strictly after `now` that is ≡ offset (mod period): when a step at that
 // offset runs next (the reference sleeps P - (now % P) for step 1, likewise for step 2).
 Instant next_phase_time(Instant now, Millis period, Millis offset);
