@@ -207,8 +207,13 @@ dp_up() {
   dp a dp policy set echo --local 0 --peer "$IP_B=100" >/dev/null
   dp a dp policy set echo-local --local 100 >/dev/null
   dp b dp peer add "$IP_A" >/dev/null
+  # B serves echo itself (as every node a peer forwards a function to does): the data plane
+  # accepts forwarded-in connections only for functions with a port of their own here.
+  dp b dp service add $FWD_PORT echo >/dev/null
   dp b dp service add $FWD_PORT echo --addr "$IP_A" --peer-port >/dev/null
-  dp b dp policy set echo --local 100 >/dev/null
+  # An explicit forwarded-in cap far above any rate here: without one the data plane's default
+  # (dataplane.default_limit_in, 1,000 conn/s per function and peer) would refuse the rest.
+  dp b dp policy set echo --local 100 --limit-in "$IP_A=1000000" >/dev/null
 }
 
 # dp_down TAG: keeps both nodes' counters (drop reasons, SYN retransmits) and detaches.

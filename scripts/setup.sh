@@ -17,6 +17,8 @@ PACKAGES=(
   # Kubernetes API models for schema checks, yamllint
   golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-kubernetes
   yamllint
+  # fault-injection suite (scripts/faults.sh): nft partitions a lab node
+  nftables
 )
 
 missing=()

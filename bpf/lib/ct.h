@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Connection tracking: one LRU table, one entry per connection.
+ * Connection tracking: two LRU tables with the same key and value, one entry per connection.
  *  - Connections this node DNATs to its gateway (LOCAL, FORWARDED_IN) are keyed by the tuple
  *    after DNAT, client -> gateway: ingress rebuilds it from the configured gateway, egress reads
  *    it off the gateway's reply, so both directions find the same entry with one lookup and the
@@ -9,12 +9,31 @@
  *  - Connections without DNAT here (FORWARD, REJECT) are keyed by the client's tuple as sent.
  * Two connections of one client tuple to two function ports of this node would meet at the
  * gateway as one socket tuple; the second is refused (DFAAS_R_CT_COLLISION) instead of mixed.
+ *
+ * SYN floods. A SYN creates its entry in dfaas_ct_half_open only. The entry moves to dfaas_ct
+ * (established) when the client's ACK acknowledges the server's SYN-ACK, which this node saw
+ * (egress for LOCAL/FORWARDED_IN, the peer's encapsulated reply for FORWARD): a sender with a
+ * spoofed address never sees the SYN-ACK, so it can fill and churn only the half-open table,
+ * whose LRU evicts other half-open entries, never an established connection. Lookups try the
+ * established table first, so established packets cost what they did with a single table.
+ *
+ * RST and FIN end (or half-close) an entry only when their sequence number falls into the
+ * sending side's window as this node saw it (ct_in_window); others are counted and change
+ * nothing, so a blind attacker cannot tear down the path of a connection it does not see.
  */
 #ifndef DFAAS_BPF_CT_H
 #define DFAAS_BPF_CT_H
 
 #include "lib/maps.h"
 #include "lib/parse.h"
+#include "lib/stats.h"
+
+/* Sequence numbers are tracked in 64 KiB units (the upper 16 bits, see struct dfaas_ct_entry).
+ * A RST or FIN must fall into the unit of the highest sequence number seen from its sender, or
+ * the unit before or after it: a 192 KiB window, so a blind guess hits one time in ~21800. The
+ * unit after covers data this node has not seen yet only by rounding; the unit before covers an
+ * endpoint that answers with the sequence number its peer last acknowledged. */
+#define DFAAS_SEQ_UNIT_SHIFT 16
 
 DFAAS_INLINE void ct_key_init(struct dfaas_ct_key *key, __u32 client_addr, __u32 service_addr,
                               __u16 client_port, __u16 service_port, __u8 kind) {
@@ -42,12 +61,22 @@ DFAAS_INLINE struct dfaas_ct_entry *ct_lookup(const struct dfaas_ct_key *key) {
     return bpf_map_lookup_elem(&dfaas_ct, key);
 }
 
-DFAAS_INLINE int ct_insert(const struct dfaas_ct_key *key, const struct dfaas_ct_entry *entry) {
-    return bpf_map_update_elem(&dfaas_ct, key, entry, BPF_ANY);
+DFAAS_INLINE struct dfaas_ct_entry *ct_lookup_half_open(const struct dfaas_ct_key *key) {
+    return bpf_map_lookup_elem(&dfaas_ct_half_open, key);
 }
 
-DFAAS_INLINE void ct_delete(const struct dfaas_ct_key *key) {
-    bpf_map_delete_elem(&dfaas_ct, key);
+/* New connections start half-open (see the SYN-flood note at the top). */
+DFAAS_INLINE int ct_insert_half_open(const struct dfaas_ct_key *key,
+                                     const struct dfaas_ct_entry *entry) {
+    return bpf_map_update_elem(&dfaas_ct_half_open, key, entry, BPF_ANY);
+}
+
+/* Deletes the entry found under `key` in the table it was found in. */
+DFAAS_INLINE void ct_delete(const struct dfaas_ct_key *key, int half_open) {
+    if (half_open)
+        bpf_map_delete_elem(&dfaas_ct_half_open, key);
+    else
+        bpf_map_delete_elem(&dfaas_ct, key);
 }
 
 DFAAS_INLINE int ct_serves(const struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
@@ -67,37 +96,130 @@ DFAAS_INLINE int ct_is_finished(const struct dfaas_ct_entry *ct) {
                (DFAAS_CT_F_CLIENT_FIN | DFAAS_CT_F_SERVER_FIN);
 }
 
+/* Sequence number just after the segment (host order): SYN and FIN take one number each. */
+DFAAS_INLINE __u32 seq_after_segment(const struct dfaas_pkt *pkt) {
+    __u32 end = bpf_ntohl(pkt->seq) + pkt->payload_len;
+    if (pkt->tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN)) end += 1;
+    return end;
+}
+
+DFAAS_INLINE __u16 seq_unit(__u32 seq_host) {
+    return (__u16)(seq_host >> DFAAS_SEQ_UNIT_SHIFT);
+}
+
+/* Moves a side's highest unit forward (serial-number arithmetic, RFC 1982). Writes only when
+ * the segment crosses into a new 64 KiB unit: the fast path stays read-only otherwise. */
+DFAAS_INLINE void seq_advance(__u16 *highest, __u32 seq_end) {
+    __u16 unit = seq_unit(seq_end);
+    if ((__s16)(unit - *highest) > 0) *highest = unit;
+}
+
+/* True when `seq` (host order) lies in the unit before, at or after `highest`. */
+DFAAS_INLINE int ct_in_window(__u16 highest, __u32 seq) {
+    return (__u16)(seq_unit(seq) - highest + 1) <= 2;
+}
+
 /* State transitions driven by the client's packets. */
-DFAAS_INLINE void ct_client_packet(struct dfaas_ct_entry *ct, __u8 flags) {
-    if (flags & TCP_FLAG_RST) {
-        ct->state = DFAAS_TCP_CLOSED;
-        return;
-    }
-    if (flags & TCP_FLAG_FIN) {
+DFAAS_INLINE void ct_client_packet(struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
+    __u8 flags = pkt->tcp_flags;
+
+    if (unlikely(flags & (TCP_FLAG_RST | TCP_FLAG_FIN))) {
+        if (!ct_in_window(ct->client_seq_hi, bpf_ntohl(pkt->seq))) {
+            count_reason(DFAAS_R_CT_OUT_OF_WINDOW);
+            return;
+        }
+        if (flags & TCP_FLAG_RST) {
+            ct->state = DFAAS_TCP_CLOSED;
+            return;
+        }
         ct->flags |= DFAAS_CT_F_CLIENT_FIN;
         ct->state = (ct->flags & DFAAS_CT_F_SERVER_FIN) ? DFAAS_TCP_CLOSED : DFAAS_TCP_CLOSING;
+        seq_advance(&ct->client_seq_hi, seq_after_segment(pkt));
         return;
     }
+    seq_advance(&ct->client_seq_hi, seq_after_segment(pkt));
     if ((flags & (TCP_FLAG_ACK | TCP_FLAG_SYN)) == TCP_FLAG_ACK &&
         ct->state < DFAAS_TCP_ESTABLISHED)
         ct->state = DFAAS_TCP_ESTABLISHED;
 }
 
+/* Whether a server RST belongs to the connection: in the server's window once its SYN-ACK was
+ * seen; before that (a refused SYN: RST|ACK, seq 0) its ACK must acknowledge the client's SYN. */
+DFAAS_INLINE int server_rst_in_window(const struct dfaas_ct_entry *ct,
+                                      const struct dfaas_pkt *pkt) {
+    if (ct->flags & DFAAS_CT_F_SERVER_SEQ)
+        return ct_in_window(ct->server_seq_hi, bpf_ntohl(pkt->seq));
+    return (pkt->tcp_flags & TCP_FLAG_ACK) && ct_in_window(ct->client_seq_hi, bpf_ntohl(pkt->ack));
+}
+
 /* State transitions driven by the server's packets. */
-DFAAS_INLINE void ct_server_packet(struct dfaas_ct_entry *ct, __u8 flags) {
-    if (!(ct->flags & DFAAS_CT_F_SEEN_REPLY)) ct->flags |= DFAAS_CT_F_SEEN_REPLY;
-    if (flags & TCP_FLAG_RST) {
-        ct->state = DFAAS_TCP_CLOSED;
-        return;
-    }
-    if (flags & TCP_FLAG_FIN) {
-        ct->flags |= DFAAS_CT_F_SERVER_FIN;
+DFAAS_INLINE void ct_server_packet(struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
+    __u8 flags = pkt->tcp_flags;
+
+    if (unlikely(flags & (TCP_FLAG_RST | TCP_FLAG_FIN | TCP_FLAG_SYN))) {
+        if (flags & TCP_FLAG_RST) {
+            if (!server_rst_in_window(ct, pkt)) {
+                count_reason(DFAAS_R_CT_OUT_OF_WINDOW);
+                return;
+            }
+            ct->flags |= DFAAS_CT_F_SEEN_REPLY;
+            ct->state = DFAAS_TCP_CLOSED;
+            return;
+        }
+        if (flags & TCP_FLAG_SYN) {
+            /* The SYN-ACK starts the server's sequence space (a retransmission repeats it). */
+            if (!(flags & TCP_FLAG_ACK)) return;
+            ct->server_seq_hi = seq_unit(seq_after_segment(pkt));
+            ct->flags |= DFAAS_CT_F_SERVER_SEQ | DFAAS_CT_F_SEEN_REPLY;
+            if (ct->state == DFAAS_TCP_SYN_SENT) ct->state = DFAAS_TCP_SYN_RECV;
+            return;
+        }
+        /* FIN: without the server's SYN-ACK there is no window to judge it by. */
+        if (!(ct->flags & DFAAS_CT_F_SERVER_SEQ) ||
+            !ct_in_window(ct->server_seq_hi, bpf_ntohl(pkt->seq))) {
+            count_reason(DFAAS_R_CT_OUT_OF_WINDOW);
+            return;
+        }
+        ct->flags |= DFAAS_CT_F_SERVER_FIN | DFAAS_CT_F_SEEN_REPLY;
         ct->state = (ct->flags & DFAAS_CT_F_CLIENT_FIN) ? DFAAS_TCP_CLOSED : DFAAS_TCP_CLOSING;
+        seq_advance(&ct->server_seq_hi, seq_after_segment(pkt));
         return;
     }
-    if ((flags & (TCP_FLAG_SYN | TCP_FLAG_ACK)) == (TCP_FLAG_SYN | TCP_FLAG_ACK) &&
-        ct->state == DFAAS_TCP_SYN_SENT)
-        ct->state = DFAAS_TCP_SYN_RECV;
+    if (!(ct->flags & DFAAS_CT_F_SEEN_REPLY)) ct->flags |= DFAAS_CT_F_SEEN_REPLY;
+    if (ct->flags & DFAAS_CT_F_SERVER_SEQ) seq_advance(&ct->server_seq_hi, seq_after_segment(pkt));
+}
+
+/*
+ * Called with a client packet of a half-open connection (found under `key` in the half-open
+ * table) after its state was updated. When the packet is the client's ACK of the server's
+ * SYN-ACK, the entry moves to the established table. The ACK must acknowledge the SYN-ACK's
+ * 64 KiB unit (or the next): the server's ISN is random and never seen by a sender with a
+ * spoofed address. Returns the entry to use for the rest of this packet: the established copy,
+ * or the half-open one when nothing moved. (The half-open element is freed at once on delete,
+ * so it must not be read after the move.)
+ */
+DFAAS_INLINE struct dfaas_ct_entry *ct_confirm(const struct dfaas_ct_key *key,
+                                               struct dfaas_ct_entry *half,
+                                               const struct dfaas_pkt *pkt) {
+    struct dfaas_ct_entry *established;
+
+    if ((pkt->tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) != TCP_FLAG_ACK ||
+        half->path == DFAAS_PATH_REJECT)
+        return half;
+    if (!(half->flags & DFAAS_CT_F_SERVER_SEQ) ||
+        (__u16)(seq_unit(bpf_ntohl(pkt->ack)) - half->server_seq_hi) > 1) {
+        count_reason(DFAAS_R_CT_ACK_UNCONFIRMED);
+        return half;
+    }
+    if (bpf_map_update_elem(&dfaas_ct, key, half, BPF_ANY)) {
+        count_reason(DFAAS_R_CT_PROMOTE_FAILED);
+        return half;
+    }
+    established = bpf_map_lookup_elem(&dfaas_ct, key);
+    if (!established) return half; /* evicted at once: the half-open entry still serves */
+    bpf_map_delete_elem(&dfaas_ct_half_open, key);
+    count_reason(DFAAS_R_CT_PROMOTED);
+    return established;
 }
 
 /* Scratch space for a new entry (see struct dfaas_ct_scratch). */
@@ -119,6 +241,7 @@ DFAAS_INLINE void ct_entry_init(struct dfaas_ct_entry *e, __u8 path, __u32 funct
     e->path = path;
     e->state = DFAAS_TCP_SYN_SENT;
     e->peer_index = peer_index;
+    e->client_seq_hi = seq_unit(seq_after_segment(pkt));
 }
 
 #endif

@@ -23,10 +23,10 @@ DFAAS_INLINE int handle_egress(struct __sk_buff *skb) {
 
     ct_key_init(&key, pkt.daddr, pkt.saddr, pkt.dport, pkt.sport, DFAAS_CT_BY_GATEWAY);
     ct = ct_lookup(&key);
+    if (unlikely(!ct)) ct = ct_lookup_half_open(&key); /* the SYN-ACK, an early RST */
     if (!ct) return pass(DFAAS_R_PASS_EGRESS_NO_CT);
     ct_touch(ct, dfaas_now());
-    if (pkt.tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
-        ct_server_packet(ct, pkt.tcp_flags);
+    ct_server_packet(ct, &pkt);
 
     if (rewrite_addr(skb, pkt.l3_off, pkt.l4_off, IP_SADDR_OFF, pkt.saddr, ct->service_addr) ||
         rewrite_port(skb, pkt.l4_off, TCP_SPORT_OFF, pkt.sport, ct->service_port))

@@ -92,7 +92,7 @@ DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_config *c
     if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
     ct_key_gateway(&new->key, pkt, cfg);
     ct_entry_init(&new->entry, DFAAS_PATH_LOCAL, function_id, 0, 0, pkt, now);
-    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 1, 0);
     return dfaas_dnat(skb, pkt);
@@ -115,7 +115,7 @@ DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pk
      * otherwise learned from the peer's first reply), the client's from its own SYN. */
     if (fib_macs(skb, peer->addr, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
     if (reply_macs(skb, &new->entry.client_macs)) new->entry.flags |= DFAAS_CT_F_CLIENT_MACS;
-    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, stat_peer_path(peer_index), pkt->ip_len, 1, 0);
     ps = peer_stats(peer_index);
@@ -141,7 +141,7 @@ DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *
     } else if ((new = ct_scratch())) {
         ct_key_service(&new->key, pkt);
         ct_entry_init(&new->entry, DFAAS_PATH_REJECT, function_id, 0, 0, pkt, now);
-        ct_insert(&new->key, &new->entry);
+        ct_insert_half_open(&new->key, &new->entry);
     }
     return drop(DFAAS_R_DROP_REJECT);
 }
@@ -199,14 +199,17 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
     }
 }
 
-/* A user packet of a tracked connection follows the connection's path. */
+/* A user packet of a tracked connection follows the connection's path. `key` is the key `ct` was
+ * found under, in the half-open table when `half_open`. */
 DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
-                                        struct dfaas_ct_entry *ct, __u64 now) {
+                                        struct dfaas_ct_entry *ct, const struct dfaas_ct_key *key,
+                                        int half_open, __u64 now) {
     int http = count_http_request(skb, pkt, ct);
     struct dfaas_macs macs;
 
     ct_touch(ct, now);
-    ct_client_packet(ct, pkt->tcp_flags);
+    ct_client_packet(ct, pkt);
+    if (unlikely(half_open)) ct = ct_confirm(key, ct, pkt);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     switch (ct->path) {
         case DFAAS_PATH_LOCAL:
@@ -232,9 +235,11 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     struct dfaas_ct_entry *ct;
     struct dfaas_ct_key key;
     __u32 collision = 0;
+    int half_open = 0;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    /* Local connections first (the common case), then forwarded or rejected ones. */
+    /* Established local connections first (the common case), then established forwarded or
+     * rejected ones; only then the half-open table (handshakes, SYN retransmissions). */
     ct_key_gateway(&key, pkt, cfg);
     ct = ct_lookup(&key);
     if (ct && !ct_serves(ct, pkt)) {
@@ -245,6 +250,19 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
         ct_key_service(&key, pkt);
         ct = ct_lookup(&key);
     }
+    if (unlikely(!ct)) {
+        ct_key_gateway(&key, pkt, cfg);
+        ct = ct_lookup_half_open(&key);
+        if (ct && !ct_serves(ct, pkt)) {
+            collision |= !ct_is_finished(ct);
+            ct = 0;
+        }
+        if (!ct) {
+            ct_key_service(&key, pkt);
+            ct = ct_lookup_half_open(&key);
+        }
+        half_open = ct != 0;
+    }
     if (is_syn(pkt)) {
         /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
         if (!ct || ct_is_finished(ct)) {
@@ -252,7 +270,7 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
              * now. A local one sits under the gateway key, which later packets look up first,
              * so it would catch this connection's packets if this one goes to a peer. `key` is
              * the key `ct` was found under. */
-            if (ct) ct_delete(&key);
+            if (ct) ct_delete(&key, half_open);
             return dfaas_new_user_connection(skb, pkt, function_id, collision);
         }
         count_reason(DFAAS_R_SYN_RETRANSMIT);
@@ -260,7 +278,7 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
         /* Never guess a path mid-flow: the stack answers (usually with an RST). */
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     }
-    return follow_user_connection(skb, pkt, ct, dfaas_now());
+    return follow_user_connection(skb, pkt, ct, &key, half_open, dfaas_now());
 }
 
 /* Reply of a connection this node forwarded: decapsulate and send to the client. */
@@ -274,6 +292,7 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     /* The reply runs service -> client: the connection's key is the reverse tuple. */
     ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_BY_SERVICE);
     ct = ct_lookup(&key);
+    if (unlikely(!ct)) ct = ct_lookup_half_open(&key); /* the SYN-ACK, an early RST */
     if (!ct || ct->path != DFAAS_PATH_FORWARD || ct->peer_addr != pkt->outer_saddr)
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     ct_touch(ct, dfaas_now());
@@ -287,7 +306,7 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     /* Without a FIB answer at the SYN, the peer's reply tells where it is. */
     if (!(ct->flags & DFAAS_CT_F_PEER_MACS) && reply_macs(skb, &ct->peer_macs))
         ct->flags |= DFAAS_CT_F_PEER_MACS;
-    ct_server_packet(ct, pkt->tcp_flags);
+    ct_server_packet(ct, pkt);
     count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
     if (decap_ipip(skb, pkt->outer_hlen)) return drop(DFAAS_R_DROP_DECAP);
     count_reason(DFAAS_R_DECAP_IN);
@@ -337,6 +356,12 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     }
     if (read_policy(function_id, 0, peer_index, &choice) || !choice.installed)
         choice.limit_in = DFAAS_UNLIMITED;
+    /* No limit named for this peer: the node's default applies, so a peer (or whoever spoofs
+     * one) cannot push unlimited work here; DFAAS_UNLIMITED as default turns this off. */
+    if (choice.limit_in == DFAAS_UNLIMITED && cfg->default_limit_in != DFAAS_UNLIMITED) {
+        choice.limit_in = cfg->default_limit_in;
+        count_reason(DFAAS_R_FWD_IN_DEFAULT_LIMIT);
+    }
     if (choice.limit_in != DFAAS_UNLIMITED) {
         idx = function_id * DFAAS_MAX_PEERS + peer_index;
         window = bpf_map_lookup_elem(&dfaas_rate_fwd_in, &idx);
@@ -351,11 +376,18 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
                   pkt, now);
     /* Replies go back to the forwarder the way its packet came. */
     if (reply_macs(skb, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
-    if (ct_insert(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
+    if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 1, 0);
     count_fwd_in(function_id, peer_index, 1);
     return deliver_forwarded_in(skb, pkt);
+}
+
+/* Whether this node serves the function (has a function port of its own for it): a peer may
+ * forward only such connections here. */
+DFAAS_INLINE int served_locally(__u32 function_id) {
+    struct dfaas_function *fn = bpf_map_lookup_elem(&dfaas_functions, &function_id);
+    return fn && fn->in_use && (fn->flags & DFAAS_FN_F_SERVED_LOCALLY);
 }
 
 DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_config *cfg,
@@ -365,35 +397,72 @@ DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_c
     struct dfaas_ct_key key;
     struct dfaas_ct_entry *ct;
     __u32 collision = 0;
+    int half_open = 0;
     int http;
 
     if (!svc) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
+    /* A peer forwards the connections its own users made to its own function ports: the inner
+     * destination is the sender's address. Anything else would let one peer (or a spoofer of
+     * one) steer traffic in the name of another node or into a local port. */
+    if (pkt->daddr != pkt->outer_saddr || (svc->flags & DFAAS_SVC_F_LOCAL))
+        return drop(DFAAS_R_DROP_IPIP_FOREIGN_SERVICE);
     ct_key_gateway(&key, pkt, cfg);
     ct = ct_lookup(&key);
     if (ct && !ct_serves(ct, pkt)) {
         collision = !ct_is_finished(ct);
         ct = 0;
     }
-    if (is_syn(pkt) && (!ct || ct_is_finished(ct)))
+    if (unlikely(!ct)) {
+        ct = ct_lookup_half_open(&key);
+        if (ct && !ct_serves(ct, pkt)) {
+            collision |= !ct_is_finished(ct);
+            ct = 0;
+        }
+        half_open = ct != 0;
+    }
+    if (is_syn(pkt) && (!ct || ct_is_finished(ct))) {
+        if (!served_locally(svc->function_id)) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
+        if (ct) ct_delete(&key, half_open);
         return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index, collision);
+    }
     if (!ct || ct->path != DFAAS_PATH_FORWARDED_IN) return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
     ct_touch(ct, dfaas_now());
-    ct_client_packet(ct, pkt->tcp_flags);
+    ct_client_packet(ct, pkt);
     http = count_http_request(skb, pkt, ct);
+    if (unlikely(half_open)) ct = ct_confirm(&key, ct, pkt);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);
     return deliver_forwarded_in(skb, pkt);
 }
 
-/* IP-in-IP: only from peers in the table (written from authenticated membership). */
+/* Whether a stranger's IP-in-IP packet is dressed as data-plane traffic: its inner packet goes
+ * to a function port (ours or a peer's), or comes from this node's address (a forwarded
+ * connection's reply). */
+DFAAS_INLINE int ipip_looks_like_ours(const struct dfaas_config *cfg, const struct dfaas_pkt *pkt) {
+    struct dfaas_service_key skey = {.addr = pkt->daddr, .port = pkt->dport};
+
+    if (pkt->saddr == cfg->node_addr || pkt->daddr == cfg->node_addr) return 1;
+    return bpf_map_lookup_elem(&dfaas_services, &skey) != 0;
+}
+
+/*
+ * IP-in-IP is accepted only from peers in the table (written from authenticated membership),
+ * sent to this node's address, and (handle_forwarded_in) for a function port of the sender that
+ * this node serves too. A stranger's tunnel packet that is not dressed as ours passes: other
+ * tunnels (a CNI's IP-in-IP) are not this program's to judge.
+ */
 DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     struct dfaas_config *cfg = load_config();
     struct dfaas_peer *peer;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     peer = bpf_map_lookup_elem(&dfaas_peers, &pkt->outer_saddr);
-    if (!peer || pkt->outer_daddr != cfg->node_addr) return pass(DFAAS_R_PASS_IPIP_UNKNOWN_PEER);
+    if (!peer) {
+        if (ipip_looks_like_ours(cfg, pkt)) return drop(DFAAS_R_DROP_IPIP_NOT_PEER);
+        return pass(DFAAS_R_PASS_IPIP_UNKNOWN_PEER);
+    }
+    if (pkt->outer_daddr != cfg->node_addr) return drop(DFAAS_R_DROP_IPIP_NOT_FOR_NODE);
     if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt);
     return handle_forwarded_in(skb, cfg, pkt, peer->index);
 }

@@ -113,17 +113,32 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_rate_syn SEC(".maps");
 
-/* max_entries is set by the loader from the configuration before load. Per-CPU LRU lists
- * (BPF_F_NO_COMMON_LRU): an insert evicts from its own CPU's list without the shared list's
- * lock, which keeps the SYN path cheap when the table is full. */
+/*
+ * Conntrack. max_entries of both tables is set by the loader from the configuration before load.
+ *
+ * One LRU list shared by all CPUs (no BPF_F_NO_COMMON_LRU): with per-CPU lists the kernel gives
+ * each CPU max_entries / ncpus elements, so when RSS puts most flows on one CPU (a few clients,
+ * one busy queue) that CPU evicts live connections with most of the table unused. The common
+ * list takes its global lock once per batch of free elements per CPU (LOCAL_FREE_TARGET), and
+ * only the half-open table sees inserts at SYN rate; established entries are inserted once per
+ * confirmed handshake.
+ */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(map_flags, BPF_F_NO_COMMON_LRU);
     __uint(max_entries, DFAAS_DEFAULT_CT_ENTRIES);
     __type(key, struct dfaas_ct_key);
     __type(value, struct dfaas_ct_entry);
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_ct SEC(".maps");
+
+/* Connections whose handshake is not confirmed yet (see lib/ct.h): a SYN flood evicts here. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES);
+    __type(key, struct dfaas_ct_key);
+    __type(value, struct dfaas_ct_entry);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_ct_half_open SEC(".maps");
 
 /* Per-CPU scratch space for building a conntrack entry: the BPF stack (512 bytes for the whole
  * call chain) is too small to hold it next to everything else on the SYN path. Not pinned. */

@@ -18,6 +18,7 @@ struct dfaas_pkt {
     __u32 outer_saddr; /* outer header (equal to saddr/daddr without encapsulation) */
     __u32 outer_daddr;
     __u32 seq;   /* network order */
+    __u32 ack;   /* network order */
     __u16 sport; /* network order */
     __u16 dport;
     __u16 ip_len; /* host order, steered header's total length */
@@ -90,6 +91,7 @@ DFAAS_INLINE int parse_tcp(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     pkt->sport = tcp->source;
     pkt->dport = tcp->dest;
     pkt->seq = tcp->seq;
+    pkt->ack = tcp->ack_seq;
     pkt->tcp_hlen = doff;
     pkt->tcp_flags = ((__u8 *)tcp)[13];
     pkt->payload_len = pkt->ip_len - pkt->ip_hlen - doff;

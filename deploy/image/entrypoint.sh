@@ -2,7 +2,9 @@
 # Entrypoint of the dfaas-agent image (/usr/local/bin/dfaas-entrypoint).
 #
 #   dfaas-entrypoint [AGENT ARGS...]     check the node, then exec dfaas-agent AGENT ARGS
-#   dfaas-entrypoint mount-bpffs DIR     mount a bpffs at DIR unless one is there (init container)
+#   dfaas-entrypoint mount-bpffs DIR [PINDIR]
+#                                        mount a bpffs at DIR unless one is there, then create
+#                                        PINDIR (inside DIR) on it (init container)
 #
 # Before starting the agent it
 #   1. checks that the kernel's BTF (/sys/kernel/btf/vmlinux, or $ENTRYPOINT_BTF) is readable: the
@@ -10,8 +12,9 @@
 #   2. with AUTODETECT_INTERFACE=1 and no interface set through the environment, finds the
 #      interface holding the node's IP (AGENT_NODE_IP) and passes it as DFAAS_INTERFACE;
 #   3. validates the configuration (dfaas-agent --check-config) and reads dataplane.bpffs from it;
-#   4. makes sure that directory is on a bpffs, mounting one on its parent when missing (in
-#      Kubernetes the init container has done it already, on the host; here it is tolerated);
+#   4. makes sure that directory is on a bpffs, mounting one on its parent when missing and
+#      permitted (in Kubernetes the agent container sees only the pin directory: the host's
+#      bpffs, or the init container, must have put it there);
 #   5. execs dfaas-agent ($ENTRYPOINT_AGENT, default from PATH), which becomes the container's main
 #      process: SIGTERM reaches it directly, and it stops leaving the data plane attached
 #      (connections keep flowing while the pod restarts).
@@ -40,8 +43,13 @@ mount_bpffs() {
 }
 
 if [[ "${1:-}" == mount-bpffs ]]; then
-  [[ $# -eq 2 ]] || die "usage: dfaas-entrypoint mount-bpffs DIR"
+  [[ $# -eq 2 || $# -eq 3 ]] || die "usage: dfaas-entrypoint mount-bpffs DIR [PINDIR]"
   mount_bpffs "$2"
+  if [[ $# -eq 3 ]]; then
+    [[ "$3" == "$2"/* ]] || die "mount-bpffs: $3 is not inside $2"
+    mkdir -p "$3" || die "cannot create the pin directory $3"
+    on_bpffs "$3" || die "$3 is not on the bpffs mounted at $2"
+  fi
   exit 0
 fi
 
@@ -85,6 +93,9 @@ bpffs="${bpffs#\"}"
 parent=$(dirname "$bpffs")
 if [[ -d "$bpffs" ]] && on_bpffs "$bpffs"; then
   :
+elif [[ -d "$bpffs" ]] && ! on_bpffs "$parent" && [[ -e "$parent" ]] && mountpoint -q "$bpffs"; then
+  # Kubernetes mounts only the pin directory: it is a mount point here, and not a bpffs.
+  die "$bpffs is not on a bpffs: the host has no bpffs there (mount one on the host, e.g. 'mount -t bpf bpf /sys/fs/bpf', or set bpffsInit.enabled=true)"
 elif on_bpffs "$parent"; then
   :
 else

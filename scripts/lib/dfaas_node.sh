@@ -35,12 +35,13 @@ YAML
   if [[ -n "${NODE_BASE_CONFIG:-}" ]]; then
     cp "$NODE_BASE_CONFIG" "$dir/agent.yaml"
     NODE_AGENT_ENV[$name]="DFAAS_NODE_IP=$ip DFAAS_NODE_ID=node-$name DFAAS_NODE_ID_FILE=$dir/node-id \
+DFAAS_NODE_STATE_FILE=$dir/state.json \
 DFAAS_DATAPLANE_INTERFACE=eth0 DFAAS_DATAPLANE_BPFFS=$E2E_RUN/bpf/$name \
 DFAAS_PROMETHEUS_WINDOW=$NODE_PROM_WINDOW DFAAS_PROMETHEUS_SCRAPE_INTERVAL=$NODE_SCRAPE_INTERVAL \
 ${NODE_AGENT_ENV[$name]:-}"
   else
     cat >"$dir/agent.yaml" <<YAML
-node: {ip: $ip, id: node-$name, id_file: $dir/node-id}
+node: {ip: $ip, id: node-$name, id_file: $dir/node-id, state_file: $dir/state.json}
 dataplane: {interface: eth0, bpffs: $E2E_RUN/bpf/$name}
 openfaas: {timeout: 1s}
 prometheus: {window: $NODE_PROM_WINDOW, scrape_interval: $NODE_SCRAPE_INTERVAL, timeout: 1s}

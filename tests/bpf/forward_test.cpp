@@ -145,9 +145,23 @@ TEST_F(Forward, ReplyFromAnotherPeerThanTheChosenOneIsNotAccepted) {
     EXPECT_EQ(reason("pass_ct_miss_midflow"), 1u);
 }
 
-TEST_F(Forward, IpipFromAStrangerPassesUntouched) {
+TEST_F(Forward, IpipFromAStrangerToAFunctionPortIsDropped) {
     install_figlet(all_to(kPeerB));
     TcpPacket inner = user_syn();
+    auto frame = ipip_frame(mac(0x50), kNodeMac, kStranger, kNode, inner.l3());
+    auto r = ingress(frame);
+    EXPECT_EQ(r.retval, kShot);
+    EXPECT_EQ(reason("drop_ipip_not_peer"), 1u);
+    EXPECT_TRUE(dp().conntrack().empty());
+}
+
+TEST_F(Forward, IpipFromAStrangerNotDressedAsOursPassesUntouched) {
+    // Another tunnel (a CNI's IP-in-IP between pod addresses) is not ours to judge.
+    install_figlet(all_to(kPeerB));
+    TcpPacket inner = user_syn();
+    inner.src = *Ipv4::parse("192.168.7.10");
+    inner.dst = *Ipv4::parse("192.168.9.20");
+    inner.dport = 8443;
     auto frame = ipip_frame(mac(0x50), kNodeMac, kStranger, kNode, inner.l3());
     auto r = ingress(frame);
     EXPECT_EQ(r.retval, 0);

@@ -104,7 +104,8 @@ void Harness::attach(const dp::Settings &settings) {
     dp::AttachOptions opts;
     opts.interface = "dp0";
     opts.bpffs = bpffs();
-    opts.ct_entries = 64 * 1024;
+    opts.ct_entries = kCtEntries;
+    opts.ct_half_open_entries = kCtHalfOpenEntries;
     opts.settings = settings;
     dp_ = dp::Dataplane::attach(opts);
     open_programs();

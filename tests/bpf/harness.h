@@ -51,6 +51,10 @@ struct RunResult {
 // BPF_PROG_TEST_RUN. Used by the packet tests and the benchmarks.
 class Harness {
   public:
+    // Conntrack sizes the harness attaches with (established, half-open).
+    static constexpr uint32_t kCtEntries = 64 * 1024;
+    static constexpr uint32_t kCtHalfOpenEntries = 16 * 1024;
+
     ~Harness();
     // (Re-)attaches with these settings; maps start empty.
     void attach(const dp::Settings &settings);

@@ -155,6 +155,8 @@ TEST_F(LocalPath, TupleOfAFinishedLocalConnectionCanGoToAPeer) {
     install_figlet(FunctionPolicy::all_local());
     auto syn = user_syn(40003);
     ingress(syn.frame());
+    // The server's FIN is judged by its sequence window: the SYN-ACK opens it.
+    egress(gateway_reply(syn, kSyn | kAck).frame());
     auto fin = syn;
     fin.flags = kFin | kAck;
     fin.tcp_options.clear();
@@ -184,6 +186,8 @@ TEST_F(LocalPath, FinAndRstMoveTheState) {
     install_figlet(FunctionPolicy::all_local());
     auto syn = user_syn(40001);
     ingress(syn.frame());
+    // The server's FIN is judged by its sequence window: the SYN-ACK opens it.
+    egress(gateway_reply(syn, kSyn | kAck).frame());
     auto fin = syn;
     fin.flags = kFin | kAck;
     fin.tcp_options.clear();

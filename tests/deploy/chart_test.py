@@ -46,7 +46,8 @@ def test_manifests(t):
 
 VARIANTS = {
     "defaults": [],
-    "privileged": ["--set", "privileged=true", "--set", "bpffsInit.enabled=false"],
+    "privileged": ["--set", "privileged=true"],
+    "bpffs-init": ["--set", "bpffsInit.enabled=true"],
     "seeds+token": ["-f", "{tmp}/seeds.yaml"],
     "no-openfaas-auth": ["--set", "openfaasAuth.secretName=", "--set", "config.openfaas.username=",
                          "--set", "config.openfaas.password_file="],
@@ -76,6 +77,8 @@ INVALID = {
     "node.id set": (["--set", "config.node.id=n1"], "config.node.id must stay empty"),
     "bpffs outside hostPaths.bpffs": (["--set", "config.dataplane.bpffs=/run/dfaas"], "must be inside hostPaths.bpffs"),
     "id_file outside hostPaths.state": (["--set", "config.node.id_file=/tmp/id"], "must be inside hostPaths.state"),
+    "state_file outside hostPaths.state": (["--set", "config.node.state_file=/tmp/state.json"],
+                                           "config.node.state_file (/tmp/state.json) must be inside hostPaths.state"),
 }
 
 
@@ -107,13 +110,27 @@ def test_render(t):
                         "defaults: the gateway goes through the environment with the node's IP")
                 t.check(env.get("AUTODETECT_INTERFACE") == "1" and cfg["dataplane"]["interface"] is None,
                         "defaults: the interface is detected per node")
-                t.check("initContainers" in ds["spec"]["template"]["spec"], "defaults: bpffs init container")
+                t.check("initContainers" not in ds["spec"]["template"]["spec"],
+                        "defaults: no (privileged) bpffs init container: hosts with a bpffs need none")
+                sc = agent["securityContext"]
+                t.check(sc.get("seccompProfile") == {"type": "Unconfined"},
+                        "defaults: seccomp Unconfined (runtime default profiles refuse bpf() without CAP_SYS_ADMIN)")
+                vols = ds["spec"]["template"]["spec"]["volumes"]
+                t.check(not any(v.get("hostPath", {}).get("path") == "/sys/fs/bpf" for v in vols),
+                        "defaults: the host's bpffs root is not mounted, only the pin directory")
+            if name == "bpffs-init":
+                spec = ds["spec"]["template"]["spec"]
+                init = (spec.get("initContainers") or [{}])[0]
+                t.check(init.get("name") == "mount-bpffs" and init["command"][-2:] == ["/sys/fs/bpf", "/sys/fs/bpf/dfaas"],
+                        "bpffs-init: the init container mounts /sys/fs/bpf and creates the pin directory")
+                t.check(not any(m["name"] == "bpffs-root" for m in agent["volumeMounts"]),
+                        "bpffs-init: the agent container does not mount the bpffs root")
             if name == "privileged":
                 sc = agent["securityContext"]
                 t.check(sc.get("privileged") is True and "capabilities" not in sc, "privileged: privileged, no capability list")
-                t.check("initContainers" not in ds["spec"]["template"]["spec"], "privileged: init container disabled")
-                bpf = next(m for m in agent["volumeMounts"] if m["name"] == "bpffs")
-                t.check(bpf.get("mountPropagation") == "Bidirectional", "privileged: bpffs Bidirectional")
+                t.check("initContainers" not in ds["spec"]["template"]["spec"], "privileged: no init container")
+                t.check("allowPrivilegeEscalation" not in sc,
+                        "privileged: no allowPrivilegeEscalation (the API refuses it with privileged)")
             if name == "seeds+token":
                 t.check(cfg["peers"]["seeds"] == ["10.0.0.2:29090", "10.0.0.3:29090"], "seeds: written to agent.yaml")
                 t.check(len(dl.find(docs, "Secret")) == 2, "seeds+token: cluster key and API token Secrets")

@@ -227,7 +227,11 @@ def check_manifests(docs, keys, t, label, external_secrets=(), defaults_policy=F
                 t.check(sname in external_secrets,
                         f"{label}: volume {name}: Secret {sname} rendered or expected in the cluster")
         if "hostPath" in v:
-            t.check(v["hostPath"].get("type") in ("Directory", "DirectoryOrCreate"),
+            # The pin directory alone is unchecked when the init container creates it (the kubelet
+            # checks types before init containers run).
+            unchecked_ok = name == "bpf-pins" and "initContainers" in spec
+            t.check(v["hostPath"].get("type") in ("Directory", "DirectoryOrCreate") or
+                    (unchecked_ok and v["hostPath"].get("type") == ""),
                     f"{label}: hostPath {v['hostPath']['path']} has a type")
 
     agent = agent_container(ds)
@@ -240,6 +244,7 @@ def check_manifests(docs, keys, t, label, external_secrets=(), defaults_policy=F
         t.check(caps.get("drop") == ["ALL"], f"{label}: agent drops all capabilities")
         t.check({"BPF", "NET_ADMIN", "PERFMON"} <= set(caps.get("add") or []),
                 f"{label}: agent adds BPF, NET_ADMIN, PERFMON ({caps.get('add')})")
+        t.check(sc.get("allowPrivilegeEscalation") is False, f"{label}: allowPrivilegeEscalation false")
         if "initContainers" in spec:
             init = spec["initContainers"][0]
             t.check((init.get("securityContext") or {}).get("privileged") is True,
@@ -260,9 +265,12 @@ def check_manifests(docs, keys, t, label, external_secrets=(), defaults_policy=F
         return t.check(False, f"{label}: {what} {path} is inside a mounted volume")
 
     mounted_file(cfg["dataplane"]["bpffs"] + "/x", "dataplane.bpffs")
-    bpf_mount = next(mp for mp in mounts if cfg["dataplane"]["bpffs"].startswith(mp + "/"))
+    pins = cfg["dataplane"]["bpffs"]
+    bpf_mount = next(mp for mp in mounts if pins == mp or pins.startswith(mp + "/"))
     t.check(volumes[mounts[bpf_mount]["name"]].get("hostPath", {}).get("path") == bpf_mount,
             f"{label}: the bpffs directory is the host's ({bpf_mount}), so pins outlive the pod")
+    t.check(bpf_mount == cfg["dataplane"]["bpffs"],
+            f"{label}: the agent mounts only its pin directory of the host's bpffs ({bpf_mount})")
     t.check("/sys/kernel/btf" in mounts and mounts["/sys/kernel/btf"].get("readOnly") is True,
             f"{label}: /sys/kernel/btf mounted read-only")
     mounted_file(cfg["node"]["id_file"], "node.id_file")
@@ -292,10 +300,12 @@ def check_manifests(docs, keys, t, label, external_secrets=(), defaults_policy=F
 
     api_port = port_of(cfg["api"]["listen"])
     peer_port = int(cfg["peers"]["listen_port"])
+    # The probes go to the health listener (its own threads): a flood on the API cannot fail them.
+    health_port = port_of(cfg["api"]["health_listen"])
     for probe, path in (("startupProbe", "/healthz"), ("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
         p = agent.get(probe, {}).get("httpGet", {})
-        t.check(p.get("path") == path and int(p.get("port", 0)) == api_port,
-                f"{label}: {probe} GET {path} on the API port {api_port}")
+        t.check(p.get("path") == path and int(p.get("port", 0)) == health_port,
+                f"{label}: {probe} GET {path} on the health port {health_port}")
     ports = {p["name"]: p for p in agent.get("ports", [])}
     t.check(int(ports.get("api", {}).get("containerPort", 0)) == api_port, f"{label}: container port api = {api_port}")
     t.check(int(ports.get("peers", {}).get("containerPort", 0)) == peer_port, f"{label}: container port peers = {peer_port}")
@@ -407,9 +417,15 @@ def emulate_pod(docs, root, node_ip, node_name, external_secrets, identity_paths
             v = volumes[m["name"]]
             init_map[m["mountPath"]] = (os.path.join(root, "host", v["hostPath"]["path"].lstrip("/"))
                                         if "hostPath" in v else os.path.join(root, m["mountPath"].lstrip("/")))
-        init_cmd = []
-        for x in init[0]["command"] + init[0].get("args", []):
-            init_cmd.append(init_map.get(x, x))
+        def init_remap(x):
+            if x in init_map:
+                return init_map[x]
+            # A path inside a mount (the pin directory inside the bpffs mount).
+            for mp, target in init_map.items():
+                if x.startswith(mp.rstrip("/") + "/"):
+                    return target + x[len(mp.rstrip("/")):]
+            return x
+        init_cmd = [init_remap(x) for x in init[0]["command"] + init[0].get("args", [])]
     sc = agent.get("securityContext") or {}
     return {
         "env": env,

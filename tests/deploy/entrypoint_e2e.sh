@@ -64,8 +64,9 @@ tc_attached() {
 
 render() {
   if "$REPO/deploy/render.sh" --build >/dev/null 2>&1; then
-    "$REPO/deploy/render.sh" -- --namespace openfaas >"$E2E_RUN/rendered.yaml"
-    log "chart rendered with its default values"
+    # This "host" (a scratch directory) has no bpffs: the init container is what such a host needs.
+    "$REPO/deploy/render.sh" -- --namespace openfaas --set bpffsInit.enabled=true >"$E2E_RUN/rendered.yaml"
+    log "chart rendered with its default values and bpffsInit.enabled=true"
   else
     cp "$REPO/deploy/manifests/dfaas.yaml" "$E2E_RUN/rendered.yaml"
     log "renderer not available: deploy/manifests/dfaas.yaml (the same configuration)"
@@ -146,10 +147,16 @@ test_entrypoint_errors() {
 
 test_init_container() {
   if ((${#POD_INIT_CMD[@]} == 0)); then
-    fail "the default DaemonSet has the bpffs init container"
+    fail "the DaemonSet with bpffsInit.enabled has the bpffs init container"
     return
   fi
   local out rc=0
+  out=$(timeout 20 ip netns exec "$NS_A" env -i "PATH=$POD_PATH" HOME=/root "${POD_ENV[@]}" "${CAPS[@]}" "${POD_CMD[@]}" 2>&1) || rc=$?
+  local refused=0
+  [[ $rc -ne 0 && ( "$out" == *bpffsInit* || "$out" == *"init container"* ) ]] && refused=1
+  check "without a bpffs on the host the agent container refuses to start, saying what to do (exit $rc)" \
+    [ $refused -eq 1 ]
+  rc=0
   out=$("${POD_INIT_CMD[@]}" 2>&1) || rc=$?
   check "init container mounts the bpffs on the host path (exit $rc: $out)" \
     bash -c "[ $rc -eq 0 ] && [ \"\$(stat -f -c %T '$POD_BPFFS')\" == bpf_fs ]"
@@ -158,6 +165,8 @@ test_init_container() {
   local ok=0
   [[ $rc -eq 0 && "$out" == *"already mounted"* ]] && ok=1
   check "init container again: bpffs already there, nothing done ($out)" [ $ok -eq 1 ]
+  check "init container created the pin directory on the bpffs" \
+    bash -c "[ \"\$(stat -f -c %T '$POD_PIN_DIR')\" == bpf_fs ]"
 }
 
 test_start() {

@@ -40,9 +40,13 @@ def main():
     print(f"POD_API_PORT={dl.port_of(cfg['api']['listen'])}")
     print("POD_HOSTS=" + q(" ".join(hosts)))
     print("POD_STATE=" + q(state))
-    bpf_mount = next(mp for mp in pod["map"] if cfg["dataplane"]["bpffs"].startswith(mp + "/"))
-    print("POD_BPFFS=" + q(pod["map"][bpf_mount]))
-    print("POD_PIN_DIR=" + q(pod["map"][bpf_mount] + cfg["dataplane"]["bpffs"][len(bpf_mount):]))
+    pins = cfg["dataplane"]["bpffs"]
+    bpf_mount = next(mp for mp in pod["map"] if pins == mp or pins.startswith(mp + "/"))
+    pin_dir = pod["map"][bpf_mount] + pins[len(bpf_mount):]
+    # The agent container mounts only its pin directory; the host's bpffs is its parent (where
+    # the init container, when there is one, mounts the bpffs).
+    print("POD_BPFFS=" + q(os.path.dirname(pin_dir)))
+    print("POD_PIN_DIR=" + q(pin_dir))
     print("POD_FUNCTION_PORTS=" + q(str(cfg["dataplane"]["function_ports"])))
 
 

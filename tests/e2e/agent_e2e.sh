@@ -40,11 +40,12 @@ scrape_configs:
     static_configs: [{targets: ["127.0.0.1:9080"]}]
 YAML
   cat >"$E2E_RUN/agent.yaml" <<YAML
-node: {ip: $IP_A, id_file: $E2E_RUN/node-id}
+node: {ip: $IP_A, id_file: $E2E_RUN/node-id, state_file: $E2E_RUN/state.json}
 dataplane: {interface: eth0, bpffs: $E2E_RUN/bpf/a}
 strategy: {name: recalc, period: 3s}
 openfaas: {timeout: 1s}
 prometheus: {window: 3s, scrape_interval: 1s, timeout: 1s}
+api: {listen: 0.0.0.0:9080}  # reachable from the client (default without a token: 127.0.0.1)
 YAML
   start_faas_sim
   e2e_bg prometheus in_ns a prometheus --config.file="$E2E_RUN/prometheus.yml" \

@@ -49,8 +49,9 @@ void check_decoded(const Envelope &envelope) {
     Envelope hello = envelope;
     hello.to.reset();
     hello.body = Heartbeat{strategy::NodeType::mid, {}, "recalc", Millis{10000}, {}, {}};
-    (void)membership.receive(hello, kNow);
-    (void)membership.receive(envelope, kNow);
+    // From the address each claims (past the identity check, into the membership proper).
+    (void)membership.receive(hello, kNow, hello.sender_ip);
+    (void)membership.receive(envelope, kNow, envelope.sender_ip);
     (void)membership.heartbeat_targets(kNow);
     (void)membership.gossip_view(kNow);
     (void)membership.expire(kNow + Millis{3600000});

@@ -21,7 +21,7 @@
 #include <linux/bpf.h>
 #endif
 
-#define DFAAS_ABI_VERSION 1
+#define DFAAS_ABI_VERSION 2
 
 /* Capacity limits. OpenFaaS CE caps a node at 15 functions and a federation of edge nodes is
  * tens of nodes, so these leave ample room while keeping per-CPU statistics small. */
@@ -37,6 +37,13 @@
 #define DFAAS_UNLIMITED 0xffffffffu
 
 #define DFAAS_DEFAULT_CT_ENTRIES (256 * 1024)
+/* Half-open connections (SYN seen, handshake not confirmed) live in a table of their own, so a
+ * SYN flood can only evict other half-open entries, never established ones. */
+#define DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES (64 * 1024)
+
+/* Forwarded-in connections per second a peer may open towards one function when the function's
+ * policy names no limit_in for that peer (dfaas_config.default_limit_in). */
+#define DFAAS_DEFAULT_LIMIT_IN 1000
 
 /* What a selection slot (and a connection) does. */
 enum dfaas_action {
@@ -97,7 +104,8 @@ enum dfaas_reason {
     DFAAS_R_PASS_NO_SERVICE,        /* TCP not to a function port: passed */
     DFAAS_R_PASS_NO_POLICY,         /* function port without an installed policy: passed */
     DFAAS_R_PASS_CT_MISS_MIDFLOW,   /* non-SYN to a function port with no ct entry: passed */
-    DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from an address not in the peer table: passed */
+    DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from a stranger, not to a function port: passed
+                                     * (other tunnels, e.g. a CNI's, are not ours to judge) */
     DFAAS_R_PASS_EGRESS_NO_CT,      /* egress packet from the gateway port with no ct entry */
     DFAAS_R_PASS_MALFORMED, /* truncated or inconsistent headers: passed, the stack judges */
     DFAAS_R_DROP_CT_INSERT, /* conntrack insert failed: dropped (client retries) */
@@ -122,6 +130,19 @@ enum dfaas_reason {
     DFAAS_R_HTTP_REQUEST,           /* client segments starting with an HTTP method */
     DFAAS_R_CT_COLLISION,           /* client tuple already in use towards the gateway: rejected */
     DFAAS_R_IP_OPTIONS,             /* IPv4 header with options seen on a steered packet */
+    DFAAS_R_DROP_IPIP_NOT_PEER,     /* IP-in-IP to a function port from an address that is not
+                                     * a peer: dropped */
+    DFAAS_R_DROP_IPIP_NOT_FOR_NODE, /* IP-in-IP from a peer whose outer destination is not this
+                                     * node's address: dropped */
+    DFAAS_R_DROP_IPIP_FOREIGN_SERVICE, /* IP-in-IP from a peer whose inner destination is not one
+                                        * of that peer's own function ports: dropped */
+    DFAAS_R_CT_PROMOTED,          /* half-open entry confirmed by the client's ACK: established */
+    DFAAS_R_CT_PROMOTE_FAILED,    /* the established table refused the insert: still half-open */
+    DFAAS_R_CT_ACK_UNCONFIRMED,   /* client ACK of a half-open connection that does not ACK the
+                                   * server's SYN-ACK (blind or spoofed): not promoted */
+    DFAAS_R_CT_OUT_OF_WINDOW,     /* RST/FIN outside the connection's sequence window: the entry
+                                   * is left as it was (the endpoint judges the packet) */
+    DFAAS_R_FWD_IN_DEFAULT_LIMIT, /* forwarded-in SYN judged by the default limit_in */
     DFAAS_R__COUNT
 };
 
@@ -145,6 +166,11 @@ struct dfaas_config {
     __u64 ct_timeout_closing_ns;
     __u64 attached_unix_ns; /* wall-clock time of the first attach (status) */
     __u64 hash_seed;        /* mixes the selection hash so nodes do not pick in lockstep */
+    /* Forwarded-in connections/s per (function, peer) when the policy names no limit_in for the
+     * peer (or the function has no policy): a peer cannot push unlimited work onto this node by
+     * default. DFAAS_UNLIMITED turns the default off. */
+    __u32 default_limit_in;
+    __u32 pad1;
 };
 
 enum dfaas_reject_mode {
@@ -177,8 +203,11 @@ struct dfaas_service {
 struct dfaas_function {
     char name[DFAAS_FUNCTION_NAME_LEN];
     __u32 in_use;
-    __u32 pad;
+    __u32 flags; /* DFAAS_FN_F_* */
 };
+/* The function has a function port on this node (a local service): peers may forward its
+ * connections here. Kept by the control library with the services. */
+#define DFAAS_FN_F_SERVED_LOCALLY (1u << 0)
 
 /* One slot of a selection table. */
 struct dfaas_slot {
@@ -260,7 +289,8 @@ struct dfaas_rate {
     __u64 window_start_ns;
 };
 
-/* dfaas_ct (LRU_HASH). */
+/* dfaas_ct (LRU_HASH): established connections; dfaas_ct_half_open (LRU_HASH): connections whose
+ * handshake is not confirmed yet. Same key and value in both. */
 struct dfaas_ct_key {
     __u32 client_addr;
     __u32 service_addr; /* BY_SERVICE: function address; BY_GATEWAY: gateway address */
@@ -296,13 +326,19 @@ struct dfaas_ct_entry {
     /* Sequence number of the last client segment counted as an HTTP request: a retransmitted
      * request (same seq) is not counted again. */
     __u32 last_request_seq;
-    __u32 pad;
+    /* Upper 16 bits of the highest sequence number (seq + length) seen from each side: the
+     * coarse send window that RST and FIN must fall into (see ct_in_window). 64 KiB units keep
+     * the entry at 64 bytes and the fast path to a write per 64 KiB of data. server_seq_hi is
+     * valid once DFAAS_CT_F_SERVER_SEQ is set. */
+    __u16 client_seq_hi;
+    __u16 server_seq_hi;
 };
 #define DFAAS_CT_F_CLIENT_FIN (1u << 0)
 #define DFAAS_CT_F_SERVER_FIN (1u << 1)
 #define DFAAS_CT_F_SEEN_REPLY (1u << 2)
 #define DFAAS_CT_F_PEER_MACS (1u << 3)
 #define DFAAS_CT_F_CLIENT_MACS (1u << 4)
+#define DFAAS_CT_F_SERVER_SEQ (1u << 5) /* server_seq_hi holds the server's SYN-ACK (or later) */
 
 #define DFAAS_CT_REFRESH_NS 1000000000ull
 

@@ -55,6 +55,36 @@ TcpPacket client_data(const TcpPacket &syn) {
     return d;
 }
 
+// The rest of the handshake after `syn` went through ingress: the server's SYN-ACK (from the
+// gateway at egress, or from peer B encapsulated when the connection was forwarded) and the
+// client's ACK, which moves the connection from the half-open to the established table.
+void complete_handshake(const TcpPacket &syn, bool forwarded) {
+    constexpr uint32_t kServerIsn = 1000;
+    TcpPacket synack;
+    synack.flags = kSyn | kAck;
+    synack.seq = kServerIsn;
+    synack.ack = syn.seq + 1;
+    synack.dport = syn.sport;
+    synack.dst = syn.src;
+    if (forwarded) {
+        synack.src = syn.dst;
+        synack.sport = syn.dport;
+        harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, synack.l3()));
+    } else {
+        synack.eth_src = kNodeMac;
+        synack.eth_dst = kClientMac;
+        synack.src = kGateway.addr;
+        synack.sport = kGateway.port;
+        harness().egress(synack.frame());
+    }
+    auto ack = syn;
+    ack.flags = kAck;
+    ack.seq = syn.seq + 1;
+    ack.ack = kServerIsn + 1;
+    ack.tcp_options.clear();
+    harness().ingress(ack.frame());
+}
+
 // What the measurement itself costs: a program that only returns TC_ACT_OK, timed the same way.
 // Subtract it from the other figures to get the data plane's own cost.
 void BM_Harness_Noop(benchmark::State &state) {
@@ -104,6 +134,7 @@ void BM_Established_Local(benchmark::State &state) {
     fresh(FunctionPolicy::all_local());
     auto syn = Harness::user_syn();
     harness().ingress(syn.frame());
+    complete_handshake(syn, false);
     auto frame = client_data(syn).frame();
     run_timed(
         state, [&](uint64_t) { return frame; },
@@ -114,6 +145,7 @@ void BM_Established_Forward(benchmark::State &state) {
     fresh(all_to_b());
     auto syn = Harness::user_syn();
     harness().ingress(syn.frame());
+    complete_handshake(syn, true);
     auto frame = client_data(syn).frame();
     run_timed(
         state, [&](uint64_t) { return frame; },
@@ -159,6 +191,7 @@ void BM_Reply_Local(benchmark::State &state) {
     fresh(FunctionPolicy::all_local());
     auto syn = Harness::user_syn();
     harness().ingress(syn.frame());
+    complete_handshake(syn, false);
     TcpPacket r;
     r.eth_src = kNodeMac;
     r.eth_dst = kClientMac;
@@ -178,6 +211,7 @@ void BM_Reply_Forward(benchmark::State &state) {
     fresh(all_to_b());
     auto syn = Harness::user_syn();
     harness().ingress(syn.frame());
+    complete_handshake(syn, true);
     TcpPacket inner;
     inner.src = kNode;
     inner.sport = kFport;
@@ -211,10 +245,31 @@ void forwarded_in_setup() {
     dp.set_policy("figlet", FunctionPolicy::all_local());
 }
 
+// SYN-ACK from the gateway and B's ACK: the forwarded-in connection becomes established.
+void complete_forwarded_in_handshake(const TcpPacket &syn) {
+    TcpPacket synack;
+    synack.eth_src = kNodeMac;
+    synack.eth_dst = kClientMac;
+    synack.src = kGateway.addr;
+    synack.sport = kGateway.port;
+    synack.dst = syn.src;
+    synack.dport = syn.sport;
+    synack.flags = kSyn | kAck;
+    synack.seq = 1000;
+    synack.ack = syn.seq + 1;
+    harness().egress(synack.frame());
+    auto ack = syn;
+    ack.flags = kAck;
+    ack.seq = syn.seq + 1;
+    ack.ack = 1001;
+    harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, ack.l3()));
+}
+
 void BM_ForwardedIn_Data(benchmark::State &state) {
     forwarded_in_setup();
     auto syn = client_to_b(41000, kSyn);
     harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, syn.l3()));
+    complete_forwarded_in_handshake(syn);
     auto data = client_to_b(41000, kAck | kPsh);
     data.payload.assign(200, 'x');
     auto frame = ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, data.l3());
@@ -239,6 +294,7 @@ void BM_ForwardedIn_Reply(benchmark::State &state) {
     forwarded_in_setup();
     auto syn = client_to_b(41000, kSyn);
     harness().ingress(ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, syn.l3()));
+    complete_forwarded_in_handshake(syn);
     TcpPacket r;
     r.eth_src = kNodeMac;
     r.eth_dst = kClientMac;

@@ -124,26 +124,7 @@ TEST(InputHealth, LogsOncePerChangeAndExplainsNotReady) {
     EXPECT_TRUE(h.problems().empty());
 }
 
-TEST(PolicyRequest, ParsesAndNamesBadFields) {
-    AgentView v;
-    auto p = policy_from_request(
-        nlohmann::json::parse(R"({"local":60,"peers":{"10.0.0.2":40},"reject":0})"), v);
-    EXPECT_EQ(p.local, 60u);
-    EXPECT_EQ(p.peers.at(*Ipv4::parse("10.0.0.2")), 40u);
-    auto bad = [&](const char *body, const char *needle) {
-        try {
-            policy_from_request(nlohmann::json::parse(body), v);
-            ADD_FAILURE() << body << ": expected an error";
-        } catch (const std::invalid_argument &e) {
-            EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-        }
-    };
-    bad(R"({"local":-1})", "local");
-    bad(R"({"locl":1})", "locl");
-    bad(R"({"peers":{"nobody":1}})", "nobody");
-    bad(R"({"peers":[1]})", "peers");
-    bad(R"([1])", "object");
-}
+// PUT /v1/policies parsing: tests/unit/api_guard (parse_policy_request).
 
 TEST(Metrics, OutputPassesPromtool) {
     AgentView v;

@@ -38,7 +38,7 @@ TEST(ConfigFile, DefaultsWhenOnlyTheRequiredKeyIsSet) {
     EXPECT_EQ(config.prometheus.url.str(), "http://127.0.0.1:9090");
     EXPECT_EQ(config.prometheus.window, 20s);
     EXPECT_EQ(config.prometheus.scrape_interval, 5s);
-    EXPECT_EQ(config.api.listen.str(), "0.0.0.0:9080");
+    EXPECT_EQ(config.api.listen.str(), "127.0.0.1:9080");  // no api.token_file
     EXPECT_EQ(config.peers.listen_port, 30090);
     EXPECT_TRUE(config.peers.seeds.empty());
     EXPECT_EQ(config.peers.replay_window, 30s);

@@ -123,6 +123,23 @@ TEST(ConfigValidation, SecretFileContentIsTrimmed) {
               "cannot read \"" + dir.path("absent") + "\": No such file or directory");
 }
 
+TEST(ConfigValidation, SideFilesAreBoundedBeforeTheyAreRead) {
+    TempDir dir;
+    const std::string at_limit(1 << 20, 'k');
+    auto ok = dfaas::read_secret_file(dir.write("limit", at_limit));
+    ASSERT_TRUE(ok) << ok.error();
+    EXPECT_EQ(ok->size(), at_limit.size());
+    auto over = dfaas::read_secret_file(dir.write("over", at_limit + "k"));
+    ASSERT_FALSE(over);
+    EXPECT_NE(over.error().find("larger than 1 MiB"), std::string::npos) << over.error();
+    // A device reports size 0 and never ends: refused without reading.
+    auto device = dfaas::read_secret_file("/dev/zero");
+    ASSERT_FALSE(device);
+    EXPECT_NE(device.error().find("not a regular file"), std::string::npos) << device.error();
+    auto group = dfaas::load_group_file("/dev/zero");
+    ASSERT_FALSE(group);
+}
+
 TEST(ConfigValidation, GroupFileIsLoaded) {
     TempDir dir;
     std::string file = dir.write("groups.json", R"({"HIGH_USAGE":["eat-memory","nmap"],

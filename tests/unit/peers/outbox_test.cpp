@@ -19,7 +19,8 @@ struct Node {
         : membership(MembershipSettings{id, endpoint(address), std::move(seeds), ttl}),
           outbox(Identity{id, endpoint(address)}, keyring(), Outbox::initial_seq(kNow)),
           receiver(ReceiverSettings{id}, keyring(), [this](const Envelope &envelope, Instant now) {
-              return membership.receive(envelope, now);
+              // In memory: the source is the address the sender claims.
+              return membership.receive(envelope, now, envelope.sender_ip);
           }) {}
 
     Membership membership;
@@ -107,7 +108,9 @@ TEST(Outbox, HeartbeatIsSignedOnceForEveryTargetAndCarriesTheView) {
     Membership membership(MembershipSettings{
         "me", endpoint("10.0.0.9:30090"), {endpoint("10.0.0.5:30090")}, Millis{12000}});
     ASSERT_TRUE(
-        membership.receive(envelope_from("node-a", "10.0.0.1:30090", heartbeat()), kNow).accepted);
+        membership
+            .receive(envelope_from("node-a", "10.0.0.1:30090", heartbeat()), kNow, ip("10.0.0.1"))
+            .accepted);
     Outbox outbox(Identity{"me", endpoint("10.0.0.9:30090")}, keyring(), 1);
     const Batch batch = outbox.heartbeat(heartbeat(), membership, kNow);
     ASSERT_EQ(batch.deliveries.size(), 2u);
@@ -125,8 +128,10 @@ TEST(Outbox, HeartbeatIsSignedOnceForEveryTargetAndCarriesTheView) {
 TEST(Outbox, StrategyMessagesGoToTheirMembersAndProblemsAreListed) {
     Membership membership(MembershipSettings{"me", endpoint("10.0.0.9:30090"), {}, Millis{12000}});
     for (const auto &[id, address] :
-         {std::pair{"node-a", "10.0.0.1:30090"}, std::pair{"node-b", "10.0.0.2:30090"}})
-        ASSERT_TRUE(membership.receive(envelope_from(id, address, heartbeat()), kNow).accepted);
+         {std::pair{"node-a", "10.0.0.1:30090"}, std::pair{"node-b", "10.0.0.2:30090"}}) {
+        const Envelope hello = envelope_from(id, address, heartbeat());
+        ASSERT_TRUE(membership.receive(hello, kNow, hello.sender_ip).accepted);
+    }
     Outbox outbox(Identity{"me", endpoint("10.0.0.9:30090")}, keyring(), 1);
     const std::vector<strategy::OutgoingMessage> messages = {
         {std::nullopt, strategy::StaticInfo{{"figlet"}}},

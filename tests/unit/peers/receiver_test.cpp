@@ -246,11 +246,31 @@ TEST(Receiver, DetailsNeverCarryControlBytes) {
         EXPECT_TRUE(c >= 0x20 && c < 0x7f) << static_cast<int>(c);
 }
 
+TEST(Receiver, TheHandlerLearnsTheSourceAddress) {
+    std::vector<std::optional<Ipv4>> sources;
+    Receiver receiver(ReceiverSettings{"me"}, keyring(),
+                      [&](const Envelope &, Instant, std::optional<Ipv4> source) {
+                          sources.push_back(source);
+                          return Admission::accept();
+                      });
+    uint64_t seq = 0;
+    for (const char *remote : {"10.1.2.3", "::ffff:10.1.2.4", "", "fe80::1"}) {
+        const SignedRequest request =
+            signed_envelope(envelope_from("node-a", "10.0.0.1:30090", heartbeat(), ++seq));
+        InboundRequest inbound = request.view();
+        inbound.remote = remote;
+        EXPECT_EQ(receiver.handle(inbound, kNow).status, 204) << remote;
+    }
+    // An address that is not IPv4 is no source: the agent's membership refuses it.
+    EXPECT_EQ(sources, (std::vector<std::optional<Ipv4>>{ip("10.1.2.3"), ip("10.1.2.4"),
+                                                         std::nullopt, std::nullopt}));
+}
+
 TEST(Receiver, InvalidSettingsAreRefused) {
     auto accept = [](const Envelope &, Instant) { return Admission::accept(); };
     EXPECT_THROW(Receiver(ReceiverSettings{""}, keyring(), accept), Error);
     EXPECT_THROW(Receiver(ReceiverSettings{"me", Millis{0}}, keyring(), accept), Error);
-    EXPECT_THROW(Receiver(ReceiverSettings{"me"}, keyring(), nullptr), Error);
+    EXPECT_THROW(Receiver(ReceiverSettings{"me"}, keyring(), Receiver::Handler{}), Error);
 }
 
 }  // namespace

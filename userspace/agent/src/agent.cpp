@@ -10,11 +10,13 @@
 
 #include "api.h"
 #include "conversions.h"
+#include "dfaas/abi.h"
 #include "dfaas/forecast/http_forecaster.h"
 #include "dfaas/forecast/native_forecaster.h"
 #include "dfaas/strategy/error.h"
 #include "dfaas/strategy/external.h"
 #include "dfaas/strategy/json.h"
+#include "state_file.h"
 
 namespace dfaas::agent {
 
@@ -29,10 +31,14 @@ constexpr const char *kInputExternal = "external_model";
 constexpr const char *kInputDataplane = "dataplane";
 constexpr const char *kInputStrategy = "strategy";
 constexpr size_t kDurationsKept = 256;
+// Why a function OpenFaaS lists is not served (the label of dfaas_functions_skipped).
+constexpr const char *kSkippedCapacity = "dataplane_capacity";     // function table full
+constexpr const char *kSkippedDataplaneError = "dataplane_error";  // the data plane refused it
+constexpr const char *kSkippedNoPort = "no_port";                  // the port range is exhausted
 constexpr uint64_t kGcEveryTicks = 10;
 
 std::set<uint16_t> reserved_ports(const Config &cfg) {
-    std::set<uint16_t> r{cfg.api.listen.port, cfg.peers.listen_port};
+    std::set<uint16_t> r{cfg.api.listen.port, cfg.api.health_listen.port, cfg.peers.listen_port};
     if (cfg.dataplane.gateway.addr == cfg.node.ip) r.insert(cfg.dataplane.gateway.port);
     return r;
 }
@@ -82,6 +88,7 @@ void Agent::start() {
     opts.interface = cfg_.dataplane.interface;
     opts.bpffs = cfg_.dataplane.bpffs;
     opts.ct_entries = cfg_.dataplane.ct_entries;
+    opts.ct_half_open_entries = cfg_.dataplane.ct_half_open_entries;
     opts.settings = dataplane_settings(cfg_);
     // Reuses the pinned maps when a previous agent left them: policies, counters and
     // connections carry over, and the programs are replaced atomically.
@@ -96,35 +103,51 @@ void Agent::start() {
     // strategy decides; functions never seen get All-Local.
     for (const auto &[id, name] : dp_->functions())
         if (auto p = dp_->policy(name)) installed_[name] = p->policy;
+    // An empty function list applies once it has persisted for two periods: gathers run at each
+    // period's start, so the third consecutive empty answer applies; the quarter period absorbs
+    // the scheduling jitter of "two periods later".
+    empty_list_guard_ =
+        EmptyFunctionListGuard(std::chrono::duration_cast<std::chrono::milliseconds>(
+            2 * cfg_.strategy.period - cfg_.strategy.period / 4));
+    seed_functions_from_dataplane();
+    load_state();
     ensure_strategy();
     gather_functions();
     install_defaults();
+    // Overrides read back from the state file apply now (the pinned policies usually hold them
+    // already: then nothing is written).
+    if (!overrides_.all().empty()) install(overrides_.apply(strategy_policies_));
 
     if (!cfg_.peers.cluster_key_file.empty()) {
         peers_ = std::make_unique<PeerLink>(
             cfg_, node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
             [this] { return local_heartbeat(); });
+        seed_peers_from_dataplane();
         peers_->start();
     } else {
         spdlog::info("peer protocol off (no peers.cluster_key_file): this node runs alone");
     }
 
-    api_ = std::make_unique<httplib::Server>();
-    // cpp-httplib sets SO_REUSEPORT by default, which would let a second agent share the port
-    // (and half the requests): a busy port must be an error.
-    api_->set_socket_options([](int sock) {
-        int yes = 1;
-        setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-    });
-    // Idle keep-alive connections (Prometheus scrapes) hold a worker until this timeout; stopping
-    // waits for them, and a pod restart should take a second, not five.
-    api_->set_keep_alive_timeout(1);
+    // Both listeners bound before either serves: a busy port is an error at start.
+    api_ = std::make_unique<peers::GuardedServer>(api_guard_settings(cfg_));
     register_api(*api_, *this, cfg_);
-    if (!api_->bind_to_port(cfg_.api.listen.addr.str(), cfg_.api.listen.port))
+    if (!api_->bind_listener(cfg_.api.listen.addr.str(), cfg_.api.listen.port))
         throw std::runtime_error("api.listen: cannot listen on " + cfg_.api.listen.str());
+    health_api_ = std::make_unique<peers::GuardedServer>(health_guard_settings(cfg_));
+    register_health_api(*health_api_, *this);
+    if (!health_api_->bind_listener(cfg_.api.health_listen.addr.str(),
+                                    cfg_.api.health_listen.port))
+        throw std::runtime_error("api.health_listen: cannot listen on " +
+                                 cfg_.api.health_listen.str());
     api_thread_ = std::thread([this] { api_->listen_after_bind(); });
-    spdlog::info("API on http://{} (node {}, strategy {}, period {} ms)", cfg_.api.listen.str(),
-                 node_id_, to_string(cfg_.strategy.name), cfg_.strategy.period.count());
+    health_thread_ = std::thread([this] { health_api_->listen_after_bind(); });
+    spdlog::info("API on http://{}, health on http://{} (node {}, strategy {}, period {} ms)",
+                 cfg_.api.listen.str(), cfg_.api.health_listen.str(), node_id_,
+                 to_string(cfg_.strategy.name), cfg_.strategy.period.count());
+    if (cfg_.api.listen.addr.value != 0x7f000001 && cfg_.api.token_file.empty())
+        spdlog::warn("api.listen {} without api.token_file: reads are open to the network, "
+                     "mutations only from loopback",
+                     cfg_.api.listen.str());
 
     strategy_thread_ = std::thread([this] { strategy_loop(); });
     control_thread_ = std::thread([this] { control_loop(); });
@@ -144,8 +167,9 @@ void Agent::wait() {
 void Agent::stop() {
     request_stop();
     if (api_) api_->stop();
+    if (health_api_) health_api_->stop();
     if (peers_) peers_->stop();
-    for (auto *t : {&strategy_thread_, &control_thread_, &api_thread_})
+    for (auto *t : {&strategy_thread_, &control_thread_, &api_thread_, &health_thread_})
         if (t->joinable()) t->join();
 }
 
@@ -174,10 +198,28 @@ void Agent::strategy_loop() {
             // An immediate recalculation runs every step of a period back to back.
             size_t steps = strategy_->step_offsets(cfg_.strategy.period).size();
             for (size_t i = 0; i < steps; ++i)
-                run_period_step(i);
+                guarded_period_step(i);
         } else {
-            run_period_step(step);
+            guarded_period_step(step);
         }
+    }
+}
+
+void Agent::guarded_period_step(size_t step) {
+    // The last line of defence: every known failure is handled (and counted) where it happens;
+    // anything else costs this step, never the thread (an exception leaving it would end the
+    // agent). The installed policies stay.
+    try {
+        run_period_step(step);
+    } catch (const std::exception &e) {
+        std::lock_guard lock(mu_);
+        ++step_failures_;
+        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), Clock::now()), e.what());
+    } catch (...) {
+        std::lock_guard lock(mu_);
+        ++step_failures_;
+        note(kInputStrategy, health_.failed(kInputStrategy, "unknown exception", Clock::now()),
+             "unknown exception");
     }
 }
 
@@ -194,14 +236,21 @@ void Agent::run_period_step(size_t step) {
         if (step == 0) {
             // The user rate the strategy sees: requests per second averaged over the period
             // that just ended (the reference sampled one second: its issue #45).
-            auto stats = dp_->stats();
-            auto now = std::chrono::steady_clock::now();
-            if (period_baseline_) {
-                double seconds = std::chrono::duration<double>(now - period_baseline_at_).count();
-                period_user_rates_ = user_rates_since(*period_baseline_, stats, seconds);
+            try {
+                auto stats = dp_->stats();
+                auto now = std::chrono::steady_clock::now();
+                if (period_baseline_) {
+                    double seconds =
+                        std::chrono::duration<double>(now - period_baseline_at_).count();
+                    period_user_rates_ = user_rates_since(*period_baseline_, stats, seconds);
+                }
+                period_baseline_ = stats;
+                period_baseline_at_ = now;
+            } catch (const std::exception &e) {
+                // The strategy runs on the last period's rates; the control tick reports the
+                // data plane's state.
+                spdlog::debug("period rates: {}", e.what());
             }
-            period_baseline_ = stats;
-            period_baseline_at_ = now;
             previous_step_.reset();
         }
         snapshot = build_snapshot(Clock::now());
@@ -220,8 +269,15 @@ void Agent::run_period_step(size_t step) {
         return;  // keep the installed policies
     }
 
-    // Peers hear of the step first (the send is bounded by its deadline and needs no lock).
-    if (peers_) peers_->send(decision.messages, wall_instant(Clock::now()));
+    // Peers hear of the step first (the send is bounded by its deadline and needs no lock). A
+    // failed send costs the messages, not the decision.
+    if (peers_) {
+        try {
+            peers_->send(decision.messages, wall_instant(Clock::now()));
+        } catch (const std::exception &e) {
+            spdlog::warn("peer messages of step {} not sent: {}", step, e.what());
+        }
+    }
     std::lock_guard lock(mu_);
     apply_decision(decision);
     previous_step_ = decision;
@@ -279,6 +335,17 @@ void Agent::gather_functions() {
         return;  // keep the last known functions and their policies
     }
     note(kInputOpenFaas, health_.ok(kInputOpenFaas, now));
+    // A gateway that restarts answers [] for a while: tearing down every service and policy on
+    // that would cut the connections through them (issue 14). Non-empty lists apply at once.
+    if (!empty_list_guard_.accept(listed->empty(), !functions_.empty(), now)) {
+        ++empty_function_lists_held_;
+        if (empty_list_guard_.empty_since() == now)
+            spdlog::warn(
+                "openfaas lists no function while this node serves {}: keeping them until the "
+                "empty list persists for 2 periods",
+                functions_.size());
+        return;
+    }
 
     std::vector<PortRequest> requests;
     for (const auto &f : *listed) {
@@ -293,6 +360,7 @@ void Agent::gather_functions() {
     auto assignment = ports_.assign(requests, current);
     for (const auto &problem : assignment.problems)
         spdlog::warn("function port: {}", problem);
+    port_problems_ = assignment.problems;  // counted by sync_services (issue 14, B1)
 
     std::map<std::string, KnownFunction> functions;
     for (const auto &f : *listed) {
@@ -313,28 +381,103 @@ void Agent::gather_functions() {
 }
 
 void Agent::sync_services(const std::map<std::string, uint16_t> &ports) {
-    // Policies first, then services: a port never exists without a policy behind it.
-    for (const auto &[name, port] : ports)
-        if (!installed_.count(name)) install({{name, FunctionPolicy::all_local()}});
-    for (const auto &svc : dp_->services()) {
+    // Every data-plane call is tried on its own: one function the data plane refuses never keeps
+    // the others out, and nothing here throws.
+    std::map<std::string, std::string> skipped;  // function -> reason
+    auto services = [&] {
+        try {
+            return dp_->services();
+        } catch (const std::exception &e) {
+            spdlog::warn("sync services: cannot read the data plane's services: {}", e.what());
+            return std::vector<dp::Service>{};
+        }
+    };
+    // Stale local services first, then functions gone from OpenFaaS (their ids become free for
+    // new ones in this same pass).
+    auto current = services();
+    for (const auto &svc : current) {
         if (!svc.local || svc.addr != cfg_.node.ip) continue;
         auto it = ports.find(svc.function);
-        if (it == ports.end() || it->second != svc.port) dp_->delete_service(svc.addr, svc.port);
-    }
-    for (const auto &[name, port] : ports)
-        dp_->set_service(dp::Service{cfg_.node.ip, port, name, true});
-    // Functions gone from OpenFaaS leave the data plane (their ids become free).
-    for (const auto &[id, name] : dp_->functions()) {
-        bool still_local = ports.count(name) > 0;
-        bool served_for_peers = false;
-        for (const auto &svc : dp_->services())
-            served_for_peers |= svc.function == name;
-        if (!still_local && !served_for_peers) {
-            dp_->remove_function(name);
-            installed_.erase(name);
-            strategy_policies_.erase(name);
+        if (it != ports.end() && it->second == svc.port) continue;
+        try {
+            dp_->delete_service(svc.addr, svc.port);
+        } catch (const std::exception &e) {
+            spdlog::warn("delete service {}:{}: {}", svc.addr.str(), svc.port, e.what());
         }
     }
+    current = services();
+    std::set<std::string> registered;
+    try {
+        for (const auto &[id, name] : dp_->functions()) {
+            bool still_local = ports.count(name) > 0;
+            bool served_for_peers =
+                std::any_of(current.begin(), current.end(),
+                            [&](const auto &svc) { return svc.function == name; });
+            if (!still_local && !served_for_peers) {
+                try {
+                    dp_->remove_function(name);
+                    installed_.erase(name);
+                    strategy_policies_.erase(name);
+                    continue;
+                } catch (const std::exception &e) {
+                    spdlog::warn("remove function {}: {}", name, e.what());
+                }
+            }
+            registered.insert(name);
+        }
+    } catch (const std::exception &e) {
+        spdlog::warn("sync services: cannot read the data plane's functions: {}", e.what());
+    }
+    // Functions beyond the data plane's function table are skipped, not thrown: those already in
+    // it keep their ids (a restart or a new function never displaces a served one), then new ones
+    // in name order while ids are free.
+    size_t used = registered.size();
+    for (const auto &[name, port] : ports) {
+        if (!registered.count(name)) {
+            if (used >= DFAAS_MAX_FUNCTIONS) {
+                skipped[name] = kSkippedCapacity;
+                continue;
+            }
+            ++used;
+        }
+        try {
+            // Policies first, then services: a port never exists without a policy behind it.
+            if (!installed_.count(name)) {
+                dp_->set_policy(name, FunctionPolicy::all_local());
+                installed_[name] = FunctionPolicy::all_local();
+                ++policy_updates_;
+            }
+            dp_->set_service(dp::Service{cfg_.node.ip, port, name, true});
+        } catch (const std::exception &e) {
+            spdlog::debug("function {} on port {}: {}", name, port, e.what());
+            skipped[name] = kSkippedDataplaneError;
+        }
+    }
+    // Functions the port allocator left without a port ("<function>: why").
+    for (const auto &problem : port_problems_)
+        skipped.emplace(problem.substr(0, problem.find(": ")), kSkippedNoPort);
+    // A skipped function is not served here: not known to the strategy, not announced to peers.
+    for (const auto &[name, reason] : skipped)
+        functions_.erase(name);
+    note_skipped_functions(std::move(skipped));
+}
+
+void Agent::note_skipped_functions(std::map<std::string, std::string> skipped) {
+    if (skipped == skipped_functions_) return;
+    // One line per change of the skipped set, by reason, naming the first few.
+    std::map<std::string, std::vector<std::string>> by_reason;
+    for (const auto &[name, reason] : skipped)
+        by_reason[reason].push_back(name);
+    if (by_reason.empty()) spdlog::info("every function is served again (none skipped)");
+    for (const auto &[reason, names] : by_reason) {
+        std::string listed;
+        for (size_t i = 0; i < names.size() && i < 5; ++i)
+            listed += (i ? ", " : "") + names[i];
+        if (names.size() > 5) listed += ", ...";
+        spdlog::warn("{} function(s) not served: {} (the data plane holds {} functions): {}",
+                     names.size(), reason, DFAAS_MAX_FUNCTIONS, listed);
+    }
+    skipped_functions_ = std::move(skipped);
 }
 
 void Agent::gather_node_metrics() {
@@ -467,8 +610,13 @@ void Agent::apply_decision(const strategy::Decision &decision) {
 
 void Agent::install(const PolicySet &policies) {
     std::set<Ipv4> known_peers;
-    for (const auto &p : dp_->peers())
-        known_peers.insert(p.addr);
+    try {
+        for (const auto &p : dp_->peers())
+            known_peers.insert(p.addr);
+    } catch (const std::exception &e) {
+        // Without the peer table no peer can be a target: the policies go in local-only.
+        spdlog::warn("install: cannot read the data plane's peers: {}", e.what());
+    }
     for (auto [name, policy] : policies) {
         // Only peers the data plane knows (authenticated members) can be targets, and none the
         // data plane found unresponsive (limit_in stays: it is about traffic they send us).
@@ -483,7 +631,8 @@ void Agent::install(const PolicySet &policies) {
             dp_->set_policy(name, policy);
             installed_[name] = policy;
             ++policy_updates_;
-        } catch (const dp::Error &e) {
+        } catch (const std::exception &e) {
+            ++install_failures_;
             spdlog::error("install policy of {}: {}", name, e.what());
         }
     }
@@ -507,7 +656,20 @@ void Agent::control_loop() {
             std::unique_lock lock(wake_mu_);
             if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
         }
-        control_tick(++tick);
+        ++tick;
+        try {
+            control_tick(tick);
+        } catch (const std::exception &e) {
+            // Each part of the tick handles its own failures; this keeps the thread alive if
+            // one is missed.
+            std::lock_guard lock(mu_);
+            ++tick_failures_;
+            spdlog::error("control tick {}: {}", tick, e.what());
+        } catch (...) {
+            std::lock_guard lock(mu_);
+            ++tick_failures_;
+            spdlog::error("control tick {}: unknown exception", tick);
+        }
     }
 }
 
@@ -530,22 +692,48 @@ void Agent::control_tick(uint64_t tick) {
         note(kInputDataplane, health_.failed(kInputDataplane, e.what(), Clock::now()), e.what());
         return;
     }
+    // Each part on its own: one failing (a map full, a peer the data plane refuses) never stops
+    // the others.
+    auto part = [&](const char *what, auto &&run) {
+        try {
+            run();
+        } catch (const std::exception &e) {
+            ++tick_failures_;
+            spdlog::error("control tick: {}: {}", what, e.what());
+        }
+    };
     if (peers_) {
         auto now = wall_instant(Clock::now());
-        detect_failures(*last_stats_, now);
-        sync_peers(now);
+        part("failure detection", [&] { detect_failures(*last_stats_, now); });
+        part("peer sync", [&] { sync_peers(now); });
+        part("peer capacity", [&] { peers_over_capacity_ = peers_->over_capacity(now); });
+        part("restored peers", [&] {
+            // A peer kept from before a restart spoke: the strategy runs now, so the peer hears
+            // this node's step messages (e.g. Recalc's limits, without which it admits nothing
+            // from this node) before its own next step instead of a period later.
+            if (!peers_->take_provisional_replaced()) return;
+            std::lock_guard wake(wake_mu_);
+            recalc_requested_ = true;
+            wake_.notify_all();
+        });
     }
-    for (const auto &name : overrides_.expire(Clock::now())) {
-        spdlog::info("override of {} expired", name);
-        PolicySet back;
-        back[name] =
-            strategy_policies_.count(name) ? strategy_policies_[name] : FunctionPolicy::all_local();
-        install(back);
-    }
+    part("override expiry", [&] {
+        auto ended = overrides_.expire(Clock::now());
+        if (!ended.empty()) persist_state();
+        for (const auto &name : ended) {
+            spdlog::info("override of {} expired", name);
+            PolicySet back;
+            back[name] = strategy_policies_.count(name) ? strategy_policies_[name]
+                                                        : FunctionPolicy::all_local();
+            install(back);
+        }
+    });
     if (tick % kGcEveryTicks == 0) {
-        auto gc = dp_->collect_garbage();
-        ct_entries_ = gc.live;
-        ct_expired_total_ += gc.expired;
+        part("conntrack garbage collection", [&] {
+            auto gc = dp_->collect_garbage();
+            ct_entries_ = gc.live;
+            ct_expired_total_ += gc.expired;
+        });
     }
 }
 
@@ -564,43 +752,84 @@ peers::Heartbeat Agent::local_heartbeat() {
     return h;
 }
 
-// The data plane's peer table follows the authenticated membership only, and so do the services
-// that let forwarded-in connections reach our gateway: (member address, its port) -> function.
+// The data plane's peer table follows the authenticated membership only (the members holding a
+// slot: the membership keeps the others over capacity), and so do the services that let
+// forwarded-in connections reach our gateway: (member address, its port) -> function. Every
+// data-plane call is tried on its own: a peer or service the data plane refuses is logged and
+// counted, and the others are still synced.
 void Agent::sync_peers(strategy::Instant now) {
-    auto members = peers_->authorized(now);
-    std::set<Ipv4> wanted;
-    std::set<std::pair<Ipv4, uint16_t>> wanted_services;
-    for (const auto &m : members) {
-        wanted.insert(m.address);
-        for (const auto &fp : m.functions)
-            if (functions_.count(fp.name)) wanted_services.emplace(m.address, fp.port);
+    std::vector<dp::Service> services = dp_->services();
+    const auto plan =
+        plan_peer_sync(peers_->authorized(now), services, cfg_.node.ip,
+                       [this](const std::string &name) { return functions_.count(name) > 0; });
+    const std::set<Ipv4> &wanted = plan.peers;
+    std::set<std::string> refused(plan.refused.begin(), plan.refused.end());
+    peer_services_refused_ = refused.size();
+    if (refused != refused_peer_services_) {
+        for (const auto &entry : refused)
+            if (!refused_peer_services_.count(entry)) spdlog::warn("peer entry refused: {}", entry);
+        refused_peer_services_ = std::move(refused);
     }
-    for (const auto &p : dp_->peers())
-        if (!wanted.count(p.addr)) {
-            spdlog::info("peer {} removed from the data plane", p.addr.str());
+    for (const auto &p : dp_->peers()) {
+        if (wanted.count(p.addr)) continue;
+        try {
             dp_->remove_peer(p.addr);  // rewrites the policies that name it
-            for (auto &[name, policy] : installed_)
-                for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
-                    m->erase(p.addr);
-            failure_detector_.reset(p.addr);
-            unreachable_.erase(p.addr);
+            spdlog::info("peer {} removed from the data plane", p.addr.str());
+        } catch (const std::exception &e) {
+            ++peer_sync_failures_;
+            spdlog::warn("remove peer {} from the data plane: {}", p.addr.str(), e.what());
+            continue;
         }
+        for (auto &[name, policy] : installed_)
+            for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
+                m->erase(p.addr);
+        failure_detector_.reset(p.addr);
+        unreachable_.erase(p.addr);
+    }
     std::set<Ipv4> present;
     for (const auto &p : dp_->peers())
         present.insert(p.addr);
     bool joined = false;
+    std::set<Ipv4> refused_peers;
     for (const auto &addr : wanted) {
         if (present.count(addr)) continue;
-        dp_->add_peer(addr);
-        joined = true;
+        try {
+            dp_->add_peer(addr);
+            joined = true;
+        } catch (const std::exception &e) {
+            // Should not happen (the membership hands out at most DFAAS_MAX_PEERS slots), but a
+            // slot still held by a departing peer must not end the agent: retried next tick.
+            ++peer_sync_failures_;
+            refused_peers.insert(addr);
+            if (!refused_peers_.count(addr))
+                spdlog::warn("peer {} not added to the data plane: {}", addr.str(), e.what());
+        }
     }
-    for (const auto &svc : dp_->services())
-        if (!svc.local && !wanted_services.count({svc.addr, svc.port}))
+    refused_peers_ = std::move(refused_peers);
+    for (const auto &svc : services) {
+        if (svc.local || plan.services.count({svc.addr, svc.port})) continue;
+        try {
             dp_->delete_service(svc.addr, svc.port);
-    for (const auto &m : members)
-        for (const auto &fp : m.functions)
-            if (functions_.count(fp.name))
-                dp_->set_service(dp::Service{m.address, fp.port, fp.name, false});
+        } catch (const std::exception &e) {
+            ++peer_sync_failures_;
+            spdlog::warn("delete peer service {}:{}: {}", svc.addr.str(), svc.port, e.what());
+        }
+    }
+    std::map<std::pair<Ipv4, uint16_t>, std::string> existing;
+    for (const auto &svc : services)
+        if (!svc.local) existing[{svc.addr, svc.port}] = svc.function;
+    for (const auto &[key, function] : plan.services) {
+        if (!present.count(key.first) && refused_peers_.count(key.first)) continue;
+        auto it = existing.find(key);
+        if (it != existing.end() && it->second == function) continue;
+        try {
+            dp_->set_service(dp::Service{key.first, key.second, function, false});
+        } catch (const std::exception &e) {
+            ++peer_sync_failures_;
+            spdlog::debug("peer service {}:{} ({}): {}", key.first.str(), key.second, function,
+                          e.what());
+        }
+    }
     // A peer (re)joined: policies that name it (an override, the last decision) apply in full
     // again now, not at the next period.
     if (joined) install(overrides_.apply(strategy_policies_));
@@ -634,6 +863,93 @@ void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
     if (changed) install(overrides_.apply(strategy_policies_));
 }
 
+// ---- restarts ---------------------------------------------------------------------------------
+
+void Agent::load_state() {
+    auto loaded = read_state_file(cfg_.node.state_file, node_id_, Clock::now());
+    switch (loaded.status) {
+        case StateLoadStatus::absent:
+            spdlog::info("state file {} absent: no override to restore", cfg_.node.state_file);
+            return;
+        case StateLoadStatus::refused:
+            // Never fatal: the node runs without the overrides (the operator sets them again);
+            // the next change of an override rewrites the file.
+            ++state_file_refused_;
+            spdlog::error("state file refused, starting without it: {}", loaded.error);
+            return;
+        case StateLoadStatus::loaded:
+            break;
+    }
+    for (const auto &[function, o] : loaded.state.overrides)
+        overrides_.restore(function, o);
+    spdlog::info("state file {}: {} override(s) restored, {} expired while the agent was down",
+                 cfg_.node.state_file, loaded.state.overrides.size(), loaded.expired_dropped);
+}
+
+void Agent::persist_state() {
+    PersistedState state;
+    state.overrides = overrides_.all();
+    auto error = write_state_file(cfg_.node.state_file, encode_state(node_id_, state));
+    if (!error.empty()) {
+        ++state_file_write_errors_;
+        if (!state_file_failing_)
+            spdlog::error("state file not written (overrides will not survive a restart): {}",
+                          error);
+        state_file_failing_ = true;
+        return;
+    }
+    if (state_file_failing_) spdlog::info("state file {} written again", cfg_.node.state_file);
+    state_file_failing_ = false;
+}
+
+// A restart: the new process has heard from no peer yet, and sync_peers() would remove every
+// pinned peer (and its weights in every policy) at the first tick. The peers the data plane
+// holds stay as provisional members for one TTL; the real member replaces each when it speaks.
+// Their functions come from the services the data plane holds for them (member address, its
+// port -> function); their peer port is the seed's of the same address, else this node's.
+void Agent::seed_peers_from_dataplane() {
+    std::vector<dp::Peer> pinned;
+    std::vector<dp::Service> services;
+    try {
+        pinned = dp_->peers();
+        services = dp_->services();
+    } catch (const std::exception &e) {
+        spdlog::warn("restart: cannot read the pinned peers: {}", e.what());
+        return;
+    }
+    auto now = wall_instant(Clock::now());
+    for (const auto &peer : pinned) {
+        std::vector<peers::FunctionPort> functions;
+        for (const auto &svc : services)
+            if (!svc.local && svc.addr == peer.addr)
+                functions.push_back(peers::FunctionPort{svc.function, svc.port});
+        std::sort(functions.begin(), functions.end(),
+                  [](const auto &a, const auto &b) { return a.name < b.name; });
+        Endpoint endpoint{peer.addr, cfg_.peers.listen_port};
+        for (const auto &seed : cfg_.peers.seeds)
+            if (seed.addr == peer.addr) endpoint = seed;
+        if (peers_->seed(endpoint, functions, now))
+            spdlog::info("peer {} kept from before the restart ({} function(s)) until it speaks",
+                         peer.addr.str(), functions.size());
+        else
+            spdlog::warn("peer {} in the data plane could not be kept as a member",
+                         peer.addr.str());
+    }
+}
+
+void Agent::seed_functions_from_dataplane() {
+    try {
+        for (const auto &svc : dp_->services()) {
+            if (!svc.local || svc.addr != cfg_.node.ip) continue;
+            FunctionInfo info;
+            info.name = svc.function;
+            functions_[svc.function] = KnownFunction{info, svc.port};
+        }
+    } catch (const std::exception &e) {
+        spdlog::warn("restart: cannot read the pinned services: {}", e.what());
+    }
+}
+
 // ---- operator actions and views ---------------------------------------------------------------
 
 void Agent::set_override(const std::string &function, const FunctionPolicy &policy,
@@ -642,12 +958,14 @@ void Agent::set_override(const std::string &function, const FunctionPolicy &poli
     overrides_.set(function, policy, Clock::now(), ttl);
     spdlog::info("override of {} set{}", function,
                  ttl ? " for " + std::to_string(ttl->count()) + " s" : " until cleared");
+    persist_state();
     install({{function, policy}});
 }
 
 bool Agent::clear_override(const std::string &function) {
     std::lock_guard lock(mu_);
     if (!overrides_.clear(function)) return false;
+    persist_state();
     PolicySet back;
     back[function] = strategy_policies_.count(function) ? strategy_policies_[function]
                                                         : FunctionPolicy::all_local();
@@ -690,6 +1008,16 @@ AgentView Agent::view() const {
     v.ct_expired_total = ct_expired_total_;
     v.strategy_name = strategy_ ? std::string(strategy::to_string(strategy_->kind())) : "";
     v.unreachable = unreachable_;
+    v.peers_over_capacity = peers_over_capacity_;
+    v.skipped_functions = skipped_functions_;
+    v.peer_services_refused = peer_services_refused_;
+    v.step_failures = step_failures_;
+    v.tick_failures = tick_failures_;
+    v.install_failures = install_failures_;
+    v.peer_sync_failures = peer_sync_failures_;
+    v.state_file_refused = state_file_refused_;
+    v.state_file_write_errors = state_file_write_errors_;
+    v.empty_function_lists_held = empty_function_lists_held_;
     if (peers_) {
         auto now = wall_instant(Clock::now());
         v.peer_protocol = true;

@@ -28,6 +28,7 @@
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/strategy/strategy.h"
 #include "failure_detector.h"
+#include "function_list_guard.h"
 #include "input_health.h"
 #include "overrides.h"
 #include "peer_link.h"
@@ -36,6 +37,9 @@
 
 namespace httplib {
 class Server;
+}
+namespace dfaas::peers {
+class GuardedServer;
 }
 
 namespace dfaas::agent {
@@ -91,6 +95,18 @@ struct AgentView {
     std::vector<peers::Candidate> candidates; // endpoints to contact that are not members yet
     std::optional<PeerLinkStats> peer_stats;
     std::set<Ipv4> unreachable;               // peers the data plane found unresponsive
+    // Restarts (issue 14): the state file and the empty-function-list guard.
+    uint64_t state_file_refused = 0;         // state files ignored at start (corrupt, too large)
+    uint64_t state_file_write_errors = 0;    // failed writes of the state file
+    uint64_t empty_function_lists_held = 0;  // empty OpenFaaS answers not applied (yet)
+    // Scale limits and contained failures (issue 14).
+    size_t peers_over_capacity = 0;                        // members without a data-plane slot
+    std::map<std::string, std::string> skipped_functions;  // function -> reason
+    size_t peer_services_refused = 0;  // peer services that would overwrite a local one
+    uint64_t step_failures = 0;        // strategy steps ended by an unexpected exception
+    uint64_t tick_failures = 0;        // parts of control ticks that failed
+    uint64_t install_failures = 0;     // policies the data plane refused
+    uint64_t peer_sync_failures = 0;   // peer/service updates the data plane refused
 };
 
 class Agent {
@@ -179,8 +195,38 @@ private:
     std::condition_variable wake_;
     bool stopping_ = false;
     bool recalc_requested_ = false;
-    std::thread strategy_thread_, control_thread_, api_thread_;
-    std::unique_ptr<httplib::Server> api_;
+    std::thread strategy_thread_, control_thread_, api_thread_, health_thread_;
+    // The API and, on its own threads, /healthz and /readyz (api.health_listen).
+    std::unique_ptr<peers::GuardedServer> api_, health_api_;
+
+    // ---- restarts lose nothing (issue 14) ----
+    // Reads node.state_file into overrides_ (mu_ not needed: before the threads start).
+    void load_state();
+    // Writes overrides_ to node.state_file (mu_ held); logs and counts a failure.
+    void persist_state();
+    // Makes the peers the data plane still holds provisional members for one TTL.
+    void seed_peers_from_dataplane();
+    // Functions the data plane serves (a restart) until OpenFaaS answers.
+    void seed_functions_from_dataplane();
+    uint64_t state_file_refused_ = 0;       // mu_
+    uint64_t state_file_write_errors_ = 0;  // mu_
+    bool state_file_failing_ = false;       // mu_: one log line per change
+    EmptyFunctionListGuard empty_list_guard_{std::chrono::milliseconds(0)};  // set in start()
+    uint64_t empty_function_lists_held_ = 0;  // mu_
+
+    // ---- scale limits are policies, not crashes (issue 14): counted, never thrown (mu_) ----
+    void guarded_period_step(size_t step);
+    void note_skipped_functions(std::map<std::string, std::string> skipped);
+    std::vector<std::string> port_problems_;                // the allocator's, last period
+    std::map<std::string, std::string> skipped_functions_;  // function -> reason
+    size_t peers_over_capacity_ = 0;
+    size_t peer_services_refused_ = 0;
+    std::set<std::string> refused_peer_services_;  // as last logged
+    std::set<Ipv4> refused_peers_;                 // the data plane refused them (last tick)
+    uint64_t step_failures_ = 0;
+    uint64_t tick_failures_ = 0;
+    uint64_t install_failures_ = 0;
+    uint64_t peer_sync_failures_ = 0;
 };
 
 }  // namespace dfaas::agent

@@ -7,6 +7,7 @@
 
 #include "dfaas/dataplane/json.h"
 #include "dfaas/strategy/json.h"
+#include "api_requests.h"
 #include "dfaas/version.h"
 #include "metrics.h"
 #include "views.h"
@@ -45,25 +46,19 @@ bool may_mutate(const httplib::Request &req, const std::string &token) {
     return diff == 0;
 }
 
-std::optional<std::chrono::seconds> parse_ttl(const json &body) {
-    if (!body.contains("ttl_s") || body["ttl_s"].is_null()) return std::nullopt;
-    if (!body["ttl_s"].is_number() || body["ttl_s"].get<double>() <= 0)
-        throw std::invalid_argument("ttl_s must be a positive number of seconds");
-    return std::chrono::seconds(static_cast<int64_t>(body["ttl_s"].get<double>()));
+bool is_mutation(const std::string &method) {
+    return method != "GET" && method != "HEAD" && method != "OPTIONS";
 }
 
-}  // namespace
+std::vector<PolicyPeer> policy_peers(const AgentView &v) {
+    std::vector<PolicyPeer> members;
+    members.reserve(v.peers.size());
+    for (const auto &p : v.peers)
+        members.push_back(PolicyPeer{p.id, p.address});
+    return members;
+}
 
-void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
-    std::string token;
-    if (!cfg.api.token_file.empty()) {
-        auto t = read_secret_file(cfg.api.token_file);
-        if (t)
-            token = *t;
-        else
-            spdlog::warn("api.token_file: {} (mutations only from loopback)", t.error());
-    }
-
+void register_health(httplib::Server &server, Agent &agent) {
     server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
         res.set_content("ok\n", "text/plain");
     });
@@ -72,8 +67,65 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
         reply_json(res, v.ready ? 200 : 503,
                    json{{"ready", v.ready}, {"reasons", v.not_ready_reasons}});
     });
+}
+
+std::string read_token(const Config &cfg) {
+    if (cfg.api.token_file.empty()) return {};
+    auto t = read_secret_file(cfg.api.token_file);
+    if (t) return *t;
+    spdlog::warn("api.token_file: {} (mutations only from loopback)", t.error());
+    return {};
+}
+
+}  // namespace
+
+peers::GuardSettings api_guard_settings(const Config &cfg) {
+    peers::GuardSettings guard;
+    guard.listener = "api";
+    guard.max_body = kMaxPolicyRequestBytes;
+    guard.max_connections_per_source = cfg.api.max_connections_per_source;
+    guard.max_connections = cfg.api.max_connections;
+    return guard;
+}
+
+peers::GuardSettings health_guard_settings(const Config &cfg) {
+    peers::GuardSettings guard;
+    guard.listener = "health";
+    guard.max_body = 0;  // GET only
+    guard.max_header_bytes = 8 * 1024;
+    guard.request_deadline = std::chrono::seconds(2);
+    guard.read_timeout = std::chrono::seconds(2);
+    guard.max_connections_per_source = cfg.api.max_connections_per_source;
+    guard.max_connections = 16;
+    return guard;
+}
+
+void register_health_api(peers::GuardedServer &server, Agent &agent) {
+    register_health(server, agent);
+    server.set_guarded_pre_routing(nullptr);
+}
+
+void register_api(peers::GuardedServer &server, Agent &agent, const Config &cfg) {
+    const std::string token = read_token(cfg);
+
+    // Before the body is read: the guard's header screening (no Content-Encoding, no
+    // Transfer-Encoding, at most 64 KiB announced), then the token of a mutation. A client
+    // without the token never gets its body read.
+    server.set_guarded_pre_routing(
+        [&server, token](const httplib::Request &req, httplib::Response &res) {
+            if (is_mutation(req.method) && !may_mutate(req, token)) {
+                server.refuse(peers::HttpRefusal::forbidden,
+                              "mutations need loopback or the control token", res);
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
+
+    register_health(server, agent);
     server.Get("/metrics", [&agent](const httplib::Request &, httplib::Response &res) {
-        res.set_content(render_metrics(agent.view()), "text/plain; version=0.0.4; charset=utf-8");
+        res.set_content(
+            render_metrics(agent.view()) + render_http_metrics(peers::http_listener_snapshots()),
+            "text/plain; version=0.0.4; charset=utf-8");
     });
     server.Get("/v1/status", [&agent](const httplib::Request &, httplib::Response &res) {
         reply_json(res, 200, status_json(agent.view()));
@@ -121,15 +173,12 @@ void register_api(httplib::Server &server, Agent &agent, const Config &cfg) {
                    auto v = agent.view();
                    if (!v.functions.count(fn))
                        return reply_error(res, 404, "function " + fn + " not found");
-                   try {
-                       json body = json::parse(req.body);
-                       FunctionPolicy p = policy_from_request(body, v);
-                       if (auto err = p.validate()) return reply_error(res, 400, *err);
-                       agent.set_override(fn, p, parse_ttl(body));
-                       reply_json(res, 200, policies_json(agent.view(), fn));
-                   } catch (const std::exception &e) {
-                       reply_error(res, 400, e.what());
-                   }
+                   auto parsed = parse_policy_request(req.body, policy_peers(v));
+                   if (auto *error = std::get_if<std::string>(&parsed))
+                       return reply_error(res, 400, *error);
+                   const auto &request = std::get<PolicyRequest>(parsed);
+                   agent.set_override(fn, request.policy, request.ttl);
+                   reply_json(res, 200, policies_json(agent.view(), fn));
                });
     server.Delete(R"(/v1/policies/([^/]+))", [&agent, token](const httplib::Request &req,
                                                              httplib::Response &res) {

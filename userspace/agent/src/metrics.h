@@ -6,9 +6,13 @@
 #include <string>
 
 #include "agent.h"
+#include "dfaas/peers/guarded_server.h"
 
 namespace dfaas::agent {
 
 std::string render_metrics(const AgentView &view);
+// The HTTP listeners' counters (dfaas_http_refused_total{listener,reason},
+// dfaas_http_connections{listener}, ...), appended to render_metrics' output by /metrics.
+std::string render_http_metrics(const std::vector<peers::HttpListenerSnapshot> &listeners);
 
 }  // namespace dfaas::agent

@@ -11,7 +11,13 @@ void Overrides::set(const std::string &function, const FunctionPolicy &policy, W
     overrides_[function] = o;
 }
 
-bool Overrides::clear(const std::string &function) { return overrides_.erase(function) > 0; }
+void Overrides::restore(const std::string &function, const Override &saved) {
+    overrides_[function] = saved;
+}
+
+bool Overrides::clear(const std::string &function) {
+    return overrides_.erase(function) > 0;
+}
 
 std::vector<std::string> Overrides::expire(WallTime now) {
     std::vector<std::string> ended;
@@ -33,7 +39,8 @@ const Override *Overrides::find(const std::string &function) const {
 
 PolicySet Overrides::apply(const PolicySet &strategy_policies) const {
     PolicySet merged = strategy_policies;
-    for (const auto &[function, o] : overrides_) merged[function] = o.policy;
+    for (const auto &[function, o] : overrides_)
+        merged[function] = o.policy;
     return merged;
 }
 

@@ -21,9 +21,12 @@ struct Override {
 };
 
 class Overrides {
-public:
+  public:
     void set(const std::string &function, const FunctionPolicy &policy, WallTime now,
              std::optional<std::chrono::seconds> ttl);
+    // Puts back an override read from the state file as it was (its set_at and absolute expiry
+    // unchanged: a restart neither extends nor shortens it).
+    void restore(const std::string &function, const Override &saved);
     bool clear(const std::string &function);
     // Removes expired overrides; returns the functions whose override ended.
     std::vector<std::string> expire(WallTime now);
@@ -34,7 +37,7 @@ public:
     // names are added).
     PolicySet apply(const PolicySet &strategy_policies) const;
 
-private:
+  private:
     std::map<std::string, Override> overrides_;
 };
 

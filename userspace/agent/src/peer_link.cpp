@@ -4,6 +4,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <utility>
+
+#include "dfaas/abi.h"
 
 namespace dfaas::agent {
 
@@ -35,6 +38,47 @@ strategy::Millis heartbeat_interval(const Config &cfg) {
 
 }  // namespace
 
+PeerSyncPlan plan_peer_sync(const std::vector<PeerView> &members,
+                            const std::vector<dp::Service> &current, Ipv4 node_ip,
+                            const std::function<bool(const std::string &)> &serves) {
+    std::set<Ipv4> local_addresses{node_ip};
+    std::set<std::pair<Ipv4, uint16_t>> local_services;
+    for (const auto &svc : current)
+        if (svc.local) {
+            local_services.emplace(svc.addr, svc.port);
+            local_addresses.insert(svc.addr);
+        }
+    PeerSyncPlan plan;
+    for (const auto &m : members) {
+        // The membership refuses such addresses already; the data plane must never get one even
+        // if that check were bypassed: a member never stands for this node.
+        if (local_addresses.count(m.address)) {
+            plan.refused.push_back("member " + m.id + " at " + m.address.str() +
+                                   ": an address of this node");
+            continue;
+        }
+        if (auto why = peers::unusable_peer_address(m.address)) {
+            plan.refused.push_back("member " + m.id + " at " + m.address.str() + ": " +
+                                   std::string(*why));
+            continue;
+        }
+        plan.peers.insert(m.address);
+        for (const auto &fp : m.functions) {
+            if (!serves(fp.name)) continue;
+            std::pair key{m.address, fp.port};
+            // A peer's message never overwrites a local service entry.
+            if (local_services.count(key)) {
+                plan.refused.push_back("service " + m.address.str() + ":" +
+                                       std::to_string(fp.port) + " of " + m.id +
+                                       ": a local service of this node");
+                continue;
+            }
+            plan.services[key] = fp.name;
+        }
+    }
+    return plan;
+}
+
 PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Millis ttl,
                    LocalHeartbeat local)
     : node_id_(node_id),
@@ -45,16 +89,28 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
           node_id, Endpoint{cfg.node.ip, cfg.peers.listen_port}, cfg.peers.seeds, ttl,
           cfg.peers.control_tick, std::chrono::seconds(30), strategy::Millis{0},
           // A heartbeat already in flight must not undo a fresh data-plane verdict.
-          2 * cfg.peers.control_tick}),
+          2 * cfg.peers.control_tick, peers::MembershipSettings{}.max_members,
+          peers::MembershipSettings{}.max_candidates,
+          // Members beyond the data plane's peer slots are kept over capacity, not installed.
+          size_t{DFAAS_MAX_PEERS}}),
       outbox_(peers::Identity{node_id, Endpoint{cfg.node.ip, cfg.peers.listen_port}}, keys_,
               peers::Outbox::initial_seq(wall_now())),
       client_(peers::ClientSettings{
           std::min<strategy::Millis>(std::chrono::seconds(1), heartbeat_interval(cfg))}) {
     receiver_ = std::make_unique<peers::Receiver>(
         peers::ReceiverSettings{node_id, cfg.peers.replay_window}, keys_,
-        [this](const peers::Envelope &message, strategy::Instant now) {
+        [this](const peers::Envelope &message, strategy::Instant now, std::optional<Ipv4> source) {
             std::lock_guard lock(mu_);  // server threads call this
-            return membership_.receive(message, now);
+            const size_t provisional = membership_.provisional().size();
+            auto admission = membership_.receive(message, now, source);
+            if (membership_.provisional().size() < provisional) {
+                provisional_replaced_ = true;
+                spdlog::info(
+                    "peer {} ({}) spoke: it replaces the member kept from before the restart",
+                    message.sender_id, message.sender_ip.str());
+            }
+            note_capacity_locked(now);
+            return admission;
         });
     // One log line per (reason, sender) per minute: a misconfigured node must not flood the log.
     receiver_->set_reject_observer([this, last = std::map<std::string, strategy::Instant>{}](
@@ -95,24 +151,39 @@ void PeerLink::stop() {
 
 void PeerLink::heartbeat_loop() {
     while (true) {
-        peers::Heartbeat local = local_();  // the agent's lock, not ours
-        auto now = wall_now();
-        peers::Batch batch;
-        {
-            std::lock_guard lock(mu_);
-            batch = outbox_.heartbeat(local, membership_, now);
-        }
-        auto results = client_.send(batch.deliveries);
-        {
-            std::lock_guard lock(mu_);
-            now = wall_now();
-            membership_.record_deliveries(results, now);
-            expire_locked(now);
-            ++heartbeats_;
+        try {
+            heartbeat_round();
+        } catch (const std::exception &e) {
+            // A round that fails costs one heartbeat, never the thread (an exception leaving it
+            // would end the agent); the next round is a fresh attempt.
+            spdlog::error("heartbeat round: {}", e.what());
         }
         std::unique_lock lock(wake_mu_);
         if (wake_.wait_for(lock, heartbeat_every_, [this] { return stopping_; })) return;
     }
+}
+
+void PeerLink::heartbeat_round() {
+    peers::Heartbeat local = local_();  // the agent's lock, not ours
+    auto now = wall_now();
+    peers::Batch batch;
+    {
+        std::lock_guard lock(mu_);
+        std::set<std::string> names;
+        for (const auto &function : local.functions)
+            names.insert(function.name);
+        membership_.set_local_functions(std::move(names), now);
+        note_capacity_locked(now);
+        batch = outbox_.heartbeat(local, membership_, now);
+    }
+    for (const auto &e : batch.errors)
+        spdlog::debug("heartbeat not sent: {}", e);
+    auto results = client_.send(batch.deliveries);
+    std::lock_guard lock(mu_);
+    now = wall_now();
+    membership_.record_deliveries(results, now);
+    expire_locked(now);
+    ++heartbeats_;
 }
 
 void PeerLink::expire_locked(strategy::Instant now) {
@@ -123,10 +194,40 @@ void PeerLink::expire_locked(strategy::Instant now) {
         spdlog::info("peer {} left (TTL)", id);
         if (auto it = dying.find(id); it != dying.end()) departed_[id] = it->second;
     }
+    note_capacity_locked(now);
     std::erase_if(departed_, [&](const auto &item) {
         return membership_.find(item.first) != nullptr ||
                now > item.second.last_seen + kDepartedKept;
     });
+}
+
+void PeerLink::note_capacity_locked(strategy::Instant now) {
+    auto over = membership_.over_capacity(now);
+    std::set<std::string> current(over.begin(), over.end());
+    if (current == over_capacity_) return;
+    // One line per change of the set, naming who lost or gained a slot.
+    std::vector<std::string> waiting, admitted;
+    for (const auto &id : current)
+        if (!over_capacity_.count(id)) waiting.push_back(id);
+    for (const auto &id : over_capacity_)
+        if (!current.count(id) && membership_.find(id)) admitted.push_back(id);
+    auto listed = [](const char *label, const std::vector<std::string> &ids) {
+        std::string text;
+        for (const auto &id : ids)
+            text += (text.empty() ? std::string("; ") + label + ": " : std::string(", ")) + id;
+        return text;
+    };
+    if (!waiting.empty() || !admitted.empty())
+        spdlog::warn(
+            "peer slots: {} member(s) over capacity (the data plane has {} peer slots){}{}",
+            current.size(), membership_.settings().max_active, listed("now waiting", waiting),
+            listed("now installed", admitted));
+    over_capacity_ = std::move(current);
+}
+
+size_t PeerLink::over_capacity(strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    return membership_.over_capacity(now).size();
 }
 
 strategy::PeerTable PeerLink::table(strategy::Instant now) {
@@ -175,6 +276,7 @@ PeerView PeerLink::view_of(const peers::Member &m, strategy::Instant now) const 
 
 std::vector<PeerView> PeerLink::authorized(strategy::Instant now) {
     std::lock_guard lock(mu_);
+    expire_locked(now);  // a dead member's slot goes to a waiting one before the data plane syncs
     std::vector<PeerView> out;
     for (const auto *m : membership_.authorized(now))
         out.push_back(view_of(*m, now));
@@ -188,6 +290,8 @@ std::vector<PeerView> PeerLink::members(strategy::Instant now) {
         out.push_back(view_of(m, now));
     for (const auto &[id, v] : departed_)
         if (membership_.find(id) == nullptr) out.push_back(v);
+    for (const auto &[id, m] : membership_.provisional())
+        out.push_back(view_of(m, now));  // kept from before a restart, until it speaks
     return out;
 }
 
@@ -242,6 +346,17 @@ PeerLinkStats PeerLink::stats() {
     s.heartbeats = heartbeats_;
     s.last_send_errors = last_send_errors_;
     return s;
+}
+
+bool PeerLink::take_provisional_replaced() {
+    std::lock_guard lock(mu_);
+    return std::exchange(provisional_replaced_, false);
+}
+
+bool PeerLink::seed(const Endpoint &endpoint, const std::vector<peers::FunctionPort> &functions,
+                    strategy::Instant now) {
+    std::lock_guard lock(mu_);
+    return membership_.seed(endpoint, functions, now);
 }
 
 }  // namespace dfaas::agent

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "dfaas/config/config.h"
+#include "dfaas/dataplane/types.h"
 #include "dfaas/peers/client.h"
 #include "dfaas/peers/membership.h"
 #include "dfaas/peers/outbox.h"
@@ -39,6 +40,19 @@ struct PeerView {
     std::optional<std::map<std::string, double>> recalc_limit_out;
     std::optional<double> nms_margin;
 };
+
+// What the data plane's peer table and peer services should hold, from the authorized members
+// (Agent::sync_peers applies it). Pure, for tests.
+struct PeerSyncPlan {
+    std::set<Ipv4> peers;                                       // addresses holding a slot
+    std::map<std::pair<Ipv4, uint16_t>, std::string> services;  // (member, its port) -> function
+    std::vector<std::string> refused;  // entries that would replace this node's own, and why
+};
+// `current`: the data plane's services now (the local ones are this node's own entries);
+// `serves`: whether this node serves a function (only those get peer services).
+PeerSyncPlan plan_peer_sync(const std::vector<PeerView> &members,
+                            const std::vector<dp::Service> &current, Ipv4 node_ip,
+                            const std::function<bool(const std::string &)> &serves);
 
 struct PeerLinkStats {
     peers::ReceiveCounters received;
@@ -73,12 +87,23 @@ class PeerLink {
     PeerLinkStats stats();
     // Peers flagged unreachable that spoke again since the last call.
     std::vector<Ipv4> take_recovered(strategy::Instant now);
+    // A restart: a peer the data plane still holds stays a (provisional) member for one TTL,
+    // until it speaks (peers::Membership::seed()). False when the membership refuses it.
+    bool seed(const Endpoint &endpoint, const std::vector<peers::FunctionPort> &functions,
+              strategy::Instant now);
+    // True once after a provisional member was replaced by the real one (it spoke).
+    bool take_provisional_replaced();
+    // Members that are not dead but hold no data-plane peer slot.
+    size_t over_capacity(strategy::Instant now);
 
   private:
     void heartbeat_loop();
+    void heartbeat_round();
     PeerView view_of(const peers::Member &m, strategy::Instant now) const;
     // Expires dead members, keeping their last view in departed_ (mu_ held).
     void expire_locked(strategy::Instant now);
+    // Logs once per change of the over-capacity set (mu_ held).
+    void note_capacity_locked(strategy::Instant now);
 
     std::string node_id_;
     strategy::Millis heartbeat_every_;
@@ -92,10 +117,12 @@ class PeerLink {
     peers::PeerClient client_;
     uint64_t heartbeats_ = 0;
     std::vector<std::string> last_send_errors_;
-    std::set<std::string> flagged_;  // ids marked unreachable, to report their recovery
+    std::set<std::string> flagged_;      // ids marked unreachable, to report their recovery
+    bool provisional_replaced_ = false;  // a seed()ed member spoke: take_provisional_replaced()
     // Members that died, as last seen: operators still see them (state dead) until they come
     // back or kDepartedKept has passed, instead of a peer that silently vanishes from the list.
     std::map<std::string, PeerView> departed_;
+    std::set<std::string> over_capacity_;  // as last logged
 
     std::mutex wake_mu_;
     std::condition_variable wake_;

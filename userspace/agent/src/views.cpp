@@ -35,7 +35,10 @@ json peer_counts(const AgentView &v) {
         bool is_up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
         (is_up ? up : down) += 1;
     }
-    return json{{"protocol", v.peer_protocol}, {"up", up}, {"down", down},
+    return json{{"protocol", v.peer_protocol},
+                {"up", up},
+                {"down", down},
+                {"over_capacity", v.peers_over_capacity},  // members without a data-plane slot
                 {"candidates", v.candidates.size()}};
 }
 
@@ -196,41 +199,6 @@ json stats_json(const AgentView &v) {
     }
     out["rates_per_second"] = rates;
     return out;
-}
-
-FunctionPolicy policy_from_request(const json &body, const AgentView &v) {
-    if (!body.is_object()) throw std::invalid_argument("body must be a JSON object");
-    static const std::set<std::string> kKeys = {"local", "reject", "peers", "local_cap",
-                                                "overflow", "limit_in", "ttl_s"};
-    for (const auto &[k, val] : body.items())
-        if (!kKeys.count(k)) throw std::invalid_argument("unknown field \"" + k + "\"");
-    auto weight = [](const json &j, const std::string &field) -> uint32_t {
-        if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<int64_t>() >= 0))
-            throw std::invalid_argument(field + " must be a non-negative integer");
-        return j.get<uint32_t>();
-    };
-    auto peer_addr = [&](const std::string &name, const std::string &field) {
-        if (auto ip = Ipv4::parse(name)) return *ip;
-        for (const auto &p : v.peers)  // a node id
-            if (p.id == name) return p.address;
-        throw std::invalid_argument(field + ": unknown peer \"" + name + "\" (a node id or address)");
-    };
-    auto weights = [&](const char *field) {
-        std::map<Ipv4, uint32_t> out;
-        if (!body.contains(field)) return out;
-        if (!body[field].is_object()) throw std::invalid_argument(std::string(field) + " must be an object");
-        for (const auto &[k, val] : body[field].items())
-            out[peer_addr(k, field)] = weight(val, std::string(field) + "." + k);
-        return out;
-    };
-    FunctionPolicy p;
-    p.local = body.contains("local") ? weight(body["local"], "local") : 0;
-    p.reject = body.contains("reject") ? weight(body["reject"], "reject") : 0;
-    p.local_cap = body.contains("local_cap") ? weight(body["local_cap"], "local_cap") : 0;
-    p.peers = weights("peers");
-    p.overflow = weights("overflow");
-    p.limit_in = weights("limit_in");
-    return p;
 }
 
 }  // namespace dfaas::agent

@@ -178,7 +178,7 @@ Result<std::vector<FunctionInfo>> parse_function_list(std::string_view json_body
     json document;
     try {
         document = json::parse(json_body);
-    } catch (const json::parse_error &error) {
+    } catch (const json::exception &error) {  // parse_error, and out_of_range for 1e400
         return fail(std::string("malformed JSON: ") + error.what());
     }
     std::vector<FunctionInfo> functions;

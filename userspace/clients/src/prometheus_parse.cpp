@@ -151,7 +151,7 @@ Result<PromQueryResult> parse_query_response(int http_status, std::string_view b
     json envelope;
     try {
         envelope = json::parse(body);
-    } catch (const json::parse_error &error) {
+    } catch (const json::exception &error) {  // parse_error, and out_of_range for 1e400
         if (!is_success_status(http_status))
             return fail("HTTP " + std::to_string(http_status) + ": " + detail::body_excerpt(body));
         return fail(std::string("malformed JSON: ") + error.what());

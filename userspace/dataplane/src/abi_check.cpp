@@ -4,7 +4,8 @@
 
 #include "dfaas/abi.h"
 
-static_assert(sizeof(struct dfaas_config) == 72);
+static_assert(sizeof(struct dfaas_config) == 80);
+static_assert(offsetof(struct dfaas_config, default_limit_in) == 72);
 static_assert(offsetof(struct dfaas_config, abi_version) == 0, "abi_version must stay first");
 static_assert(offsetof(struct dfaas_config, ct_timeout_syn_ns) % 8 == 0);
 static_assert(sizeof(struct dfaas_service_key) == 8);
@@ -23,8 +24,13 @@ static_assert(offsetof(struct dfaas_rate, window_start_ns) == 16);
 static_assert(sizeof(struct dfaas_ct_key) == 16);
 static_assert(sizeof(struct dfaas_macs) == 12);
 static_assert(sizeof(struct dfaas_ct_entry) == 64);
+static_assert(offsetof(struct dfaas_ct_entry, client_seq_hi) == 60);
+static_assert(offsetof(struct dfaas_ct_entry, server_seq_hi) == 62);
 static_assert(offsetof(struct dfaas_ct_key, kind) == 12);
 static_assert(DFAAS_MAX_PEERS <= 32, "peers_named bitmasks are 32 bits wide");
 static_assert(DFAAS_MAX_PEERS <= 256, "dfaas_slot.peer is one byte");
 static_assert((DFAAS_MAX_PEERS & (DFAAS_MAX_PEERS - 1)) == 0, "BPF masks peer indexes");
 static_assert(DFAAS_SELECT_SLOTS == 256, "BPF takes slots from hash bytes");
+// The public types header (dataplane/types.h) spells these defaults as literals.
+static_assert(DFAAS_DEFAULT_LIMIT_IN == 1000);
+static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);

@@ -13,6 +13,7 @@ json to_json(const Settings &s) {
                 {"ct_timeout_syn_s", s.ct_timeout_syn.count() / 1e9},
                 {"ct_timeout_established_s", s.ct_timeout_established.count() / 1e9},
                 {"ct_timeout_closing_s", s.ct_timeout_closing.count() / 1e9},
+                {"default_limit_in", s.default_limit_in},
                 {"enabled", s.enabled}};
 }
 
@@ -27,6 +28,7 @@ json to_json(const Status &s) {
                 {"egress_prog_id", s.egress_prog_id},
                 {"attached_unix_ns", s.attached_unix_ns},
                 {"ct_capacity", s.ct_capacity},
+                {"ct_half_open_capacity", s.ct_half_open_capacity},
                 {"settings", to_json(s.settings)}};
 }
 

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <mutex>
 #include <filesystem>
+#include <tuple>
 
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas_tc.skel.h"
@@ -64,6 +65,20 @@ void check_pinned_abi(const std::string &dir) {
                     ": detach first (`dfaasctl dp detach`; open connections will be reset)");
 }
 
+// Capacity of a map already pinned under `dir` (0 = none pinned). A restarted loader with
+// another configured size keeps the pinned table (and its connections): libbpf refuses to reuse
+// a pinned map whose max_entries differs, which would stop the agent from starting at all.
+uint32_t pinned_capacity(const std::string &dir, const char *name) {
+    std::string path = dir + "/" + name;
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return 0;
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    uint32_t capacity = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.max_entries : 0;
+    close(fd);
+    return capacity;
+}
+
 uint32_t interface_index(const std::string &iface, const char *doing) {
     unsigned idx = if_nametoindex(iface.c_str());
     if (idx == 0) throw Error(describe(std::string(doing) + " on " + iface, errno), errno);
@@ -98,6 +113,7 @@ void fill_config(dfaas_config &cfg, const Settings &s) {
     cfg.ct_timeout_syn_ns = s.ct_timeout_syn.count();
     cfg.ct_timeout_established_ns = s.ct_timeout_established.count();
     cfg.ct_timeout_closing_ns = s.ct_timeout_closing.count();
+    cfg.default_limit_in = s.default_limit_in;
     cfg.flags = s.enabled ? DFAAS_CFG_F_ENABLED : 0;
 }
 
@@ -204,8 +220,24 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = opts.bpffs.c_str());
     std::unique_ptr<dfaas_tc, SkeletonDeleter> skel(dfaas_tc__open_opts(&open_opts));
     if (!skel) throw Error(describe("open BPF object", errno), errno);
-    if (bpf_map__set_max_entries(skel->maps.dfaas_ct, opts.ct_entries))
-        throw Error("conntrack size " + std::to_string(opts.ct_entries) + " rejected");
+    if (opts.ct_entries == 0 || opts.ct_half_open_entries == 0)
+        throw Error("conntrack sizes must be positive (established " +
+                    std::to_string(opts.ct_entries) + ", half-open " +
+                    std::to_string(opts.ct_half_open_entries) + ")");
+    for (auto [map, name, wanted] : {std::tuple{skel->maps.dfaas_ct, "dfaas_ct", opts.ct_entries},
+                                     std::tuple{skel->maps.dfaas_ct_half_open, "dfaas_ct_half_open",
+                                                opts.ct_half_open_entries}}) {
+        uint32_t size = wanted;
+        if (uint32_t pinned = pinned_capacity(opts.bpffs, name); pinned && pinned != wanted) {
+            log_sink()(LogLevel::Warn, std::string(name) + ": keeping the pinned table of " +
+                                           std::to_string(pinned) + " entries (configured " +
+                                           std::to_string(wanted) +
+                                           "; detach to resize, which resets connections)\n");
+            size = pinned;
+        }
+        if (bpf_map__set_max_entries(map, size))
+            throw Error(std::string(name) + " size " + std::to_string(size) + " rejected");
+    }
     // libbpf reuses every compatible map pinned under pin_root_path and pins the others.
     if (int err = dfaas_tc__load(skel.get()))
         throw Error(describe("load BPF programs (pinned maps under " + opts.bpffs +
@@ -282,6 +314,7 @@ Settings Dataplane::settings() const {
     s.ct_timeout_syn = Nanoseconds(cfg.ct_timeout_syn_ns);
     s.ct_timeout_established = Nanoseconds(cfg.ct_timeout_established_ns);
     s.ct_timeout_closing = Nanoseconds(cfg.ct_timeout_closing_ns);
+    s.default_limit_in = cfg.default_limit_in;
     s.enabled = cfg.flags & DFAAS_CFG_F_ENABLED;
     return s;
 }
@@ -316,6 +349,10 @@ Status Dataplane::status() const {
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(maps_->ct, &info, &len) == 0) st.ct_capacity = info.max_entries;
+    info = {};
+    len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(maps_->ct_half_open, &info, &len) == 0)
+        st.ct_half_open_capacity = info.max_entries;
     st.settings = settings();
     return st;
 }

@@ -11,10 +11,10 @@ std::string describe(const std::string &what, int err) {
 
 const std::vector<std::string> &Maps::names() {
     static const std::vector<std::string> kNames = {
-        "dfaas_config",       "dfaas_services",   "dfaas_functions",  "dfaas_policies",
-        "dfaas_peers",        "dfaas_peer_addrs", "dfaas_peer_stats", "dfaas_stats",
-        "dfaas_fwd_in_stats", "dfaas_reasons",    "dfaas_rate_local", "dfaas_rate_fwd_in",
-        "dfaas_rate_syn",     "dfaas_ct"};
+        "dfaas_config",       "dfaas_services",   "dfaas_functions",   "dfaas_policies",
+        "dfaas_peers",        "dfaas_peer_addrs", "dfaas_peer_stats",  "dfaas_stats",
+        "dfaas_fwd_in_stats", "dfaas_reasons",    "dfaas_rate_local",  "dfaas_rate_fwd_in",
+        "dfaas_rate_syn",     "dfaas_ct",         "dfaas_ct_half_open"};
     return kNames;
 }
 
@@ -33,6 +33,7 @@ int *Maps::slot(const std::string &name) {
     if (name == "dfaas_rate_fwd_in") return &rate_fwd_in;
     if (name == "dfaas_rate_syn") return &rate_syn;
     if (name == "dfaas_ct") return &ct;
+    if (name == "dfaas_ct_half_open") return &ct_half_open;
     return nullptr;
 }
 
@@ -57,7 +58,7 @@ std::unique_ptr<Maps> Maps::open_pinned(const std::string &dir) {
 
 Maps::~Maps() {
     for (int fd : {config, services, functions, policies, peers, peer_addrs, peer_stats, stats,
-                   fwd_in_stats, reasons, rate_local, rate_fwd_in, rate_syn, ct})
+                   fwd_in_stats, reasons, rate_local, rate_fwd_in, rate_syn, ct, ct_half_open})
         if (fd >= 0) close(fd);
 }
 

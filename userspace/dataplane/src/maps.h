@@ -29,7 +29,7 @@ class Maps {
 
     int config = -1, services = -1, functions = -1, policies = -1, peers = -1, peer_addrs = -1,
         peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
-        rate_fwd_in = -1, rate_syn = -1, ct = -1;
+        rate_fwd_in = -1, rate_syn = -1, ct = -1, ct_half_open = -1;
 
   private:
     Maps() = default;

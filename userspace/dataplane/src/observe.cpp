@@ -95,7 +95,12 @@ std::vector<CtEntry> Dataplane::conntrack(size_t limit) const {
     const auto &names = function_names(true);
     uint64_t now = monotonic_ns();
     std::vector<CtEntry> out;
-    for (const auto &r : read_ct(maps_->ct, limit)) {
+    auto records = read_ct(maps_->ct, limit);
+    if (records.size() < limit) {
+        auto half_open = read_ct(maps_->ct_half_open, limit - records.size());
+        records.insert(records.end(), half_open.begin(), half_open.end());
+    }
+    for (const auto &r : records) {
         CtEntry e;
         e.by_gateway = r.key.kind == DFAAS_CT_BY_GATEWAY;
         e.client = Ipv4::from_network(r.key.client_addr);
@@ -129,20 +134,24 @@ GcResult Dataplane::collect_garbage() {
         }
     };
     GcResult result;
-    std::vector<dfaas_ct_key> doomed;
-    for (const auto &r : read_ct(maps_->ct, SIZE_MAX)) {
-        ++result.scanned;
-        uint64_t last = r.entry.last_seen_ns;
-        if (now > last && now - last > timeout_of(r.entry))
-            doomed.push_back(r.key);
-        else
-            ++result.live;
+    // Both tables: half-open entries of handshakes that never completed expire with the SYN
+    // timeout (the LRU would evict them anyway, but a quiet node keeps them otherwise).
+    for (int fd : {maps_->ct, maps_->ct_half_open}) {
+        std::vector<dfaas_ct_key> doomed;
+        for (const auto &r : read_ct(fd, SIZE_MAX)) {
+            ++result.scanned;
+            uint64_t last = r.entry.last_seen_ns;
+            if (now > last && now - last > timeout_of(r.entry))
+                doomed.push_back(r.key);
+            else
+                ++result.live;
+        }
+        // Entries last seen before the scan began; one refreshed meanwhile may go too early,
+        // and its connection then passes to the stack like any mid-flow miss (counted).
+        // Deleting by key keeps the scan lock-free for the data plane.
+        for (const auto &key : doomed)
+            if (bpf_map_delete_elem(fd, &key) == 0) ++result.expired;
     }
-    // Entries last seen before the scan began; one refreshed meanwhile may go too early, and its
-    // connection then passes to the stack like any mid-flow miss (counted). Deleting by key
-    // keeps the scan lock-free for the data plane.
-    for (const auto &key : doomed)
-        if (bpf_map_delete_elem(maps_->ct, &key) == 0) ++result.expired;
     return result;
 }
 

@@ -42,6 +42,14 @@ const std::vector<std::string> &reason_names() {
         "http_request",
         "ct_collision",
         "ip_options",
+        "drop_ipip_not_peer",
+        "drop_ipip_not_for_node",
+        "drop_ipip_foreign_service",
+        "ct_promoted",
+        "ct_promote_failed",
+        "ct_ack_unconfirmed",
+        "ct_out_of_window",
+        "fwd_in_default_limit",
     };
     static const std::vector<std::string> names(kNames.begin(), kNames.end());
     return names;

@@ -19,6 +19,27 @@ dfaas_service_key service_key(Ipv4 addr, uint16_t port) {
     return key;
 }
 
+// Keeps DFAAS_FN_F_SERVED_LOCALLY of function `id` equal to "some local service names it": the
+// data plane accepts forwarded-in connections only for such functions.
+void refresh_served_locally(const Maps &maps, uint32_t id) {
+    dfaas_function f{};
+    if (id >= DFAAS_MAX_FUNCTIONS || !map_lookup(maps.functions, id, f) || !f.in_use) return;
+    bool local = false;
+    for (const auto &key : map_keys<dfaas_service_key>(maps.services)) {
+        dfaas_service value{};
+        if (map_lookup(maps.services, key, value) && value.function_id == id &&
+            (value.flags & DFAAS_SVC_F_LOCAL)) {
+            local = true;
+            break;
+        }
+    }
+    uint32_t flags =
+        local ? (f.flags | DFAAS_FN_F_SERVED_LOCALLY) : (f.flags & ~DFAAS_FN_F_SERVED_LOCALLY);
+    if (flags == f.flags) return;
+    f.flags = flags;
+    map_update(maps.functions, id, f, BPF_ANY, "update function flags");
+}
+
 }  // namespace
 
 // ---- functions --------------------------------------------------------------------------------
@@ -109,16 +130,25 @@ void Dataplane::set_service(const Service &service) {
     if (service.addr.is_unspecified() || service.port == 0)
         throw Error("service needs an address and a port (got " + service.addr.str() + ":" +
                     std::to_string(service.port) + ")");
-    dfaas_service value{};
+    dfaas_service value{}, previous{};
     value.function_id = ensure_function(service.function);
     value.flags = service.local ? DFAAS_SVC_F_LOCAL : 0;
-    map_update(maps_->services, service_key(service.addr, service.port), value, BPF_ANY,
+    auto key = service_key(service.addr, service.port);
+    bool replaced = map_lookup(maps_->services, key, previous);
+    map_update(maps_->services, key, value, BPF_ANY,
                "write service " + service.addr.str() + ":" + std::to_string(service.port));
+    refresh_served_locally(*maps_, value.function_id);
+    if (replaced && previous.function_id != value.function_id)
+        refresh_served_locally(*maps_, previous.function_id);
 }
 
 bool Dataplane::delete_service(Ipv4 addr, uint16_t port) {
     auto key = service_key(addr, port);
-    return bpf_map_delete_elem(maps_->services, &key) == 0;
+    dfaas_service previous{};
+    bool existed = map_lookup(maps_->services, key, previous);
+    bool deleted = bpf_map_delete_elem(maps_->services, &key) == 0;
+    if (existed && deleted) refresh_served_locally(*maps_, previous.function_id);
+    return deleted;
 }
 
 std::vector<Service> Dataplane::services() const {

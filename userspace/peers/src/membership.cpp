@@ -36,8 +36,22 @@ std::string_view to_string(MemberState state) {
             return "unreachable";
         case MemberState::dead:
             return "dead";
+        case MemberState::over_capacity:
+            return "over_capacity";
     }
     return "unknown";
+}
+
+std::optional<std::string_view> unusable_peer_address(Ipv4 address) {
+    const uint32_t a = address.value;  // host byte order
+    if (a == 0) return "0.0.0.0 (unspecified)";
+    if ((a >> 24) == 127) return "loopback (127.0.0.0/8)";
+    if ((a >> 16) == 0xA9FE) return "link-local (169.254.0.0/16)";
+    if ((a >> 28) == 0xE) return "multicast (224.0.0.0/4)";
+    if (a == 0xFFFFFFFFu) return "broadcast (255.255.255.255)";
+    if ((a >> 28) == 0xF) return "reserved (240.0.0.0/4)";
+    if ((a >> 24) == 0) return "\"this network\" (0.0.0.0/8)";
+    return std::nullopt;
 }
 
 Membership::Membership(MembershipSettings settings) : settings_(std::move(settings)) {
@@ -56,6 +70,7 @@ Membership::Membership(MembershipSettings settings) : settings_(std::move(settin
     if (settings_.max_members == 0 || settings_.max_members > kMaxGossipPeers)
         throw Error("membership: max_members must be in 1.." + std::to_string(kMaxGossipPeers));
     if (settings_.max_candidates == 0) throw Error("membership: max_candidates must be >= 1");
+    if (settings_.max_active == 0) throw Error("membership: max_active must be >= 1");
     for (const auto &seed : settings_.seeds)
         if (seed.addr.is_unspecified() || seed.port == 0)
             throw Error("peers.seeds: '" + seed.str() + "' is not a peer endpoint");
@@ -64,6 +79,26 @@ Membership::Membership(MembershipSettings settings) : settings_(std::move(settin
 
 bool Membership::is_self(const Endpoint &endpoint) const {
     return endpoint == settings_.self || self_aliases_.count(endpoint) != 0;
+}
+
+std::optional<std::string> Membership::unusable_address(Ipv4 address) const {
+    if (settings_.shared_host) {
+        if ((address.value >> 24) == 127) return std::nullopt;
+    } else {
+        if (address == settings_.self.addr) return "this node's own address";
+        if (std::any_of(self_aliases_.begin(), self_aliases_.end(),
+                        [&](const Endpoint &alias) { return alias.addr == address; }))
+            return "an address of this node";
+    }
+    if (auto why = unusable_peer_address(address)) return std::string(*why);
+    return std::nullopt;
+}
+
+size_t Membership::shared_functions(const Member &member) const {
+    size_t shared = 0;
+    for (const auto &function : member.heartbeat.functions)
+        shared += local_functions_.count(function.name);
+    return shared;
 }
 
 bool Membership::is_member_endpoint(const Endpoint &endpoint) const {
@@ -76,15 +111,33 @@ bool Membership::waiting(const Endpoint &endpoint, Instant now) const {
     return found != backoff_.end() && now < found->second.next_attempt;
 }
 
-Admission Membership::receive(const Envelope &envelope, Instant now) {
+Admission Membership::receive(const Envelope &envelope, Instant now, std::optional<Ipv4> source) {
     if (envelope.sender_id == settings_.self_id)
         return Admission::reject(RejectReason::self_sender,
                                  "a message signed with this node's id '" + settings_.self_id +
                                      "' from " + envelope.sender_endpoint().str() +
                                      " (another node with the same id?)");
+    if (auto why = unusable_address(envelope.sender_ip))
+        return Admission::reject(RejectReason::bad_address,
+                                 "'" + envelope.sender_id + "' claims the address " +
+                                     envelope.sender_ip.str() + ": " + *why);
+    // The cluster key proves membership of the cluster, not ownership of an address: without
+    // this check any key holder could make this node forward traffic to an address of its
+    // choice, or speak for another member.
+    if (!source)
+        return Admission::reject(RejectReason::source_mismatch,
+                                 "'" + envelope.sender_id + "' claims " + envelope.sender_ip.str() +
+                                     " but the message's source address is unknown");
+    if (*source != envelope.sender_ip)
+        return Admission::reject(RejectReason::source_mismatch,
+                                 "'" + envelope.sender_id + "' claims " + envelope.sender_ip.str() +
+                                     " but the message came from " + source->str());
     try {
-        if (const auto *heartbeat = std::get_if<Heartbeat>(&envelope.body))
-            return receive_heartbeat(envelope, *heartbeat, now);
+        if (const auto *heartbeat = std::get_if<Heartbeat>(&envelope.body)) {
+            auto admission = receive_heartbeat(envelope, *heartbeat, now);
+            if (admission.accepted && rebalance(now)) admission.changed = true;
+            return admission;
+        }
         return receive_strategy(envelope, strategy_message(envelope.body), now);
     } catch (const strategy::Error &error) {
         return Admission::reject(RejectReason::invalid_body, error.what());
@@ -114,12 +167,15 @@ Admission Membership::receive_heartbeat(const Envelope &envelope, const Heartbea
                                  "member table full (" + std::to_string(members_.size()) +
                                      " members): '" + envelope.sender_id + "' not admitted");
 
-    std::vector<std::string> names;
-    names.reserve(heartbeat.functions.size());
-    for (const auto &function : heartbeat.functions)
-        names.push_back(function.name);
-    // First the only step that can throw: on error nothing has changed.
-    table_.record_membership(envelope.sender_id, envelope.sender_ip, std::move(names), now);
+    // First the only step that can throw: on error nothing has changed. A member without a
+    // data-plane slot stays out of the peer table (rebalance() adds it when it gets one).
+    if (!is_new && !found->second.over_capacity) {
+        std::vector<std::string> names;
+        names.reserve(heartbeat.functions.size());
+        for (const auto &function : heartbeat.functions)
+            names.push_back(function.name);
+        table_.record_membership(envelope.sender_id, envelope.sender_ip, std::move(names), now);
+    }
 
     if (is_new) {
         Member member;
@@ -135,7 +191,9 @@ Admission Membership::receive_heartbeat(const Envelope &envelope, const Heartbea
     member.last_heartbeat = std::max(member.last_heartbeat, now);
     touch(member, envelope, now);
 
-    // The member speaks for itself now: what gossip said about it is obsolete.
+    // The member speaks for itself now: what gossip said about it is obsolete, and so is the
+    // provisional member a restart seeded for its address (receive() rebalances next).
+    if (provisional_.erase(provisional_id(member.endpoint.addr)) != 0) rebuild_table();
     candidates_.erase(member.endpoint);
     backoff_.erase(member.endpoint);
     std::erase_if(candidates_, [&](const auto &item) { return item.second.id == member.id; });
@@ -152,8 +210,14 @@ Admission Membership::receive_strategy(const Envelope &envelope,
                                  "'" + envelope.sender_id + "' sent " +
                                      std::string(envelope.type()) +
                                      " before any heartbeat: not a member");
-    const auto outcome = table_.apply(envelope.sender_id, envelope.sender_ip, message, now);
     Member &member = found->second;
+    if (member.over_capacity) {
+        // Valid, but of no use: the member holds no data-plane slot, so no strategy may count on
+        // it. Still a sign of life.
+        touch(member, envelope, now);
+        return Admission::accept(false, true);
+    }
+    const auto outcome = table_.apply(envelope.sender_id, envelope.sender_ip, message, now);
     const bool changed = member.endpoint != envelope.sender_endpoint();
     touch(member, envelope, now);
     return Admission::accept(changed, outcome != strategy::ApplyOutcome::applied);
@@ -161,6 +225,7 @@ Admission Membership::receive_strategy(const Envelope &envelope,
 
 void Membership::learn(const PeerRef &ref, Instant now) {
     if (ref.id == settings_.self_id || is_self(ref.endpoint)) return;
+    if (unusable_address(ref.endpoint.addr) || ref.endpoint.port == 0) return;
     if (members_.count(ref.id) != 0 || is_member_endpoint(ref.endpoint)) return;
     auto found = candidates_.find(ref.endpoint);
     if (found != candidates_.end()) {
@@ -170,6 +235,50 @@ void Membership::learn(const PeerRef &ref, Instant now) {
     }
     if (candidates_.size() >= settings_.max_candidates) return;
     candidates_.emplace(ref.endpoint, Candidate{ref.endpoint, ref.id, now});
+}
+
+std::string Membership::provisional_id(Ipv4 address) {
+    return "restored@" + address.str();
+}
+
+bool Membership::seed(const Endpoint &endpoint, const std::vector<FunctionPort> &functions,
+                      Instant now) {
+    if (endpoint.addr.is_unspecified() || endpoint.port == 0 || is_self(endpoint) ||
+        endpoint.addr == settings_.self.addr)
+        return false;
+    for (const auto &[id, member] : members_)
+        if (member.endpoint.addr == endpoint.addr) return false;
+    const std::string id = provisional_id(endpoint.addr);
+    if (provisional_.count(id) != 0) return false;
+    if (members_.size() + provisional_.size() >= settings_.max_members ||
+        provisional_.size() >= settings_.max_active)
+        return false;
+    std::vector<std::string> names;
+    names.reserve(functions.size());
+    for (const auto &function : functions)
+        names.push_back(function.name);
+    try {
+        table_.record_membership(id, endpoint.addr, std::move(names), now);
+    } catch (const std::exception &) {
+        return false;  // the table refused the entry: nothing changed
+    }
+    Member member;
+    member.id = id;
+    member.endpoint = endpoint;
+    member.heartbeat.functions = functions;
+    member.joined = now;
+    member.last_seen = now;
+    member.last_heartbeat = now;
+    member.over_capacity = false;  // it holds its data-plane slot already
+    provisional_.emplace(id, std::move(member));
+    return true;
+}
+
+size_t Membership::provisional_slots(Instant now) const {
+    size_t held = 0;
+    for (const auto &[id, member] : provisional_)
+        held += state(member, now) != MemberState::dead;
+    return held;
 }
 
 bool Membership::mark_unreachable(std::string_view id, Instant now) {
@@ -183,7 +292,69 @@ bool Membership::mark_unreachable(std::string_view id, Instant now) {
 
 MemberState Membership::state(const Member &member, Instant now) const {
     if (now > member.last_seen + settings_.ttl) return MemberState::dead;
+    if (member.over_capacity) return MemberState::over_capacity;
     return member.unreachable ? MemberState::unreachable : MemberState::alive;
+}
+
+void Membership::set_local_functions(std::set<std::string> functions, Instant now) {
+    if (functions == local_functions_) return;
+    local_functions_ = std::move(functions);
+    rebalance(now);
+}
+
+bool Membership::rebalance(Instant now) {
+    struct Rank {
+        size_t shared;
+        bool holds_slot;
+        Instant joined;
+        Member *member;
+    };
+    std::vector<Rank> ranks;
+    ranks.reserve(members_.size());
+    for (auto &[id, member] : members_)
+        if (now <= member.last_seen + settings_.ttl)
+            ranks.push_back(
+                Rank{shared_functions(member), !member.over_capacity, member.joined, &member});
+    // members_ is ordered by id, and stable_sort keeps that order among equals.
+    std::stable_sort(ranks.begin(), ranks.end(), [](const Rank &a, const Rank &b) {
+        if (a.shared != b.shared) return a.shared > b.shared;
+        if (a.holds_slot != b.holds_slot) return a.holds_slot;
+        return a.joined < b.joined;
+    });
+    bool changed = false;
+    for (size_t i = 0; i < ranks.size(); ++i) {
+        Member &member = *ranks[i].member;
+        // Peers kept from before a restart (seed()) hold their slots until they speak or die.
+        const bool over =
+            i + std::min(provisional_slots(now), settings_.max_active) >= settings_.max_active;
+        if (member.over_capacity == over) continue;
+        member.over_capacity = over;
+        changed = true;
+    }
+    if (!changed) return false;
+    // The peer table holds exactly the members with a slot: drop the others, add the promoted
+    // ones from their last heartbeat (their reported values arrive with their next messages).
+    rebuild_table();
+    for (auto &[id, member] : members_) {
+        if (member.over_capacity || table_.find(id) != nullptr) continue;
+        std::vector<std::string> names;
+        for (const auto &function : member.heartbeat.functions)
+            names.push_back(function.name);
+        try {
+            table_.record_membership(id, member.endpoint.addr, std::move(names),
+                                     member.last_heartbeat);
+        } catch (const std::exception &) {
+            member.over_capacity = true;  // the table refuses it: it cannot hold a slot either
+        }
+    }
+    return true;
+}
+
+std::vector<std::string> Membership::over_capacity(Instant now) const {
+    std::vector<std::string> result;
+    for (const auto &[id, member] : members_)
+        if (state(member, now) == MemberState::over_capacity) result.push_back(id);
+    return result;
 }
 
 std::vector<std::string> Membership::expire(Instant now) {
@@ -200,7 +371,21 @@ std::vector<std::string> Membership::expire(Instant now) {
             candidates_[endpoint] = Candidate{endpoint, it->first, now};
         it = members_.erase(it);
     }
-    if (!removed.empty()) rebuild_table();
+    for (auto it = provisional_.begin(); it != provisional_.end();) {
+        if (state(it->second, now) != MemberState::dead) {
+            ++it;
+            continue;
+        }
+        // It did not speak within a TTL of the restart: contact it as a candidate (id unknown).
+        removed.push_back(it->first);
+        const Endpoint endpoint = it->second.endpoint;
+        if (candidates_.size() < settings_.max_candidates)
+            candidates_[endpoint] = Candidate{endpoint, std::nullopt, now};
+        it = provisional_.erase(it);
+    }
+    std::sort(removed.begin(), removed.end());
+    // A slot freed by a dead member goes to the best member waiting for one.
+    if (!removed.empty() && !rebalance(now)) rebuild_table();
     std::erase_if(candidates_, [&](const auto &item) {
         return now > item.second.refreshed + settings_.candidate_ttl;
     });
@@ -214,8 +399,12 @@ std::vector<std::string> Membership::expire(Instant now) {
 
 void Membership::rebuild_table() {
     std::vector<strategy::PeerEntry> keep;
-    for (const auto &[id, entry] : table_.entries())
-        if (members_.count(id) != 0) keep.push_back(entry);
+    for (const auto &[id, entry] : table_.entries()) {
+        auto member = members_.find(id);
+        if ((member != members_.end() && !member->second.over_capacity) ||
+            provisional_.count(id) != 0)
+            keep.push_back(entry);
+    }
     table_ = strategy::PeerTable(settings_.self_id, settings_.ttl, std::move(keep));
 }
 
@@ -239,6 +428,11 @@ std::vector<Target> Membership::heartbeat_targets(Instant now) const {
     for (const auto &seed : settings_.seeds)
         if (!is_self(seed) && targets.count(seed) == 0 && !waiting(seed, now))
             targets.emplace(seed, Target{seed, std::nullopt, TargetKind::seed});
+    // A peer kept from before a restart hears that this node is back without waiting for it.
+    for (const auto &[id, member] : provisional_)
+        if (targets.count(member.endpoint) == 0 && !waiting(member.endpoint, now))
+            targets.emplace(member.endpoint,
+                            Target{member.endpoint, std::nullopt, TargetKind::seed});
     for (const auto &[endpoint, candidate] : candidates_) {
         if (is_self(endpoint) || targets.count(endpoint) != 0 || waiting(endpoint, now)) continue;
         if (candidate.id && members_.count(*candidate.id) != 0) continue;
@@ -256,7 +450,9 @@ std::vector<Target> Membership::destinations(const std::optional<std::string> &t
     std::vector<Target> result;
     for (const auto &[id, member] : members_) {
         if (to && id != *to) continue;
-        if (state(member, now) == MemberState::dead) continue;
+        const auto member_state = state(member, now);
+        if (member_state == MemberState::dead || member_state == MemberState::over_capacity)
+            continue;
         result.push_back(Target{member.endpoint, id, TargetKind::member});
     }
     return result;
@@ -301,7 +497,12 @@ std::vector<PeerRef> Membership::gossip_view(Instant now) const {
 
 std::vector<const Member *> Membership::authorized(Instant now) const {
     std::vector<const Member *> result;
-    for (const auto &[id, member] : members_)
+    for (const auto &[id, member] : members_) {
+        const auto member_state = state(member, now);
+        if (member_state != MemberState::dead && member_state != MemberState::over_capacity)
+            result.push_back(&member);
+    }
+    for (const auto &[id, member] : provisional_)
         if (state(member, now) != MemberState::dead) result.push_back(&member);
     return result;
 }

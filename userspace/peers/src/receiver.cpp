@@ -58,6 +58,26 @@ Receiver::Receiver(ReceiverSettings settings, Keyring keys, Handler handler)
     if (!handler_) throw Error("receiver: a handler is required");
 }
 
+namespace {
+
+// The client's address as the server reports it; an IPv4-mapped IPv6 form counts as IPv4.
+std::optional<Ipv4> source_address(std::string_view remote) {
+    constexpr std::string_view kMapped = "::ffff:";
+    if (remote.starts_with(kMapped)) remote.remove_prefix(kMapped.size());
+    return Ipv4::parse(remote);
+}
+
+Receiver::Handler source_blind(Receiver::SourceBlindHandler handler) {
+    if (!handler) return nullptr;
+    return [handler = std::move(handler)](const Envelope &envelope, Instant now,
+                                          std::optional<Ipv4>) { return handler(envelope, now); };
+}
+
+}  // namespace
+
+Receiver::Receiver(ReceiverSettings settings, Keyring keys, SourceBlindHandler handler)
+    : Receiver(std::move(settings), std::move(keys), source_blind(std::move(handler))) {}
+
 void Receiver::set_reject_observer(RejectObserver observer) {
     observer_ = std::move(observer);
 }
@@ -222,7 +242,7 @@ Reply Receiver::handle(const InboundRequest &request, Instant now) {
 
     Admission admission;
     try {
-        admission = handler_(envelope, now);
+        admission = handler_(envelope, now, source_address(remote));
     } catch (const std::exception &error) {
         return reject(RejectReason::internal_error, error.what(), remote, type);
     } catch (...) {

@@ -42,6 +42,10 @@ std::string_view to_string(RejectReason reason) {
             return "refused";
         case RejectReason::internal_error:
             return "internal_error";
+        case RejectReason::source_mismatch:
+            return "source_mismatch";
+        case RejectReason::bad_address:
+            return "bad_address";
     }
     return "unknown";
 }
@@ -58,6 +62,8 @@ int http_status(RejectReason reason) {
         case RejectReason::self_sender:
         case RejectReason::wrong_receiver:
         case RejectReason::unknown_sender:
+        case RejectReason::source_mismatch:
+        case RejectReason::bad_address:
             return 403;
         case RejectReason::replay:
             return 409;

@@ -20,20 +20,39 @@ std::optional<std::string_view> header(const httplib::Request &request, const ch
     return std::string_view(found->second);
 }
 
+GuardSettings guard_settings(const ServerSettings &settings, size_t max_body) {
+    GuardSettings guard;
+    guard.listener = "peer";
+    guard.max_body = max_body;
+    guard.read_timeout = settings.read_timeout;
+    guard.request_deadline = settings.request_deadline;
+    guard.max_connections_per_source = settings.max_connections_per_source;
+    guard.max_connections = settings.max_connections;
+    return guard;
+}
+
 }  // namespace
 
 struct PeerServer::Impl {
-    httplib::Server server;
+    explicit Impl(GuardSettings guard) : server(std::move(guard)) {}
+    GuardedServer server;
 };
 
 PeerServer::PeerServer(Receiver &receiver, ServerSettings settings)
-    : receiver_(receiver), settings_(std::move(settings)), impl_(std::make_unique<Impl>()) {
+    : receiver_(receiver), settings_(std::move(settings)) {
     if (!settings_.clock)
         settings_.clock = [] {
             return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
         };
     if (settings_.read_timeout <= Millis{0})
         throw Error("peer server: the read timeout must be positive");
+    if (settings_.request_deadline <= Millis{0})
+        throw Error("peer server: the request deadline must be positive");
+    impl_ = std::make_unique<Impl>(guard_settings(settings_, receiver_.settings().max_body));
+}
+
+HttpListenerSnapshot PeerServer::http_counters() const {
+    return impl_->server.snapshot();
 }
 
 PeerServer::~PeerServer() {
@@ -47,20 +66,21 @@ bool PeerServer::running() const {
 void PeerServer::start() {
     if (thread_.joinable()) return;
     auto &server = impl_->server;
-    server.set_read_timeout(settings_.read_timeout);
     server.set_write_timeout(settings_.read_timeout);
-    server.set_payload_max_length(receiver_.settings().max_body);
 
-    // Before the body is read: method, path and the announced length. A request refused here
-    // never makes the server read a large body.
-    server.set_pre_routing_handler([this](const httplib::Request &request,
-                                          httplib::Response &response) {
-        const auto reply = receiver_.screen(request.method, request.path,
-                                            header(request, "Content-Length"), request.remote_addr);
-        if (!reply) return httplib::Server::HandlerResponse::Unhandled;
-        write_reply(response, *reply);
-        return httplib::Server::HandlerResponse::Handled;
-    });
+    // Before the body is read: method, path and the announced length as the receiver counts them,
+    // then the guard's header screening (no Content-Encoding, no Transfer-Encoding). A request
+    // refused here never makes the server read its body.
+    server.set_guarded_pre_routing(
+        [this](const httplib::Request &request, httplib::Response &response) {
+            const auto reply =
+                receiver_.screen(request.method, request.path, header(request, "Content-Length"),
+                                 request.remote_addr);
+            if (!reply) return httplib::Server::HandlerResponse::Unhandled;
+            write_reply(response, *reply);
+            return httplib::Server::HandlerResponse::Handled;
+        },
+        /*listener_checks_first=*/true);
     server.Post(std::string(kMessagePath),
                 [this](const httplib::Request &request, httplib::Response &response) {
                     InboundRequest inbound;
@@ -80,29 +100,17 @@ void PeerServer::start() {
                                  "application/json");
         });
 
-    // httplib's default options add SO_REUSEPORT, which would let a second agent share the port
-    // and split the traffic: only SO_REUSEADDR (restart while old connections linger). The
-    // callback also hands over the listening socket, whose backlog httplib fixes at 5: every
-    // peer of a federation may connect at the same instant, so it is raised after binding.
-    int listener = -1;
-    server.set_socket_options([&listener](int socket) {
-        const int yes = 1;
-        (void)::setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-        listener = socket;
-    });
+    // SO_REUSEADDR only (a second agent may not share the port) and a full backlog (every peer
+    // of a federation may connect at the same instant): GuardedServer::bind_listener.
     const std::string host = settings_.address.str();
     const std::string where = host + ":" + std::to_string(settings_.port);
-    if (settings_.port == 0) {
-        const int bound = server.bind_to_any_port(host);
-        if (bound <= 0) throw Error("peers.listen_port: cannot listen on " + host + " (any port)");
-        port_ = static_cast<uint16_t>(bound);
-    } else {
-        if (!server.bind_to_port(host, settings_.port))
-            throw Error("peers.listen_port: cannot listen on " + where +
-                        " (address in use or not permitted)");
-        port_ = settings_.port;
-    }
-    if (listener >= 0) (void)::listen(listener, SOMAXCONN);
+    const int bound = server.bind_listener(host, settings_.port);
+    if (bound <= 0)
+        throw Error(settings_.port == 0
+                        ? "peers.listen_port: cannot listen on " + host + " (any port)"
+                        : "peers.listen_port: cannot listen on " + where +
+                              " (address in use or not permitted)");
+    port_ = static_cast<uint16_t>(bound);
     thread_ = std::thread([&server] { server.listen_after_bind(); });
     // stop() before the loop runs would be lost: wait until it does.
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);

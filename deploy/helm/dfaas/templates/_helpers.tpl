@@ -82,6 +82,9 @@ dfaas.agentConfig: JSON {"file": <agent.yaml content>, "env": {NAME: value}} fro
 {{- if not (hasPrefix (printf "%s/" (trimSuffix "/" .Values.hostPaths.state)) $c.node.id_file) -}}
 {{- fail (printf "config.node.id_file (%s) must be inside hostPaths.state (%s) to survive restarts" $c.node.id_file .Values.hostPaths.state) -}}
 {{- end -}}
+{{- if and $c.node.state_file (not (hasPrefix (printf "%s/" (trimSuffix "/" .Values.hostPaths.state)) $c.node.state_file)) -}}
+{{- fail (printf "config.node.state_file (%s) must be inside hostPaths.state (%s): operator overrides survive restarts there" $c.node.state_file .Values.hostPaths.state) -}}
+{{- end -}}
 {{- $file := dict -}}
 {{- $env := dict -}}
 {{- range $section, $keys := $c -}}
@@ -105,6 +108,15 @@ dfaas.agentConfig: JSON {"file": <agent.yaml content>, "env": {NAME: value}} fro
 {{/* The API's port and the address the kubelet probes (loopback when listening everywhere). */}}
 {{- define "dfaas.apiPort" -}}
 {{- last (splitList ":" (default "0.0.0.0:9080" .Values.config.api.listen)) -}}
+{{- end -}}
+
+{{- define "dfaas.healthPort" -}}
+{{- last (splitList ":" (default "0.0.0.0:9081" .Values.config.api.health_listen)) -}}
+{{- end -}}
+
+{{- define "dfaas.healthHost" -}}
+{{- $ip := first (splitList ":" (default "0.0.0.0:9081" .Values.config.api.health_listen)) -}}
+{{- if eq $ip "0.0.0.0" -}}127.0.0.1{{- else -}}{{ $ip }}{{- end -}}
 {{- end -}}
 
 {{- define "dfaas.apiHost" -}}

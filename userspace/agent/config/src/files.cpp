@@ -13,16 +13,27 @@
 namespace dfaas {
 namespace {
 
+// Secret and group files are small; anything larger is a mistake (or /dev/zero) and is refused
+// before it is read, whatever stat() claims (character devices and /proc files report 0).
+constexpr std::streamsize kMaxConfigSideFileBytes = 1 << 20;
+
 Result<std::string> read_whole_file(const std::string &path) {
     struct stat info {};
     if (::stat(path.c_str(), &info) != 0)
         return fail("cannot read \"" + path + "\": " + std::strerror(errno));
     if (S_ISDIR(info.st_mode)) return fail("\"" + path + "\" is a directory, expected a file");
+    if (!S_ISREG(info.st_mode))
+        return fail("\"" + path + "\" is not a regular file");
+    if (info.st_size > kMaxConfigSideFileBytes)
+        return fail("\"" + path + "\" is larger than 1 MiB");
     std::ifstream file(path, std::ios::binary);
     if (!file) return fail("cannot read \"" + path + "\": " + std::strerror(errno));
-    std::ostringstream content;
-    content << file.rdbuf();
-    return content.str();
+    std::string content(static_cast<size_t>(kMaxConfigSideFileBytes) + 1, '\0');
+    file.read(content.data(), static_cast<std::streamsize>(content.size()));
+    content.resize(static_cast<size_t>(file.gcount()));
+    if (content.size() > static_cast<size_t>(kMaxConfigSideFileBytes))
+        return fail("\"" + path + "\" is larger than 1 MiB");
+    return content;
 }
 
 }  // namespace
@@ -41,7 +52,7 @@ Result<std::map<std::string, FunctionGroup>> load_group_file(const std::string &
     nlohmann::json document;
     try {
         document = nlohmann::json::parse(*content);
-    } catch (const nlohmann::json::parse_error &error) {
+    } catch (const nlohmann::json::exception &error) {  // parse_error, and out_of_range for 1e400
         return fail("\"" + path + "\" is not valid JSON: " + error.what());
     }
     if (!document.is_object())

@@ -139,6 +139,11 @@ std::vector<KeySpec> build_key_specs() {
     keys.push_back(scalar_key("node.id_file", "path", FIELD(node.id_file), parse_file_path, as_is,
                               "File keeping the generated node id across restarts (used when "
                               "node.id is empty)."));
+    keys.push_back(scalar_key("node.state_file", "path", FIELD(node.state_file), parse_file_path,
+                              as_is,
+                              "File keeping the operator overrides (with their expiry) across "
+                              "restarts; rewritten atomically on every change. At most 1 MiB: "
+                              "a corrupt or larger file is ignored (logged, counted)."));
     keys.push_back(scalar_key(
         "node.ip", "IPv4 address", FIELD(node.ip), parse_ipv4,
         [](const Ipv4 &ip) { return ip.str(); },
@@ -186,6 +191,18 @@ std::vector<KeySpec> build_key_specs() {
                               unsigned_in<uint32_t>(1024, 16777216), uint_text,
                               "Capacity of the connection-tracking map (connections pinned to a "
                               "target), 1024..16777216."));
+    keys.push_back(scalar_key("dataplane.ct_half_open_entries", "uint",
+                              FIELD(dataplane.ct_half_open_entries),
+                              unsigned_in<uint32_t>(1024, 16777216), uint_text,
+                              "Capacity of the half-open connection table (handshakes not "
+                              "confirmed by the client's ACK yet; a SYN flood churns only this "
+                              "one), 1024..16777216."));
+    keys.push_back(scalar_key("dataplane.default_limit_in", "uint",
+                              FIELD(dataplane.default_limit_in),
+                              unsigned_in<uint32_t>(0, 4294967295u), uint_text,
+                              "New connections per second a peer may forward to one function "
+                              "when the policy names no limit_in for that peer; 4294967295 = "
+                              "no default limit."));
     keys.push_back(scalar_key("dataplane.ct_timeouts.syn", duration,
                               FIELD(dataplane.ct_timeouts.syn), positive_duration(), duration_text,
                               "Idle time after which a connection still in the handshake is "
@@ -306,11 +323,25 @@ std::vector<KeySpec> build_key_specs() {
     // --- api ---
     keys.push_back(
         scalar_key("api.listen", "ip:port", FIELD(api.listen), parse_endpoint, endpoint_text,
-                   "Address of the agent's HTTP API (/healthz, /readyz, /metrics, /v1)."));
+                   "Address of the agent's HTTP API (/healthz, /readyz, /metrics, /v1). Default "
+                   "127.0.0.1:9080, or 0.0.0.0:9080 when api.token_file is set.",
+                   {}, "127.0.0.1:9080 (0.0.0.0:9080 with api.token_file)"));
     keys.push_back(scalar_key("api.token_file", "path", FIELD(api.token_file),
                               parse_optional_file_path, as_is,
                               "File holding the control token that mutating API calls from "
                               "non-loopback clients must present; empty = loopback only."));
+    keys.push_back(scalar_key("api.health_listen", "ip:port", FIELD(api.health_listen),
+                              parse_endpoint, endpoint_text,
+                              "Address of the health listener (/healthz, /readyz only, own "
+                              "threads): the probes stay answered while the API is busy."));
+    keys.push_back(scalar_key("api.max_connections_per_source", "count",
+                              FIELD(api.max_connections_per_source),
+                              unsigned_in<uint32_t>(1, 1024), uint_text,
+                              "Open connections one client address may hold on the API and on "
+                              "the health listener; more are refused at accept (503)."));
+    keys.push_back(scalar_key("api.max_connections", "count", FIELD(api.max_connections),
+                              unsigned_in<uint32_t>(1, 4096), uint_text,
+                              "Open connections of the API in total (one worker thread each)."));
     // --- peers ---
     keys.push_back(scalar_key("peers.listen_port", "port", FIELD(peers.listen_port), parse_port,
                               uint_text, "Port of the peer protocol (HTTP+JSON, signed)."));

@@ -16,6 +16,7 @@ class Checker {
     void run() {
         check_node_ip();
         fill_gateway_default();
+        fill_api_listen_default();
         check_ports();
         check_ct_timeouts();
         check_prometheus_window();
@@ -64,6 +65,27 @@ class Checker {
             config_.dataplane.gateway = {config_.node.ip, 8080};
     }
 
+    // Without a control token the API can only be mutated from loopback: serve it there unless
+    // the operator chose an address.
+    void fill_api_listen_default() {
+        if (origins_.configured("api.listen") || !usable({"api.token_file"})) return;
+        config_.api.listen.addr = config_.api.token_file.empty() ? Ipv4{0x7f000001} : Ipv4{0};
+    }
+
+    void check_health_listen() {
+        if (!usable({"api.health_listen"})) return;
+        const uint16_t port = config_.api.health_listen.port;
+        if (usable({"dataplane.function_ports"}))
+            check_port_outside_function_ports("api.health_listen", port);
+        if (usable({"api.listen"}) && port == config_.api.listen.port)
+            error("api.health_listen",
+                  "uses the same port as " + other("api.listen", config_.api.listen.str()));
+        if (usable({"peers.listen_port"}) && port == config_.peers.listen_port)
+            error("api.health_listen",
+                  "uses the same port as " +
+                      other("peers.listen_port", std::to_string(config_.peers.listen_port)));
+    }
+
     void check_port_outside_function_ports(const std::string &path, uint16_t port) {
         const PortRange &range = config_.dataplane.function_ports;
         if (range.contains(port))
@@ -74,6 +96,7 @@ class Checker {
     }
 
     void check_ports() {
+        check_health_listen();
         if (!usable({"dataplane.function_ports"})) return;
         if (usable({"peers.listen_port"}))
             check_port_outside_function_ports("peers.listen_port", config_.peers.listen_port);

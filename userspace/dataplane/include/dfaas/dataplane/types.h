@@ -42,13 +42,18 @@ struct Settings {
     Nanoseconds ct_timeout_syn = std::chrono::seconds(10);
     Nanoseconds ct_timeout_established = std::chrono::hours(1);
     Nanoseconds ct_timeout_closing = std::chrono::seconds(10);
-    bool enabled = true;  // false: programs stay attached, every packet passes
+    // Forwarded-in connections/s a peer may open per function when the function's policy names
+    // no limit_in for it (or the function has no policy). DFAAS_UNLIMITED (0xffffffff) = off.
+    uint32_t default_limit_in = 1000;  // DFAAS_DEFAULT_LIMIT_IN
+    bool enabled = true;               // false: programs stay attached, every packet passes
 };
 
 struct AttachOptions {
     std::string interface;
     std::string bpffs = "/sys/fs/bpf/dfaas";  // pin directory (on a bpffs mount)
-    uint32_t ct_entries = 256 * 1024;
+    uint32_t ct_entries = 256 * 1024;         // established connections
+    // Connections whose handshake is not confirmed yet: a SYN flood churns this table only.
+    uint32_t ct_half_open_entries = 64 * 1024;  // DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES
     Settings settings;
 };
 
@@ -63,6 +68,7 @@ struct Status {
     uint32_t egress_prog_id = 0;
     uint64_t attached_unix_ns = 0;
     uint32_t ct_capacity = 0;
+    uint32_t ct_half_open_capacity = 0;
     Settings settings;
 };
 

@@ -44,10 +44,23 @@ struct MembershipSettings {
                                   // not clear the flag (0 = the next message clears it)
     size_t max_members = 1024;    // at most kMaxGossipPeers
     size_t max_candidates = 1024;
+    // How many members may be in use at once: the data plane's peer slots (DFAAS_MAX_PEERS).
+    // Members beyond it stay known (their heartbeats are accepted and counted) but are over
+    // capacity: not authorized, not in the peer table, not a destination of strategy messages.
+    size_t max_active = kMaxGossipPeers;
+    // Several nodes on one host (tests over 127.0.0.1 only; never the agent): loopback addresses
+    // are accepted, and "this node" is its endpoint rather than its address.
+    bool shared_host = false;
 };
 
-enum class MemberState { alive, unreachable, dead };
+// over_capacity: a valid member that holds no data-plane slot (see Membership::rebalance()).
+enum class MemberState { alive, unreachable, dead, over_capacity };
 std::string_view to_string(MemberState state);
+
+// Why `address` can never be a member's or a candidate's address (0.0.0.0, loopback, link-local,
+// multicast, reserved, broadcast), or nullopt when it can. This node's own address is checked by
+// the membership, which knows it.
+std::optional<std::string_view> unusable_peer_address(Ipv4 address);
 
 struct Member {
     std::string id;
@@ -59,6 +72,7 @@ struct Member {
     bool unreachable = false;
     Instant unreachable_until{};
     uint64_t messages = 0;
+    bool over_capacity = true;  // holds no slot until rebalance() gives it one
 
     bool operator==(const Member &) const = default;
 };
@@ -83,7 +97,42 @@ class Membership {
     // throws; a rejection changes nothing. A heartbeat makes its sender a member (or refreshes
     // it) and adds the endpoints it gossips as candidates; a strategy message from a member goes
     // to the peer table; one from a non-member is unknown_sender.
-    Admission receive(const Envelope &envelope, Instant now);
+    //
+    // Identity binding: `source` is the TCP source address the message came from (nullopt when
+    // the transport could not tell). The signed sender_ip must equal it (source_mismatch
+    // otherwise: a member of the cluster cannot speak for an address it does not hold), and must
+    // be usable (bad_address: this node's address, 0.0.0.0, loopback, link-local, multicast,
+    // broadcast). A strategy message from an over-capacity member is accepted and ignored.
+    Admission receive(const Envelope &envelope, Instant now, std::optional<Ipv4> source);
+
+    // This node's functions: members sharing more of them are preferred for the data-plane slots.
+    void set_local_functions(std::set<std::string> functions, Instant now);
+
+    // Gives the max_active slots to the members that are not dead: most functions shared with
+    // this node first, then members that already hold a slot (a newcomer that is no better never
+    // displaces one), then the oldest by join time, then by id. Called by receive(), expire()
+    // and set_local_functions(); returns whether any member gained or lost its slot.
+    bool rebalance(Instant now);
+
+    // Members that are not dead and hold no slot, sorted.
+    std::vector<std::string> over_capacity(Instant now) const;
+
+    // A restart: the data plane still holds this peer (its slot, its policies' weights, the
+    // services of its functions), but the new process has heard nothing yet. seed() makes it a
+    // provisional member for one TTL from `now`, so the agent keeps it (and what it installed)
+    // until the peer speaks. Its id is unknown until then: it is listed as
+    // provisional_id(address), a name no node can have ('@' is not allowed in node ids), so it
+    // never collides with, nor is gossiped as, a real member. The first valid heartbeat from
+    // the address replaces it with the real member; it is not refreshed by anything else, and
+    // dies after the TTL like any member (expire() returns its provisional id). It is
+    // authorized and in the peer table (as a peer with `functions`), and a heartbeat target
+    // (kind seed); it gets no strategy messages (destinations() skips it).
+    // False (nothing changes) for this node's address, 0.0.0.0, port 0, an address that is
+    // already a member's or already seeded, or a full member table.
+    bool seed(const Endpoint &endpoint, const std::vector<FunctionPort> &functions, Instant now);
+    static std::string provisional_id(Ipv4 address);
+    // Provisional members by id (see seed()).
+    const std::map<std::string, Member, std::less<>> &provisional() const { return provisional_; }
 
     // The data plane saw forwarded connections to the member go unanswered. False when unknown.
     bool mark_unreachable(std::string_view id, Instant now);
@@ -133,8 +182,11 @@ class Membership {
         Instant next_attempt{};
     };
     bool is_self(const Endpoint &endpoint) const;
+    std::optional<std::string> unusable_address(Ipv4 address) const;
+    size_t shared_functions(const Member &member) const;
     bool is_member_endpoint(const Endpoint &endpoint) const;
     bool waiting(const Endpoint &endpoint, Instant now) const;
+    size_t provisional_slots(Instant now) const;  // data-plane slots held by seed()ed peers
     Admission receive_heartbeat(const Envelope &envelope, const Heartbeat &heartbeat, Instant now);
     Admission receive_strategy(const Envelope &envelope, const strategy::PeerMessage &message,
                                Instant now);
@@ -144,9 +196,11 @@ class Membership {
 
     MembershipSettings settings_;
     std::map<std::string, Member, std::less<>> members_;
+    std::map<std::string, Member, std::less<>> provisional_;  // seed(): until the peer speaks
     std::map<Endpoint, Candidate> candidates_;
     std::map<Endpoint, Backoff> backoff_;
     std::set<Endpoint> self_aliases_;
+    std::set<std::string> local_functions_;
     strategy::PeerTable table_;
 };
 

@@ -44,7 +44,7 @@ struct InboundRequest {
     std::optional<std::string_view> timestamp;  // X-Dfaas-Timestamp
     std::optional<std::string_view> signature;  // X-Dfaas-Signature
     std::string_view body;
-    std::string_view remote;  // the client's address, for logs only
+    std::string_view remote;  // the client's address: logs, and the handler's `source`
 };
 
 struct Reply {
@@ -70,12 +70,18 @@ struct ReceiveCounters {
 
 class Receiver {
   public:
-    using Handler = std::function<Admission(const Envelope &, Instant now)>;
+    // `source`: the TCP source address of the request (InboundRequest::remote parsed), nullopt
+    // when it is not an IPv4 address. The agent's handler binds the sender's identity to it.
+    using Handler =
+        std::function<Admission(const Envelope &, Instant now, std::optional<Ipv4> source)>;
+    // For handlers that do not look at the source (tests, fuzzing).
+    using SourceBlindHandler = std::function<Admission(const Envelope &, Instant now)>;
     // Called for every rejection (for logs; the agent rate-limits). Must not throw.
     using RejectObserver = std::function<void(const Rejection &, std::string_view remote)>;
 
     // Throws Error when the self id is invalid, the window not positive or a limit 0.
     Receiver(ReceiverSettings settings, Keyring keys, Handler handler);
+    Receiver(ReceiverSettings settings, Keyring keys, SourceBlindHandler handler);
 
     void set_reject_observer(RejectObserver observer);
 

@@ -39,9 +39,12 @@ enum class RejectReason : uint8_t {
     unknown_sender,       // a strategy message from a node that is not a member yet
     refused,              // the membership refused a valid message (e.g. member table full)
     internal_error,       // the handler failed unexpectedly
+    source_mismatch,      // the signed sender_ip is not the TCP source address of the message
+    bad_address,          // the sender's address can never be a member's: this node's own,
+                          // 0.0.0.0, loopback, link-local, multicast or broadcast
 };
 
-inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::internal_error) + 1;
+inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::bad_address) + 1;
 
 std::string_view to_string(RejectReason reason);
 // The HTTP status of the reply: 400, 401, 403, 409, 413, 422, 500 or 503.

@@ -1,4 +1,6 @@
-// The peer port: a cpp-httplib server that passes every request through a Receiver.
+// The peer port: a GuardedServer (bounded connections per source, deadlines, no compressed or
+// chunked bodies, the length cap before the body is read) that passes every request through a
+// Receiver.
 #pragma once
 
 #include <functional>
@@ -6,6 +8,7 @@
 #include <thread>
 
 #include "dfaas/net.h"
+#include "dfaas/peers/guarded_server.h"
 #include "dfaas/peers/receiver.h"
 
 namespace dfaas::peers {
@@ -14,6 +17,9 @@ struct ServerSettings {
     Ipv4 address{0};        // 0.0.0.0 = every interface
     uint16_t port = 30090;  // peers.listen_port; 0 = any free port (tests)
     Millis read_timeout{5000};
+    Millis request_deadline{10000};  // the whole request (headers and body) within this
+    size_t max_connections_per_source = 8;
+    size_t max_connections = 64;
     std::function<Instant()> clock;  // empty = the system clock (tests inject one)
 };
 
@@ -33,6 +39,8 @@ class PeerServer {
 
     uint16_t port() const { return port_; }  // the bound port (after start)
     bool running() const;
+    // The listener's refusal and connection counters (listener "peer").
+    HttpListenerSnapshot http_counters() const;
 
   private:
     struct Impl;

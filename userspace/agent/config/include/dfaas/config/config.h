@@ -61,6 +61,8 @@ struct NodeConfig {
     std::string id_file = "/var/lib/dfaas/node-id";
     Ipv4 ip;  // required
     NodeType type = NodeType::Mid;
+    // What must survive a restart of the agent (operator overrides), written atomically.
+    std::string state_file = "/var/lib/dfaas/state.json";
 
     bool operator==(const NodeConfig &) const = default;
 };
@@ -81,6 +83,8 @@ struct DataplaneConfig {
     ForwardMode forward_mode = ForwardMode::Encap;
     uint32_t mtu = 0;  // 0 = the interface's MTU
     uint32_t ct_entries = 262144;
+    uint32_t ct_half_open_entries = 65536;  // handshakes not confirmed yet (SYN-flood table)
+    uint32_t default_limit_in = 1000;  // forwarded-in conn/s per (function, peer) without limit_in
     CtTimeouts ct_timeouts;
     uint32_t syn_guard_rate = 20000;  // new connections per second; 0 = off
     PortRange function_ports{31000, 31999};
@@ -156,8 +160,13 @@ struct PrometheusConfig {
 };
 
 struct ApiConfig {
-    Endpoint listen{Ipv4{0}, 9080};
+    // Default 127.0.0.1:9080, or 0.0.0.0:9080 when token_file is set (validate fills it in when
+    // api.listen is not configured).
+    Endpoint listen{Ipv4{0x7f000001}, 9080};
     std::string token_file;  // control token for mutations from non-loopback clients
+    Endpoint health_listen{Ipv4{0}, 9081};  // /healthz and /readyz on their own threads
+    uint32_t max_connections_per_source = 8;  // API and health listeners
+    uint32_t max_connections = 64;            // API listener
 
     bool operator==(const ApiConfig &) const = default;
 };

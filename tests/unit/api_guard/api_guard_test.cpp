@@ -1,0 +1,469 @@
+// The HTTP front doors on real sockets (127.0.0.0/8, and an address of a network namespace this
+// test makes for the non-loopback client): refusals before the body is read, the byte budget,
+// connection limits per source and in total, deadlines, the health listener under a slow-loris,
+// the API token before the body, and the API's default address.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "agent.h"
+#include "api.h"
+#include "dfaas/peers/guarded_server.h"
+
+namespace dfaas::agent {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+using peers::GuardedServer;
+using peers::GuardSettings;
+using peers::HttpRefusal;
+
+// A client socket from `source` (any 127.x address is ours on lo) to dest:port.
+int connect_from(const char *source, const char *dest, uint16_t port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof(from)), 0) << source;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(port);
+    ::inet_pton(AF_INET, dest, &to.sin_addr);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof(to)), 0)
+        << dest << ":" << port << ": " << std::strerror(errno);
+    return fd;
+}
+
+void send_text(int fd, std::string_view text) {
+    while (!text.empty()) {
+        const ssize_t n = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+        if (n <= 0) return;  // the server may have closed: what it answered is what counts
+        text.remove_prefix(static_cast<size_t>(n));
+    }
+}
+
+// Reads until the reply is complete (headers and Content-Length bytes), EOF or `limit`.
+std::string read_reply(int fd, std::chrono::milliseconds limit = 1000ms) {
+    std::string reply;
+    const auto until = Clock::now() + limit;
+    while (Clock::now() < until) {
+        const auto end = reply.find("\r\n\r\n");
+        if (end != std::string::npos) {
+            size_t length = 0;
+            const auto at = reply.find("Content-Length: ");
+            if (at != std::string::npos && at < end) length = std::stoul(reply.substr(at + 16));
+            if (reply.size() >= end + 4 + length) break;
+        }
+        pollfd p{fd, POLLIN, 0};
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+        if (::poll(&p, 1, std::max<int>(1, static_cast<int>(left.count()))) <= 0) continue;
+        char buffer[4096];
+        const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+        if (n <= 0) break;
+        reply.append(buffer, static_cast<size_t>(n));
+    }
+    return reply;
+}
+
+int status_of(const std::string &reply) {
+    if (reply.rfind("HTTP/1.1 ", 0) != 0) return 0;
+    return std::atoi(reply.c_str() + 9);
+}
+
+std::string http_exchange(uint16_t port, std::string_view request, const char *source = "127.0.0.1",
+                          std::chrono::milliseconds limit = 1000ms) {
+    const int fd = connect_from(source, "127.0.0.1", port);
+    send_text(fd, request);
+    auto reply = read_reply(fd, limit);
+    ::close(fd);
+    return reply;
+}
+
+bool eventually(const std::function<bool()> &condition, std::chrono::milliseconds limit = 2000ms) {
+    const auto until = Clock::now() + limit;
+    while (Clock::now() < until) {
+        if (condition()) return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return condition();
+}
+
+// A GuardedServer on 127.0.0.1 (any port) that counts what reaches its handler.
+class LiveGuard {
+  public:
+    explicit LiveGuard(GuardSettings settings, const std::string &host = "127.0.0.1")
+        : server(std::move(settings)) {
+        server.Post("/echo", [this](const httplib::Request &req, httplib::Response &res) {
+            handled.fetch_add(1);
+            body_bytes.fetch_add(req.body.size());
+            res.set_content("ok", "text/plain");
+        });
+        server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
+            res.set_content("ok", "text/plain");
+        });
+        port = static_cast<uint16_t>(server.bind_listener(host, 0));
+        EXPECT_GT(port, 0);
+        thread = std::thread([this] { server.listen_after_bind(); });
+        EXPECT_TRUE(eventually([this] { return server.is_running(); }));
+    }
+    ~LiveGuard() {
+        server.stop();
+        thread.join();
+    }
+    uint64_t refused(HttpRefusal reason) const { return server.snapshot().refused_for(reason); }
+
+    GuardedServer server;
+    std::thread thread;
+    uint16_t port = 0;
+    std::atomic<int> handled{0};
+    std::atomic<size_t> body_bytes{0};
+};
+
+GuardSettings small_listener() {
+    GuardSettings s;
+    s.listener = "test";
+    s.max_body = 256 * 1024;  // the peer port's cap
+    s.keep_alive_timeout = 5s;
+    return s;
+}
+
+TEST(GuardedServer, GzipBodyIsRefusedBeforeItIsRead) {
+    LiveGuard live(small_listener());
+    const auto start = Clock::now();
+    const std::string reply = http_exchange(
+        live.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Length: 1024\r\n\r\n");
+    EXPECT_EQ(status_of(reply), 415) << reply;
+    EXPECT_NE(reply.find("content_encoding"), std::string::npos) << reply;
+    EXPECT_LT(Clock::now() - start, 1s) << "answered without waiting for the body";
+    EXPECT_EQ(live.handled, 0);
+    EXPECT_EQ(live.refused(HttpRefusal::content_encoding), 1u);
+    // "identity" is no encoding at all.
+    EXPECT_EQ(status_of(http_exchange(live.port,
+                                      "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: "
+                                      "identity\r\nContent-Length: 2\r\n\r\nhi")),
+              200);
+}
+
+TEST(GuardedServer, AnnouncedFiftyMebibytesAreRefusedWithoutBeingRead) {
+    LiveGuard live(small_listener());
+    const int fd = connect_from("127.0.0.1", "127.0.0.1", live.port);
+    send_text(fd, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 52428800\r\n\r\n");
+    const std::string reply = read_reply(fd);
+    EXPECT_EQ(status_of(reply), 413) << reply;
+    EXPECT_NE(reply.find("too_large"), std::string::npos) << reply;
+    // The client sends 4 MiB of its body anyway: the server has closed, it reads (drains) at most
+    // a bounded amount.
+    const std::string chunk(64 * 1024, 'x');
+    for (int i = 0; i < 64; ++i)
+        send_text(fd, chunk);
+    ::close(fd);
+    std::this_thread::sleep_for(300ms);
+    const auto read = live.server.snapshot().bytes_read;
+    EXPECT_LT(read, 128u * 1024) << "bytes read of a 50 MiB announced body";
+    EXPECT_EQ(live.handled, 0);
+    EXPECT_EQ(live.refused(HttpRefusal::too_large), 1u);
+}
+
+TEST(GuardedServer, ChunkedBodyIsRefused) {
+    LiveGuard live(small_listener());
+    const std::string reply = http_exchange(
+        live.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nContent-Length: "
+        "5\r\n\r\n100000\r\n");
+    EXPECT_EQ(status_of(reply), 411) << reply;
+    EXPECT_NE(reply.find("transfer_encoding"), std::string::npos) << reply;
+    EXPECT_EQ(live.handled, 0);
+    EXPECT_EQ(live.refused(HttpRefusal::transfer_encoding), 1u);
+    const std::string no_length =
+        http_exchange(live.port, "POST /echo HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(status_of(no_length), 411) << no_length;
+    EXPECT_EQ(live.refused(HttpRefusal::length_required), 1u);
+    const std::string twice = http_exchange(
+        live.port,
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx");
+    EXPECT_EQ(status_of(twice), 400) << twice;
+}
+
+TEST(GuardedServer, PayloadCapIsExactAndCheckedBeforeTheBody) {
+    GuardSettings settings = small_listener();
+    settings.max_body = 1000;
+    LiveGuard live(settings);
+    const std::string at_cap =
+        http_exchange(live.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n" +
+                                     std::string(1000, 'a'));
+    EXPECT_EQ(status_of(at_cap), 200) << at_cap;
+    EXPECT_EQ(live.body_bytes, 1000u);
+    const auto start = Clock::now();
+    const std::string over =
+        http_exchange(live.port, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1001\r\n\r\n");
+    EXPECT_EQ(status_of(over), 413) << over;
+    EXPECT_LT(Clock::now() - start, 1s);
+    EXPECT_EQ(live.handled, 1);
+    EXPECT_EQ(live.refused(HttpRefusal::too_large), 1u);
+}
+
+TEST(GuardedServer, HeaderFloodHitsTheByteBudget) {
+    GuardSettings settings = small_listener();
+    settings.max_body = 1000;
+    settings.max_header_bytes = 4096;
+    LiveGuard live(settings);
+    std::string flood = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < 2000; ++i)
+        flood += "X-Pad-" + std::to_string(i) + ": 0123456789\r\n";
+    const std::string reply = http_exchange(live.port, flood);
+    EXPECT_NE(status_of(reply), 200) << reply.substr(0, 200);
+    EXPECT_TRUE(eventually([&] { return live.refused(HttpRefusal::request_too_large) == 1; }));
+}
+
+TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
+    GuardSettings settings = small_listener();
+    settings.max_connections_per_source = 4;
+    settings.max_connections = 6;
+    LiveGuard live(settings);
+    std::vector<int> held;
+    for (int i = 0; i < 4; ++i)
+        held.push_back(connect_from("127.0.0.2", "127.0.0.1", live.port));
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 4; }));
+
+    // limit + 1 from the same source: 503 at once, nothing read.
+    const auto start = Clock::now();
+    const std::string fifth =
+        http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2");
+    EXPECT_EQ(status_of(fifth), 503) << fifth;
+    EXPECT_LT(Clock::now() - start, 1s);
+    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 1u);
+
+    // Another source is served meanwhile; its 2 connections fill the listener (6).
+    EXPECT_EQ(status_of(http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                      "127.0.0.3")),
+              200);
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 4; }));
+    held.push_back(connect_from("127.0.0.3", "127.0.0.1", live.port));
+    held.push_back(connect_from("127.0.0.3", "127.0.0.1", live.port));
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 6; }))
+        << live.server.snapshot().connections << " open, "
+        << live.server.snapshot().accepted_connections << " accepted";
+    const std::string full =
+        http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.4");
+    EXPECT_EQ(status_of(full), 503) << full;
+    EXPECT_EQ(live.refused(HttpRefusal::total_connections), 1u);
+
+    // A connection closed frees its place.
+    ::close(held.front());
+    held.erase(held.begin());
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 5; }));
+    EXPECT_EQ(status_of(http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+                                      "127.0.0.2")),
+              200);
+    for (int fd : held)
+        ::close(fd);
+}
+
+TEST(GuardedServer, SlowRequestsAreCutAtTheDeadline) {
+    GuardSettings settings = small_listener();
+    settings.request_deadline = 1s;
+    settings.read_timeout = 5s;
+    LiveGuard live(settings);
+    const int fd = connect_from("127.0.0.1", "127.0.0.1", live.port);
+    const auto start = Clock::now();
+    bool closed = false;
+    std::string reply;
+    // One header byte every 200 ms: each read is well within read_timeout, the whole is not.
+    for (int i = 0; i < 30 && !closed; ++i) {
+        send_text(fd, i == 0 ? "GET /healthz HTTP/1.1\r\nX-Slow: " : "X");
+        pollfd p{fd, POLLIN, 0};
+        while (!closed && ::poll(&p, 1, i == 0 ? 0 : 200) > 0) {
+            char buffer[512];
+            const ssize_t n = ::recv(fd, buffer, sizeof(buffer), 0);
+            if (n <= 0)
+                closed = true;
+            else
+                reply.append(buffer, static_cast<size_t>(n));
+        }
+    }
+    EXPECT_EQ(reply.find("200 OK"), std::string::npos) << reply;
+    EXPECT_TRUE(closed) << "a slow request is closed";
+    EXPECT_LT(Clock::now() - start, 3s);
+    EXPECT_EQ(live.refused(HttpRefusal::request_deadline), 1u);
+    ::close(fd);
+}
+
+// Serves a bound server from a thread until the end of the scope (also when an ASSERT returns).
+class Serving {
+  public:
+    explicit Serving(GuardedServer &server)
+        : server_(server), thread_([&server] { server.listen_after_bind(); }) {}
+    ~Serving() {
+        server_.stop();
+        thread_.join();
+    }
+
+  private:
+    GuardedServer &server_;
+    std::thread thread_;
+};
+
+Config test_config() {
+    Config cfg;
+    cfg.node.ip = *Ipv4::parse("10.0.0.1");
+    return cfg;
+}
+
+TEST(AgentApi, HealthListenerAnswersWhileSixtyFourSlowClientsHoldTheApi) {
+    Config cfg = test_config();
+    Agent agent(cfg, "node-t");
+    GuardSettings api_settings = api_guard_settings(cfg);
+    api_settings.request_deadline = 3s;
+    GuardedServer api(api_settings);
+    register_api(api, agent, cfg);
+    GuardedServer health(health_guard_settings(cfg));
+    register_health_api(health, agent);
+    const int api_port = api.bind_listener("127.0.0.1", 0);
+    const int health_port = health.bind_listener("127.0.0.1", 0);
+    ASSERT_GT(api_port, 0);
+    ASSERT_GT(health_port, 0);
+    Serving serving_api(api), serving_health(health);
+    ASSERT_TRUE(eventually([&] { return api.is_running() && health.is_running(); }));
+
+    // 64 slow-loris clients from 64 addresses: the API's 64 places are all taken.
+    std::vector<int> slow;
+    for (int i = 1; i <= 64; ++i) {
+        const std::string source = "127.0.1." + std::to_string(i);
+        slow.push_back(connect_from(source.c_str(), "127.0.0.1", static_cast<uint16_t>(api_port)));
+        send_text(slow.back(), "GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    }
+    ASSERT_TRUE(eventually([&] { return api.snapshot().connections == 64; }))
+        << api.snapshot().connections << " open, " << api.snapshot().accepted_connections
+        << " accepted, per source "
+        << api.snapshot().refused_for(HttpRefusal::per_source_connections) << ", total "
+        << api.snapshot().refused_for(HttpRefusal::total_connections) << ", deadline "
+        << api.snapshot().refused_for(HttpRefusal::request_deadline) << ", budget "
+        << api.snapshot().refused_for(HttpRefusal::request_too_large) << ", bytes "
+        << api.snapshot().bytes_read;
+    EXPECT_EQ(status_of(http_exchange(static_cast<uint16_t>(api_port),
+                                      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.2.1")),
+              503)
+        << "the full API refuses at once";
+
+    for (const char *path : {"/healthz", "/readyz"}) {
+        const auto start = Clock::now();
+        const std::string reply =
+            http_exchange(static_cast<uint16_t>(health_port),
+                          std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        const auto took = Clock::now() - start;
+        EXPECT_TRUE(status_of(reply) == 200 ||
+                    (status_of(reply) == 503 && std::string(path) == "/readyz"))
+            << path << ": " << reply;
+        EXPECT_LT(took, 1s) << path;
+    }
+    // They keep trickling; the deadline frees the API.
+    for (int fd : slow)
+        send_text(fd, "X-Slow: 1\r\n");
+    EXPECT_TRUE(eventually([&] { return api.snapshot().connections == 0; }, 5s));
+    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::request_deadline), 64u);
+    for (int fd : slow)
+        ::close(fd);
+}
+
+// The API's token is checked on a non-loopback connection: this process moves into a network
+// namespace of its own with 10.250.0.1 on its lo (nothing outside is reached).
+const char *kOutsideAddress = "10.250.0.1";
+
+void enter_private_netns() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        ASSERT_EQ(::unshare(CLONE_NEWNET), 0) << std::strerror(errno);
+        ASSERT_EQ(std::system("ip link set lo up && ip addr add 10.250.0.1/32 dev lo"), 0);
+    });
+}
+
+TEST(AgentApi, TokenIsCheckedBeforeTheBodyIsRead) {
+    enter_private_netns();
+    char path[] = "/tmp/dfaas-api-token-XXXXXX";
+    const int token_fd = ::mkstemp(path);
+    ASSERT_GE(token_fd, 0);
+    const std::string token = "s3cret-token-0123456789";
+    ASSERT_EQ(::write(token_fd, token.data(), token.size()), static_cast<ssize_t>(token.size()));
+    ::close(token_fd);
+    Config cfg = test_config();
+    cfg.api.token_file = path;
+    Agent agent(cfg, "node-t");
+    GuardedServer api(api_guard_settings(cfg));
+    register_api(api, agent, cfg);
+    const int port = api.bind_listener("0.0.0.0", 0);
+    ASSERT_GT(port, 0);
+    Serving serving(api);
+    ASSERT_TRUE(eventually([&] { return api.is_running(); }));
+
+    const std::string head =
+        "PUT /v1/policies/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n";
+    {  // No token, body never sent: 403 now.
+        const int fd = connect_from(kOutsideAddress, kOutsideAddress, static_cast<uint16_t>(port));
+        send_text(fd, head + "\r\n");
+        const std::string reply = read_reply(fd, 1000ms);
+        EXPECT_EQ(status_of(reply), 403) << reply;
+        EXPECT_NE(reply.find("forbidden"), std::string::npos) << reply;
+        ::close(fd);
+    }
+    {  // A wrong token: the same.
+        const int fd = connect_from(kOutsideAddress, kOutsideAddress, static_cast<uint16_t>(port));
+        send_text(fd, head + "Authorization: Bearer s3cret-token-0123456780\r\n\r\n");
+        EXPECT_EQ(status_of(read_reply(fd, 1000ms)), 403);
+        ::close(fd);
+    }
+    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::forbidden), 2u);
+    {  // The right token: the server waits for the body, then answers (no such function).
+        const int fd = connect_from(kOutsideAddress, kOutsideAddress, static_cast<uint16_t>(port));
+        send_text(fd, head + "Authorization: Bearer " + token + "\r\n\r\n");
+        EXPECT_EQ(read_reply(fd, 300ms), "") << "waits for the body";
+        send_text(fd, R"({"local":100})" + std::string(1000 - 13, ' '));
+        const std::string reply = read_reply(fd, 1000ms);
+        EXPECT_EQ(status_of(reply), 404) << reply;
+        ::close(fd);
+    }
+    ::unlink(path);
+}
+
+TEST(AgentConfig, ApiListensOnLoopbackUnlessATokenIsConfigured) {
+    auto load = [](const std::string &yaml) {
+        auto result = load_config_text("node: {id: n1, ip: 10.0.0.1}\n" + yaml, "test.yaml", {});
+        EXPECT_TRUE(result.ok()) << (result.errors.empty() ? "" : result.errors.front());
+        return result.config ? result.config->api : ApiConfig{};
+    };
+    EXPECT_EQ(load("").listen.str(), "127.0.0.1:9080");
+    EXPECT_EQ(load("").health_listen.str(), "0.0.0.0:9081");
+    char path[] = "/tmp/dfaas-api-token-XXXXXX";
+    const int fd = ::mkstemp(path);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "0123456789abcdef", 16), 16);
+    ::close(fd);
+    EXPECT_EQ(load(std::string("api: {token_file: ") + path + "}\n").listen.str(), "0.0.0.0:9080");
+    EXPECT_EQ(load("api: {listen: 0.0.0.0:9080}\n").listen.str(), "0.0.0.0:9080")
+        << "an explicit address wins";
+    EXPECT_EQ(
+        load(std::string("api: {token_file: ") + path + ", listen: 127.0.0.1:9180}\n").listen.str(),
+        "127.0.0.1:9180");
+    ::unlink(path);
+    auto clash = load_config_text(
+        "node: {id: n1, ip: 10.0.0.1}\napi: {health_listen: 0.0.0.0:30090}\n", "test.yaml", {});
+    EXPECT_FALSE(clash.ok()) << "the health port may not be the peer port";
+}
+
+}  // namespace
+}  // namespace dfaas::agent

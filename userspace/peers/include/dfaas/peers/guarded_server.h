@@ -1,0 +1,127 @@
+// A cpp-httplib server whose input is bounded before anything is allocated: the shared front
+// door of the peer port, the API and the health listener.
+//
+//   at accept:        at most max_connections_per_source connections per source address and
+//                     max_connections in total; the next one gets "503" and is closed at once
+//                     (the worker pool has spare threads for these refusals, so a full listener
+//                     still refuses quickly instead of queueing).
+//   while reading:    every read waits at most read_timeout; the request line, headers and body
+//                     must all arrive within request_deadline (a slow-loris is cut off) and may
+//                     not exceed max_header_bytes + max_body bytes.
+//   before the body:  screen() refuses any Content-Encoding but identity (415), any
+//                     Transfer-Encoding (411: a length is required), a missing or malformed
+//                     Content-Length on a request with a body (400/411), several Content-Length
+//                     headers (400) and an announced length over max_body (413).
+//
+// Every refusal is counted under a named reason per listener; http_listener_snapshots() reads the
+// counters of every live listener (for /metrics).
+#pragma once
+
+#include <httplib.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dfaas::peers {
+
+enum class HttpRefusal : uint8_t {
+    content_encoding,        // 415: a Content-Encoding other than identity (a gzip bomb)
+    transfer_encoding,       // 411: chunked or any other transfer coding
+    bad_content_length,      // 400: not a number, or given twice
+    length_required,         // 411: a body-carrying method without Content-Length
+    too_large,               // 413: announced length over the listener's cap
+    request_too_large,       // headers + body over the byte budget while reading
+    request_deadline,        // the request did not arrive within the deadline (slow-loris)
+    per_source_connections,  // 503 at accept: this source already has its share
+    total_connections,       // 503 at accept: the listener is full
+    forbidden,               // 403: the API's token check, before the body
+};
+inline constexpr size_t kHttpRefusalCount = static_cast<size_t>(HttpRefusal::forbidden) + 1;
+
+std::string_view to_string(HttpRefusal reason);
+int http_status(HttpRefusal reason);
+const std::array<HttpRefusal, kHttpRefusalCount> &all_http_refusals();
+
+struct GuardSettings {
+    std::string listener = "http";  // the metric label: "peer", "api", "health"
+    size_t max_body = 64 * 1024;
+    size_t max_header_bytes = 16 * 1024;  // request line and headers
+    std::chrono::milliseconds read_timeout{5000};
+    std::chrono::milliseconds request_deadline{10000};
+    std::chrono::seconds keep_alive_timeout{1};
+    size_t max_connections_per_source = 8;
+    size_t max_connections = 64;
+};
+
+// Plain data for the exporter: one listener's counters.
+struct HttpListenerSnapshot {
+    std::string listener;
+    std::array<uint64_t, kHttpRefusalCount> refused{};
+    uint64_t connections = 0;  // open now
+    uint64_t accepted_connections = 0;
+    uint64_t bytes_read = 0;
+
+    uint64_t refused_for(HttpRefusal reason) const { return refused[static_cast<size_t>(reason)]; }
+};
+
+// The counters of every live GuardedServer, merged by listener name.
+std::vector<HttpListenerSnapshot> http_listener_snapshots();
+
+// The header checks alone (pure; the server's screen() counts and replies).
+struct HeaderProblem {
+    HttpRefusal reason;
+    std::string detail;
+};
+std::optional<HeaderProblem> screen_headers(const httplib::Request &request, size_t max_body);
+
+class GuardedServer : public httplib::Server {
+  public:
+    explicit GuardedServer(GuardSettings settings);
+    ~GuardedServer() override;
+
+    // The pre-routing handler (before the body is read): the header screening and the
+    // listener's own checks (e.g. the API token; `listener_checks_first` when the listener counts
+    // method, path and length under its own reasons). Either refusal closes the connection after
+    // the reply. Replaces set_pre_routing_handler for this server.
+    void set_guarded_pre_routing(HandlerWithResponse listener_checks,
+                                 bool listener_checks_first = false);
+
+    // Binds host:port (0 = any free port) with SO_REUSEADDR only (httplib's default adds
+    // SO_REUSEPORT, which would let a second process share the port) and a full listen backlog
+    // (httplib's is 5: a burst of clients would wait for SYN retransmissions). Returns the bound
+    // port, or 0.
+    int bind_listener(const std::string &host, int port);
+
+    // Counts `reason` and writes {"error":<reason>,"detail":...} with its status.
+    void refuse(HttpRefusal reason, const std::string &detail, httplib::Response &response);
+
+    HttpListenerSnapshot snapshot() const;
+    const GuardSettings &guard_settings() const { return settings_; }
+
+    struct Counters;
+
+  private:
+    bool process_and_close_socket(socket_t sock) override;
+    bool serve_connection(socket_t sock);
+    void drain(socket_t sock);
+    bool admit(const std::string &source);
+    void release(const std::string &source);
+
+    GuardSettings settings_;
+    std::shared_ptr<Counters> counters_;
+    std::mutex sources_mutex_;
+    std::map<std::string, size_t> open_by_source_;
+    size_t open_total_ = 0;
+};
+
+}  // namespace dfaas::peers

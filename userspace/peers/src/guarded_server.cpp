@@ -1,0 +1,499 @@
+#include "dfaas/peers/guarded_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+namespace dfaas::peers {
+
+struct GuardedServer::Counters {
+    std::string listener;
+    std::array<std::atomic<uint64_t>, kHttpRefusalCount> refused{};
+    std::atomic<uint64_t> open{0};
+    std::atomic<uint64_t> accepted{0};
+    std::atomic<uint64_t> bytes_read{0};
+};
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// Waits on sockets are cut into slices so that stop() is noticed quickly.
+constexpr milliseconds kPollSlice{100};
+constexpr size_t kReadBuffer = 4096;
+constexpr size_t kMaxDetail = 200;
+// After a refusal the connection is closed with a short, bounded drain of what the client already
+// sent, so that the close is a FIN after the reply and not a reset that could discard it.
+constexpr size_t kMaxDrainBytes = 64 * 1024;
+constexpr milliseconds kMaxDrainTime{200};
+
+// Set by the pre-routing refusal, read by the connection loop of the same worker thread: the
+// unread body must not be parsed as the next request.
+thread_local bool close_after_request = false;
+
+std::mutex registry_mutex;
+std::vector<std::weak_ptr<GuardedServer::Counters>> &registry() {
+    static std::vector<std::weak_ptr<GuardedServer::Counters>> live;
+    return live;
+}
+
+std::string printable(std::string_view text) {
+    std::string out(text.substr(0, 64));
+    for (char &c : out)
+        if (c < 0x20 || c >= 0x7f) c = '?';
+    return "'" + out + (text.size() > 64 ? "...'" : "'");
+}
+
+std::string lowercase_trimmed(std::string text) {
+    const auto first = text.find_first_not_of(" \t");
+    const auto last = text.find_last_not_of(" \t");
+    text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+std::string source_of(int sock) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    if (::getpeername(sock, reinterpret_cast<sockaddr *>(&address), &length) != 0) return "?";
+    char text[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET)
+        ::inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in *>(&address)->sin_addr, text,
+                    sizeof(text));
+    else if (address.ss_family == AF_INET6)
+        ::inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6 *>(&address)->sin6_addr, text,
+                    sizeof(text));
+    return text[0] ? text : "?";
+}
+
+void endpoint_of(int sock, bool peer, std::string &ip, int &port) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof(address);
+    const int rc = peer ? ::getpeername(sock, reinterpret_cast<sockaddr *>(&address), &length)
+                        : ::getsockname(sock, reinterpret_cast<sockaddr *>(&address), &length);
+    if (rc != 0) return;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET) {
+        const auto *in = reinterpret_cast<sockaddr_in *>(&address);
+        ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof(text));
+        port = ntohs(in->sin_port);
+    } else if (address.ss_family == AF_INET6) {
+        const auto *in6 = reinterpret_cast<sockaddr_in6 *>(&address);
+        ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+        port = ntohs(in6->sin6_port);
+    }
+    ip = text;
+}
+
+// poll() for `events` until one arrives, `limit` passes or the server stops.
+bool wait_for(int sock, short events, Clock::time_point limit,
+              const std::atomic<::socket_t> &listener) {
+    while (true) {
+        if (listener == INVALID_SOCKET) return false;  // stop() was called
+        const auto now = Clock::now();
+        if (now >= limit) return false;
+        const auto slice =
+            std::min<milliseconds>(kPollSlice, std::chrono::ceil<milliseconds>(limit - now));
+        pollfd fd{sock, events, 0};
+        const int rc = ::poll(&fd, 1, static_cast<int>(slice.count()));
+        if (rc > 0) return true;
+        if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// The connection's stream: buffered reads that stop at the per-read timeout, the request's
+// deadline and its byte budget; httplib parses what it delivers.
+class GuardedStream final : public httplib::Stream {
+  public:
+    GuardedStream(int sock, const GuardSettings &settings, GuardedServer::Counters &counters,
+                  const std::atomic<::socket_t> &listener)
+        : sock_(sock), settings_(settings), counters_(counters), listener_(listener) {}
+
+    void begin_request() {
+        deadline_ = Clock::now() + settings_.request_deadline;
+        consumed_ = 0;
+        deadline_hit_ = budget_hit_ = false;
+    }
+    bool deadline_hit() const { return deadline_hit_; }
+    bool budget_hit() const { return budget_hit_; }
+    bool has_buffered() const { return offset_ < filled_; }
+
+    bool is_readable() const override {
+        if (has_buffered()) return true;
+        return wait_for(sock_, POLLIN, read_limit(), listener_);
+    }
+    bool is_writable() const override {
+        return wait_for(sock_, POLLOUT, Clock::now() + settings_.read_timeout, listener_);
+    }
+
+    ssize_t read(char *ptr, size_t size) override {
+        const size_t budget = settings_.max_header_bytes + settings_.max_body;
+        if (consumed_ >= budget) {
+            budget_hit_ = true;
+            return -1;
+        }
+        size = std::min(size, budget - consumed_);
+        if (!has_buffered()) {
+            if (!wait_for(sock_, POLLIN, read_limit(), listener_)) {
+                if (Clock::now() >= deadline_) deadline_hit_ = true;
+                return -1;
+            }
+            ssize_t n;
+            do {
+                n = ::recv(sock_, buffer_, sizeof(buffer_), 0);
+            } while (n < 0 && errno == EINTR);
+            if (n <= 0) return n;
+            counters_.bytes_read.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+            offset_ = 0;
+            filled_ = static_cast<size_t>(n);
+        }
+        const size_t taken = std::min(size, filled_ - offset_);
+        std::memcpy(ptr, buffer_ + offset_, taken);
+        offset_ += taken;
+        consumed_ += taken;
+        return static_cast<ssize_t>(taken);
+    }
+
+    ssize_t write(const char *ptr, size_t size) override {
+        if (!is_writable()) return -1;
+        ssize_t n;
+        do {
+            n = ::send(sock_, ptr, size, MSG_NOSIGNAL);
+        } while (n < 0 && errno == EINTR);
+        return n;
+    }
+
+    void get_remote_ip_and_port(std::string &ip, int &port) const override {
+        endpoint_of(sock_, true, ip, port);
+    }
+    void get_local_ip_and_port(std::string &ip, int &port) const override {
+        endpoint_of(sock_, false, ip, port);
+    }
+    ::socket_t socket() const override { return sock_; }
+
+  private:
+    Clock::time_point read_limit() const {
+        return std::min(deadline_, Clock::now() + settings_.read_timeout);
+    }
+
+    int sock_;
+    const GuardSettings &settings_;
+    GuardedServer::Counters &counters_;
+    const std::atomic<::socket_t> &listener_;
+    Clock::time_point deadline_ = Clock::now();
+    size_t consumed_ = 0;
+    bool deadline_hit_ = false, budget_hit_ = false;
+    char buffer_[kReadBuffer];
+    size_t offset_ = 0, filled_ = 0;
+};
+
+}  // namespace
+
+std::string_view to_string(HttpRefusal reason) {
+    switch (reason) {
+        case HttpRefusal::content_encoding:
+            return "content_encoding";
+        case HttpRefusal::transfer_encoding:
+            return "transfer_encoding";
+        case HttpRefusal::bad_content_length:
+            return "bad_content_length";
+        case HttpRefusal::length_required:
+            return "length_required";
+        case HttpRefusal::too_large:
+            return "too_large";
+        case HttpRefusal::request_too_large:
+            return "request_too_large";
+        case HttpRefusal::request_deadline:
+            return "request_deadline";
+        case HttpRefusal::per_source_connections:
+            return "per_source_connections";
+        case HttpRefusal::total_connections:
+            return "total_connections";
+        case HttpRefusal::forbidden:
+            return "forbidden";
+    }
+    return "unknown";
+}
+
+int http_status(HttpRefusal reason) {
+    switch (reason) {
+        case HttpRefusal::content_encoding:
+            return 415;
+        case HttpRefusal::transfer_encoding:
+        case HttpRefusal::length_required:
+            return 411;
+        case HttpRefusal::too_large:
+        case HttpRefusal::request_too_large:
+            return 413;
+        case HttpRefusal::request_deadline:
+            return 408;
+        case HttpRefusal::per_source_connections:
+        case HttpRefusal::total_connections:
+            return 503;
+        case HttpRefusal::forbidden:
+            return 403;
+        case HttpRefusal::bad_content_length:
+            return 400;
+    }
+    return 400;
+}
+
+const std::array<HttpRefusal, kHttpRefusalCount> &all_http_refusals() {
+    static const auto reasons = [] {
+        std::array<HttpRefusal, kHttpRefusalCount> result{};
+        for (size_t i = 0; i < kHttpRefusalCount; ++i)
+            result[i] = static_cast<HttpRefusal>(i);
+        return result;
+    }();
+    return reasons;
+}
+
+std::optional<HeaderProblem> screen_headers(const httplib::Request &request, size_t max_body) {
+    const size_t encodings = request.get_header_value_count("Content-Encoding");
+    for (size_t i = 0; i < encodings; ++i) {
+        const auto value = request.get_header_value("Content-Encoding", i);
+        const auto coding = lowercase_trimmed(value);
+        if (!coding.empty() && coding != "identity")
+            return HeaderProblem{
+                HttpRefusal::content_encoding,
+                "Content-Encoding " + printable(value) + ": only identity bodies are accepted"};
+    }
+    if (request.has_header("Transfer-Encoding"))
+        return HeaderProblem{HttpRefusal::transfer_encoding,
+                             "Transfer-Encoding " +
+                                 printable(request.get_header_value("Transfer-Encoding")) +
+                                 ": send the body with a Content-Length"};
+    const size_t lengths = request.get_header_value_count("Content-Length");
+    if (lengths > 1)
+        return HeaderProblem{HttpRefusal::bad_content_length,
+                             "Content-Length given " + std::to_string(lengths) + " times"};
+    if (lengths == 0) {
+        if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
+            return HeaderProblem{HttpRefusal::length_required,
+                                 request.method + " needs a Content-Length"};
+        return std::nullopt;
+    }
+    const std::string text = request.get_header_value("Content-Length");
+    uint64_t length = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
+    if (text.empty() || text.size() > 19 || error != std::errc{} ||
+        end != text.data() + text.size())
+        return HeaderProblem{HttpRefusal::bad_content_length,
+                             "Content-Length " + printable(text) + " is not a number"};
+    if (length > max_body)
+        return HeaderProblem{HttpRefusal::too_large, "body of " + std::to_string(length) +
+                                                         " bytes, the limit is " +
+                                                         std::to_string(max_body)};
+    return std::nullopt;
+}
+
+std::vector<HttpListenerSnapshot> http_listener_snapshots() {
+    std::vector<HttpListenerSnapshot> out;
+    std::lock_guard lock(registry_mutex);
+    auto &live = registry();
+    live.erase(std::remove_if(live.begin(), live.end(), [](const auto &w) { return w.expired(); }),
+               live.end());
+    for (const auto &weak : live) {
+        const auto counters = weak.lock();
+        if (!counters) continue;
+        auto found = std::find_if(out.begin(), out.end(),
+                                  [&](const auto &s) { return s.listener == counters->listener; });
+        if (found == out.end()) {
+            out.push_back(HttpListenerSnapshot{});
+            found = out.end() - 1;
+            found->listener = counters->listener;
+        }
+        for (size_t i = 0; i < kHttpRefusalCount; ++i)
+            found->refused[i] += counters->refused[i].load(std::memory_order_relaxed);
+        found->connections += counters->open.load(std::memory_order_relaxed);
+        found->accepted_connections += counters->accepted.load(std::memory_order_relaxed);
+        found->bytes_read += counters->bytes_read.load(std::memory_order_relaxed);
+    }
+    return out;
+}
+
+GuardedServer::GuardedServer(GuardSettings settings)
+    : settings_(std::move(settings)), counters_(std::make_shared<Counters>()) {
+    settings_.max_connections = std::max<size_t>(settings_.max_connections, 1);
+    settings_.max_connections_per_source =
+        std::clamp<size_t>(settings_.max_connections_per_source, 1, settings_.max_connections);
+    counters_->listener = settings_.listener;
+    {
+        std::lock_guard lock(registry_mutex);
+        registry().push_back(counters_);
+    }
+    // One worker per admitted connection plus spares that refuse the surplus at once: a full
+    // listener answers 503 instead of leaving connections queued behind slow ones.
+    const size_t workers = settings_.max_connections + 4;
+    new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+    set_read_timeout(
+        std::chrono::duration_cast<std::chrono::seconds>(settings_.read_timeout).count(), 0);
+    set_keep_alive_timeout(settings_.keep_alive_timeout.count());
+    set_payload_max_length(settings_.max_body);
+    set_guarded_pre_routing(nullptr);
+}
+
+GuardedServer::~GuardedServer() = default;
+
+void GuardedServer::set_guarded_pre_routing(HandlerWithResponse listener_checks,
+                                            bool listener_checks_first) {
+    set_pre_routing_handler(
+        [this, listener_checks = std::move(listener_checks), listener_checks_first](
+            const httplib::Request &request, httplib::Response &response) {
+            auto run_listener_checks = [&] {
+                if (!listener_checks) return false;
+                if (listener_checks(request, response) == HandlerResponse::Unhandled) return false;
+                // A request answered before its body was read ends the connection.
+                close_after_request = true;
+                return true;
+            };
+            if (listener_checks_first && run_listener_checks()) return HandlerResponse::Handled;
+            if (auto problem = screen_headers(request, settings_.max_body)) {
+                refuse(problem->reason, problem->detail, response);
+                return HandlerResponse::Handled;
+            }
+            if (!listener_checks_first && run_listener_checks()) return HandlerResponse::Handled;
+            return HandlerResponse::Unhandled;
+        });
+}
+
+int GuardedServer::bind_listener(const std::string &host, int port) {
+    set_socket_options([](socket_t sock) {
+        const int yes = 1;
+        (void)::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+    });
+    int bound = 0;
+    if (port == 0)
+        bound = bind_to_any_port(host);
+    else if (bind_to_port(host, port))
+        bound = port;
+    if (bound <= 0) return 0;
+    (void)::listen(svr_sock_, SOMAXCONN);
+    return bound;
+}
+
+void GuardedServer::refuse(HttpRefusal reason, const std::string &detail,
+                           httplib::Response &response) {
+    counters_->refused[static_cast<size_t>(reason)].fetch_add(1, std::memory_order_relaxed);
+    close_after_request = true;
+    response.status = http_status(reason);
+    response.set_content(
+        nlohmann::json{{"error", to_string(reason)}, {"detail", detail.substr(0, kMaxDetail)}}.dump(
+            -1, ' ', false, nlohmann::json::error_handler_t::replace) +
+            "\n",
+        "application/json");
+}
+
+HttpListenerSnapshot GuardedServer::snapshot() const {
+    HttpListenerSnapshot s;
+    s.listener = counters_->listener;
+    for (size_t i = 0; i < kHttpRefusalCount; ++i)
+        s.refused[i] = counters_->refused[i].load(std::memory_order_relaxed);
+    s.connections = counters_->open.load(std::memory_order_relaxed);
+    s.accepted_connections = counters_->accepted.load(std::memory_order_relaxed);
+    s.bytes_read = counters_->bytes_read.load(std::memory_order_relaxed);
+    return s;
+}
+
+bool GuardedServer::admit(const std::string &source) {
+    std::lock_guard lock(sources_mutex_);
+    std::optional<HttpRefusal> refusal;
+    if (open_total_ >= settings_.max_connections)
+        refusal = HttpRefusal::total_connections;
+    else if (open_by_source_[source] >= settings_.max_connections_per_source)
+        refusal = HttpRefusal::per_source_connections;
+    if (refusal) {
+        if (open_by_source_[source] == 0) open_by_source_.erase(source);
+        counters_->refused[static_cast<size_t>(*refusal)].fetch_add(1, std::memory_order_relaxed);
+        return false;
+    }
+    ++open_by_source_[source];
+    ++open_total_;
+    counters_->open.store(open_total_, std::memory_order_relaxed);
+    counters_->accepted.fetch_add(1, std::memory_order_relaxed);
+    return true;
+}
+
+void GuardedServer::release(const std::string &source) {
+    std::lock_guard lock(sources_mutex_);
+    auto found = open_by_source_.find(source);
+    if (found != open_by_source_.end() && --found->second == 0) open_by_source_.erase(found);
+    --open_total_;
+    counters_->open.store(open_total_, std::memory_order_relaxed);
+}
+
+void GuardedServer::drain(socket_t sock) {
+    const auto limit = Clock::now() + kMaxDrainTime;
+    char sink[kReadBuffer];
+    size_t drained = 0;
+    while (drained < kMaxDrainBytes && wait_for(sock, POLLIN, limit, svr_sock_)) {
+        const ssize_t n = ::recv(sock, sink, sizeof(sink), MSG_DONTWAIT);
+        if (n <= 0) break;
+        drained += static_cast<size_t>(n);
+        counters_->bytes_read.fetch_add(static_cast<uint64_t>(n), std::memory_order_relaxed);
+    }
+}
+
+bool GuardedServer::process_and_close_socket(socket_t sock) {
+    const std::string source = source_of(sock);
+    bool served = false;
+    if (admit(source)) {
+        try {
+            served = serve_connection(sock);
+        } catch (...) {
+            // A handler's exception is httplib's to answer; anything else ends this connection
+            // only.
+        }
+        ::shutdown(sock, SHUT_WR);
+        drain(sock);
+        release(source);
+    } else {
+        // Refused before reading anything: no drain, the worker is free at once.
+        static constexpr std::string_view kBusy =
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+        (void)::send(sock, kBusy.data(), kBusy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        ::shutdown(sock, SHUT_RDWR);
+    }
+    ::close(sock);
+    return served;
+}
+
+bool GuardedServer::serve_connection(socket_t sock) {
+    GuardedStream stream(sock, settings_, *counters_, svr_sock_);
+    size_t remaining = std::max<size_t>(keep_alive_max_count_, 1);
+    bool ok = true;
+    // Between requests (and before the first) a connection may idle for keep_alive_timeout.
+    while (remaining > 0) {
+        if (!stream.has_buffered() &&
+            !wait_for(sock, POLLIN, Clock::now() + settings_.keep_alive_timeout, svr_sock_))
+            break;
+        stream.begin_request();
+        close_after_request = false;
+        bool closed = false;
+        ok = process_request(stream, remaining == 1, closed, nullptr);
+        if (stream.deadline_hit())
+            counters_->refused[static_cast<size_t>(HttpRefusal::request_deadline)].fetch_add(
+                1, std::memory_order_relaxed);
+        if (stream.budget_hit())
+            counters_->refused[static_cast<size_t>(HttpRefusal::request_too_large)].fetch_add(
+                1, std::memory_order_relaxed);
+        // A request cut off (deadline, byte budget) or refused ends the connection: what follows
+        // on it is the rest of the same request.
+        if (!ok || closed || close_after_request || stream.deadline_hit() || stream.budget_hit())
+            break;
+        --remaining;
+    }
+    return ok;
+}
+
+}  // namespace dfaas::peers
