@@ -711,7 +711,11 @@ void Agent::control_tick(uint64_t tick) {
             // A peer kept from before a restart spoke: the strategy runs now, so the peer hears
             // this node's step messages (e.g. Recalc's limits, without which it admits nothing
             // from this node) before its own next step instead of a period later.
-            if (!peers_->take_provisional_replaced()) return;
+            // Likewise when a member sent its first limits since it (re)joined: this node's
+            // policies still admit nothing from it (limit_in 0 until the strategy hears it).
+            const bool replaced = peers_->take_provisional_replaced();
+            const bool first_limits = peers_->take_first_limits();
+            if (!replaced && !first_limits) return;
             std::lock_guard wake(wake_mu_);
             recalc_requested_ = true;
             wake_.notify_all();
@@ -832,7 +836,14 @@ void Agent::sync_peers(strategy::Instant now) {
     }
     // A peer (re)joined: policies that name it (an override, the last decision) apply in full
     // again now, not at the next period.
-    if (joined) install(overrides_.apply(strategy_policies_));
+    if (joined) {
+        install(overrides_.apply(strategy_policies_));
+        // And the strategy runs now: the peer hears this node's step messages (Recalc's limits,
+        // without which it admits nothing from this node) at once, not at this node's next step.
+        std::lock_guard wake(wake_mu_);
+        recalc_requested_ = true;
+        wake_.notify_all();
+    }
 }
 
 // Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights

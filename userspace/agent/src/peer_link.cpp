@@ -102,7 +102,13 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
         [this](const peers::Envelope &message, strategy::Instant now, std::optional<Ipv4> source) {
             std::lock_guard lock(mu_);  // server threads call this
             const size_t provisional = membership_.provisional().size();
+            const bool had_limits = has_recalc_limits_locked(message.sender_id);
             auto admission = membership_.receive(message, now, source);
+            // A peer's first Recalc limits since it (re)joined: until the strategy runs again it
+            // holds limit_in 0 for that peer (the reference's rule for peers not heard yet), and
+            // refuses what the peer forwards. Recalculate now instead of at the next step.
+            if (!had_limits && has_recalc_limits_locked(message.sender_id))
+                first_limits_ = true;
             if (membership_.provisional().size() < provisional) {
                 provisional_replaced_ = true;
                 spdlog::info(
@@ -351,6 +357,16 @@ PeerLinkStats PeerLink::stats() {
 bool PeerLink::take_provisional_replaced() {
     std::lock_guard lock(mu_);
     return std::exchange(provisional_replaced_, false);
+}
+
+bool PeerLink::take_first_limits() {
+    std::lock_guard lock(mu_);
+    return std::exchange(first_limits_, false);
+}
+
+bool PeerLink::has_recalc_limits_locked(std::string_view id) const {
+    const strategy::PeerEntry *entry = membership_.table().find(id);
+    return entry != nullptr && entry->recalc_limit_out.has_value();
 }
 
 bool PeerLink::seed(const Endpoint &endpoint, const std::vector<peers::FunctionPort> &functions,

@@ -93,6 +93,8 @@ class PeerLink {
               strategy::Instant now);
     // True once after a provisional member was replaced by the real one (it spoke).
     bool take_provisional_replaced();
+    // True once after a member sent its first Recalc limits since it (re)joined.
+    bool take_first_limits();
     // Members that are not dead but hold no data-plane peer slot.
     size_t over_capacity(strategy::Instant now);
 
@@ -104,6 +106,8 @@ class PeerLink {
     void expire_locked(strategy::Instant now);
     // Logs once per change of the over-capacity set (mu_ held).
     void note_capacity_locked(strategy::Instant now);
+    // Whether the peer table holds Recalc limits from this member (mu_ held).
+    bool has_recalc_limits_locked(std::string_view id) const;
 
     std::string node_id_;
     strategy::Millis heartbeat_every_;
@@ -119,6 +123,7 @@ class PeerLink {
     std::vector<std::string> last_send_errors_;
     std::set<std::string> flagged_;      // ids marked unreachable, to report their recovery
     bool provisional_replaced_ = false;  // a seed()ed member spoke: take_provisional_replaced()
+    bool first_limits_ = false;          // a member's first Recalc limits: take_first_limits()
     // Members that died, as last seen: operators still see them (state dead) until they come
     // back or kDepartedKept has passed, instead of a peer that silently vanishes from the list.
     std::map<std::string, PeerView> departed_;
