@@ -1,4 +1,5 @@
 #include "api_requests.h"
+#include "dfaas/json_depth.h"
 
 #include <cmath>
 #include <limits>
@@ -13,7 +14,7 @@ namespace {
 using nlohmann::json;
 
 // The policy body is two levels deep; anything much deeper is an attack on the parser.
-constexpr int kMaxNesting = 8;
+constexpr size_t kMaxNesting = 8;
 constexpr size_t kMaxShownChars = 64;
 
 struct FieldError {
@@ -26,31 +27,6 @@ std::string shown(std::string_view text) {
     for (char &c : out)
         if (c < 0x20 || c >= 0x7f) c = '?';
     return "\"" + out + (text.size() > kMaxShownChars ? "...\"" : "\"");
-}
-
-// Brackets outside strings, counted without parsing: bounds the parser's work and the depth of
-// the value it would build.
-bool nesting_within(std::string_view body, int limit) {
-    int depth = 0;
-    bool in_string = false, escaped = false;
-    for (char c : body) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"')
-            in_string = true;
-        else if (c == '{' || c == '[') {
-            if (++depth > limit) return false;
-        } else if (c == '}' || c == ']')
-            --depth;
-    }
-    return true;
 }
 
 std::string number_text(const json &value) {
@@ -172,7 +148,7 @@ std::variant<PolicyRequest, std::string> parse_policy_request(
         if (body.size() > kMaxPolicyRequestBytes)
             return "body: " + std::to_string(body.size()) + " bytes, the limit is " +
                    std::to_string(kMaxPolicyRequestBytes);
-        if (!nesting_within(body, kMaxNesting))
+        if (!json_nesting_within(body, kMaxNesting))
             return "body: nested deeper than " + std::to_string(kMaxNesting) + " levels";
         const json parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
         if (parsed.is_discarded()) return std::string("body: not valid JSON");

@@ -8,6 +8,7 @@
 
 #include "dfaas/strategy/error.h"
 #include "dfaas/strategy/json.h"
+#include "dfaas/json_depth.h"
 
 namespace dfaas::peers {
 
@@ -53,33 +54,6 @@ std::string quote(std::string_view text) {
     }
     if (text.size() > 64) out += "...";
     return out + "\"";
-}
-
-// True when no array or object is nested deeper than `limit` (strings are skipped). Runs before
-// the parser so that nothing downstream can recurse on hostile nesting.
-bool depth_within(std::string_view text, size_t limit) {
-    size_t depth = 0;
-    bool in_string = false;
-    bool escaped = false;
-    for (char c : text) {
-        if (in_string) {
-            if (escaped)
-                escaped = false;
-            else if (c == '\\')
-                escaped = true;
-            else if (c == '"')
-                in_string = false;
-            continue;
-        }
-        if (c == '"') {
-            in_string = true;
-        } else if (c == '{' || c == '[') {
-            if (++depth > limit) return false;
-        } else if ((c == '}' || c == ']') && depth > 0) {
-            --depth;
-        }
-    }
-    return true;
 }
 
 // A JSON value, its path, and the reason its problems are reported under.
@@ -488,7 +462,7 @@ DecodeResult decode_envelope(std::string_view bytes, size_t max_bytes) {
                                                          std::to_string(max_bytes)};
         return result;
     }
-    if (!depth_within(bytes, kMaxJsonDepth)) {
+    if (!json_nesting_within(bytes, kMaxJsonDepth)) {
         result.rejection = {RejectReason::malformed_json,
                             "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
         return result;
