@@ -17,6 +17,17 @@
  * whose LRU evicts other half-open entries, never an established connection. Lookups try the
  * established table first, so established packets cost what they did with a single table.
  *
+ * Admission caps (local_cap, limit_in) count confirmed connections, not SYNs: a SYN is admitted
+ * while the cap's window is below the cap and marked DFAAS_CT_F_CHARGE_*; the window is charged
+ * when the entry is promoted (ct_charge_admission), once per connection. So a flood of spoofed
+ * SYNs spends no capacity and a real client's SYN is still admitted under it. The price is an
+ * overshoot bounded by the handshakes in flight: SYNs admitted while the window was below the
+ * cap whose ACKs arrive after it reached the cap still count (and are served). With real clients
+ * that is at most (their SYN rate) x (one handshake time: RTT + the server's SYN-ACK delay) per
+ * window, e.g. 1 connection at 1,000 SYN/s and 1 ms; a client with a real address that holds back
+ * its ACKs can add at most its own unacknowledged handshakes, which the half-open table keeps for
+ * ct_timeout_syn (10 s) and at most DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES of.
+ *
  * RST and FIN end (or half-close) an entry only when their sequence number falls into the
  * sending side's window as this node saw it (ct_in_window); others are counted and change
  * nothing, so a blind attacker cannot tear down the path of a connection it does not see.
@@ -27,6 +38,7 @@
 #include "lib/maps.h"
 #include "lib/parse.h"
 #include "lib/stats.h"
+#include "lib/ratelimit.h"
 
 /* Sequence numbers are tracked in 64 KiB units (the upper 16 bits, see struct dfaas_ct_entry).
  * A RST or FIN must fall into the unit of the highest sequence number seen from its sender, or
@@ -189,6 +201,29 @@ DFAAS_INLINE void ct_server_packet(struct dfaas_ct_entry *ct, const struct dfaas
     if (ct->flags & DFAAS_CT_F_SERVER_SEQ) seq_advance(&ct->server_seq_hi, seq_after_segment(pkt));
 }
 
+/* Charges the admission the connection still owes (see the note at the top): called once its
+ * handshake is confirmed, and the flags are cleared so a repeated confirmation never counts it
+ * twice. The windows are those the SYN was checked against: the function's local cap and, for a
+ * forwarded-in connection, the (function, forwarding peer) limit_in. Out of line (a static
+ * function: it may take the map value) so its frame stays off the deepest call chain, whose
+ * stack is at the verifier's 512-byte limit. */
+static __attribute__((noinline)) void ct_charge_admission(struct dfaas_ct_entry *ct, __u64 now) {
+    __u32 function_id = ct->function_id & (DFAAS_MAX_FUNCTIONS - 1);
+    __u32 idx = function_id * DFAAS_MAX_PEERS + (ct->peer_index & (DFAAS_MAX_PEERS - 1));
+    struct dfaas_rate *window;
+
+    if (likely(!(ct->flags & (DFAAS_CT_F_CHARGE_LOCAL | DFAAS_CT_F_CHARGE_FWD_IN)))) return;
+    if (ct->flags & DFAAS_CT_F_CHARGE_LOCAL) {
+        window = bpf_map_lookup_elem(&dfaas_rate_local, &function_id);
+        if (window) rate_count(window, now);
+    }
+    if (ct->flags & DFAAS_CT_F_CHARGE_FWD_IN) {
+        window = bpf_map_lookup_elem(&dfaas_rate_fwd_in, &idx);
+        if (window) rate_count(window, now);
+    }
+    ct->flags &= ~(DFAAS_CT_F_CHARGE_LOCAL | DFAAS_CT_F_CHARGE_FWD_IN);
+}
+
 /*
  * Called with a client packet of a half-open connection (found under `key` in the half-open
  * table) after its state was updated. When the packet is the client's ACK of the server's
@@ -211,6 +246,9 @@ DFAAS_INLINE struct dfaas_ct_entry *ct_confirm(const struct dfaas_ct_key *key,
         count_reason(DFAAS_R_CT_ACK_UNCONFIRMED);
         return half;
     }
+    /* The client proved its address: the connection is real whether or not the move below
+     * succeeds, so it is charged now (and only once: the flags go with the charge). */
+    ct_charge_admission(half, dfaas_now());
     if (bpf_map_update_elem(&dfaas_ct, key, half, BPF_ANY)) {
         count_reason(DFAAS_R_CT_PROMOTE_FAILED);
         return half;

@@ -85,13 +85,16 @@ DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaa
     return send_towards(skb, peer_addr, 0);
 }
 
+/* `charge`: DFAAS_CT_F_CHARGE_LOCAL when the function is capped (charged at promotion). */
 DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                             const struct dfaas_pkt *pkt, __u32 function_id, __u64 now) {
+                             const struct dfaas_pkt *pkt, __u32 function_id, __u32 charge,
+                             __u64 now) {
     struct dfaas_ct_scratch *new = ct_scratch();
 
     if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
     ct_key_gateway(&new->key, pkt, cfg);
     ct_entry_init(&new->entry, DFAAS_PATH_LOCAL, function_id, 0, 0, pkt, now);
+    new->entry.flags |= charge;
     if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 1, 0);
@@ -159,6 +162,26 @@ DFAAS_INLINE __u64 syn_rate_now(const struct dfaas_config *cfg, __u64 now) {
     return window ? rate_count(window, now) : 0;
 }
 
+/* Picks of the policy that may take a connection the gateway cannot: its client tuple is in
+ * use towards the gateway by a live connection to another function port of this node (one
+ * client host calling two functions; Linux reuses a source port for another destination). A
+ * few more picks of the weighted table with other hashes, then the overflow choice: the first
+ * peer found takes the connection. Returns the peer index + 1, or 0 (none: refused as before).
+ * Out of line: only collisions pay for it. */
+#define DFAAS_COLLISION_PICKS 4
+DFAAS_SUBPROG __u32 dfaas_collision_peer(__u32 function_id, __u32 hash) {
+    struct dfaas_choice choice = {};
+    __u32 i;
+
+    for (i = 0; i < DFAAS_COLLISION_PICKS; i++) {
+        hash = hash * 0x9e3779b1u + 0x7f4a7c15u; /* the next pick's hash */
+        if (read_policy(function_id, hash, 0, &choice) || !choice.installed) return 0;
+        if (choice.slot.action == DFAAS_ACTION_PEER) return choice.slot.peer + 1u;
+    }
+    if (choice.overflow.action == DFAAS_ACTION_PEER) return choice.overflow.peer + 1u;
+    return 0;
+}
+
 /* A new user connection: select a target from the function's policy. `collision` says the
  * client tuple is already in use towards the gateway by another connection. */
 DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_pkt *pkt,
@@ -173,23 +196,30 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     if (read_policy(function_id, tuple_hash(pkt, cfg->hash_seed), 0, &choice) || !choice.installed)
         return pass(DFAAS_R_PASS_NO_POLICY);
-    syn_rate = syn_rate_now(cfg, now);
 
     slot = choice.slot;
-    /* The window is kept only for capped functions: a cap set later starts counting then. */
+    /* The window is kept only for capped functions: a cap set later starts counting then. It
+     * counts confirmed connections (lib/ct.h): this SYN is only checked against it here and
+     * charged when its handshake completes, so spoofed SYNs do not spend the cap. */
     if (slot.action == DFAAS_ACTION_LOCAL && choice.local_cap && local &&
-        !rate_admit(local, choice.local_cap, now)) {
+        !rate_below(local, choice.local_cap, now)) {
         count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
         slot = choice.overflow;
         if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
     }
     if (slot.action == DFAAS_ACTION_LOCAL && collision) {
         count_reason(DFAAS_R_CT_COLLISION);
-        slot.action = DFAAS_ACTION_REJECT;
+        collision = dfaas_collision_peer(function_id, tuple_hash(pkt, cfg->hash_seed));
+        slot.action = collision ? DFAAS_ACTION_PEER : DFAAS_ACTION_REJECT;
+        slot.peer = collision - 1; /* read only for DFAAS_ACTION_PEER */
     }
+    syn_rate = syn_rate_now(cfg, now); /* every new connection with a policy counts */
     switch (slot.action) {
         case DFAAS_ACTION_LOCAL:
-            return start_local(skb, cfg, pkt, function_id, now);
+            /* Still local with a cap: admitted under it, so it owes a charge (an overflow
+             * slot is never local). */
+            return start_local(skb, cfg, pkt, function_id,
+                               choice.local_cap ? DFAAS_CT_F_CHARGE_LOCAL : 0, now);
         case DFAAS_ACTION_PEER:
             return start_forward(skb, pkt, function_id, slot.peer, now);
         case DFAAS_ACTION_REJECT:
@@ -244,6 +274,11 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     ct = ct_lookup(&key);
     if (ct && !ct_serves(ct, pkt)) {
         collision = !ct_is_finished(ct);
+        /* A finished connection of this client tuple to another function port: a SYN on the
+         * tuple removes it, or egress (which finds it first under the same gateway key) would
+         * give the new connection's SYN-ACK the old function's port, and its handshake would
+         * time out. */
+        if (!collision && is_syn(pkt)) ct_delete(&key, 0);
         ct = 0;
     }
     if (!ct) {
@@ -254,7 +289,10 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
         ct_key_gateway(&key, pkt, cfg);
         ct = ct_lookup_half_open(&key);
         if (ct && !ct_serves(ct, pkt)) {
-            collision |= !ct_is_finished(ct);
+            if (!ct_is_finished(ct))
+                collision = 1;
+            else if (is_syn(pkt))
+                ct_delete(&key, 1); /* as above */
             ct = 0;
         }
         if (!ct) {
@@ -343,7 +381,8 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     __u64 now = dfaas_now();
     struct dfaas_ct_scratch *new = ct_scratch();
     struct dfaas_choice choice = {};
-    struct dfaas_rate *window, *local;
+    struct dfaas_rate *window;
+    __u8 charge = 0;
     __u32 idx;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
@@ -362,18 +401,23 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
         choice.limit_in = cfg->default_limit_in;
         count_reason(DFAAS_R_FWD_IN_DEFAULT_LIMIT);
     }
+    /* Checked here, charged when the handshake completes (lib/ct.h): SYNs that never complete
+     * (a spoofer of the peer's address) spend neither the limit nor the local cap. */
     if (choice.limit_in != DFAAS_UNLIMITED) {
         idx = function_id * DFAAS_MAX_PEERS + peer_index;
         window = bpf_map_lookup_elem(&dfaas_rate_fwd_in, &idx);
-        if (window && !rate_admit(window, choice.limit_in, now))
-            return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
+        if (window) {
+            if (!rate_below(window, choice.limit_in, now))
+                return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
+            charge |= DFAAS_CT_F_CHARGE_FWD_IN;
+        }
     }
     /* Forwarded-in work uses local capacity: it counts towards the local cap. */
-    local = local_rate(function_id);
-    if (local && choice.local_cap) rate_count(local, now);
+    if (choice.local_cap && local_rate(function_id)) charge |= DFAAS_CT_F_CHARGE_LOCAL;
     ct_key_gateway(&new->key, pkt, cfg);
     ct_entry_init(&new->entry, DFAAS_PATH_FORWARDED_IN, function_id, pkt->outer_saddr, peer_index,
                   pkt, now);
+    new->entry.flags |= charge;
     /* Replies go back to the forwarder the way its packet came. */
     if (reply_macs(skb, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
     if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);

@@ -2,7 +2,9 @@
 /*
  * Every map of the data plane. All are pinned by name under the loader's pin root
  * (/sys/fs/bpf/dfaas by default) so a restarted or upgraded loader reuses them: counters, rate
- * windows and conntrack survive, and established connections keep their path.
+ * windows and conntrack survive, and established connections keep their path. A change to a
+ * definition here (type, key, value, max_entries) is an ABI change: bump DFAAS_ABI_VERSION and
+ * teach the loader the migration (userspace/dataplane/src/abi_check.cpp), or it refuses the pins.
  */
 #ifndef DFAAS_BPF_MAPS_H
 #define DFAAS_BPF_MAPS_H
@@ -83,7 +85,7 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, DFAAS_R__COUNT);
+    __uint(max_entries, DFAAS_REASONS_MAX); /* headroom: new reasons reuse the pin */
     __type(key, __u32);
     __type(value, __u64);
     __uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Sliding one-second rate windows for the caps (local cap, forwarded-in limits, SYN guard).
+ * The caps count confirmed connections: a SYN is checked against the window (rate_below) and
+ * charged when the client's ACK proves its address (ct_charge_admission).
  * Two fixed one-second buckets weighted by the elapsed part of the current one give a smooth
  * estimate of the rate over the last second, like HAProxy's http_req_rate(1s), with O(1) state.
  * The windows live in maps of their own: policy writes never reset them.
@@ -31,15 +33,16 @@ DFAAS_INLINE __u64 rate_estimate(const struct dfaas_rate *r, __u64 now) {
     return (__u64)r->previous * (NSEC_PER_SEC - elapsed) / NSEC_PER_SEC + r->current;
 }
 
-/* Admits one event if the rate over the last second is below `limit` (and counts it). */
-DFAAS_INLINE int rate_admit(struct dfaas_rate *r, __u32 limit, __u64 now) {
-    int admitted;
+/* Whether the rate over the last second is below `limit`, without counting: a new connection
+ * is admitted by this and counted (rate_count) only when its handshake is confirmed, so SYNs from
+ * spoofed sources never spend the limit (lib/ct.h, ct_charge_admission). */
+DFAAS_INLINE int rate_below(struct dfaas_rate *r, __u32 limit, __u64 now) {
+    int below;
     bpf_spin_lock(&r->lock);
     rate_roll(r, now);
-    admitted = rate_estimate(r, now) < limit;
-    if (admitted) r->current += 1;
+    below = rate_estimate(r, now) < limit;
     bpf_spin_unlock(&r->lock);
-    return admitted;
+    return below;
 }
 
 /* Counts one event without a limit and returns the estimate including it. */

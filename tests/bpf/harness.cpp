@@ -187,4 +187,28 @@ void Harness::install_figlet(const FunctionPolicy &policy) {
     dp_->set_policy("figlet", policy);
 }
 
+void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer) {
+    constexpr uint32_t kGatewayIsn = 0x3c3c0000;
+    TcpPacket synack;
+    synack.eth_src = kNodeMac;
+    synack.eth_dst = syn.eth_src;
+    synack.src = kGateway.addr;
+    synack.sport = kGateway.port;
+    synack.dst = syn.src;
+    synack.dport = syn.sport;
+    synack.flags = kSyn | kAck;
+    synack.seq = kGatewayIsn;
+    synack.ack = syn.seq + 1;
+    egress(synack.frame());
+    auto ack = syn;
+    ack.flags = kAck;
+    ack.seq = syn.seq + 1;
+    ack.ack = kGatewayIsn + 1;
+    ack.tcp_options.clear();
+    if (via_peer)
+        ingress(ipip_frame(syn.eth_src, kNodeMac, *via_peer, kNode, ack.l3()));
+    else
+        ingress(ack.frame());
+}
+
 }  // namespace dfaas::test

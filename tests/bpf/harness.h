@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <bpf/bpf.h>
@@ -99,6 +100,11 @@ class DataplaneTest : public ::testing::Test {
         return Harness::user_syn(client_port);
     }
     void install_figlet(const FunctionPolicy &policy) { h_.install_figlet(policy); }
+    // Completes the handshake of a SYN the data plane admitted: the gateway's SYN-ACK through
+    // egress, then the client's ACK of it through ingress (IP-in-IP from `via_peer` for a
+    // connection a peer forwarded here). The local cap and limit_in count a connection only
+    // then (bpf/lib/ct.h), so tests of the caps complete what they admit.
+    void complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer = std::nullopt);
     dp::Dataplane &dp() { return h_.dp(); }
     std::string bpffs() const { return h_.bpffs(); }
 

@@ -155,20 +155,64 @@ Bytes ipv6_frame() {
     return concat(ethernet(mac(0x10), mac(0x01), 0x86dd), ip6);
 }
 
+const char *to_string(Malformed m) {
+    switch (m) {
+        case Malformed::None:
+            return "none";
+        case Malformed::TruncatedEthernet:
+            return "truncated Ethernet header";
+        case Malformed::TruncatedIpv4:
+            return "truncated IPv4 header";
+        case Malformed::BadIpv4Header:
+            return "bad IPv4 version or IHL";
+        case Malformed::Ipv4TotalLengthBelowHeader:
+            return "IPv4 total length shorter than the header";
+        case Malformed::Ipv4TotalLengthBeyondFrame:
+            return "IPv4 total length beyond the frame";
+        case Malformed::TruncatedTcp:
+            return "truncated TCP header";
+        case Malformed::BadTcpDataOffset:
+            return "bad TCP data offset";
+    }
+    return "unknown";
+}
+
 namespace {
 
-std::optional<ParsedIpv4> parse_ipv4(const Bytes &f, size_t off, std::string &error) {
+// Marks `p` malformed; `where` names the header ("IPv4", "inner IPv4", "TCP", ...).
+void fail(Parsed &p, Malformed why, const std::string &where) {
+    p.malformed = why;
+    p.error = where + ": " + to_string(why);
+}
+
+// The IPv4 header at `off`, checked against the frame and against itself (the same rules as
+// the data plane's parser, bpf/lib/parse.h), so that later offsets computed from IHL and the
+// total length stay inside the frame.
+std::optional<ParsedIpv4> parse_ipv4(const Bytes &f, size_t off, Parsed &p,
+                                     const std::string &where) {
     if (f.size() < off + 20) {
-        error = "truncated IPv4 header";
+        fail(p, Malformed::TruncatedIpv4, where);
         return std::nullopt;
     }
     ParsedIpv4 ip;
     ip.ihl_bytes = (f[off] & 0x0f) * 4;
-    if ((f[off] >> 4) != 4 || ip.ihl_bytes < 20 || f.size() < off + ip.ihl_bytes) {
-        error = "bad IPv4 version/ihl";
+    if ((f[off] >> 4) != 4 || ip.ihl_bytes < 20) {
+        fail(p, Malformed::BadIpv4Header, where);
+        return std::nullopt;
+    }
+    if (f.size() < off + ip.ihl_bytes) {
+        fail(p, Malformed::TruncatedIpv4, where);
         return std::nullopt;
     }
     ip.tot_len = get16(f, off + 2);
+    if (ip.tot_len < ip.ihl_bytes) {
+        fail(p, Malformed::Ipv4TotalLengthBelowHeader, where);
+        return std::nullopt;
+    }
+    if (f.size() < off + ip.tot_len) {
+        fail(p, Malformed::Ipv4TotalLengthBeyondFrame, where);
+        return std::nullopt;
+    }
     ip.frag = get16(f, off + 6);
     ip.ttl = f[off + 8];
     ip.protocol = f[off + 9];
@@ -178,13 +222,32 @@ std::optional<ParsedIpv4> parse_ipv4(const Bytes &f, size_t off, std::string &er
     return ip;
 }
 
+// The MSS among the TCP options in [begin, end); an option that does not fit before `end` ends
+// the walk (its bytes would be the payload's).
+std::optional<uint16_t> find_mss(const Bytes &f, size_t begin, size_t end) {
+    for (size_t i = begin; i < end;) {
+        const uint8_t kind = f[i];
+        if (kind == 0) break;  // end of options
+        if (kind == 1) {       // NOP
+            ++i;
+            continue;
+        }
+        if (i + 1 >= end) break;
+        const uint8_t len = f[i + 1];
+        if (len < 2 || i + len > end) break;
+        if (kind == 2 && len == 4) return get16(f, i + 2);
+        i += len;
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 Parsed parse(const Bytes &f) {
     Parsed p;
     p.length = f.size();
     if (f.size() < 14) {
-        p.error = "truncated Ethernet header";
+        fail(p, Malformed::TruncatedEthernet, "Ethernet");
         return p;
     }
     std::memcpy(p.eth_dst.data(), f.data(), 6);
@@ -192,20 +255,22 @@ Parsed parse(const Bytes &f) {
     p.ethertype = get16(f, 12);
     if (p.ethertype != 0x0800) return p;
     size_t off = 14;
-    auto ip = parse_ipv4(f, off, p.error);
+    auto ip = parse_ipv4(f, off, p, "IPv4");
     if (!ip) return p;
     if (ip->protocol == 4) {
         p.outer = ip;
         off += ip->ihl_bytes;
-        ip = parse_ipv4(f, off, p.error);
+        ip = parse_ipv4(f, off, p, "inner IPv4");
         if (!ip) return p;
     }
     p.ip = *ip;
-    if (ip->protocol != 6) return p;
+    // Only the first fragment carries the TCP header.
+    if (ip->protocol != 6 || (ip->frag & 0x1fff) != 0) return p;
     off += ip->ihl_bytes;
-    size_t l4_len = ip->tot_len - ip->ihl_bytes;
-    if (f.size() < off + 20 || f.size() < off + l4_len) {
-        p.error = "truncated TCP segment";
+    // parse_ipv4 checked ihl <= tot_len <= what the frame holds from the header on.
+    const size_t l4_len = size_t(ip->tot_len) - ip->ihl_bytes;
+    if (l4_len < 20) {
+        fail(p, Malformed::TruncatedTcp, "TCP");
         return p;
     }
     ParsedTcp &t = p.tcp;
@@ -216,21 +281,10 @@ Parsed parse(const Bytes &f) {
     t.hlen = (f[off + 12] >> 4) * 4;
     t.flags = f[off + 13];
     if (t.hlen < 20 || t.hlen > l4_len) {
-        p.error = "bad TCP data offset";
+        fail(p, Malformed::BadTcpDataOffset, "TCP");
         return p;
     }
-    for (size_t i = off + 20; i < off + t.hlen && i < f.size();) {
-        uint8_t kind = f[i];
-        if (kind == 0) break;
-        if (kind == 1) {
-            ++i;
-            continue;
-        }
-        uint8_t len = f[i + 1];
-        if (len < 2) break;
-        if (kind == 2 && len == 4) t.mss = get16(f, i + 2);
-        i += len;
-    }
+    t.mss = find_mss(f, off + 20, off + t.hlen);
     t.payload.assign(f.begin() + off + t.hlen, f.begin() + off + l4_len);
     t.checksum_ok =
         ones_sum(f.data() + off, l4_len, pseudo_sum(ip->src, ip->dst, 6, l4_len)) == 0xffff;

@@ -72,6 +72,21 @@ struct ParsedTcp {
     bool checksum_ok = false;
 };
 
+// Why parse() stopped before the end of the headers. Every header is bounded by the frame and
+// by the lengths the headers before it declare, so a malformed frame (as the data plane passes
+// it on, untouched) is reported here, never by an exception.
+enum class Malformed {
+    None,
+    TruncatedEthernet,           // fewer than 14 bytes
+    TruncatedIpv4,               // fewer than 20 bytes, or than IHL * 4, left for the header
+    BadIpv4Header,               // version not 4, or IHL < 5
+    Ipv4TotalLengthBelowHeader,  // total length < IHL * 4
+    Ipv4TotalLengthBeyondFrame,  // total length runs past the end of the frame
+    TruncatedTcp,                // fewer than 20 bytes of TCP inside the total length
+    BadTcpDataOffset,            // data offset < 5, or beyond the total length
+};
+const char *to_string(Malformed m);
+
 struct Parsed {
     Mac eth_dst{}, eth_src{};
     uint16_t ethertype = 0;
@@ -79,9 +94,14 @@ struct Parsed {
     ParsedIpv4 ip;                    // the (inner) IPv4 header
     ParsedTcp tcp;
     size_t length = 0;
-    std::string error;  // set when the packet could not be parsed
+    Malformed malformed = Malformed::None;
+    std::string error;  // set with `malformed`: what was wrong, and in which header
+
+    bool ok() const { return malformed == Malformed::None; }
 };
 
+// Never throws: a frame that cannot be read to the end of its headers comes back with
+// `malformed` (and `error`) set and the fields read so far.
 Parsed parse(const Bytes &frame);
 
 }  // namespace dfaas::test

@@ -56,24 +56,6 @@ TEST_F(Reject, IpOptionsAreRemovedFromTheRst) {
     EXPECT_EQ(r.out.size(), syn.frame().size() - syn.ip_options.size()) << "IP options removed";
 }
 
-TEST_F(Reject, SynWithoutOptionsWorksToo) {
-    install_figlet(reject_all());
-    auto syn = user_syn();
-    syn.tcp_options.clear();
-    auto r = ingress(syn.frame());
-    EXPECT_EQ(r.retval, kRedirect);
-    EXPECT_TRUE(r.parsed.tcp.checksum_ok);
-}
-
-TEST_F(Reject, SynWithPayloadIsDroppedAndCounted) {
-    install_figlet(reject_all());
-    auto syn = user_syn();
-    syn.payload = {'G', 'E', 'T', ' '};
-    auto r = ingress(syn.frame());
-    EXPECT_EQ(r.retval, kShot);
-    EXPECT_EQ(reason("rst_failed"), 1u);
-}
-
 TEST_F(Reject, DropModeDropsAndRemembersForRetries) {
     auto s = default_settings();
     s.reject_mode = dp::RejectMode::Drop;

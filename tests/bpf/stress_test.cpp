@@ -27,6 +27,13 @@ TEST_F(AtomicUpdate, NoPacketSeesHalfOfEachPolicy) {
     b.overflow[kPeerC] = 100;
     dp().add_peer(kPeerC);
     install_figlet(a);
+    // Fill a's cap for the run: the cap counts completed connections, and three handshakes in
+    // flight together all complete (bpf/lib/ct.h), so a's window stays at or above 1 for more
+    // than a second and a's SYNs overflow to B.
+    for (uint16_t port = 100; port < 103; ++port)
+        ingress(user_syn(port).frame());
+    for (uint16_t port = 100; port < 103; ++port)
+        complete_handshake(user_syn(port));
 
     std::atomic<bool> stop{false};
     std::atomic<uint64_t> writes{0};

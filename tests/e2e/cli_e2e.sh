@@ -121,6 +121,31 @@ test_exit_codes() {
     bash -c "bash -n $E2E_RUN/completion.bash && grep -q '\" policy\") words=\"set clear' $E2E_RUN/completion.bash"
 }
 
+# dp attach with both conntrack sizes, on a host of its own (the agent's programs on node a stay
+# untouched): out-of-range sizes refused before anything is loaded, the sizes given are the
+# capacities of the pinned tables, and detach leaves nothing pinned.
+test_dp_attach_sizes() {
+  e2e_host attach 101
+  local pins="$E2E_RUN/bpf/attach" ip="$E2E_SUBNET.101"
+  attach_ctl() { in_ns attach "$CTL" --bpffs "$pins" "$@"; }
+  local rc out
+  rc=0; out=$(attach_ctl dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" --ct-half-open-entries 500 2>&1) || rc=$?
+  check "dp attach --ct-half-open-entries 500 -> exit 1 naming the range ($rc)" \
+    bash -c "[ $rc -eq 1 ] && grep -q '1024 to 16777216' <<<'$out'"
+  rc=0; attach_ctl dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" --ct-entries 99999999 >/dev/null 2>&1 || rc=$?
+  check "dp attach --ct-entries above the range -> exit 1 ($rc)" [ "$rc" -eq 1 ]
+  check "... and nothing was pinned" [ ! -e "$pins" ]
+  rc=0; out=$(attach_ctl -o json dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" \
+    --ct-entries 4096 --ct-half-open-entries 2048) || rc=$?
+  check "dp attach with both sizes -> exit 0 ($rc)" [ "$rc" -eq 0 ]
+  check "the pinned tables have the sizes given (4096 established, 2048 half-open)" \
+    [ "$(jq_py 'd["ct_capacity"], d["ct_half_open_capacity"]' <<<"$out")" == "4096 2048" ]
+  out=$(attach_ctl dp status)
+  check "dp status (table) shows the half-open capacity" bash -c "grep -Eq '^half-open capacity +2048' <<<'$out'"
+  rc=0; attach_ctl dp detach 2>/dev/null || rc=$?
+  check "dp detach -> exit 0 and no pin left ($rc)" bash -c "[ $rc -eq 0 ] && [ ! -e '$pins' ]"
+}
+
 test_agent_down() {
   dfaas_node_stop_agent a
   local out rc=0
@@ -138,5 +163,6 @@ test_read_commands
 test_stats
 test_mutations
 test_exit_codes
+test_dp_attach_sizes
 test_agent_down
 e2e_finish

@@ -58,30 +58,6 @@ bool names_special_files(std::string_view bytes) {
     return false;
 }
 
-// Whether the bytes are valid UTF-8 (no overlong forms, surrogates or code points > U+10FFFF).
-bool valid_utf8(std::string_view bytes) {
-    for (size_t i = 0; i < bytes.size();) {
-        const auto c = static_cast<unsigned char>(bytes[i]);
-        size_t length = c < 0x80           ? 1
-                        : (c >> 5) == 0x6  ? 2
-                        : (c >> 4) == 0xe  ? 3
-                        : (c >> 3) == 0x1e ? 4
-                                           : 0;
-        if (length == 0 || i + length > bytes.size()) return false;
-        uint32_t code = length == 1 ? c : c & (0x7f >> length);
-        for (size_t k = 1; k < length; ++k) {
-            const auto next = static_cast<unsigned char>(bytes[i + k]);
-            if ((next & 0xc0) != 0x80) return false;
-            code = code << 6 | (next & 0x3f);
-        }
-        static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-        if (code < kMin[length] || code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))
-            return false;
-        i += length;
-    }
-    return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -98,10 +74,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (const auto &error : result.errors)
         if (error.empty()) fail("an empty error message", joined(result));
     if (!result.ok()) return 0;
-    // Known: a string value mixing control characters and invalid UTF-8 is dumped raw inside a
-    // double-quoted scalar, which yaml-cpp reads back differently (reported; the loaded config
-    // itself is right). The round trip is checked for text that is valid UTF-8.
-    if (!valid_utf8(bytes)) return 0;
+    // Every input, valid UTF-8 or not: the loader refuses the text values YAML cannot carry
+    // (bytes that are not UTF-8, control characters, noncharacters), so what it accepts dumps.
 
     const std::string dump = dfaas::dump_effective(*result.config);
     const dfaas::LoadResult again = dfaas::load_config_text(dump, "dump.yaml", {});

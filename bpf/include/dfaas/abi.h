@@ -8,8 +8,11 @@
  * swaps bytes; the C++ side converts. The C++ side checks every size with static_assert
  * (userspace/dataplane/abi_check.cpp).
  *
- * Bump DFAAS_ABI_VERSION whenever a layout changes: a loader refuses to reuse pinned maps of
- * another version instead of misreading them.
+ * Upgrades keep the pinned maps (docs/architecture.md, "ABI version rule"): programs, new maps
+ * and new reasons or statistics paths within the headroom below change nothing pinned. Bump
+ * DFAAS_ABI_VERSION when a pinned map changes its type, key, value or size, or an index or field
+ * changes meaning; the loader then migrates the maps of the versions it knows (abi_check.cpp) and
+ * refuses the others, naming the map, instead of misreading them.
  */
 #ifndef DFAAS_ABI_H
 #define DFAAS_ABI_H
@@ -21,7 +24,17 @@
 #include <linux/bpf.h>
 #endif
 
-#define DFAAS_ABI_VERSION 2
+/* 3: dfaas_reasons sized DFAAS_REASONS_MAX (was the reason count, 41), dfaas_stats rows
+ * DFAAS_STAT_PATHS wide (was 36). Both migrated from ABI 2 by the loader. */
+#define DFAAS_ABI_VERSION 3
+/* The oldest ABI whose pinned maps the loader migrates; older pins are refused. */
+#define DFAAS_ABI_OLDEST_MIGRATED 2
+
+#ifdef __cplusplus
+#define DFAAS_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#else
+#define DFAAS_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#endif
 
 /* Capacity limits. OpenFaaS CE caps a node at 15 functions and a federation of edge nodes is
  * tens of nodes, so these leave ample room while keeping per-CPU statistics small. */
@@ -80,7 +93,9 @@ enum dfaas_ct_kind {
     DFAAS_CT_BY_GATEWAY = 1,
 };
 
-/* Statistics rows per function: fixed paths first, then one row per peer for forwarded traffic. */
+/* Statistics rows per function: fixed paths first, then one row per peer for forwarded traffic.
+ * Values never change meaning; a new fixed path takes the first free row after the peers
+ * (DFAAS_STAT_PATHS_USED) and must stay below DFAAS_STAT_PATHS. */
 enum dfaas_stat_path {
     DFAAS_STAT_LOCAL = 0,               /* user connections served locally */
     DFAAS_STAT_REJECT = 1,              /* user connections rejected */
@@ -88,63 +103,130 @@ enum dfaas_stat_path {
     DFAAS_STAT_FORWARDED_IN_REJECT = 3, /* forwarded-in connections over limit_in (all peers) */
     DFAAS_STAT_PEER_BASE = 4,           /* + peer index: user connections forwarded to that peer */
 };
-#define DFAAS_STAT_PATHS (DFAAS_STAT_PEER_BASE + DFAAS_MAX_PEERS)
+/* Rows in use today. */
+#define DFAAS_STAT_PATHS_USED (DFAAS_STAT_PEER_BASE + DFAAS_MAX_PEERS)
+/* Width of a function's block in dfaas_stats (index function * DFAAS_STAT_PATHS + path): fixed,
+ * with 12 spare rows, so a new path reuses the pinned map of an older binary. */
+#define DFAAS_STAT_PATHS 48
+DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths exceed their headroom");
 
 /*
- * Why a packet was passed to the stack or dropped, or which notable event happened. One named
- * counter each (PERCPU array indexed by this enum). Keep dfaas_reason_names() in
- * userspace/dataplane/reasons.cpp in the same order.
+ * Why a packet was passed to the stack or dropped, or which notable event happened: one named
+ * counter each, in the PERCPU array dfaas_reasons indexed by the value.
+ *
+ * The list is the single source of the enum (BPF and C++) and of the counter names
+ * (userspace/dataplane/src/reasons.cpp, the metric labels and `dfaasctl dp stats`):
+ * X(ID, value, "name") gives DFAAS_R_<ID> = value. Values are the index of a pinned counter, so:
+ *   - never renumber an entry and never reuse a value;
+ *   - a new reason takes the next value, at the end (reasons.cpp checks at compile time that the
+ *     values run 0, 1, 2, ... so every value has exactly one name);
+ *   - a reason no longer counted keeps its line, renamed UNUSED_<value> / "unused_<value>" (as
+ *     Cilium keeps DROP_UNUSED*), so old counters never change meaning;
+ *   - values stay below DFAAS_REASONS_MAX, the fixed size of dfaas_reasons: a new reason reuses
+ *     the pinned map of an older binary (docs/architecture.md, "ABI version rule").
  */
+#define DFAAS_REASONS(X)                                              \
+    /* every packet seen at ingress */                                \
+    X(PKT_INGRESS, 0, "pkt_ingress")                                  \
+    /* every packet seen at egress */                                 \
+    X(PKT_EGRESS, 1, "pkt_egress")                                    \
+    /* IPv6, ARP, ...: passed untouched */                            \
+    X(PASS_NOT_IPV4, 2, "pass_not_ipv4")                              \
+    /* UDP, ICMP, ...: passed */                                      \
+    X(PASS_NOT_TCP, 3, "pass_not_tcp")                                \
+    /* IPv4 fragment: passed */                                       \
+    X(PASS_FRAGMENT, 4, "pass_fragment")                              \
+    /* TCP not to a function port: passed */                          \
+    X(PASS_NO_SERVICE, 5, "pass_no_service")                          \
+    /* function port without an installed policy: passed */           \
+    X(PASS_NO_POLICY, 6, "pass_no_policy")                            \
+    /* non-SYN to a function port with no ct entry: passed */         \
+    X(PASS_CT_MISS_MIDFLOW, 7, "pass_ct_miss_midflow")                \
+    /* IP-in-IP from a stranger, not to a function port: passed       \
+     * (other tunnels, e.g. a CNI's, are not ours to judge) */        \
+    X(PASS_IPIP_UNKNOWN_PEER, 8, "pass_ipip_unknown_peer")            \
+    /* egress packet from the gateway port with no ct entry */        \
+    X(PASS_EGRESS_NO_CT, 9, "pass_egress_no_ct")                      \
+    /* truncated or inconsistent headers: passed, the stack judges */ \
+    X(PASS_MALFORMED, 10, "pass_malformed")                           \
+    /* conntrack insert failed: dropped (client retries) */           \
+    X(DROP_CT_INSERT, 11, "drop_ct_insert")                           \
+    /* bpf_skb_adjust_room (encap) failed */                          \
+    X(DROP_ENCAP, 12, "drop_encap")                                   \
+    /* bpf_skb_adjust_room (decap) failed */                          \
+    X(DROP_DECAP, 13, "drop_decap")                                   \
+    /* no route to the peer/client */                                 \
+    X(DROP_FIB, 14, "drop_fib")                                       \
+    /* packet too big for the path after encapsulation */             \
+    X(DROP_MTU, 15, "drop_mtu")                                       \
+    /* rejected connection, reject mode "drop" */                     \
+    X(DROP_REJECT, 16, "drop_reject")                                 \
+    /* rewriting addresses/ports/checksums failed */                  \
+    X(DROP_NAT, 17, "drop_nat")                                       \
+    /* forwarded-in connection for a function we do not serve */      \
+    X(DROP_FWD_IN_NO_SERVICE, 18, "drop_fwd_in_no_service")           \
+    /* policy names a peer index with no address */                   \
+    X(DROP_PEER_GONE, 19, "drop_peer_gone")                           \
+    /* RST answered for a rejected SYN */                             \
+    X(RST_SENT, 20, "rst_sent")                                       \
+    /* building the RST failed: dropped instead */                    \
+    X(RST_FAILED, 21, "rst_failed")                                   \
+    /* new connection selected */                                     \
+    X(SYN_NEW, 22, "syn_new")                                         \
+    /* SYN for a connection already tracked */                        \
+    X(SYN_RETRANSMIT, 23, "syn_retransmit")                           \
+    /* SYN-flood guard active: rejected SYN not tracked */            \
+    X(SYN_GUARD, 24, "syn_guard")                                     \
+    /* local cap reached: overflow choice taken */                    \
+    X(LOCAL_CAP_OVERFLOW, 25, "local_cap_overflow")                   \
+    /* MSS option lowered on a forwarded SYN/SYN-ACK */               \
+    X(MSS_CLAMPED, 26, "mss_clamped")                                 \
+    /* packets encapsulated towards a peer */                         \
+    X(ENCAP_OUT, 27, "encap_out")                                     \
+    /* packets decapsulated from a peer */                            \
+    X(DECAP_IN, 28, "decap_in")                                       \
+    /* neighbour unresolved or forwarding off: redirect_neigh */      \
+    X(FIB_NEIGH_FALLBACK, 29, "fib_neigh_fallback")                   \
+    /* client segments starting with an HTTP method */                \
+    X(HTTP_REQUEST, 30, "http_request")                               \
+    /* client tuple already in use towards the gateway: rejected */   \
+    X(CT_COLLISION, 31, "ct_collision")                               \
+    /* IPv4 header with options seen on a steered packet */           \
+    X(IP_OPTIONS, 32, "ip_options")                                   \
+    /* IP-in-IP to a function port from an address that is not        \
+     * a peer: dropped */                                             \
+    X(DROP_IPIP_NOT_PEER, 33, "drop_ipip_not_peer")                   \
+    /* IP-in-IP from a peer whose outer destination is not this       \
+     * node's address: dropped */                                     \
+    X(DROP_IPIP_NOT_FOR_NODE, 34, "drop_ipip_not_for_node")           \
+    /* IP-in-IP from a peer whose inner destination is not one        \
+     * of that peer's own function ports: dropped */                  \
+    X(DROP_IPIP_FOREIGN_SERVICE, 35, "drop_ipip_foreign_service")     \
+    /* half-open entry confirmed by the client's ACK: established */  \
+    X(CT_PROMOTED, 36, "ct_promoted")                                 \
+    /* the established table refused the insert: still half-open */   \
+    X(CT_PROMOTE_FAILED, 37, "ct_promote_failed")                     \
+    /* client ACK of a half-open connection that does not ACK the     \
+     * server's SYN-ACK (blind or spoofed): not promoted */           \
+    X(CT_ACK_UNCONFIRMED, 38, "ct_ack_unconfirmed")                   \
+    /* RST/FIN outside the connection's sequence window: the entry    \
+     * is left as it was (the endpoint judges the packet) */          \
+    X(CT_OUT_OF_WINDOW, 39, "ct_out_of_window")                       \
+    /* forwarded-in SYN judged by the default limit_in */             \
+    X(FWD_IN_DEFAULT_LIMIT, 40, "fwd_in_default_limit")
+
+/* Fixed size of dfaas_reasons, independent of how many reasons exist (41 in ABI 3). */
+#define DFAAS_REASONS_MAX 128
+
 enum dfaas_reason {
-    DFAAS_R_PKT_INGRESS = 0,        /* every packet seen at ingress */
-    DFAAS_R_PKT_EGRESS,             /* every packet seen at egress */
-    DFAAS_R_PASS_NOT_IPV4,          /* IPv6, ARP, ...: passed untouched */
-    DFAAS_R_PASS_NOT_TCP,           /* UDP, ICMP, ...: passed */
-    DFAAS_R_PASS_FRAGMENT,          /* IPv4 fragment: passed */
-    DFAAS_R_PASS_NO_SERVICE,        /* TCP not to a function port: passed */
-    DFAAS_R_PASS_NO_POLICY,         /* function port without an installed policy: passed */
-    DFAAS_R_PASS_CT_MISS_MIDFLOW,   /* non-SYN to a function port with no ct entry: passed */
-    DFAAS_R_PASS_IPIP_UNKNOWN_PEER, /* IP-in-IP from a stranger, not to a function port: passed
-                                     * (other tunnels, e.g. a CNI's, are not ours to judge) */
-    DFAAS_R_PASS_EGRESS_NO_CT,      /* egress packet from the gateway port with no ct entry */
-    DFAAS_R_PASS_MALFORMED, /* truncated or inconsistent headers: passed, the stack judges */
-    DFAAS_R_DROP_CT_INSERT, /* conntrack insert failed: dropped (client retries) */
-    DFAAS_R_DROP_ENCAP,     /* bpf_skb_adjust_room (encap) failed */
-    DFAAS_R_DROP_DECAP,     /* bpf_skb_adjust_room (decap) failed */
-    DFAAS_R_DROP_FIB,       /* no route to the peer/client */
-    DFAAS_R_DROP_MTU,       /* packet too big for the path after encapsulation */
-    DFAAS_R_DROP_REJECT,    /* rejected connection, reject mode "drop" */
-    DFAAS_R_DROP_NAT,       /* rewriting addresses/ports/checksums failed */
-    DFAAS_R_DROP_FWD_IN_NO_SERVICE, /* forwarded-in connection for a function we do not serve */
-    DFAAS_R_DROP_PEER_GONE,         /* policy names a peer index with no address */
-    DFAAS_R_RST_SENT,               /* RST answered for a rejected SYN */
-    DFAAS_R_RST_FAILED,             /* building the RST failed: dropped instead */
-    DFAAS_R_SYN_NEW,                /* new connection selected */
-    DFAAS_R_SYN_RETRANSMIT,         /* SYN for a connection already tracked */
-    DFAAS_R_SYN_GUARD,              /* SYN-flood guard active: rejected SYN not tracked */
-    DFAAS_R_LOCAL_CAP_OVERFLOW,     /* local cap reached: overflow choice taken */
-    DFAAS_R_MSS_CLAMPED,            /* MSS option lowered on a forwarded SYN/SYN-ACK */
-    DFAAS_R_ENCAP_OUT,              /* packets encapsulated towards a peer */
-    DFAAS_R_DECAP_IN,               /* packets decapsulated from a peer */
-    DFAAS_R_FIB_NEIGH_FALLBACK,     /* neighbour unresolved or forwarding off: redirect_neigh */
-    DFAAS_R_HTTP_REQUEST,           /* client segments starting with an HTTP method */
-    DFAAS_R_CT_COLLISION,           /* client tuple already in use towards the gateway: rejected */
-    DFAAS_R_IP_OPTIONS,             /* IPv4 header with options seen on a steered packet */
-    DFAAS_R_DROP_IPIP_NOT_PEER,     /* IP-in-IP to a function port from an address that is not
-                                     * a peer: dropped */
-    DFAAS_R_DROP_IPIP_NOT_FOR_NODE, /* IP-in-IP from a peer whose outer destination is not this
-                                     * node's address: dropped */
-    DFAAS_R_DROP_IPIP_FOREIGN_SERVICE, /* IP-in-IP from a peer whose inner destination is not one
-                                        * of that peer's own function ports: dropped */
-    DFAAS_R_CT_PROMOTED,          /* half-open entry confirmed by the client's ACK: established */
-    DFAAS_R_CT_PROMOTE_FAILED,    /* the established table refused the insert: still half-open */
-    DFAAS_R_CT_ACK_UNCONFIRMED,   /* client ACK of a half-open connection that does not ACK the
-                                   * server's SYN-ACK (blind or spoofed): not promoted */
-    DFAAS_R_CT_OUT_OF_WINDOW,     /* RST/FIN outside the connection's sequence window: the entry
-                                   * is left as it was (the endpoint judges the packet) */
-    DFAAS_R_FWD_IN_DEFAULT_LIMIT, /* forwarded-in SYN judged by the default limit_in */
+#define DFAAS_REASON_ENUMERATOR(id, value, name) DFAAS_R_##id = value,
+    DFAAS_REASONS(DFAAS_REASON_ENUMERATOR)
+#undef DFAAS_REASON_ENUMERATOR
+    /* One past the last value (values are contiguous): the number of named counters. */
     DFAAS_R__COUNT
 };
+DFAAS_STATIC_ASSERT(DFAAS_R__COUNT <= DFAAS_REASONS_MAX,
+                    "reasons exceed DFAAS_REASONS_MAX: raising it is an ABI change");
 
 /* ---- maps ---------------------------------------------------------------------------------- */
 
@@ -275,7 +357,7 @@ struct dfaas_fwd_in_stats {
     __u64 rejected;
 };
 
-/* dfaas_reasons (PERCPU_ARRAY, DFAAS_R__COUNT): __u64 counters. */
+/* dfaas_reasons (PERCPU_ARRAY, DFAAS_REASONS_MAX): __u64 counters, index enum dfaas_reason. */
 
 /* Sliding one-second rate window (like HAProxy's http_req_rate(1s)): estimate =
  * prev * (1 s - elapsed) / 1 s + cur. Kept in maps of their own so policy writes never reset it.
@@ -339,6 +421,11 @@ struct dfaas_ct_entry {
 #define DFAAS_CT_F_PEER_MACS (1u << 3)
 #define DFAAS_CT_F_CLIENT_MACS (1u << 4)
 #define DFAAS_CT_F_SERVER_SEQ (1u << 5) /* server_seq_hi holds the server's SYN-ACK (or later) */
+/* Admission still owed: the connection counts in its function's local-cap window (CHARGE_LOCAL)
+ * or its (function, peer) limit_in window (CHARGE_FWD_IN) when its handshake is confirmed, not at
+ * the SYN, so spoofed SYNs never spend a cap (lib/ct.h, ct_confirm). */
+#define DFAAS_CT_F_CHARGE_LOCAL (1u << 6)
+#define DFAAS_CT_F_CHARGE_FWD_IN (1u << 7)
 
 #define DFAAS_CT_REFRESH_NS 1000000000ull
 

@@ -73,11 +73,17 @@ std::vector<BadValue> bad_values() {
         {"api.health_listen", "9081", "is not an IPv4 address with a port", ""},
         {"api.max_connections_per_source", "0", "is out of range 1..1024", ""},
         {"api.max_connections", "5000", "is out of range 1..4096", ""},
+        {"api.read_timeout", "61s", "is longer than the maximum 1m", ""},
+        {"api.request_deadline", "99ms", "is shorter than the minimum 100ms", ""},
         {"peers.listen_port", "70000", "is not a port number in 1..65535", ""},
         {"peers.seeds", "10.0.0.2:30090, bogus", "\"bogus\" (item 2)", ""},
         {"peers.cluster_key_file", "/nonexistent/key", "cannot read", ""},
         {"peers.replay_window", "500ms", "is shorter than the minimum 1s", ""},
         {"peers.control_tick", "1m", "is longer than strategy.period", ""},
+        {"peers.read_timeout", "1m1s", "is longer than the maximum 1m", ""},
+        {"peers.request_deadline", "5m1ms", "is longer than the maximum 5m", ""},
+        {"peers.max_connections_per_source", "1025", "is out of range 1..1024", ""},
+        {"peers.max_connections", "0", "is out of range 1..4096", ""},
         {"log.level", "verbose", "is not one of trace, debug, info, warn, error", ""},
     };
 }

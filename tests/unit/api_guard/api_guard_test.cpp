@@ -231,6 +231,9 @@ TEST(GuardedServer, HeaderFloodHitsTheByteBudget) {
     EXPECT_TRUE(eventually([&] { return live.refused(HttpRefusal::request_too_large) == 1; }));
 }
 
+constexpr std::string_view kPostTwoBytes =
+    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi";
+
 TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
     GuardSettings settings = small_listener();
     settings.max_connections_per_source = 4;
@@ -241,10 +244,10 @@ TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
         held.push_back(connect_from("127.0.0.2", "127.0.0.1", live.port));
     ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 4; }));
 
-    // limit + 1 from the same source: 503 at once, nothing read.
+    // limit + 1 from the same source: 503 at once, nothing read (a POST: never in the fast
+    // lane, which serves whole GET/HEAD requests over the limits).
     const auto start = Clock::now();
-    const std::string fifth =
-        http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.2");
+    const std::string fifth = http_exchange(live.port, kPostTwoBytes, "127.0.0.2");
     EXPECT_EQ(status_of(fifth), 503) << fifth;
     EXPECT_LT(Clock::now() - start, 1s);
     EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 1u);
@@ -259,8 +262,7 @@ TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
     ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 6; }))
         << live.server.snapshot().connections << " open, "
         << live.server.snapshot().accepted_connections << " accepted";
-    const std::string full =
-        http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.4");
+    const std::string full = http_exchange(live.port, kPostTwoBytes, "127.0.0.4");
     EXPECT_EQ(status_of(full), 503) << full;
     EXPECT_EQ(live.refused(HttpRefusal::total_connections), 1u);
 
@@ -268,9 +270,8 @@ TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
     ::close(held.front());
     held.erase(held.begin());
     ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 5; }));
-    EXPECT_EQ(status_of(http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
-                                      "127.0.0.2")),
-              200);
+    EXPECT_EQ(status_of(http_exchange(live.port, kPostTwoBytes, "127.0.0.2")), 200);
+    EXPECT_EQ(live.server.snapshot().fast_lane_served, 0u);
     for (int fd : held)
         ::close(fd);
 }
@@ -357,9 +358,19 @@ TEST(AgentApi, HealthListenerAnswersWhileSixtyFourSlowClientsHoldTheApi) {
         << api.snapshot().refused_for(HttpRefusal::request_too_large) << ", bytes "
         << api.snapshot().bytes_read;
     EXPECT_EQ(status_of(http_exchange(static_cast<uint16_t>(api_port),
-                                      "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.2.1")),
+                                      "POST /v1/recalc HTTP/1.1\r\nHost: x\r\nContent-Length: "
+                                      "0\r\n\r\n",
+                                      "127.0.2.1")),
               503)
         << "the full API refuses at once";
+    {  // ...but a whole GET (a Prometheus scrape) is served in the fast lane, at once.
+        const auto start = Clock::now();
+        const std::string reply =
+            http_exchange(static_cast<uint16_t>(api_port),
+                          "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.2.1");
+        EXPECT_EQ(status_of(reply), 200) << reply;
+        EXPECT_LT(Clock::now() - start, 100ms);
+    }
 
     for (const char *path : {"/healthz", "/readyz"}) {
         const auto start = Clock::now();
@@ -438,6 +449,176 @@ TEST(AgentApi, TokenIsCheckedBeforeTheBodyIsRead) {
         ::close(fd);
     }
     ::unlink(path);
+}
+
+// The lab's slow-loris (scripts/faults.sh) comes from 127.0.0.1 when the API listens on loopback
+// only: it holds the 8 places of 127.0.0.1, the source Prometheus scrapes /metrics from. The
+// scrapes were refused (503), the node CPU and RAM series (the agent's own process_* metrics)
+// went stale, the Prometheus input failed and /readyz said 503 for ~10 s. Whole GET requests are
+// now served over the limits; slow ones are still refused after the stall.
+TEST(GuardedServer, FastLaneServesWholeRequestsFromASourceThatSlowLorisHolds) {
+    Config cfg = test_config();
+    GuardSettings settings = api_guard_settings(cfg);  // 8 per source, 64 in total
+    LiveGuard live(settings);
+    std::vector<int> slow;
+    for (size_t i = 0; i < settings.max_connections_per_source; ++i) {
+        slow.push_back(connect_from("127.0.0.1", "127.0.0.1", live.port));
+        send_text(slow.back(), "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ");
+    }
+    ASSERT_TRUE(eventually(
+        [&] { return live.server.snapshot().connections == settings.max_connections_per_source; }));
+
+    // 20 scrapes from the same address, one after the other: each answered 200 within 100 ms.
+    Clock::duration slowest{};
+    for (int i = 0; i < 20; ++i) {
+        const auto start = Clock::now();
+        const std::string reply =
+            http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.1");
+        slowest = std::max(slowest, Clock::now() - start);
+        EXPECT_EQ(status_of(reply), 200) << reply;
+        EXPECT_NE(reply.find("Connection: close"), std::string::npos) << "one request, then closed";
+    }
+    EXPECT_LT(slowest, 100ms)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count();
+    EXPECT_EQ(live.server.snapshot().fast_lane_served, 20u);
+    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 0u);
+
+    // Another slow-loris connection from that address: refused once its head stops growing (the
+    // stall, 20 ms), long before the wait (100 ms) or the request deadline (10 s).
+    {
+        const auto start = Clock::now();
+        const int fd = connect_from("127.0.0.1", "127.0.0.1", live.port);
+        send_text(fd, "GET /healthz HTTP/1.1\r\nX-Slow: ");
+        const std::string reply = read_reply(fd, 2000ms);
+        EXPECT_EQ(status_of(reply), 503) << reply;
+        EXPECT_LT(Clock::now() - start, 500ms);
+        ::close(fd);
+    }
+    {  // One that sends nothing: refused after the wait.
+        const auto start = Clock::now();
+        const int fd = connect_from("127.0.0.1", "127.0.0.1", live.port);
+        const std::string reply = read_reply(fd, 2000ms);
+        EXPECT_EQ(status_of(reply), 503) << reply;
+        EXPECT_LT(Clock::now() - start, 500ms);
+        ::close(fd);
+    }
+    // A body-carrying request is never in the fast lane (its body could trickle).
+    EXPECT_EQ(status_of(http_exchange(live.port, kPostTwoBytes, "127.0.0.1")), 503);
+    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 3u);
+    EXPECT_EQ(live.handled, 0);
+    EXPECT_EQ(live.server.snapshot().fast_lane_served, 20u);
+    for (int fd : slow)
+        ::close(fd);
+}
+
+// The fast lane is bounded: at most fast_lane_connections requests at a time; the next whole GET
+// gets its 503 at once (the pool keeps spare workers for that).
+TEST(GuardedServer, FastLaneHasABoundedNumberOfPlaces) {
+    GuardSettings settings = small_listener();
+    settings.max_connections = 1;
+    settings.max_connections_per_source = 1;
+    settings.fast_lane_connections = 2;
+    GuardedServer server(settings);
+    std::atomic<int> inside{0};
+    std::atomic<bool> release{false};
+    server.Get("/hold", [&](const httplib::Request &, httplib::Response &res) {
+        inside.fetch_add(1);
+        for (int i = 0; i < 300 && !release; ++i)
+            std::this_thread::sleep_for(10ms);
+        res.set_content("ok", "text/plain");
+    });
+    server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
+        res.set_content("ok", "text/plain");
+    });
+    const auto port = static_cast<uint16_t>(server.bind_listener("127.0.0.1", 0));
+    ASSERT_GT(port, 0);
+    Serving serving(server);
+    ASSERT_TRUE(eventually([&] { return server.is_running(); }));
+    const int held = connect_from("127.0.0.1", "127.0.0.1", port);  // the one normal place
+    ASSERT_TRUE(eventually([&] { return server.snapshot().connections == 1; }));
+    std::vector<int> holding;
+    for (int i = 0; i < 2; ++i) {
+        holding.push_back(connect_from("127.0.0.1", "127.0.0.1", port));
+        send_text(holding.back(), "GET /hold HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    ASSERT_TRUE(eventually([&] { return inside == 2; })) << inside;
+    const auto start = Clock::now();
+    const std::string third =
+        http_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.1");
+    EXPECT_EQ(status_of(third), 503) << third;
+    EXPECT_LT(Clock::now() - start, 100ms);
+    EXPECT_EQ(server.snapshot().refused_for(HttpRefusal::total_connections), 1u);
+    release = true;
+    for (int fd : holding) {
+        EXPECT_EQ(status_of(read_reply(fd, 2000ms)), 200);
+        ::close(fd);
+    }
+    // The places are free again.
+    EXPECT_TRUE(eventually([&] {
+        return status_of(http_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")) == 200;
+    }));
+    EXPECT_EQ(server.snapshot().fast_lane_served, 3u);
+    ::close(held);
+}
+
+// /readyz answers from the readiness board, not from view(): a control tick or period step that
+// holds the agent's state lock (300 functions through the data plane) never delays a probe.
+// Before, /readyz waited for the lock: a probe with a 1 s timeout missed answers in the lab.
+TEST(AgentApi, ProbesAnswerWithin100MsWhileTheStateLockIsHeld) {
+    Config cfg = test_config();
+    Agent agent(cfg, "node-t");
+    GuardedServer health(health_guard_settings(cfg));
+    register_health_api(health, agent);
+    GuardedServer api(api_guard_settings(cfg));
+    register_api(api, agent, cfg);
+    const int health_port = health.bind_listener("127.0.0.1", 0);
+    const int api_port = api.bind_listener("127.0.0.1", 0);
+    ASSERT_GT(health_port, 0);
+    ASSERT_GT(api_port, 0);
+    Serving serving_health(health), serving_api(api);
+    ASSERT_TRUE(eventually([&] { return health.is_running() && api.is_running(); }));
+
+    // What the board says is what the agent's inputs say (nothing has reported yet).
+    const auto expected = agent.view().not_ready_reasons;
+    ASSERT_FALSE(expected.empty());
+    EXPECT_EQ(agent.readiness().reasons, expected);
+
+    std::atomic<bool> locked{false};
+    std::thread slow_tick([&] {
+        agent.with_state_lock_for_test([&] {
+            locked = true;
+            std::this_thread::sleep_for(1500ms);
+        });
+    });
+    ASSERT_TRUE(eventually([&] { return locked.load(); }));
+    Clock::duration slowest{};
+    int probes = 0;
+    const auto until = Clock::now() + 1000ms;  // well inside the 1.5 s the lock is held
+    while (Clock::now() < until) {
+        for (const int port : {health_port, api_port})
+            for (const char *path : {"/readyz", "/healthz"}) {
+                const auto start = Clock::now();
+                const std::string reply =
+                    http_exchange(static_cast<uint16_t>(port),
+                                  std::string("GET ") + path + " HTTP/1.1\r\nHost: x\r\n\r\n",
+                                  "127.0.0.1", 1000ms);
+                slowest = std::max(slowest, Clock::now() - start);
+                ++probes;
+                if (std::string(path) == "/readyz") {
+                    EXPECT_EQ(status_of(reply), 503) << reply;
+                    EXPECT_NE(reply.find(expected.front()), std::string::npos) << reply;
+                } else {
+                    EXPECT_EQ(status_of(reply), 200) << reply;
+                }
+            }
+        std::this_thread::sleep_for(50ms);
+    }
+    slow_tick.join();
+    EXPECT_GE(probes, 8);
+    EXPECT_LT(slowest, 100ms)
+        << "slowest probe "
+        << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
+        << " ms while the state lock was held";
 }
 
 TEST(AgentConfig, ApiListensOnLoopbackUnlessATokenIsConfigured) {

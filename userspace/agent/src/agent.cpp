@@ -75,6 +75,7 @@ Agent::Agent(Config config, std::string node_id)
     health_.require(kInputOpenFaas);
     health_.require(kInputPrometheus);
     health_.require(kInputDataplane);
+    readiness_.publish(health_.problems());
 }
 
 Agent::~Agent() {
@@ -135,8 +136,7 @@ void Agent::start() {
         throw std::runtime_error("api.listen: cannot listen on " + cfg_.api.listen.str());
     health_api_ = std::make_unique<peers::GuardedServer>(health_guard_settings(cfg_));
     register_health_api(*health_api_, *this);
-    if (!health_api_->bind_listener(cfg_.api.health_listen.addr.str(),
-                                    cfg_.api.health_listen.port))
+    if (!health_api_->bind_listener(cfg_.api.health_listen.addr.str(), cfg_.api.health_listen.port))
         throw std::runtime_error("api.health_listen: cannot listen on " +
                                  cfg_.api.health_listen.str());
     api_thread_ = std::thread([this] { api_->listen_after_bind(); });
@@ -145,9 +145,10 @@ void Agent::start() {
                  cfg_.api.listen.str(), cfg_.api.health_listen.str(), node_id_,
                  to_string(cfg_.strategy.name), cfg_.strategy.period.count());
     if (cfg_.api.listen.addr.value != 0x7f000001 && cfg_.api.token_file.empty())
-        spdlog::warn("api.listen {} without api.token_file: reads are open to the network, "
-                     "mutations only from loopback",
-                     cfg_.api.listen.str());
+        spdlog::warn(
+            "api.listen {} without api.token_file: reads are open to the network, "
+            "mutations only from loopback",
+            cfg_.api.listen.str());
 
     strategy_thread_ = std::thread([this] { strategy_loop(); });
     control_thread_ = std::thread([this] { control_loop(); });
@@ -270,8 +271,13 @@ void Agent::run_period_step(size_t step) {
     }
 
     // Peers hear of the step first (the send is bounded by its deadline and needs no lock). A
-    // failed send costs the messages, not the decision.
+    // failed send costs the messages, not the decision. What the messages promise (Recalc's
+    // limits) is installed before they leave: a peer may forward at once on the news.
     if (peers_) {
+        {
+            std::lock_guard lock(mu_);
+            admit_promised_limits(decision.messages);
+        }
         try {
             peers_->send(decision.messages, wall_instant(Clock::now()));
         } catch (const std::exception &e) {
@@ -624,6 +630,10 @@ void Agent::install(const PolicySet &policies) {
             std::erase_if(*m, [&](const auto &kv) { return !known_peers.count(kv.first); });
         for (auto *m : {&policy.peers, &policy.overflow})
             std::erase_if(*m, [&](const auto &kv) { return unreachable_.count(kv.first) > 0; });
+        // Nor one that would refuse what this node forwards (a peer back from a restart or a
+        // partition that has not computed its limit_in for this node yet), overrides included:
+        // those connections go where the rest of the policy sends them.
+        if (peers_) drop_refusing_peers(name, policy, admissions_);
         if (policy.validate()) policy = FunctionPolicy::all_local();
         auto it = installed_.find(name);
         if (it != installed_.end() && it->second == policy) continue;
@@ -707,6 +717,10 @@ void Agent::control_tick(uint64_t tick) {
         part("failure detection", [&] { detect_failures(*last_stats_, now); });
         part("peer sync", [&] { sync_peers(now); });
         part("peer capacity", [&] { peers_over_capacity_ = peers_->over_capacity(now); });
+        part("peer admission", [&] {
+            // A peer's limits for this node opened or closed it: policies follow this tick.
+            if (refresh_admissions(now)) install(overrides_.apply(strategy_policies_));
+        });
         part("restored peers", [&] {
             // A peer kept from before a restart spoke: the strategy runs now, so the peer hears
             // this node's step messages (e.g. Recalc's limits, without which it admits nothing
@@ -844,6 +858,41 @@ void Agent::sync_peers(strategy::Instant now) {
         recalc_requested_ = true;
         wake_.notify_all();
     }
+}
+
+bool Agent::refresh_admissions(strategy::Instant now) {
+    PeerAdmissions next = plan_peer_admissions(peers_->authorized(now), peers_->table(now), now);
+    if (next == admissions_) return false;
+    // One line per kind of change (40 members joining at once make one line, not 40).
+    std::vector<std::string> waiting, admitting;
+    for (const auto &[address, admission] : next) {
+        auto before = admissions_.find(address);
+        if (before != admissions_.end() && before->second == admission) continue;
+        (admission == PeerAdmission::none() ? waiting : admitting).push_back(address.str());
+    }
+    auto listed = [](const std::vector<std::string> &addresses) {
+        std::string text;
+        for (size_t i = 0; i < addresses.size() && i < 5; ++i)
+            text += (i ? ", " : "") + addresses[i];
+        return addresses.size() > 5 ? text + ", ..." : text;
+    };
+    if (!waiting.empty())
+        spdlog::info(
+            "{} peer(s) sent no Recalc limits for this node since they (re)joined: nothing is "
+            "forwarded to them until they do: {}",
+            waiting.size(), listed(waiting));
+    if (!admitting.empty())
+        spdlog::info("{} peer(s): forwarding follows the limits they sent for this node: {}",
+                     admitting.size(), listed(admitting));
+    admissions_ = std::move(next);
+    return true;
+}
+
+void Agent::admit_promised_limits(const std::vector<strategy::OutgoingMessage> &messages) {
+    const bool raised =
+        raise_promised_limits(strategy_policies_, messages,
+                              [this](const std::string &id) { return peers_->address_of(id); });
+    if (raised) install(overrides_.apply(strategy_policies_));
 }
 
 // Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights
@@ -1051,11 +1100,19 @@ AgentView Agent::view_with_fresh_stats() const {
 }
 
 void Agent::note(const std::string &input, Transition t, const std::string &error) {
+    // Every ok()/failed() of health_ goes through here: the probes' board follows it (an error
+    // text may change without a transition, so it is published every time).
+    readiness_.publish(health_.problems());
     // One log line per change of state, never one per failed attempt.
     if (t == Transition::BecameUnhealthy)
         spdlog::warn("{} failing: {}", input, error);
     else if (t == Transition::BecameHealthy)
         spdlog::info("{} ok", input);
+}
+
+void Agent::with_state_lock_for_test(const std::function<void()> &work) {
+    std::lock_guard lock(mu_);
+    work();
 }
 
 }  // namespace dfaas::agent

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include "peer_link.h"
 #include "port_allocator.h"
 #include "rate_meter.h"
+#include "readiness.h"
 
 namespace httplib {
 class Server;
@@ -54,7 +56,7 @@ struct KnownFunction {
 struct NodeMetrics {
     std::optional<double> cpu_percent;
     std::optional<double> ram_bytes;
-    promql::RatesByCode invocation_rates;         // function -> code -> req/s
+    promql::RatesByCode invocation_rates;          // function -> code -> req/s
     std::map<std::string, double> mean_latency_s;  // function -> seconds
 };
 
@@ -77,24 +79,24 @@ struct AgentView {
     std::vector<std::string> not_ready_reasons;
     std::map<std::string, InputState> inputs;
     std::map<std::string, KnownFunction> functions;
-    PolicySet installed;                         // what the data plane has now
+    PolicySet installed;  // what the data plane has now
     std::map<std::string, Override> overrides;
-    std::map<std::string, FunctionRates> rates;  // per second, from the last control tick
+    std::map<std::string, FunctionRates> rates;       // per second, from the last control tick
     std::map<std::string, double> period_user_rates;  // what the strategy saw
     NodeMetrics node_metrics;
     RecalcRecord last_recalc;
-    std::vector<double> recalc_durations_s;      // recent durations, for the histogram
+    std::vector<double> recalc_durations_s;  // recent durations, for the histogram
     uint64_t policy_updates = 0;
     std::optional<dp::Status> dataplane;
     std::optional<dp::Stats> stats;
     uint64_t ct_entries = 0;
     uint64_t ct_expired_total = 0;
     std::string strategy_name;
-    bool peer_protocol = false;               // off when no cluster key is configured
-    std::vector<PeerView> peers;              // members, dead ones included
-    std::vector<peers::Candidate> candidates; // endpoints to contact that are not members yet
+    bool peer_protocol = false;                // off when no cluster key is configured
+    std::vector<PeerView> peers;               // members, dead ones included
+    std::vector<peers::Candidate> candidates;  // endpoints to contact that are not members yet
     std::optional<PeerLinkStats> peer_stats;
-    std::set<Ipv4> unreachable;               // peers the data plane found unresponsive
+    std::set<Ipv4> unreachable;  // peers the data plane found unresponsive
     // Restarts (issue 14): the state file and the empty-function-list guard.
     uint64_t state_file_refused = 0;         // state files ignored at start (corrupt, too large)
     uint64_t state_file_write_errors = 0;    // failed writes of the state file
@@ -110,7 +112,7 @@ struct AgentView {
 };
 
 class Agent {
-public:
+  public:
     Agent(Config config, std::string node_id);
     ~Agent();
 
@@ -128,6 +130,10 @@ public:
     AgentView view_with_fresh_stats() const;
     // The snapshot the strategy ran on last (what `dfaasctl simulate` can replay).
     std::optional<strategy::Snapshot> last_snapshot() const;
+    // Readiness as last published, read without the state lock (what /readyz answers).
+    Readiness readiness() const { return readiness_.current(); }
+    // Test seam: runs `work` holding the state lock, as a slow control tick or period step does.
+    void with_state_lock_for_test(const std::function<void()> &work);
 
     // Operator actions (the API checks who may call them).
     void set_override(const std::string &function, const FunctionPolicy &policy,
@@ -135,7 +141,7 @@ public:
     bool clear_override(const std::string &function);
     void request_recalc();
 
-private:
+  private:
     void strategy_loop();
     void control_loop();
     void run_period_step(size_t step);
@@ -169,6 +175,7 @@ private:
     mutable std::mutex mu_;  // everything below, and every call on dp_
     std::unique_ptr<dp::Dataplane> dp_;
     InputHealth health_;
+    ReadinessBoard readiness_;  // not under mu_: published from health_ by note()
     RateMeter rate_meter_;
     Overrides overrides_;
     std::map<std::string, KnownFunction> functions_;
@@ -212,7 +219,7 @@ private:
     uint64_t state_file_write_errors_ = 0;  // mu_
     bool state_file_failing_ = false;       // mu_: one log line per change
     EmptyFunctionListGuard empty_list_guard_{std::chrono::milliseconds(0)};  // set in start()
-    uint64_t empty_function_lists_held_ = 0;  // mu_
+    uint64_t empty_function_lists_held_ = 0;                                 // mu_
 
     // ---- scale limits are policies, not crashes (issue 14): counted, never thrown (mu_) ----
     void guarded_period_step(size_t step);
@@ -227,6 +234,13 @@ private:
     uint64_t tick_failures_ = 0;
     uint64_t install_failures_ = 0;
     uint64_t peer_sync_failures_ = 0;
+
+    // ---- a peer gets forwarded connections only once it admits them (issue 14) (mu_) ----
+    // Recomputes admissions_ from the membership and logs what changed; true when it changed.
+    bool refresh_admissions(strategy::Instant now);
+    // Raises the limit_in a step's messages promise to peers before they are sent.
+    void admit_promised_limits(const std::vector<strategy::OutgoingMessage> &messages);
+    PeerAdmissions admissions_;  // what each member admits of what this node forwards
 };
 
 }  // namespace dfaas::agent

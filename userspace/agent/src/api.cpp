@@ -62,10 +62,13 @@ void register_health(httplib::Server &server, Agent &agent) {
     server.Get("/healthz", [](const httplib::Request &, httplib::Response &res) {
         res.set_content("ok\n", "text/plain");
     });
+    // From the readiness board, never from view(): view() waits for the state lock, which a
+    // control tick or a period step over hundreds of functions holds for a long time (a probe
+    // with a 1 s timeout missed answers while 300 functions were deployed).
     server.Get("/readyz", [&agent](const httplib::Request &, httplib::Response &res) {
-        auto v = agent.view();
-        reply_json(res, v.ready ? 200 : 503,
-                   json{{"ready", v.ready}, {"reasons", v.not_ready_reasons}});
+        const Readiness readiness = agent.readiness();
+        reply_json(res, readiness.ready ? 200 : 503,
+                   json{{"ready", readiness.ready}, {"reasons", readiness.reasons}});
     });
 }
 
@@ -85,6 +88,8 @@ peers::GuardSettings api_guard_settings(const Config &cfg) {
     guard.max_body = kMaxPolicyRequestBytes;
     guard.max_connections_per_source = cfg.api.max_connections_per_source;
     guard.max_connections = cfg.api.max_connections;
+    guard.read_timeout = cfg.api.read_timeout;
+    guard.request_deadline = cfg.api.request_deadline;
     return guard;
 }
 

@@ -21,7 +21,7 @@ using prometheus::MetricType;
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class Families {
-public:
+  public:
     MetricFamily &family(const std::string &name, const std::string &help, MetricType type) {
         for (auto &f : families_)
             if (f.name == name) return f;
@@ -31,7 +31,8 @@ public:
     void add(const std::string &name, const std::string &help, MetricType type,
              const Labels &labels, double value) {
         ClientMetric m;
-        for (const auto &[k, v] : labels) m.label.push_back(ClientMetric::Label{k, v});
+        for (const auto &[k, v] : labels)
+            m.label.push_back(ClientMetric::Label{k, v});
         if (type == MetricType::Counter)
             m.counter.value = value;
         else
@@ -48,7 +49,7 @@ public:
     }
     std::vector<MetricFamily> &all() { return families_; }
 
-private:
+  private:
     std::vector<MetricFamily> families_;
 };
 
@@ -100,18 +101,23 @@ void dataplane_metrics(Families &f, const dp::Stats &stats) {
 void policy_metrics(Families &f, const AgentView &v) {
     for (const auto &[name, p] : v.installed) {
         auto weight = [&](const std::string &target, const std::string &peer, double w) {
-            f.gauge("dfaas_policy_weight", "Installed weight (0-100) of a target for new connections (overflow: beyond the local cap).",
+            f.gauge("dfaas_policy_weight",
+                    "Installed weight (0-100) of a target for new connections (overflow: beyond "
+                    "the local cap).",
                     {{"function", name}, {"target", target}, {"peer", peer}}, w);
         };
         weight("local", "", p.local);
         weight("reject", "", p.reject);
-        for (const auto &[peer, w] : p.peers) weight("peer", peer.str(), w);
-        for (const auto &[peer, w] : p.overflow) weight("overflow", peer.str(), w);
+        for (const auto &[peer, w] : p.peers)
+            weight("peer", peer.str(), w);
+        for (const auto &[peer, w] : p.overflow)
+            weight("overflow", peer.str(), w);
         f.gauge("dfaas_policy_local_cap_connections_per_second",
                 "Local cap of the function (0 = none); over it the overflow weights apply.",
                 {{"function", name}}, p.local_cap);
-        f.gauge("dfaas_policy_override", "1 when an operator override replaces the strategy's policy.",
-                {{"function", name}}, v.overrides.count(name) ? 1 : 0);
+        f.gauge("dfaas_policy_override",
+                "1 when an operator override replaces the strategy's policy.", {{"function", name}},
+                v.overrides.count(name) ? 1 : 0);
     }
 }
 
@@ -128,13 +134,15 @@ void histogram(Families &fam, const std::vector<double> &samples) {
     ClientMetric m;
     for (double b : kBounds) {
         uint64_t n = 0;
-        for (double s : samples) n += s <= b;
+        for (double s : samples)
+            n += s <= b;
         m.histogram.bucket.push_back(ClientMetric::Bucket{n, b});
     }
     m.histogram.bucket.push_back(
         ClientMetric::Bucket{samples.size(), std::numeric_limits<double>::infinity()});
     m.histogram.sample_count = samples.size();
-    for (double s : samples) m.histogram.sample_sum += s;
+    for (double s : samples)
+        m.histogram.sample_sum += s;
     fam.family("dfaas_strategy_step_duration_seconds",
                "Duration of recent strategy steps (gather, decide, install).",
                MetricType::Histogram)
@@ -148,8 +156,9 @@ void peer_metrics(Families &f, const AgentView &v) {
         bool up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
         f.gauge("dfaas_peer_up", "1 when the peer is alive and answers forwarded connections.", l,
                 up ? 1 : 0);
-        f.gauge("dfaas_peer_last_seen_age_seconds", "Seconds since the peer's last authenticated message.",
-                l, std::chrono::duration<double>(now - p.last_seen).count());
+        f.gauge("dfaas_peer_last_seen_age_seconds",
+                "Seconds since the peer's last authenticated message.", l,
+                std::chrono::duration<double>(now - p.last_seen).count());
     }
     if (!v.peer_stats) return;
     const auto &rx = v.peer_stats->received;
@@ -205,7 +214,8 @@ void process_metrics(Families &f) {
     if (close == std::string::npos) return;
     std::istringstream rest(line.substr(close + 2));
     std::vector<std::string> fields;
-    for (std::string x; rest >> x;) fields.push_back(x);
+    for (std::string x; rest >> x;)
+        fields.push_back(x);
     // After the name: field 3 is index 0, so utime (14) is 11, stime (15) 12, rss (24) 21.
     if (fields.size() < 22) return;
     double ticks = double(sysconf(_SC_CLK_TCK));
@@ -220,7 +230,8 @@ void process_metrics(Families &f) {
 
 std::string render_metrics(const AgentView &v) {
     Families f;
-    f.gauge("dfaas_build_info", "Build information.", {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}}, 1);
+    f.gauge("dfaas_build_info", "Build information.",
+            {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}}, 1);
     f.gauge("dfaas_ready", "1 when the agent is ready (data plane attached, inputs healthy).", {},
             v.ready ? 1 : 0);
     f.gauge("dfaas_start_time_seconds", "Start time of the agent (Unix seconds).", {},
@@ -288,6 +299,10 @@ std::string render_http_metrics(const std::vector<peers::HttpListenerSnapshot> &
         f.counter("dfaas_http_connections_accepted_total",
                   "HTTP connections admitted (within the per-source and total limits).",
                   {{"listener", l.listener}}, double(l.accepted_connections));
+        f.counter("dfaas_http_fast_lane_total",
+                  "HTTP connections over the limits served anyway because their whole GET/HEAD "
+                  "request head was already there (the fast lane; a slow-loris never gets it).",
+                  {{"listener", l.listener}}, double(l.fast_lane_served));
         f.counter("dfaas_http_read_bytes_total", "Bytes read from HTTP clients, by listener.",
                   {{"listener", l.listener}}, double(l.bytes_read));
     }

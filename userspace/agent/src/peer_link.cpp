@@ -79,6 +79,82 @@ PeerSyncPlan plan_peer_sync(const std::vector<PeerView> &members,
     return plan;
 }
 
+PeerAdmission PeerAdmission::announced(const std::map<std::string, double> &limits) {
+    std::set<std::string> refused;
+    for (const auto &[function, limit] : limits)
+        if (!(limit > 0.0)) refused.insert(function);
+    return PeerAdmission(Kind::announced, std::move(refused));
+}
+
+bool PeerAdmission::admits(const std::string &function) const {
+    switch (kind_) {
+        case Kind::every_function:
+            return true;
+        case Kind::none:
+            return false;
+        case Kind::announced:
+            break;
+    }
+    return refused_.count(function) == 0;
+}
+
+PeerAdmissions plan_peer_admissions(const std::vector<PeerView> &members,
+                                    const strategy::PeerTable &table, strategy::Instant now) {
+    const std::string recalc(strategy::to_string(strategy::StrategyKind::recalc));
+    PeerAdmissions admissions;
+    for (const auto &member : members) {
+        if (member.provisional || member.strategy != recalc) {
+            admissions.insert_or_assign(member.address, PeerAdmission::every_function());
+            continue;
+        }
+        // Only limits it sent since it (re)joined count: limits from before it died (its agent
+        // restarted, it was partitioned) describe a limit_in it no longer enforces.
+        const strategy::PeerEntry *entry = table.find(member.id);
+        const auto *limits =
+            entry != nullptr ? table.fresh(*entry, entry->recalc_limit_out, now) : nullptr;
+        if (limits == nullptr || entry->recalc_limit_out->at < member.joined)
+            admissions.insert_or_assign(member.address, PeerAdmission::none());
+        else
+            admissions.insert_or_assign(member.address, PeerAdmission::announced(*limits));
+    }
+    return admissions;
+}
+
+bool drop_refusing_peers(const std::string &function, FunctionPolicy &policy,
+                         const PeerAdmissions &admissions) {
+    bool dropped = false;
+    for (auto *targets : {&policy.peers, &policy.overflow})
+        dropped |= std::erase_if(*targets, [&](const auto &target) {
+                       auto admission = admissions.find(target.first);
+                       return admission == admissions.end() || !admission->second.admits(function);
+                   }) > 0;
+    return dropped;
+}
+
+bool raise_promised_limits(
+    PolicySet &policies, const std::vector<strategy::OutgoingMessage> &messages,
+    const std::function<std::optional<Ipv4>(const std::string &)> &address_of) {
+    bool raised = false;
+    for (const auto &message : messages) {
+        const auto *limits = std::get_if<strategy::RecalcLimits>(&message.body);
+        if (limits == nullptr || !message.to) continue;
+        const auto address = address_of(*message.to);
+        if (!address) continue;
+        for (const auto &[function, promised] : limits->limits) {
+            auto policy = policies.find(function);
+            if (policy == policies.end()) continue;
+            auto current = policy->second.limit_in.find(*address);
+            if (current == policy->second.limit_in.end()) continue;  // the default admits it
+            // As Recalc's own conversion (uint()): truncated, and within the data plane's range.
+            const auto limit = static_cast<uint32_t>(std::min(promised, double{UINT32_MAX}));
+            if (limit <= current->second) continue;
+            current->second = limit;
+            raised = true;
+        }
+    }
+    return raised;
+}
+
 PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Millis ttl,
                    LocalHeartbeat local)
     : node_id_(node_id),
@@ -107,8 +183,7 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
             // A peer's first Recalc limits since it (re)joined: until the strategy runs again it
             // holds limit_in 0 for that peer (the reference's rule for peers not heard yet), and
             // refuses what the peer forwards. Recalculate now instead of at the next step.
-            if (!had_limits && has_recalc_limits_locked(message.sender_id))
-                first_limits_ = true;
+            if (!had_limits && has_recalc_limits_locked(message.sender_id)) first_limits_ = true;
             if (membership_.provisional().size() < provisional) {
                 provisional_replaced_ = true;
                 spdlog::info(
@@ -130,7 +205,13 @@ PeerLink::PeerLink(const Config &cfg, const std::string &node_id, strategy::Mill
                      r.detail);
     });
     server_ = std::make_unique<peers::PeerServer>(
-        *receiver_, peers::ServerSettings{Ipv4{0}, cfg.peers.listen_port});
+        *receiver_,
+        peers::ServerSettings{.address = Ipv4{0},
+                              .port = cfg.peers.listen_port,
+                              .read_timeout = cfg.peers.read_timeout,
+                              .request_deadline = cfg.peers.request_deadline,
+                              .max_connections_per_source = cfg.peers.max_connections_per_source,
+                              .max_connections = cfg.peers.max_connections});
 }
 
 PeerLink::~PeerLink() {
@@ -273,6 +354,7 @@ PeerView PeerLink::view_of(const peers::Member &m, strategy::Instant now) const 
     v.functions = m.heartbeat.functions;
     v.strategy = m.heartbeat.strategy;
     v.node_type = m.heartbeat.node_type;
+    v.provisional = membership_.provisional().count(m.id) != 0;
     if (const auto *entry = membership_.table().find(m.id)) {
         if (entry->recalc_limit_out) v.recalc_limit_out = entry->recalc_limit_out->value;
         if (entry->nms_margin) v.nms_margin = entry->nms_margin->value.margin;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -20,7 +21,10 @@
 #include "dfaas/peers/outbox.h"
 #include "dfaas/peers/receiver.h"
 #include "dfaas/peers/server.h"
+#include "dfaas/policy.h"
+#include "dfaas/strategy/messages.h"
 #include "dfaas/strategy/peer_table.h"
+#include "dfaas/strategy/strategy.h"
 
 namespace dfaas::agent {
 
@@ -39,6 +43,9 @@ struct PeerView {
     // What it last reported to the strategies (from the peer table), for `dfaasctl peers`.
     std::optional<std::map<std::string, double>> recalc_limit_out;
     std::optional<double> nms_margin;
+    // Kept from before a restart until it speaks (peers::Membership::seed()): nothing it said
+    // since is known, and the data plane still does what it did before the restart.
+    bool provisional = false;
 };
 
 // What the data plane's peer table and peer services should hold, from the authorized members
@@ -53,6 +60,57 @@ struct PeerSyncPlan {
 PeerSyncPlan plan_peer_sync(const std::vector<PeerView> &members,
                             const std::vector<dp::Service> &current, Ipv4 node_ip,
                             const std::function<bool(const std::string &)> &serves);
+
+// Whether a peer admits the new connections this node forwards to it, per function. A Recalc
+// node refuses what a peer forwards until it has computed that peer's limit_in (0 until it heard
+// the peer's own limits), and says what it computed in its limits message to that peer; so this
+// node forwards to a Recalc peer only what the peer's limits for this node, received since the
+// peer (re)joined and still fresh, admit (> 0). A peer that runs another strategy sets no
+// limit_in (the data plane's default admits). Forwarding is never widened by this: a peer that
+// lies about its limits only draws traffic this node's own policy already sends it.
+class PeerAdmission {
+  public:
+    // Its strategy sets no limit_in, or it is kept from before a restart (its data plane still
+    // holds the limit_in it computed for this node before).
+    static PeerAdmission every_function() { return PeerAdmission(Kind::every_function, {}); }
+    // A Recalc peer that sent this node no limits since it (re)joined (or none fresh).
+    static PeerAdmission none() { return PeerAdmission(Kind::none, {}); }
+    // A Recalc peer's limits for this node: function -> its limit_in for this node. A function it
+    // does not name is not managed by its Recalc (its policy sets no limit_in). Only which
+    // functions it refuses (limit 0) is kept: the values change every period, the admission not.
+    static PeerAdmission announced(const std::map<std::string, double> &limits);
+
+    bool admits(const std::string &function) const;
+    bool operator==(const PeerAdmission &) const = default;
+
+  private:
+    enum class Kind { every_function, none, announced };
+    PeerAdmission(Kind kind, std::set<std::string> refused)
+        : kind_(kind), refused_(std::move(refused)) {}
+    Kind kind_;
+    std::set<std::string> refused_;  // announced: the functions it gives this node 0 for
+};
+// By peer address. An address not listed (not an authorized member) admits nothing.
+using PeerAdmissions = std::map<Ipv4, PeerAdmission>;
+
+// What each authorized member admits (`members`: PeerLink::authorized(), `table`: the strategies'
+// peer table, whose Recalc limits are the ones the member sent this node). Pure, for tests.
+PeerAdmissions plan_peer_admissions(const std::vector<PeerView> &members,
+                                    const strategy::PeerTable &table, strategy::Instant now);
+// Takes every peer that would refuse `function` out of the policy's targets (`peers`,
+// `overflow`): those connections go where the rest of the policy sends them. `limit_in` is about
+// what peers send here and stays. Returns whether a target was removed.
+bool drop_refusing_peers(const std::string &function, FunctionPolicy &policy,
+                         const PeerAdmissions &admissions);
+// Before this node tells peers their limits (Recalc step 1), its own policies must already admit
+// them: raises each `limit_in` a message promises above what `policies` hold (a peer that
+// forwards at once on the news is not refused while the step that installs the plan is half a
+// period away). Lowering waits for that step, so a peer has time to adapt. A peer without a
+// limit_in entry is admitted by the data plane's default and is left alone. Returns whether a
+// policy changed. Pure, for tests.
+bool raise_promised_limits(
+    PolicySet &policies, const std::vector<strategy::OutgoingMessage> &messages,
+    const std::function<std::optional<Ipv4>(const std::string &)> &address_of);
 
 struct PeerLinkStats {
     peers::ReceiveCounters received;

@@ -5,10 +5,13 @@
 namespace dfaas::cli {
 
 AgentClient::AgentClient(AgentOptions options) : options_(std::move(options)) {
-    while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
+    while (!options_.url.empty() && options_.url.back() == '/')
+        options_.url.pop_back();
 }
 
-nlohmann::json AgentClient::get(const std::string &path) const { return request("GET", path, nullptr); }
+nlohmann::json AgentClient::get(const std::string &path) const {
+    return request("GET", path, nullptr);
+}
 
 nlohmann::json AgentClient::put(const std::string &path, const nlohmann::json &body) const {
     std::string text = body.dump();
@@ -28,7 +31,8 @@ nlohmann::json AgentClient::request(const std::string &method, const std::string
                                     const std::string *body) const {
     httplib::Client client(options_.url);
     if (!client.is_valid())
-        throw CommandError{"--agent: \"" + options_.url + "\" is not an http://host:port URL", kUsage};
+        throw CommandError{"--agent: \"" + options_.url + "\" is not an http://host:port URL",
+                           kUsage};
     auto timeout = std::chrono::milliseconds(options_.timeout_ms);
     client.set_connection_timeout(timeout);
     client.set_read_timeout(timeout);
@@ -54,12 +58,13 @@ nlohmann::json AgentClient::request(const std::string &method, const std::string
         doc = nlohmann::json::parse(res->body);
     } catch (const std::exception &) {
         if (res->status < 400)
-            throw CommandError{method + " " + path + ": the agent answered something that is not JSON",
-                               kUsage};
+            throw CommandError{
+                method + " " + path + ": the agent answered something that is not JSON", kUsage};
     }
     if (res->status < 400) return doc;
-    std::string message = doc.is_object() && doc.contains("error") ? doc["error"].get<std::string>()
-                                                                   : "HTTP " + std::to_string(res->status);
+    std::string message = doc.is_object() && doc.contains("error")
+                              ? doc["error"].get<std::string>()
+                              : "HTTP " + std::to_string(res->status);
     int code = res->status == 404   ? kNotFound
                : res->status == 403 ? kPermission
                : res->status == 401 ? kPermission

@@ -16,7 +16,7 @@ struct AgentOptions {
 };
 
 class AgentClient {
-public:
+  public:
     explicit AgentClient(AgentOptions options);
     // Throws CommandError with the exit code and a one-line message.
     nlohmann::json get(const std::string &path) const;
@@ -24,7 +24,7 @@ public:
     nlohmann::json post(const std::string &path, const nlohmann::json &body) const;
     nlohmann::json del(const std::string &path) const;
 
-private:
+  private:
     nlohmann::json request(const std::string &method, const std::string &path,
                            const std::string *body) const;
     AgentOptions options_;

@@ -66,7 +66,8 @@ std::string weights_of(const json &p) {
 
 std::string pairs_of(const json &m) {
     std::string out;
-    for (const auto &[k, v] : m.items()) out += (out.empty() ? "" : " ") + k + "=" + v.dump();
+    for (const auto &[k, v] : m.items())
+        out += (out.empty() ? "" : " ") + k + "=" + v.dump();
     return out.empty() ? "-" : out;
 }
 
@@ -74,26 +75,27 @@ std::string pairs_of(const json &m) {
 
 void print_status(const json &s) {
     Table t({"FIELD", "VALUE"});
-    t.add({"node", str(s, "node_id") + " (" + str(s, "node_ip") + ", " + str(s, "node_type") + ")"});
+    t.add(
+        {"node", str(s, "node_id") + " (" + str(s, "node_ip") + ", " + str(s, "node_type") + ")"});
     t.add({"strategy", str(s, "strategy") + ", period " + num(s.value("period_s", 0.0), 0) + "s" +
                            (str(s, "strategy") != str(s, "configured_strategy")
                                 ? " (configured: " + str(s, "configured_strategy") + ")"
                                 : "")});
     const auto &r = s["last_recalc"];
-    t.add({"last recalculation",
-           r.value("iterations", 0) == 0
-               ? "none yet"
-               : ago(r.value("at_unix", 0.0)) + ", step " + str(r, "step") + ", " +
-                     num(r.value("duration_ms", 0.0), 2) + " ms, " + str(r, "iterations") +
-                     " steps so far"});
+    t.add({"last recalculation", r.value("iterations", 0) == 0
+                                     ? "none yet"
+                                     : ago(r.value("at_unix", 0.0)) + ", step " + str(r, "step") +
+                                           ", " + num(r.value("duration_ms", 0.0), 2) + " ms, " +
+                                           str(r, "iterations") + " steps so far"});
     if (r.contains("degraded")) t.add({"degraded", str(r, "degraded")});
     const auto &d = s["dataplane"];
     if (d.is_null()) {
         t.add({"data plane", "unknown"});
     } else {
-        t.add({"data plane", std::string(d.value("attached", false) ? "attached" : "NOT attached") +
-                                 " on " + str(d, "interface") + " since " +
-                                 format_unix_time(uint64_t(d.value("attached_since_unix", 0.0) * 1e9))});
+        t.add({"data plane",
+               std::string(d.value("attached", false) ? "attached" : "NOT attached") + " on " +
+                   str(d, "interface") + " since " +
+                   format_unix_time(uint64_t(d.value("attached_since_unix", 0.0) * 1e9))});
         t.add({"conntrack", str(d, "conntrack_entries") + " / " + str(d, "conntrack_capacity")});
     }
     std::string ready = s.value("ready", false) ? "yes" : "NO";
@@ -135,9 +137,11 @@ void print_peers(const json &list) {
     for (const auto &p : list) {
         std::string functions;
         for (const auto &f : p.value("functions", json::array()))
-            functions += (functions.empty() ? "" : ",") + (f.is_object() ? str(f, "name") : f.get<std::string>());
-        t.add({str(p, "id"), str(p, "address"), str(p, "state"), ago(p.value("last_seen_unix", 0.0)),
-               functions.empty() ? "-" : functions, str(p, "reported_summary")});
+            functions += (functions.empty() ? "" : ",") +
+                         (f.is_object() ? str(f, "name") : f.get<std::string>());
+        t.add({str(p, "id"), str(p, "address"), str(p, "state"),
+               ago(p.value("last_seen_unix", 0.0)), functions.empty() ? "-" : functions,
+               str(p, "reported_summary")});
     }
     t.print(std::cout);
 }
@@ -179,7 +183,8 @@ std::vector<PathRow> rows_of(const json &stats, const std::string &only) {
                                    c.value("requests", uint64_t{0})});
         };
         add("local", f["local"]);
-        for (const auto &[peer, c] : f["to_peer"].items()) add("peer " + peer, c);
+        for (const auto &[peer, c] : f["to_peer"].items())
+            add("peer " + peer, c);
         add("reject", f["reject"]);
         add("forwarded-in", f["forwarded_in"]);
         add("forwarded-in reject", f["forwarded_in_reject"]);
@@ -193,8 +198,8 @@ void print_stats_rows(const std::vector<PathRow> &rows, bool with_rates) {
                        : std::vector<std::string>{"FUNCTION", "PATH", "CONNS", "REQUESTS"});
     for (const auto &r : rows) {
         if (with_rates)
-            t.add({r.function, r.path, num(r.conn_rate), num(r.req_rate), format_count(r.connections),
-                   format_count(r.requests)});
+            t.add({r.function, r.path, num(r.conn_rate), num(r.req_rate),
+                   format_count(r.connections), format_count(r.requests)});
         else
             t.add({r.function, r.path, format_count(r.connections), format_count(r.requests)});
     }
@@ -204,7 +209,9 @@ void print_stats_rows(const std::vector<PathRow> &rows, bool with_rates) {
 json rows_json(const std::vector<PathRow> &rows, double at_unix) {
     json out = json::array();
     for (const auto &r : rows) {
-        json j{{"function", r.function}, {"path", r.path}, {"connections", r.connections},
+        json j{{"function", r.function},
+               {"path", r.path},
+               {"connections", r.connections},
                {"requests", r.requests}};
         if (std::isfinite(r.conn_rate)) j["connections_per_second"] = r.conn_rate;
         if (std::isfinite(r.req_rate)) j["requests_per_second"] = r.req_rate;
@@ -226,7 +233,8 @@ int watch_stats(const GlobalOptions &g, const AgentClient &client, const std::st
         for (auto &r : rows)
             for (const auto &p : previous)
                 if (p.function == r.function && p.path == r.path && seconds > 0) {
-                    r.conn_rate = double(r.connections - std::min(r.connections, p.connections)) / seconds;
+                    r.conn_rate =
+                        double(r.connections - std::min(r.connections, p.connections)) / seconds;
                     r.req_rate = double(r.requests - std::min(r.requests, p.requests)) / seconds;
                 }
         double at = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
@@ -252,15 +260,16 @@ std::chrono::milliseconds parse_duration(const std::string &text, const std::str
         size_t used = 0;
         double value = std::stod(text, &used);
         std::string unit = text.substr(used);
-        double ms = unit == "ms"               ? value
+        double ms = unit == "ms"                  ? value
                     : unit == "s" || unit.empty() ? value * 1e3
-                    : unit == "m"              ? value * 60e3
-                    : unit == "h"              ? value * 3600e3
-                                               : -1;
+                    : unit == "m"                 ? value * 60e3
+                    : unit == "h"                 ? value * 3600e3
+                                                  : -1;
         if (ms <= 0) throw std::invalid_argument("");
         return std::chrono::milliseconds(int64_t(ms));
     } catch (const std::exception &) {
-        throw CommandError{option + ": \"" + text + "\" is not a duration (e.g. 1s, 500ms, 5m)", kUsage};
+        throw CommandError{option + ": \"" + text + "\" is not a duration (e.g. 1s, 500ms, 5m)",
+                           kUsage};
     }
 }
 
@@ -270,165 +279,195 @@ std::map<std::string, uint32_t> parse_weights(const std::vector<std::string> &it
     for (const auto &item : items) {
         auto eq = item.find('=');
         if (eq == std::string::npos || eq == 0)
-            throw CommandError{option + " expects NODE=N (node id or address), got \"" + item + "\"", kUsage};
+            throw CommandError{
+                option + " expects NODE=N (node id or address), got \"" + item + "\"", kUsage};
         try {
             size_t used = 0;
             unsigned long n = std::stoul(item.substr(eq + 1), &used);
-            if (used != item.size() - eq - 1) throw std::invalid_argument("");
+            // Above 32 bits the value would wrap when narrowed: refused like any non-number.
+            if (used != item.size() - eq - 1 || n > 0xffffffffu) throw std::invalid_argument("");
             out[item.substr(0, eq)] = uint32_t(n);
         } catch (const std::exception &) {
-            throw CommandError{option + ": \"" + item.substr(eq + 1) + "\" is not a number", kUsage};
+            throw CommandError{option + ": \"" + item.substr(eq + 1) + "\" is not a number",
+                               kUsage};
         }
     }
     return out;
+}
+
+// What every agent subcommand registers against: the global options, the agent's address (read
+// when the command runs, after parsing) and the action slot main() runs after parsing.
+struct AgentContext {
+    GlobalOptions &g;
+    AgentOptions &agent;
+    std::function<int()> &run;
+
+    AgentClient client() const { return AgentClient(agent); }
+
+    // The document as is with -o json, else as the table `table` prints.
+    int emit(const json &doc, void (*table)(const json &)) const {
+        if (g.format == Format::Json)
+            print_json(std::cout, doc);
+        else
+            table(doc);
+        return int(kOk);
+    }
+
+    // When `cmd` is chosen on the command line, the action becomes `body`, guarded.
+    void on_run(CLI::App *cmd, std::function<int()> body) const {
+        auto &slot = run;
+        cmd->callback([&slot, body = std::move(body)] { slot = [body] { return guarded(body); }; });
+    }
+};
+
+// A read command: GET `path` and print it with `table` (or as JSON).
+void add_get(CLI::App &app, const AgentContext &ctx, const char *name, const char *help,
+             const char *path, void (*table)(const json &)) {
+    ctx.on_run(app.add_subcommand(name, help),
+               [ctx, path, table] { return ctx.emit(ctx.client().get(path), table); });
+}
+
+void add_policies(CLI::App &app, const AgentContext &ctx) {
+    auto function = std::make_shared<std::string>();
+    auto *c = app.add_subcommand("policies", "Installed policies (strategy or override)");
+    c->add_option("function", *function, "Only this function");
+    ctx.on_run(c, [ctx, function] {
+        std::string path = "/v1/policies" + (function->empty() ? "" : "/" + *function);
+        return ctx.emit(ctx.client().get(path), print_policies);
+    });
+}
+
+void add_stats(CLI::App &app, const AgentContext &ctx) {
+    struct Args {
+        std::string function, watch;
+        uint64_t count = 0;
+    };
+    auto args = std::make_shared<Args>();
+    auto *c = app.add_subcommand("stats", "Connections and requests per function and path");
+    c->add_option("function", args->function, "Only this function");
+    c->add_option("--watch", args->watch,
+                  "Refresh every interval (e.g. 1s), with rates between refreshes");
+    c->add_option("--count", args->count, "With --watch: stop after N refreshes");
+    ctx.on_run(c, [ctx, args] {
+        AgentClient cl = ctx.client();
+        if (!args->watch.empty())
+            return watch_stats(ctx.g, cl, args->function, parse_duration(args->watch, "--watch"),
+                               args->count);
+        auto stats = cl.get("/v1/stats");
+        auto rows = rows_of(stats, args->function);
+        if (!args->function.empty() && rows.empty())
+            throw CommandError{"function " + args->function + " not found", kNotFound};
+        // Rates: the agent's last control tick (per second).
+        for (auto &r : rows) {
+            const auto &rates = stats["rates_per_second"];
+            if (!rates.contains(r.function)) continue;
+            const auto &fr = rates[r.function];
+            if (r.path == "local") r.req_rate = fr.value("local_rps", NAN);
+            if (r.path == "reject") r.conn_rate = fr.value("reject_cps", NAN);
+            if (r.path == "forwarded-in") r.req_rate = fr.value("forwarded_in_rps", NAN);
+            if (r.path.rfind("peer ", 0) == 0)
+                r.req_rate = fr["to_peer_rps"].value(r.path.substr(5), NAN);
+        }
+        if (ctx.g.format == Format::Json) {
+            print_json(
+                std::cout,
+                rows_json(rows,
+                          std::chrono::duration<double>(Clock::now().time_since_epoch()).count()));
+        } else {
+            print_stats_rows(rows, true);
+        }
+        return int(kOk);
+    });
+}
+
+void add_recalc(CLI::App &app, const AgentContext &ctx) {
+    auto *c =
+        app.add_subcommand("recalc", "Recalculate the policies now (all steps of the strategy)");
+    ctx.on_run(c, [ctx] {
+        auto r = ctx.client().post("/v1/recalc", json::object());
+        if (ctx.g.format == Format::Json)
+            print_json(std::cout, r);
+        else
+            std::cerr << "recalculation requested\n";
+        return int(kOk);
+    });
+}
+
+void add_policy_set(CLI::App &policy, const AgentContext &ctx) {
+    struct Args {
+        std::string function, ttl;
+        uint32_t local = 0, reject = 0, local_cap = 0;
+        std::vector<std::string> peers, overflow, limit_in;
+    };
+    auto args = std::make_shared<Args>();
+    auto *c =
+        policy.add_subcommand("set", "Override the strategy for a function (until --ttl or clear)");
+    c->add_option("function", args->function, "Function name")->required();
+    c->add_option("--local", args->local, "Weight of local processing (0-100)")
+        ->check(CLI::Range(0, 100));
+    c->add_option("--peer", args->peers,
+                  "Weight of a peer, NODE=W (node id or address; repeatable)");
+    c->add_option("--reject", args->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
+    c->add_option("--local-cap", args->local_cap, "Local new connections per second (0 = no cap)");
+    c->add_option("--overflow", args->overflow,
+                  "Overflow weight of a peer over the local cap, NODE=W");
+    c->add_option("--limit-in", args->limit_in, "Forwarded-in cap from a peer, NODE=N conn/s");
+    c->add_option("--ttl", args->ttl,
+                  "Expire the override after this long (e.g. 5m); default: until cleared");
+    ctx.on_run(c, [ctx, args] {
+        json body{{"local", args->local},
+                  {"reject", args->reject},
+                  {"local_cap", args->local_cap},
+                  {"peers", parse_weights(args->peers, "--peer")},
+                  {"overflow", parse_weights(args->overflow, "--overflow")},
+                  {"limit_in", parse_weights(args->limit_in, "--limit-in")}};
+        if (!args->ttl.empty())
+            body["ttl_s"] =
+                std::chrono::duration<double>(parse_duration(args->ttl, "--ttl")).count();
+        return ctx.emit(ctx.client().put("/v1/policies/" + args->function, body), print_policies);
+    });
+}
+
+void add_policy_clear(CLI::App &policy, const AgentContext &ctx) {
+    auto function = std::make_shared<std::string>();
+    auto *c =
+        policy.add_subcommand("clear", "Remove the override: the strategy's policy applies again");
+    c->add_option("function", *function, "Function name")->required();
+    ctx.on_run(c, [ctx, function] {
+        return ctx.emit(ctx.client().del("/v1/policies/" + *function), print_policies);
+    });
+}
+
+void add_snapshot(CLI::App &app, const AgentContext &ctx) {
+    auto *c = app.add_subcommand(
+        "snapshot", "Print the agent's last strategy snapshot (for dfaasctl simulate)");
+    ctx.on_run(c, [ctx] {
+        print_json(std::cout, ctx.client().get("/v1/snapshot"));
+        return int(kOk);
+    });
 }
 
 }  // namespace
 
 void add_agent_commands(CLI::App &app, GlobalOptions &g, AgentOptions &agent,
                         std::function<int()> &run) {
-    auto client = [&agent] { return AgentClient(agent); };
-    auto emit = [&g](const json &doc, void (*table)(const json &)) {
-        if (g.format == Format::Json)
-            print_json(std::cout, doc);
-        else
-            table(doc);
-        return int(kOk);
-    };
-
-    app.add_subcommand("status", "Node, strategy, last recalculation, data plane, readiness, peers")
-        ->callback([&, client, emit] {
-            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/status"), print_status); }); };
-        });
-    app.add_subcommand("functions", "Functions: ports, maxrate, weights, measured rates")
-        ->callback([&, client, emit] {
-            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/functions"), print_functions); }); };
-        });
-    app.add_subcommand("peers", "Peers: state, last seen, functions, what they last reported")
-        ->callback([&, client, emit] {
-            run = [&, client, emit] { return guarded([&] { return emit(client().get("/v1/peers"), print_peers); }); };
-        });
-
-    auto policies_fn = std::make_shared<std::string>();
-    auto *c = app.add_subcommand("policies", "Installed policies (strategy or override)");
-    c->add_option("function", *policies_fn, "Only this function");
-    c->callback([&, client, emit, policies_fn] {
-        run = [&, client, emit, policies_fn] {
-            return guarded([&] {
-                std::string path = "/v1/policies" + (policies_fn->empty() ? "" : "/" + *policies_fn);
-                return emit(client().get(path), print_policies);
-            });
-        };
-    });
-
-    struct StatsArgs {
-        std::string function, watch;
-        uint64_t count = 0;
-    };
-    auto sa = std::make_shared<StatsArgs>();
-    c = app.add_subcommand("stats", "Connections and requests per function and path");
-    c->add_option("function", sa->function, "Only this function");
-    c->add_option("--watch", sa->watch, "Refresh every interval (e.g. 1s), with rates between refreshes");
-    c->add_option("--count", sa->count, "With --watch: stop after N refreshes");
-    c->callback([&, client, sa] {
-        run = [&, client, sa] {
-            return guarded([&] {
-                AgentClient cl = client();
-                if (!sa->watch.empty())
-                    return watch_stats(g, cl, sa->function, parse_duration(sa->watch, "--watch"),
-                                       sa->count);
-                auto stats = cl.get("/v1/stats");
-                auto rows = rows_of(stats, sa->function);
-                if (!sa->function.empty() && rows.empty())
-                    throw CommandError{"function " + sa->function + " not found", kNotFound};
-                // Rates: the agent's last control tick (per second).
-                for (auto &r : rows) {
-                    const auto &rates = stats["rates_per_second"];
-                    if (!rates.contains(r.function)) continue;
-                    const auto &fr = rates[r.function];
-                    if (r.path == "local") r.req_rate = fr.value("local_rps", NAN);
-                    if (r.path == "reject") r.conn_rate = fr.value("reject_cps", NAN);
-                    if (r.path == "forwarded-in") r.req_rate = fr.value("forwarded_in_rps", NAN);
-                    if (r.path.rfind("peer ", 0) == 0)
-                        r.req_rate = fr["to_peer_rps"].value(r.path.substr(5), NAN);
-                }
-                if (g.format == Format::Json) {
-                    print_json(std::cout, rows_json(rows, std::chrono::duration<double>(
-                                                              Clock::now().time_since_epoch()).count()));
-                } else {
-                    print_stats_rows(rows, true);
-                }
-                return int(kOk);
-            });
-        };
-    });
-
-    c = app.add_subcommand("recalc", "Recalculate the policies now (all steps of the strategy)");
-    c->callback([&, client] {
-        run = [&, client] {
-            return guarded([&] {
-                auto r = client().post("/v1/recalc", json::object());
-                if (g.format == Format::Json) print_json(std::cout, r);
-                else std::cerr << "recalculation requested\n";
-                return int(kOk);
-            });
-        };
-    });
+    const AgentContext ctx{g, agent, run};
+    add_get(app, ctx, "status", "Node, strategy, last recalculation, data plane, readiness, peers",
+            "/v1/status", print_status);
+    add_get(app, ctx, "functions", "Functions: ports, maxrate, weights, measured rates",
+            "/v1/functions", print_functions);
+    add_get(app, ctx, "peers", "Peers: state, last seen, functions, what they last reported",
+            "/v1/peers", print_peers);
+    add_policies(app, ctx);
+    add_stats(app, ctx);
+    add_recalc(app, ctx);
 
     auto *policy = app.add_subcommand("policy", "Operator overrides of a function's policy");
     policy->require_subcommand(1);
-    struct SetArgs {
-        std::string function, ttl;
-        uint32_t local = 0, reject = 0, local_cap = 0;
-        std::vector<std::string> peers, overflow, limit_in;
-    };
-    auto pa = std::make_shared<SetArgs>();
-    c = policy->add_subcommand("set", "Override the strategy for a function (until --ttl or clear)");
-    c->add_option("function", pa->function, "Function name")->required();
-    c->add_option("--local", pa->local, "Weight of local processing (0-100)")->check(CLI::Range(0, 100));
-    c->add_option("--peer", pa->peers, "Weight of a peer, NODE=W (node id or address; repeatable)");
-    c->add_option("--reject", pa->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
-    c->add_option("--local-cap", pa->local_cap, "Local new connections per second (0 = no cap)");
-    c->add_option("--overflow", pa->overflow, "Overflow weight of a peer over the local cap, NODE=W");
-    c->add_option("--limit-in", pa->limit_in, "Forwarded-in cap from a peer, NODE=N conn/s");
-    c->add_option("--ttl", pa->ttl, "Expire the override after this long (e.g. 5m); default: until cleared");
-    c->callback([&, client, pa] {
-        run = [&, client, pa] {
-            return guarded([&] {
-                json body{{"local", pa->local}, {"reject", pa->reject}, {"local_cap", pa->local_cap},
-                          {"peers", parse_weights(pa->peers, "--peer")},
-                          {"overflow", parse_weights(pa->overflow, "--overflow")},
-                          {"limit_in", parse_weights(pa->limit_in, "--limit-in")}};
-                if (!pa->ttl.empty())
-                    body["ttl_s"] = std::chrono::duration<double>(parse_duration(pa->ttl, "--ttl")).count();
-                auto r = client().put("/v1/policies/" + pa->function, body);
-                return g.format == Format::Json ? (print_json(std::cout, r), int(kOk))
-                                                : (print_policies(r), int(kOk));
-            });
-        };
-    });
-    auto clear_fn = std::make_shared<std::string>();
-    c = policy->add_subcommand("clear", "Remove the override: the strategy's policy applies again");
-    c->add_option("function", *clear_fn, "Function name")->required();
-    c->callback([&, client, clear_fn] {
-        run = [&, client, clear_fn] {
-            return guarded([&] {
-                auto r = client().del("/v1/policies/" + *clear_fn);
-                return g.format == Format::Json ? (print_json(std::cout, r), int(kOk))
-                                                : (print_policies(r), int(kOk));
-            });
-        };
-    });
+    add_policy_set(*policy, ctx);
+    add_policy_clear(*policy, ctx);
 
-    c = app.add_subcommand("snapshot", "Print the agent's last strategy snapshot (for dfaasctl simulate)");
-    c->callback([&, client] {
-        run = [&, client] {
-            return guarded([&] {
-                print_json(std::cout, client().get("/v1/snapshot"));
-                return int(kOk);
-            });
-        };
-    });
+    add_snapshot(app, ctx);
 }
 
 }  // namespace dfaas::cli

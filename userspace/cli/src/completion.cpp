@@ -11,14 +11,18 @@ namespace {
 void collect(const CLI::App &app, const std::string &path,
              std::vector<std::pair<std::string, std::string>> &out) {
     std::string words;
-    for (const auto *sub : app.get_subcommands({})) words += sub->get_name() + " ";
+    for (const auto *sub : app.get_subcommands({}))
+        words += sub->get_name() + " ";
     for (const auto *opt : app.get_options()) {
         if (opt->get_positional()) continue;
-        for (const auto &l : opt->get_lnames()) words += "--" + l + " ";
-        for (const auto &s : opt->get_snames()) words += "-" + s + " ";
+        for (const auto &l : opt->get_lnames())
+            words += "--" + l + " ";
+        for (const auto &s : opt->get_snames())
+            words += "-" + s + " ";
     }
     out.emplace_back(path, words);
-    for (const auto *sub : app.get_subcommands({})) collect(*sub, path + " " + sub->get_name(), out);
+    for (const auto *sub : app.get_subcommands({}))
+        collect(*sub, path + " " + sub->get_name(), out);
 }
 
 }  // namespace

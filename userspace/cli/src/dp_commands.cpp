@@ -93,6 +93,7 @@ void print_status(const GlobalOptions &g, const dp::Status &st) {
     t.add({"mtu", std::to_string(st.settings.mtu)});
     t.add({"steering", st.settings.enabled ? "enabled" : "disabled (all traffic passes)"});
     t.add({"conntrack capacity", std::to_string(st.ct_capacity)});
+    t.add({"half-open capacity", std::to_string(st.ct_half_open_capacity)});
     t.add({"pin directory", st.bpffs});
     t.add({"abi version", std::to_string(st.abi_version)});
     t.print(std::cout);
@@ -178,276 +179,289 @@ void print_policies(const GlobalOptions &g, Dataplane &dp, const std::string &on
         t.print(std::cout);
 }
 
-}  // namespace
+// When `cmd` is chosen on the command line, `run` becomes `body`, guarded. The options of `cmd`
+// are bound to state the body shares (shared_ptr), so it outlives the registration function.
+void on_run(CLI::App *cmd, std::function<int()> &run, std::function<int()> body) {
+    cmd->callback([&run, body = std::move(body)] { run = [body] { return guarded(body); }; });
+}
 
-void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run) {
-    auto *dp_cmd = app.add_subcommand("dp", "Operate the data plane's pinned maps directly (root)");
-    dp_cmd->require_subcommand(1);
+// Conntrack table sizes accepted on the command line: the agent's range for
+// dataplane.ct_entries and dataplane.ct_half_open_entries (docs/config-reference.md).
+constexpr uint32_t kMinCtEntries = 1024;
+constexpr uint32_t kMaxCtEntries = 16 * 1024 * 1024;
 
-    // attach
+void add_attach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     auto attach = std::make_shared<dp::AttachOptions>();
     auto node_ip = std::make_shared<std::string>();
     auto gateway = std::make_shared<std::string>();
     auto reject = std::make_shared<std::string>("rst");
-    auto *c =
-        dp_cmd->add_subcommand("attach", "Load and attach the programs (replaces atomically)");
+    auto *c = dp_cmd.add_subcommand("attach", "Load and attach the programs (replaces atomically)");
     c->add_option("--iface", attach->interface, "Interface to attach to")->required();
     c->add_option("--node-ip", *node_ip, "This node's address (function ports live here)")
         ->required();
     c->add_option("--gateway", *gateway, "Local gateway IP:PORT (DNAT target)")->required();
     c->add_option("--reject-mode", *reject, "rst or drop")->check(CLI::IsMember({"rst", "drop"}));
     c->add_option("--mtu", attach->settings.mtu, "Path MTU towards peers (0 = interface MTU)");
-    c->add_option("--ct-entries", attach->ct_entries, "Conntrack capacity");
-    c->callback([&g, &run, attach, node_ip, gateway, reject] {
-        run = [&g, attach, node_ip, gateway, reject] {
-            return guarded([&] {
-                attach->bpffs = g.bpffs;
-                attach->settings.node = parse_ip(*node_ip, "--node-ip");
-                auto gw = Endpoint::parse(*gateway);
-                if (!gw)
-                    throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};
-                attach->settings.gateway = *gw;
-                attach->settings.reject_mode = *dp::parse_reject_mode(*reject);
-                auto d = Dataplane::attach(*attach);
-                print_status(g, d->status());
-                return kOk;
-            });
-        };
+    c->add_option("--ct-entries", attach->ct_entries,
+                  "Capacity of the established-connection table")
+        ->check(CLI::Range(kMinCtEntries, kMaxCtEntries));
+    c->add_option("--ct-half-open-entries", attach->ct_half_open_entries,
+                  "Capacity of the half-open (handshake not confirmed) connection table")
+        ->check(CLI::Range(kMinCtEntries, kMaxCtEntries));
+    on_run(c, run, [&g, attach, node_ip, gateway, reject] {
+        attach->bpffs = g.bpffs;
+        attach->settings.node = parse_ip(*node_ip, "--node-ip");
+        auto gw = Endpoint::parse(*gateway);
+        if (!gw) throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};
+        attach->settings.gateway = *gw;
+        attach->settings.reject_mode = *dp::parse_reject_mode(*reject);
+        auto d = Dataplane::attach(*attach);
+        print_status(g, d->status());
+        return kOk;
     });
+}
 
-    c = dp_cmd->add_subcommand("detach", "Detach the programs and unpin every map");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                bool removed = Dataplane::detach(g.bpffs);
-                std::cerr << (removed ? "detached; maps under " + g.bpffs + " unpinned"
-                                      : "nothing attached under " + g.bpffs)
-                          << '\n';
-                return kOk;
-            });
-        };
+void add_detach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = dp_cmd.add_subcommand("detach", "Detach the programs and unpin every map");
+    on_run(c, run, [&g] {
+        bool removed = Dataplane::detach(g.bpffs);
+        std::cerr << (removed ? "detached; maps under " + g.bpffs + " unpinned"
+                              : "nothing attached under " + g.bpffs)
+                  << '\n';
+        return kOk;
     });
+}
 
-    c = dp_cmd->add_subcommand("status", "Where the data plane is attached and its settings");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                print_status(g, Dataplane::open(g.bpffs)->status());
-                return kOk;
-            });
-        };
+void add_status(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = dp_cmd.add_subcommand("status", "Where the data plane is attached and its settings");
+    on_run(c, run, [&g] {
+        print_status(g, Dataplane::open(g.bpffs)->status());
+        return kOk;
     });
+}
 
-    // service add|del|list
-    auto *svc = dp_cmd->add_subcommand("service", "Function ports");
-    svc->require_subcommand(1);
-    auto svc_port = std::make_shared<uint16_t>(0);
-    auto svc_fn = std::make_shared<std::string>();
-    auto svc_addr = std::make_shared<std::string>();
-    auto svc_peer = std::make_shared<bool>(false);
-    c = svc->add_subcommand("add", "Map PORT on this node (or --addr) to FUNCTION");
-    c->add_option("port", *svc_port, "Function port")->required()->check(CLI::Range(1, 65535));
-    c->add_option("function", *svc_fn, "Function name")->required();
-    c->add_option("--addr", *svc_addr, "Address of the port (default: this node's address)");
-    c->add_flag("--peer-port", *svc_peer, "The port belongs to a peer (forwarded-in traffic)");
-    c->callback([&g, &run, svc_port, svc_fn, svc_addr, svc_peer] {
-        run = [&g, svc_port, svc_fn, svc_addr, svc_peer] {
-            return guarded([&] {
-                auto d = Dataplane::open(g.bpffs);
-                dp::Service s;
-                s.addr = svc_addr->empty() ? d->settings().node : parse_ip(*svc_addr, "--addr");
-                s.port = *svc_port;
-                s.function = *svc_fn;
-                s.local = !*svc_peer;
-                d->set_service(s);
-                return kOk;
-            });
-        };
+void add_service_add(CLI::App &svc, GlobalOptions &g, std::function<int()> &run) {
+    struct Args {
+        uint16_t port = 0;
+        std::string function, addr;
+        bool peer_port = false;
+    };
+    auto args = std::make_shared<Args>();
+    auto *c = svc.add_subcommand("add", "Map PORT on this node (or --addr) to FUNCTION");
+    c->add_option("port", args->port, "Function port")->required()->check(CLI::Range(1, 65535));
+    c->add_option("function", args->function, "Function name")->required();
+    c->add_option("--addr", args->addr, "Address of the port (default: this node's address)");
+    c->add_flag("--peer-port", args->peer_port,
+                "The port belongs to a peer (forwarded-in traffic)");
+    on_run(c, run, [&g, args] {
+        auto d = Dataplane::open(g.bpffs);
+        dp::Service s;
+        s.addr = args->addr.empty() ? d->settings().node : parse_ip(args->addr, "--addr");
+        s.port = args->port;
+        s.function = args->function;
+        s.local = !args->peer_port;
+        d->set_service(s);
+        return kOk;
     });
-    c = svc->add_subcommand("del", "Remove a function port");
-    c->add_option("port", *svc_port, "Function port")->required()->check(CLI::Range(1, 65535));
-    c->add_option("--addr", *svc_addr, "Address of the port (default: this node's address)");
-    c->callback([&g, &run, svc_port, svc_addr] {
-        run = [&g, svc_port, svc_addr] {
-            return guarded([&] {
-                auto d = Dataplane::open(g.bpffs);
-                Ipv4 addr = svc_addr->empty() ? d->settings().node : parse_ip(*svc_addr, "--addr");
-                if (!d->delete_service(addr, *svc_port))
-                    throw CommandError{
-                        "no service at " + addr.str() + ":" + std::to_string(*svc_port), kNotFound};
-                return kOk;
-            });
-        };
-    });
-    c = svc->add_subcommand("list", "List function ports");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                auto list = Dataplane::open(g.bpffs)->services();
-                if (g.format == Format::Json) {
-                    json arr = json::array();
-                    for (const auto &s : list)
-                        arr.push_back(dp::to_json(s));
-                    print_json(std::cout, arr);
-                    return kOk;
-                }
-                Table t({"ADDRESS", "PORT", "FUNCTION", "OWNER"});
-                for (const auto &s : list)
-                    t.add({s.addr.str(), std::to_string(s.port), s.function,
-                           s.local ? "this node" : "peer"});
-                t.print(std::cout);
-                return kOk;
-            });
-        };
-    });
+}
 
-    // peer add|del|list
-    auto *peer = dp_cmd->add_subcommand("peer", "Peers (who may forward to us; policy targets)");
-    peer->require_subcommand(1);
-    auto peer_ip = std::make_shared<std::string>();
-    c = peer->add_subcommand("add", "Add a peer");
-    c->add_option("ip", *peer_ip, "Peer address")->required();
-    c->callback([&g, &run, peer_ip] {
-        run = [&g, peer_ip] {
-            return guarded([&] {
-                uint32_t idx = Dataplane::open(g.bpffs)->add_peer(parse_ip(*peer_ip, "peer"));
-                if (g.format == Format::Json)
-                    print_json(std::cout, json{{"addr", *peer_ip}, {"index", idx}});
-                return kOk;
-            });
-        };
+void add_service_del(CLI::App &svc, GlobalOptions &g, std::function<int()> &run) {
+    struct Args {
+        uint16_t port = 0;
+        std::string addr;
+    };
+    auto args = std::make_shared<Args>();
+    auto *c = svc.add_subcommand("del", "Remove a function port");
+    c->add_option("port", args->port, "Function port")->required()->check(CLI::Range(1, 65535));
+    c->add_option("--addr", args->addr, "Address of the port (default: this node's address)");
+    on_run(c, run, [&g, args] {
+        auto d = Dataplane::open(g.bpffs);
+        Ipv4 addr = args->addr.empty() ? d->settings().node : parse_ip(args->addr, "--addr");
+        if (!d->delete_service(addr, args->port))
+            throw CommandError{"no service at " + addr.str() + ":" + std::to_string(args->port),
+                               kNotFound};
+        return kOk;
     });
-    c = peer->add_subcommand("del", "Remove a peer (and its weights from every policy)");
-    c->add_option("ip", *peer_ip, "Peer address")->required();
-    c->callback([&g, &run, peer_ip] {
-        run = [&g, peer_ip] {
-            return guarded([&] {
-                if (!Dataplane::open(g.bpffs)->remove_peer(parse_ip(*peer_ip, "peer")))
-                    throw CommandError{"peer " + *peer_ip + " not found", kNotFound};
-                return kOk;
-            });
-        };
-    });
-    c = peer->add_subcommand("list", "List peers");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                auto list = Dataplane::open(g.bpffs)->peers();
-                if (g.format == Format::Json) {
-                    json arr = json::array();
-                    for (const auto &p : list)
-                        arr.push_back(json{{"addr", p.addr.str()}, {"index", p.index}});
-                    print_json(std::cout, arr);
-                    return kOk;
-                }
-                Table t({"PEER", "INDEX"});
-                for (const auto &p : list)
-                    t.add({p.addr.str(), std::to_string(p.index)});
-                t.print(std::cout);
-                return kOk;
-            });
-        };
-    });
+}
 
-    // policy set|show|clear
-    auto *pol = dp_cmd->add_subcommand("policy", "Per-function policies");
-    pol->require_subcommand(1);
-    struct PolicyArgs {
+void add_service_list(CLI::App &svc, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = svc.add_subcommand("list", "List function ports");
+    on_run(c, run, [&g] {
+        auto list = Dataplane::open(g.bpffs)->services();
+        if (g.format == Format::Json) {
+            json arr = json::array();
+            for (const auto &s : list)
+                arr.push_back(dp::to_json(s));
+            print_json(std::cout, arr);
+            return kOk;
+        }
+        Table t({"ADDRESS", "PORT", "FUNCTION", "OWNER"});
+        for (const auto &s : list)
+            t.add(
+                {s.addr.str(), std::to_string(s.port), s.function, s.local ? "this node" : "peer"});
+        t.print(std::cout);
+        return kOk;
+    });
+}
+
+void add_peer_add(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) {
+    auto ip = std::make_shared<std::string>();
+    auto *c = peer.add_subcommand("add", "Add a peer");
+    c->add_option("ip", *ip, "Peer address")->required();
+    on_run(c, run, [&g, ip] {
+        uint32_t idx = Dataplane::open(g.bpffs)->add_peer(parse_ip(*ip, "peer"));
+        if (g.format == Format::Json) print_json(std::cout, json{{"addr", *ip}, {"index", idx}});
+        return kOk;
+    });
+}
+
+void add_peer_del(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) {
+    auto ip = std::make_shared<std::string>();
+    auto *c = peer.add_subcommand("del", "Remove a peer (and its weights from every policy)");
+    c->add_option("ip", *ip, "Peer address")->required();
+    on_run(c, run, [&g, ip] {
+        if (!Dataplane::open(g.bpffs)->remove_peer(parse_ip(*ip, "peer")))
+            throw CommandError{"peer " + *ip + " not found", kNotFound};
+        return kOk;
+    });
+}
+
+void add_peer_list(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = peer.add_subcommand("list", "List peers");
+    on_run(c, run, [&g] {
+        auto list = Dataplane::open(g.bpffs)->peers();
+        if (g.format == Format::Json) {
+            json arr = json::array();
+            for (const auto &p : list)
+                arr.push_back(json{{"addr", p.addr.str()}, {"index", p.index}});
+            print_json(std::cout, arr);
+            return kOk;
+        }
+        Table t({"PEER", "INDEX"});
+        for (const auto &p : list)
+            t.add({p.addr.str(), std::to_string(p.index)});
+        t.print(std::cout);
+        return kOk;
+    });
+}
+
+void add_policy_set(CLI::App &pol, GlobalOptions &g, std::function<int()> &run) {
+    struct Args {
         std::string function;
         uint32_t local = 0, reject = 0, local_cap = 0;
         std::vector<std::string> peers, overflow, limit_in;
     };
-    auto pa = std::make_shared<PolicyArgs>();
-    c = pol->add_subcommand("set", "Install a policy (atomic; counters untouched)");
-    c->add_option("function", pa->function, "Function name")->required();
-    c->add_option("--local", pa->local, "Weight of the local gateway (0-100)")
+    auto args = std::make_shared<Args>();
+    auto *c = pol.add_subcommand("set", "Install a policy (atomic; counters untouched)");
+    c->add_option("function", args->function, "Function name")->required();
+    c->add_option("--local", args->local, "Weight of the local gateway (0-100)")
         ->check(CLI::Range(0, 100));
-    c->add_option("--peer", pa->peers, "Weight of a peer, IP=W (repeatable)");
-    c->add_option("--reject", pa->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
-    c->add_option("--local-cap", pa->local_cap, "Local new connections per second (0 = no cap)");
-    c->add_option("--overflow", pa->overflow,
+    c->add_option("--peer", args->peers, "Weight of a peer, IP=W (repeatable)");
+    c->add_option("--reject", args->reject, "Weight of reject (0-100)")->check(CLI::Range(0, 100));
+    c->add_option("--local-cap", args->local_cap, "Local new connections per second (0 = no cap)");
+    c->add_option("--overflow", args->overflow,
                   "Overflow weight of a peer when the local cap is reached, IP=W");
-    c->add_option("--limit-in", pa->limit_in, "Forwarded-in cap from a peer in conn/s, IP=N");
-    c->callback([&g, &run, pa] {
-        run = [&g, pa] {
-            return guarded([&] {
-                FunctionPolicy p;
-                p.local = pa->local;
-                p.reject = pa->reject;
-                p.peers = parse_pairs(pa->peers, "--peer");
-                p.local_cap = pa->local_cap;
-                p.overflow = parse_pairs(pa->overflow, "--overflow");
-                p.limit_in = parse_pairs(pa->limit_in, "--limit-in");
-                if (auto err = p.validate()) throw CommandError{*err, kUsage};
-                Dataplane::open(g.bpffs)->set_policy(pa->function, p);
-                return kOk;
-            });
-        };
+    c->add_option("--limit-in", args->limit_in, "Forwarded-in cap from a peer in conn/s, IP=N");
+    on_run(c, run, [&g, args] {
+        FunctionPolicy p;
+        p.local = args->local;
+        p.reject = args->reject;
+        p.peers = parse_pairs(args->peers, "--peer");
+        p.local_cap = args->local_cap;
+        p.overflow = parse_pairs(args->overflow, "--overflow");
+        p.limit_in = parse_pairs(args->limit_in, "--limit-in");
+        if (auto err = p.validate()) throw CommandError{*err, kUsage};
+        Dataplane::open(g.bpffs)->set_policy(args->function, p);
+        return kOk;
     });
-    auto show_fn = std::make_shared<std::string>();
-    c = pol->add_subcommand("show", "Show installed policies");
-    c->add_option("function", *show_fn, "Only this function");
-    c->callback([&g, &run, show_fn] {
-        run = [&g, show_fn] {
-            return guarded([&] {
-                auto d = Dataplane::open(g.bpffs);
-                print_policies(g, *d, *show_fn);
-                return kOk;
-            });
-        };
-    });
-    c = pol->add_subcommand("clear", "Uninstall a function's policy");
-    c->add_option("function", *show_fn, "Function name")->required();
-    c->callback([&g, &run, show_fn] {
-        run = [&g, show_fn] {
-            return guarded([&] {
-                auto d = Dataplane::open(g.bpffs);
-                if (!d->function_id(*show_fn))
-                    throw CommandError{"function " + *show_fn + " not found", kNotFound};
-                d->clear_policy(*show_fn);
-                return kOk;
-            });
-        };
-    });
+}
 
-    c = dp_cmd->add_subcommand("stats", "Counters per function and path, reasons, peers");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                print_stats(g, Dataplane::open(g.bpffs)->stats());
-                return kOk;
-            });
-        };
+void add_policy_show(CLI::App &pol, GlobalOptions &g, std::function<int()> &run) {
+    auto function = std::make_shared<std::string>();
+    auto *c = pol.add_subcommand("show", "Show installed policies");
+    c->add_option("function", *function, "Only this function");
+    on_run(c, run, [&g, function] {
+        auto d = Dataplane::open(g.bpffs);
+        print_policies(g, *d, *function);
+        return kOk;
     });
+}
 
-    auto ct_limit = std::make_shared<size_t>(1000);
-    c = dp_cmd->add_subcommand("ct", "Tracked connections");
-    c->add_option("--limit", *ct_limit, "At most this many entries");
-    c->callback([&g, &run, ct_limit] {
-        run = [&g, ct_limit] {
-            return guarded([&] {
-                print_ct(g, Dataplane::open(g.bpffs)->conntrack(*ct_limit));
-                return kOk;
-            });
-        };
+void add_policy_clear(CLI::App &pol, GlobalOptions &g, std::function<int()> &run) {
+    auto function = std::make_shared<std::string>();
+    auto *c = pol.add_subcommand("clear", "Uninstall a function's policy");
+    c->add_option("function", *function, "Function name")->required();
+    on_run(c, run, [&g, function] {
+        auto d = Dataplane::open(g.bpffs);
+        if (!d->function_id(*function))
+            throw CommandError{"function " + *function + " not found", kNotFound};
+        d->clear_policy(*function);
+        return kOk;
     });
+}
 
-    c = dp_cmd->add_subcommand("gc", "Delete expired conntrack entries now");
-    c->callback([&g, &run] {
-        run = [&g] {
-            return guarded([&] {
-                auto r = Dataplane::open(g.bpffs)->collect_garbage();
-                if (g.format == Format::Json)
-                    print_json(
-                        std::cout,
-                        json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
-                else
-                    std::cout << "scanned " << r.scanned << ", expired " << r.expired << ", live "
-                              << r.live << '\n';
-                return kOk;
-            });
-        };
+void add_stats(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = dp_cmd.add_subcommand("stats", "Counters per function and path, reasons, peers");
+    on_run(c, run, [&g] {
+        print_stats(g, Dataplane::open(g.bpffs)->stats());
+        return kOk;
     });
+}
+
+void add_ct(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
+    auto limit = std::make_shared<size_t>(1000);
+    auto *c = dp_cmd.add_subcommand("ct", "Tracked connections");
+    c->add_option("--limit", *limit, "At most this many entries");
+    on_run(c, run, [&g, limit] {
+        print_ct(g, Dataplane::open(g.bpffs)->conntrack(*limit));
+        return kOk;
+    });
+}
+
+void add_gc(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
+    auto *c = dp_cmd.add_subcommand("gc", "Delete expired conntrack entries now");
+    on_run(c, run, [&g] {
+        auto r = Dataplane::open(g.bpffs)->collect_garbage();
+        if (g.format == Format::Json)
+            print_json(std::cout,
+                       json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
+        else
+            std::cout << "scanned " << r.scanned << ", expired " << r.expired << ", live " << r.live
+                      << '\n';
+        return kOk;
+    });
+}
+
+}  // namespace
+
+void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run) {
+    auto *dp_cmd = app.add_subcommand("dp", "Operate the data plane's pinned maps directly (root)");
+    dp_cmd->require_subcommand(1);
+    add_attach(*dp_cmd, g, run);
+    add_detach(*dp_cmd, g, run);
+    add_status(*dp_cmd, g, run);
+
+    auto *svc = dp_cmd->add_subcommand("service", "Function ports");
+    svc->require_subcommand(1);
+    add_service_add(*svc, g, run);
+    add_service_del(*svc, g, run);
+    add_service_list(*svc, g, run);
+
+    auto *peer = dp_cmd->add_subcommand("peer", "Peers (who may forward to us; policy targets)");
+    peer->require_subcommand(1);
+    add_peer_add(*peer, g, run);
+    add_peer_del(*peer, g, run);
+    add_peer_list(*peer, g, run);
+
+    auto *pol = dp_cmd->add_subcommand("policy", "Per-function policies");
+    pol->require_subcommand(1);
+    add_policy_set(*pol, g, run);
+    add_policy_show(*pol, g, run);
+    add_policy_clear(*pol, g, run);
+
+    add_stats(*dp_cmd, g, run);
+    add_ct(*dp_cmd, g, run);
+    add_gc(*dp_cmd, g, run);
 }
 
 }  // namespace dfaas::cli

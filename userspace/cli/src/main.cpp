@@ -28,8 +28,10 @@ int main(int argc, char **argv) {
     AgentOptions agent;
     if (const char *env = std::getenv("DFAAS_AGENT")) agent.url = env;
     if (const char *env = std::getenv("DFAAS_TOKEN")) agent.token = env;
-    app.add_option("--agent", agent.url, "The agent's API (env DFAAS_AGENT)")->capture_default_str();
-    app.add_option("--token", agent.token, "Control token for mutations from other hosts (env DFAAS_TOKEN)");
+    app.add_option("--agent", agent.url, "The agent's API (env DFAAS_AGENT)")
+        ->capture_default_str();
+    app.add_option("--token", agent.token,
+                   "Control token for mutations from other hosts (env DFAAS_TOKEN)");
 
     std::function<int()> run;
     add_agent_commands(app, global, agent, run);

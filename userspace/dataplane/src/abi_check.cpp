@@ -1,8 +1,17 @@
 // The ABI header is shared with the BPF programs: pin every layout the C++ side relies on, so a
 // change on one side that the other does not expect fails the build instead of misreading maps.
-#include <cstddef>
+// Below them, the run-time half: what the loader does with maps pinned by an earlier binary.
+#include <bpf/bpf.h>
+#include <unistd.h>
 
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "abi_upgrade.h"
 #include "dfaas/abi.h"
+#include "dfaas/dataplane/types.h"
 
 static_assert(sizeof(struct dfaas_config) == 80);
 static_assert(offsetof(struct dfaas_config, default_limit_in) == 72);
@@ -34,3 +43,218 @@ static_assert(DFAAS_SELECT_SLOTS == 256, "BPF takes slots from hash bytes");
 // The public types header (dataplane/types.h) spells these defaults as literals.
 static_assert(DFAAS_DEFAULT_LIMIT_IN == 1000);
 static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);
+// Sizes of pinned maps with headroom (ABI 3). Changing one is an ABI change: bump
+// DFAAS_ABI_VERSION and add the migration below.
+static_assert(DFAAS_REASONS_MAX == 128, "dfaas_reasons max_entries is part of the ABI");
+static_assert(DFAAS_STAT_PATHS == 48, "dfaas_stats row width is part of the ABI");
+static_assert(DFAAS_ABI_VERSION == 3 && DFAAS_ABI_OLDEST_MIGRATED == 2,
+              "kMigrations below migrates ABI 2 to 3: update it with the version");
+
+// ---- Run time: pinned maps of an earlier binary ------------------------------------------------
+
+namespace dfaas::dp::abi {
+
+namespace {
+
+std::string errno_text(int err) {
+    return std::strerror(err < 0 ? -err : err);
+}
+
+// Bytes one lookup of a key returns: per-CPU maps return one 8-byte-aligned value per CPU.
+size_t lookup_bytes(int fd, uint32_t value_size) {
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    bool percpu =
+        bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+        (info.type == BPF_MAP_TYPE_PERCPU_ARRAY || info.type == BPF_MAP_TYPE_PERCPU_HASH ||
+         info.type == BPF_MAP_TYPE_LRU_PERCPU_HASH);
+    if (!percpu) return value_size;
+    int cpus = libbpf_num_possible_cpus();
+    return static_cast<size_t>(cpus > 0 ? cpus : 1) * ((value_size + 7) / 8 * 8);
+}
+
+// Copies array element old_key of `old_fd` to new_key of `new_fd` (same value layout).
+void copy_element(const char *name, int old_fd, uint32_t old_key, int new_fd, uint32_t new_key,
+                  std::vector<uint8_t> &buf) {
+    if (bpf_map_lookup_elem(old_fd, &old_key, buf.data()) != 0)
+        throw Error("migrate " + std::string(name) + ": read element " + std::to_string(old_key) +
+                        ": " + errno_text(errno),
+                    errno);
+    if (bpf_map_update_elem(new_fd, &new_key, buf.data(), BPF_ANY) != 0)
+        throw Error("migrate " + std::string(name) + ": write element " + std::to_string(new_key) +
+                        ": " + errno_text(errno),
+                    errno);
+}
+
+// ABI 2 -> 3, dfaas_reasons: 41 counters -> DFAAS_REASONS_MAX. Values never change meaning, so
+// counter i stays counter i.
+constexpr uint32_t kAbi2Reasons = 41;
+void migrate_reasons_from_abi2(int old_fd, int new_fd) {
+    std::vector<uint8_t> buf(lookup_bytes(old_fd, sizeof(__u64)));
+    for (uint32_t key = 0; key < kAbi2Reasons; ++key)
+        copy_element("dfaas_reasons", old_fd, key, new_fd, key, buf);
+}
+
+// ABI 2 -> 3, dfaas_stats: rows function * 36 + path -> function * DFAAS_STAT_PATHS + path.
+constexpr uint32_t kAbi2StatPaths = 36;
+static_assert(DFAAS_STAT_PATHS_USED == kAbi2StatPaths,
+              "a new stat path: its rows start at zero, nothing to migrate from ABI 2");
+void migrate_stats_from_abi2(int old_fd, int new_fd) {
+    std::vector<uint8_t> buf(lookup_bytes(old_fd, sizeof(dfaas_path_stats)));
+    for (uint32_t function = 0; function < DFAAS_MAX_FUNCTIONS; ++function)
+        for (uint32_t path = 0; path < kAbi2StatPaths; ++path)
+            copy_element("dfaas_stats", old_fd, function * kAbi2StatPaths + path, new_fd,
+                         function * DFAAS_STAT_PATHS + path, buf);
+}
+
+// Every migration this binary knows: the pinned layout it starts from and the layout of this
+// binary it produces. A pinned map that differs from this binary's and is not listed here is
+// refused. Keep the entries of the previous ABI only (DFAAS_ABI_OLDEST_MIGRATED).
+struct Migration {
+    const char *name;
+    MapShape from, to;
+    void (*migrate)(int old_fd, int new_fd);
+};
+const Migration kMigrations[] = {
+    {"dfaas_reasons",
+     {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64), kAbi2Reasons, 0},
+     {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(__u64), DFAAS_REASONS_MAX, 0},
+     migrate_reasons_from_abi2},
+    {"dfaas_stats",
+     {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(dfaas_path_stats),
+      DFAAS_MAX_FUNCTIONS *kAbi2StatPaths, 0},
+     {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(dfaas_path_stats),
+      DFAAS_MAX_FUNCTIONS *DFAAS_STAT_PATHS, 0},
+     migrate_stats_from_abi2},
+};
+
+const Migration *find_migration(const std::string &name, const MapShape &pinned,
+                                const MapShape &wanted) {
+    for (const auto &m : kMigrations)
+        if (name == m.name && pinned == m.from && wanted == m.to) return &m;
+    return nullptr;
+}
+
+}  // namespace
+
+std::string describe_shape(const MapShape &s) {
+    return "type " + std::to_string(s.type) + ", key " + std::to_string(s.key_size) + " B, value " +
+           std::to_string(s.value_size) + " B, " + std::to_string(s.max_entries) +
+           " entries, flags 0x" + [&] {
+               char hex[16];
+               std::snprintf(hex, sizeof(hex), "%x", s.flags);
+               return std::string(hex);
+           }();
+}
+
+void check_pinned_version(const std::string &dir) {
+    std::string path = dir + "/dfaas_config";
+    int fd = bpf_obj_get(path.c_str());
+    if (fd < 0) return;  // nothing pinned yet
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    std::vector<uint8_t> value;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) value.resize(info.value_size);
+    uint32_t key = 0, version = 0;
+    bool ok = value.size() >= 4 && bpf_map_lookup_elem(fd, &key, value.data()) == 0;
+    close(fd);
+    // abi_version is the first field of the config value in every ABI version.
+    if (ok) std::memcpy(&version, value.data(), sizeof(version));
+    if (!ok || version == 0 || version == DFAAS_ABI_VERSION) return;
+    if (version > DFAAS_ABI_VERSION)
+        throw Error("maps pinned under " + dir + " have ABI version " + std::to_string(version) +
+                    ", newer than this binary's " + std::to_string(DFAAS_ABI_VERSION) +
+                    ": run the newer binary, or detach first (`dfaasctl dp detach`; open "
+                    "connections will be reset)");
+    if (version < DFAAS_ABI_OLDEST_MIGRATED)
+        throw Error("maps pinned under " + dir + " have ABI version " + std::to_string(version) +
+                    ", this binary uses " + std::to_string(DFAAS_ABI_VERSION) +
+                    " and migrates from " + std::to_string(DFAAS_ABI_OLDEST_MIGRATED) +
+                    " only: detach first (`dfaasctl dp detach`; open connections will be reset)");
+}
+
+PinnedUpgrade PinnedUpgrade::prepare(bpf_object *obj) {
+    PinnedUpgrade upgrade;
+    bpf_map *map = nullptr;
+    bpf_object__for_each_map(map, obj) {
+        const char *pin = bpf_map__pin_path(map);
+        if (pin == nullptr) continue;  // not pinned (scratch)
+        std::string name = bpf_map__name(map);
+        int fd = bpf_obj_get(pin);
+        if (fd < 0) {
+            if (errno == ENOENT) continue;  // a map new in this version: created and pinned
+            throw Error("open pinned map " + std::string(pin) + ": " + errno_text(errno), errno);
+        }
+        bpf_map_info info{};
+        uint32_t len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
+            int err = errno;
+            close(fd);
+            throw Error("inspect pinned map " + std::string(pin) + ": " + errno_text(err), err);
+        }
+        MapShape pinned{info.type, info.key_size, info.value_size, info.max_entries,
+                        info.map_flags};
+        MapShape wanted{static_cast<uint32_t>(bpf_map__type(map)), bpf_map__key_size(map),
+                        bpf_map__value_size(map), bpf_map__max_entries(map),
+                        bpf_map__map_flags(map)};
+        if (pinned == wanted) {
+            close(fd);  // libbpf reuses it
+            continue;
+        }
+        const Migration *migration = find_migration(name, pinned, wanted);
+        if (migration == nullptr) {
+            close(fd);
+            throw Error("pinned map " + std::string(pin) + " (" + describe_shape(pinned) +
+                        ") does not match this binary's " + name + " (" + describe_shape(wanted) +
+                        ") and no migration from that layout is known: detach first (`dfaasctl "
+                        "dp detach`; open connections will be reset)");
+        }
+        Step step;
+        step.name = name;
+        step.pin_path = pin;
+        step.old_fd = fd;
+        step.map = map;
+        step.migrate = migration->migrate;
+        // libbpf now creates this map fresh instead of reusing (and failing on) the old pin.
+        if (int err = bpf_map__set_pin_path(map, nullptr))
+            throw Error("unpin " + name + " in the BPF object: " + errno_text(err), err);
+        upgrade.steps_.push_back(std::move(step));
+    }
+    return upgrade;
+}
+
+PinnedUpgrade::~PinnedUpgrade() {
+    for (auto &step : steps_)
+        if (step.old_fd >= 0) close(step.old_fd);
+}
+
+void PinnedUpgrade::copy_state() {
+    for (auto &step : steps_)
+        step.migrate(step.old_fd, bpf_map__fd(step.map));
+}
+
+void PinnedUpgrade::repin() {
+    for (auto &step : steps_) {
+        // bpffs refuses names with a dot (reserved for its own files).
+        std::string staging = step.pin_path + "_upgrade";
+        unlink(staging.c_str());  // left over from an interrupted upgrade
+        if (bpf_obj_pin(bpf_map__fd(step.map), staging.c_str()) != 0)
+            throw Error("pin migrated " + step.name + " at " + staging + ": " + errno_text(errno),
+                        errno);
+        // rename replaces the old pin in one step: a reader opens either map, never none.
+        if (rename(staging.c_str(), step.pin_path.c_str()) != 0) {
+            int err = errno;
+            unlink(staging.c_str());
+            throw Error("replace pin " + step.pin_path + ": " + errno_text(err), err);
+        }
+    }
+}
+
+std::string PinnedUpgrade::summary() const {
+    std::string out;
+    for (const auto &step : steps_)
+        out += (out.empty() ? "" : ", ") + step.name;
+    return out;
+}
+
+}  // namespace dfaas::dp::abi

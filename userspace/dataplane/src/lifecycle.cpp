@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "dfaas/dataplane/dataplane.h"
+#include "abi_upgrade.h"
 #include "dfaas_tc.skel.h"
 #include "maps.h"
 
@@ -43,26 +44,6 @@ void ensure_bpffs_dir(const std::string &dir) {
         throw Error(dir +
                     " is not on a bpffs mount (mount -t bpf bpf <dir>, or choose a "
                     "directory under /sys/fs/bpf)");
-}
-
-// Refuses pinned maps written by a binary with another ABI: reading them would misinterpret
-// every value. abi_version is the first field of the config value in every ABI version.
-void check_pinned_abi(const std::string &dir) {
-    std::string path = dir + "/dfaas_config";
-    int fd = bpf_obj_get(path.c_str());
-    if (fd < 0) return;  // nothing pinned yet
-    bpf_map_info info{};
-    uint32_t len = sizeof(info);
-    std::vector<uint8_t> value;
-    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) value.resize(info.value_size);
-    uint32_t key = 0, version = 0;
-    bool ok = value.size() >= 4 && bpf_map_lookup_elem(fd, &key, value.data()) == 0;
-    close(fd);
-    if (ok) std::memcpy(&version, value.data(), sizeof(version));
-    if (ok && version != 0 && version != DFAAS_ABI_VERSION)
-        throw Error("maps pinned under " + dir + " have ABI version " + std::to_string(version) +
-                    ", this binary uses " + std::to_string(DFAAS_ABI_VERSION) +
-                    ": detach first (`dfaasctl dp detach`; open connections will be reset)");
 }
 
 // Capacity of a map already pinned under `dir` (0 = none pinned). A restarted loader with
@@ -125,22 +106,31 @@ void validate_settings(const Settings &s) {
         throw Error("settings: mtu " + std::to_string(s.mtu) + " is below the IPv4 minimum of 576");
 }
 
+// Our filter at one attach point: the hook and the filter's identity (handle, priority) that
+// attach, query and detach all address.
+struct TcFilter {
+    bpf_tc_hook hook{};
+    bpf_tc_opts opts{};
+
+    TcFilter(uint32_t ifindex, bpf_tc_attach_point point) {
+        hook.sz = sizeof(hook);
+        hook.ifindex = static_cast<int>(ifindex);
+        hook.attach_point = point;
+        opts.sz = sizeof(opts);
+        opts.handle = kTcHandle;
+        opts.priority = kTcPriority;
+    }
+};
+
 void attach_program(uint32_t ifindex, const std::string &iface, bpf_tc_attach_point point,
                     int prog_fd) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(ifindex);
-    hook.attach_point = point;
-    int err = bpf_tc_hook_create(&hook);
+    TcFilter filter(ifindex, point);
+    int err = bpf_tc_hook_create(&filter.hook);
     if (err && err != -EEXIST)
         throw Error(describe(std::string("create clsact on ") + iface, err), err);
-    bpf_tc_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.prog_fd = prog_fd;
-    opts.handle = kTcHandle;
-    opts.priority = kTcPriority;
-    opts.flags = BPF_TC_F_REPLACE;  // atomic swap when our filter is already there
-    err = bpf_tc_attach(&hook, &opts);
+    filter.opts.prog_fd = prog_fd;
+    filter.opts.flags = BPF_TC_F_REPLACE;  // atomic swap when our filter is already there
+    err = bpf_tc_attach(&filter.hook, &filter.opts);
     if (err)
         throw Error(
             describe(std::string("attach tc ") + attach_point_name(point) + " on " + iface, err),
@@ -148,28 +138,26 @@ void attach_program(uint32_t ifindex, const std::string &iface, bpf_tc_attach_po
 }
 
 uint32_t attached_prog_id(uint32_t ifindex, bpf_tc_attach_point point) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(ifindex);
-    hook.attach_point = point;
-    bpf_tc_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.handle = kTcHandle;
-    opts.priority = kTcPriority;
-    if (bpf_tc_query(&hook, &opts) != 0) return 0;
-    return opts.prog_id;
+    TcFilter filter(ifindex, point);
+    if (bpf_tc_query(&filter.hook, &filter.opts) != 0) return 0;
+    return filter.opts.prog_id;
 }
 
 void detach_program(uint32_t ifindex, bpf_tc_attach_point point) {
-    bpf_tc_hook hook{};
-    hook.sz = sizeof(hook);
-    hook.ifindex = static_cast<int>(ifindex);
-    hook.attach_point = point;
-    bpf_tc_opts opts{};
-    opts.sz = sizeof(opts);
-    opts.handle = kTcHandle;
-    opts.priority = kTcPriority;
-    bpf_tc_detach(&hook, &opts);  // ENOENT (already gone, interface deleted) is fine
+    TcFilter filter(ifindex, point);
+    bpf_tc_detach(&filter.hook, &filter.opts);  // ENOENT (already gone, interface deleted) is fine
+}
+
+// Every map the object pins must be in Maps::pinned(): detach unpins only what that table names,
+// so a missing entry would leave a pin (and its memory) behind after `dfaasctl dp detach`.
+void check_map_table(const bpf_object *obj) {
+    const bpf_map *map = nullptr;
+    bpf_object__for_each_map(map, obj) {
+        if (bpf_map__pin_path(map) != nullptr && Maps::find(bpf_map__name(map)) == nullptr)
+            throw Error(std::string("map ") + bpf_map__name(map) +
+                        " is pinned by the BPF object but missing from the loader's map table "
+                        "(userspace/dataplane/src/maps.cpp)");
+    }
 }
 
 std::function<void(LogLevel, const std::string &)> &log_sink() {
@@ -215,11 +203,12 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     validate_settings(opts.settings);
     uint32_t ifindex = interface_index(opts.interface, "attach tc ingress");
     ensure_bpffs_dir(opts.bpffs);
-    check_pinned_abi(opts.bpffs);
+    abi::check_pinned_version(opts.bpffs);
 
     LIBBPF_OPTS(bpf_object_open_opts, open_opts, .pin_root_path = opts.bpffs.c_str());
     std::unique_ptr<dfaas_tc, SkeletonDeleter> skel(dfaas_tc__open_opts(&open_opts));
     if (!skel) throw Error(describe("open BPF object", errno), errno);
+    check_map_table(skel->obj);
     if (opts.ct_entries == 0 || opts.ct_half_open_entries == 0)
         throw Error("conntrack sizes must be positive (established " +
                     std::to_string(opts.ct_entries) + ", half-open " +
@@ -238,6 +227,10 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
         if (bpf_map__set_max_entries(map, size))
             throw Error(std::string(name) + " size " + std::to_string(size) + " rejected");
     }
+    // Upgrade in place (docs/architecture.md, "ABI version rule"): pinned maps that match are
+    // reused, maps of the previous ABI are migrated into new maps, anything else is refused
+    // here, naming the map, before anything changes.
+    auto upgrade = abi::PinnedUpgrade::prepare(skel->obj);
     // libbpf reuses every compatible map pinned under pin_root_path and pins the others.
     if (int err = dfaas_tc__load(skel.get()))
         throw Error(describe("load BPF programs (pinned maps under " + opts.bpffs +
@@ -250,26 +243,54 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     uint32_t zero = 0;
     dfaas_config cfg{};
     map_lookup(cfg_fd, zero, cfg);
+    const uint32_t pinned_abi = cfg.abi_version;
     Settings settings = opts.settings;
     if (settings.mtu == 0) settings.mtu = interface_mtu(opts.interface);
     fill_config(cfg, settings);
+    // Readers (Dataplane::open) trust abi_version: it names this binary's ABI only once the
+    // migrated maps are pinned, below.
+    if (!upgrade.empty()) cfg.abi_version = pinned_abi;
     cfg.ifindex = ifindex;
     if (cfg.attached_unix_ns == 0) cfg.attached_unix_ns = unix_now_ns();
     if (cfg.hash_seed == 0 && getrandom(&cfg.hash_seed, sizeof(cfg.hash_seed), 0) < 0)
         cfg.hash_seed = unix_now_ns();
     map_update(cfg_fd, zero, cfg, BPF_ANY, "write data-plane settings");
 
+    // Migrated counters are copied last, so only the few milliseconds until the swap are lost;
+    // conntrack, policies and windows are reused as they are and lose nothing.
+    upgrade.copy_state();
     attach_program(ifindex, opts.interface, BPF_TC_INGRESS,
                    bpf_program__fd(skel->progs.dfaas_ingress));
     attach_program(ifindex, opts.interface, BPF_TC_EGRESS,
                    bpf_program__fd(skel->progs.dfaas_egress));
+    // Pins last: until here a failure leaves the old maps pinned, and the next attach migrates
+    // them again.
+    upgrade.repin();
+    if (!upgrade.empty()) {
+        cfg.abi_version = DFAAS_ABI_VERSION;
+        map_update(cfg_fd, zero, cfg, BPF_ANY, "write the ABI version after the upgrade");
+        log_sink()(LogLevel::Warn,
+                   "upgraded in place; migrated " + upgrade.summary() + " from the previous ABI\n");
+    }
     // The filters hold the programs and the pins hold the maps: the skeleton can go.
     skel.reset();
     return open(opts.bpffs);
 }
 
 std::unique_ptr<Dataplane> Dataplane::open(const std::string &bpffs) {
-    return std::unique_ptr<Dataplane>(new Dataplane(Maps::open_pinned(bpffs), bpffs));
+    auto maps = Maps::open_pinned(bpffs);
+    // Reading or writing maps of another layout would misplace values (a stats row of ABI 2 is
+    // not where ABI 3 looks): only attach, which migrates, may touch them.
+    uint32_t zero = 0;
+    dfaas_config cfg{};
+    if (map_lookup(maps->config, zero, cfg) && cfg.abi_version != 0 &&
+        cfg.abi_version != DFAAS_ABI_VERSION)
+        throw Error("maps pinned under " + bpffs + " have ABI version " +
+                    std::to_string(cfg.abi_version) + ", this binary reads " +
+                    std::to_string(DFAAS_ABI_VERSION) +
+                    ": use the binary that attached them, or attach with this one first "
+                    "(restart the agent or `dfaasctl dp attach`; upgrades in place)");
+    return std::unique_ptr<Dataplane>(new Dataplane(std::move(maps), bpffs));
 }
 
 bool Dataplane::detach(const std::string &bpffs) {
@@ -286,8 +307,8 @@ bool Dataplane::detach(const std::string &bpffs) {
         }
         close(fd);
     }
-    for (const auto &name : Maps::names()) {
-        std::string path = bpffs + "/" + name;
+    for (const auto &entry : Maps::pinned()) {
+        std::string path = bpffs + "/" + entry.name;
         if (unlink(path.c_str()) != 0 && errno != ENOENT)
             throw Error(describe("unpin " + path, errno), errno);
     }

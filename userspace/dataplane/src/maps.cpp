@@ -9,38 +9,37 @@ std::string describe(const std::string &what, int err) {
     return what + ": " + std::strerror(err);
 }
 
-const std::vector<std::string> &Maps::names() {
-    static const std::vector<std::string> kNames = {
-        "dfaas_config",       "dfaas_services",   "dfaas_functions",   "dfaas_policies",
-        "dfaas_peers",        "dfaas_peer_addrs", "dfaas_peer_stats",  "dfaas_stats",
-        "dfaas_fwd_in_stats", "dfaas_reasons",    "dfaas_rate_local",  "dfaas_rate_fwd_in",
-        "dfaas_rate_syn",     "dfaas_ct",         "dfaas_ct_half_open"};
-    return kNames;
+std::span<const Maps::Pinned> Maps::pinned() {
+    static constexpr Pinned kPinned[] = {
+        {"dfaas_config", &Maps::config},
+        {"dfaas_services", &Maps::services},
+        {"dfaas_functions", &Maps::functions},
+        {"dfaas_policies", &Maps::policies},
+        {"dfaas_peers", &Maps::peers},
+        {"dfaas_peer_addrs", &Maps::peer_addrs},
+        {"dfaas_peer_stats", &Maps::peer_stats},
+        {"dfaas_stats", &Maps::stats},
+        {"dfaas_fwd_in_stats", &Maps::fwd_in_stats},
+        {"dfaas_reasons", &Maps::reasons},
+        {"dfaas_rate_local", &Maps::rate_local},
+        {"dfaas_rate_fwd_in", &Maps::rate_fwd_in},
+        {"dfaas_rate_syn", &Maps::rate_syn},
+        {"dfaas_ct", &Maps::ct},
+        {"dfaas_ct_half_open", &Maps::ct_half_open},
+    };
+    return kPinned;
 }
 
-int *Maps::slot(const std::string &name) {
-    if (name == "dfaas_config") return &config;
-    if (name == "dfaas_services") return &services;
-    if (name == "dfaas_functions") return &functions;
-    if (name == "dfaas_policies") return &policies;
-    if (name == "dfaas_peers") return &peers;
-    if (name == "dfaas_peer_addrs") return &peer_addrs;
-    if (name == "dfaas_peer_stats") return &peer_stats;
-    if (name == "dfaas_stats") return &stats;
-    if (name == "dfaas_fwd_in_stats") return &fwd_in_stats;
-    if (name == "dfaas_reasons") return &reasons;
-    if (name == "dfaas_rate_local") return &rate_local;
-    if (name == "dfaas_rate_fwd_in") return &rate_fwd_in;
-    if (name == "dfaas_rate_syn") return &rate_syn;
-    if (name == "dfaas_ct") return &ct;
-    if (name == "dfaas_ct_half_open") return &ct_half_open;
+const Maps::Pinned *Maps::find(std::string_view name) {
+    for (const auto &entry : pinned())
+        if (name == entry.name) return &entry;
     return nullptr;
 }
 
 std::unique_ptr<Maps> Maps::open_pinned(const std::string &dir) {
     std::unique_ptr<Maps> maps(new Maps());
-    for (const auto &name : names()) {
-        std::string path = dir + "/" + name;
+    for (const auto &entry : pinned()) {
+        std::string path = dir + "/" + entry.name;
         int fd = bpf_obj_get(path.c_str());
         if (fd < 0) {
             int err = errno;
@@ -51,15 +50,14 @@ std::unique_ptr<Maps> Maps::open_pinned(const std::string &dir) {
                                  err),
                         err);
         }
-        *maps->slot(name) = fd;
+        (*maps).*entry.fd = fd;
     }
     return maps;
 }
 
 Maps::~Maps() {
-    for (int fd : {config, services, functions, policies, peers, peer_addrs, peer_stats, stats,
-                   fwd_in_stats, reasons, rate_local, rate_fwd_in, rate_syn, ct, ct_half_open})
-        if (fd >= 0) close(fd);
+    for (const auto &entry : pinned())
+        if (this->*entry.fd >= 0) close(this->*entry.fd);
 }
 
 int possible_cpus() {

@@ -7,7 +7,9 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dfaas/abi.h"
@@ -20,12 +22,25 @@ std::string describe(const std::string &what, int err);
 
 class Maps {
   public:
+    // One pinned map: its name (the file under the pin directory, the same as in
+    // bpf/lib/maps.h) and the member holding its descriptor.
+    struct Pinned {
+        const char *name;
+        int Maps::*fd;
+    };
+    // Every pinned map, the one list that open, unpin and close walk. attach() checks it
+    // against the loaded object, so a pinned map added to bpf/lib/maps.h and not here is an
+    // error on the first attach, not a pin left behind by detach.
+    static std::span<const Pinned> pinned();
+    // The entry named `name`, nullptr when the table has no such map.
+    static const Pinned *find(std::string_view name);
+
     // Opens every map pinned under `dir`; throws Error naming the first one missing.
     static std::unique_ptr<Maps> open_pinned(const std::string &dir);
-    // Names of the pinned maps (file names under the pin directory).
-    static const std::vector<std::string> &names();
 
     ~Maps();
+    Maps(const Maps &) = delete;
+    Maps &operator=(const Maps &) = delete;
 
     int config = -1, services = -1, functions = -1, policies = -1, peers = -1, peer_addrs = -1,
         peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
@@ -33,7 +48,6 @@ class Maps {
 
   private:
     Maps() = default;
-    int *slot(const std::string &name);
 };
 
 // Number of values a per-CPU map returns for one key.

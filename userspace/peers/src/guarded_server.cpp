@@ -11,6 +11,7 @@
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace dfaas::peers {
 
@@ -19,6 +20,7 @@ struct GuardedServer::Counters {
     std::array<std::atomic<uint64_t>, kHttpRefusalCount> refused{};
     std::atomic<uint64_t> open{0};
     std::atomic<uint64_t> accepted{0};
+    std::atomic<uint64_t> fast_lane{0};
     std::atomic<uint64_t> bytes_read{0};
 };
 
@@ -108,6 +110,50 @@ bool wait_for(int sock, short events, Clock::time_point limit,
         const int rc = ::poll(&fd, 1, static_cast<int>(slice.count()));
         if (rc > 0) return true;
         if (rc < 0 && errno != EINTR) return false;
+    }
+}
+
+// Over the budget, a connection gets a fast-lane place only if it already holds a whole GET or
+// HEAD request head: peeks (reads nothing, so httplib parses it afterwards) until the head ends
+// ("\r\n\r\n"), `fast_lane_wait` passes, a partial head stops growing for `fast_lane_stall`
+// (a slow-loris sends a byte at a time: it is let go after the stall, not the wait), the bytes
+// are not a GET/HEAD, or max_header_bytes hold no end of head.
+bool whole_bodiless_head_arrives(int sock, const GuardSettings &settings,
+                                 const std::atomic<::socket_t> &listener) {
+    static constexpr std::string_view kGet = "GET ", kHead = "HEAD ";
+    const auto start = Clock::now();
+    const auto limit = start + settings.fast_lane_wait;
+    std::vector<char> head(std::max<size_t>(settings.max_header_bytes, kHead.size()));
+    size_t seen = 0;
+    auto grew_at = start;
+    while (true) {
+        const ssize_t n = ::recv(sock, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0) return false;  // the client closed
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        const auto now = Clock::now();
+        if (n > 0) {
+            const std::string_view text(head.data(), static_cast<size_t>(n));
+            const auto starts = [&](std::string_view method) {
+                const size_t k = std::min(text.size(), method.size());
+                return text.substr(0, k) == method.substr(0, k);
+            };
+            if (!starts(kGet) && !starts(kHead)) return false;
+            // Four bytes at least: the method matched in full.
+            if (text.find("\r\n\r\n") != std::string_view::npos) return true;
+            if (text.size() >= head.size()) return false;
+            if (text.size() > seen) {
+                seen = text.size();
+                grew_at = now;
+            }
+        }
+        if (now >= limit) return false;
+        if (seen > 0 && now - grew_at >= settings.fast_lane_stall) return false;
+        if (seen == 0) {
+            if (!wait_for(sock, POLLIN, limit, listener)) return false;
+        } else {
+            // Part of a head is queued: poll() would return at once, so wait a little for more.
+            std::this_thread::sleep_for(std::min<Clock::duration>(milliseconds(2), limit - now));
+        }
     }
 }
 
@@ -317,6 +363,7 @@ std::vector<HttpListenerSnapshot> http_listener_snapshots() {
             found->refused[i] += counters->refused[i].load(std::memory_order_relaxed);
         found->connections += counters->open.load(std::memory_order_relaxed);
         found->accepted_connections += counters->accepted.load(std::memory_order_relaxed);
+        found->fast_lane_served += counters->fast_lane.load(std::memory_order_relaxed);
         found->bytes_read += counters->bytes_read.load(std::memory_order_relaxed);
     }
     return out;
@@ -332,9 +379,15 @@ GuardedServer::GuardedServer(GuardSettings settings)
         std::lock_guard lock(registry_mutex);
         registry().push_back(counters_);
     }
-    // One worker per admitted connection plus spares that refuse the surplus at once: a full
-    // listener answers 503 instead of leaving connections queued behind slow ones.
-    const size_t workers = settings_.max_connections + 4;
+    fast_lane_settings_ = settings_;
+    fast_lane_settings_.request_deadline =
+        std::min(settings_.request_deadline, settings_.fast_lane_deadline);
+    fast_lane_settings_.read_timeout =
+        std::min(settings_.read_timeout, settings_.fast_lane_deadline);
+    // One worker per admitted connection and per fast-lane place, plus spares that refuse the
+    // surplus at once: a full listener answers 503 instead of leaving connections queued behind
+    // slow ones.
+    const size_t workers = settings_.max_connections + settings_.fast_lane_connections + 4;
     new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
     set_read_timeout(
         std::chrono::duration_cast<std::chrono::seconds>(settings_.read_timeout).count(), 0);
@@ -401,11 +454,12 @@ HttpListenerSnapshot GuardedServer::snapshot() const {
         s.refused[i] = counters_->refused[i].load(std::memory_order_relaxed);
     s.connections = counters_->open.load(std::memory_order_relaxed);
     s.accepted_connections = counters_->accepted.load(std::memory_order_relaxed);
+    s.fast_lane_served = counters_->fast_lane.load(std::memory_order_relaxed);
     s.bytes_read = counters_->bytes_read.load(std::memory_order_relaxed);
     return s;
 }
 
-bool GuardedServer::admit(const std::string &source) {
+std::optional<HttpRefusal> GuardedServer::admit(const std::string &source) {
     std::lock_guard lock(sources_mutex_);
     std::optional<HttpRefusal> refusal;
     if (open_total_ >= settings_.max_connections)
@@ -414,14 +468,23 @@ bool GuardedServer::admit(const std::string &source) {
         refusal = HttpRefusal::per_source_connections;
     if (refusal) {
         if (open_by_source_[source] == 0) open_by_source_.erase(source);
-        counters_->refused[static_cast<size_t>(*refusal)].fetch_add(1, std::memory_order_relaxed);
-        return false;
+        return refusal;
     }
     ++open_by_source_[source];
     ++open_total_;
     counters_->open.store(open_total_, std::memory_order_relaxed);
     counters_->accepted.fetch_add(1, std::memory_order_relaxed);
-    return true;
+    return std::nullopt;
+}
+
+bool GuardedServer::take_fast_lane(socket_t sock) {
+    size_t open = fast_lane_open_.load();
+    do {
+        if (open >= settings_.fast_lane_connections) return false;
+    } while (!fast_lane_open_.compare_exchange_weak(open, open + 1));
+    if (whole_bodiless_head_arrives(sock, settings_, svr_sock_)) return true;
+    fast_lane_open_.fetch_sub(1);
+    return false;
 }
 
 void GuardedServer::release(const std::string &source) {
@@ -447,9 +510,10 @@ void GuardedServer::drain(socket_t sock) {
 bool GuardedServer::process_and_close_socket(socket_t sock) {
     const std::string source = source_of(sock);
     bool served = false;
-    if (admit(source)) {
+    const auto refusal = admit(source);
+    if (!refusal) {
         try {
-            served = serve_connection(sock);
+            served = serve_connection(sock, settings_, std::max<size_t>(keep_alive_max_count_, 1));
         } catch (...) {
             // A handler's exception is httplib's to answer; anything else ends this connection
             // only.
@@ -457,7 +521,18 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
         ::shutdown(sock, SHUT_WR);
         drain(sock);
         release(source);
+    } else if (take_fast_lane(sock)) {
+        // Over the budget, but the whole request is already here: one request, then closed.
+        counters_->fast_lane.fetch_add(1, std::memory_order_relaxed);
+        try {
+            served = serve_connection(sock, fast_lane_settings_, 1);
+        } catch (...) {
+        }
+        ::shutdown(sock, SHUT_WR);
+        drain(sock);
+        fast_lane_open_.fetch_sub(1);
     } else {
+        counters_->refused[static_cast<size_t>(*refusal)].fetch_add(1, std::memory_order_relaxed);
         // Refused before reading anything: no drain, the worker is free at once.
         static constexpr std::string_view kBusy =
             "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
@@ -468,14 +543,15 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
     return served;
 }
 
-bool GuardedServer::serve_connection(socket_t sock) {
-    GuardedStream stream(sock, settings_, *counters_, svr_sock_);
-    size_t remaining = std::max<size_t>(keep_alive_max_count_, 1);
+bool GuardedServer::serve_connection(socket_t sock, const GuardSettings &settings,
+                                     size_t max_requests) {
+    GuardedStream stream(sock, settings, *counters_, svr_sock_);
+    size_t remaining = max_requests;
     bool ok = true;
     // Between requests (and before the first) a connection may idle for keep_alive_timeout.
     while (remaining > 0) {
         if (!stream.has_buffered() &&
-            !wait_for(sock, POLLIN, Clock::now() + settings_.keep_alive_timeout, svr_sock_))
+            !wait_for(sock, POLLIN, Clock::now() + settings.keep_alive_timeout, svr_sock_))
             break;
         stream.begin_request();
         close_after_request = false;

@@ -135,72 +135,99 @@ std::optional<Reply> Receiver::screen(std::string_view method, std::string_view 
 }
 
 Reply Receiver::handle(const InboundRequest &request, Instant now) {
-    const std::string_view remote = request.remote;
     if (auto problem = check_request_line(request.method, request.path, request.body.size()))
-        return reject(problem->reason, std::move(problem->detail), remote);
+        return reject(problem->reason, std::move(problem->detail), request.remote);
+    auto signer = authenticate(request, now);
+    if (auto *refused = std::get_if<Reply>(&signer)) return std::move(*refused);
+    auto envelope = check_envelope(request, std::get<SignedRequest>(signer));
+    if (auto *refused = std::get_if<Reply>(&envelope)) return std::move(*refused);
+    return admit(request, std::get<Envelope>(envelope), now);
+}
 
-    // Authentication headers, then the clock, then the HMAC: nothing is parsed before the
-    // signature is known to be good.
+// The authentication headers, then the clock, then the HMAC: nothing is parsed before the
+// signature is known to be good.
+Receiver::Stage<Receiver::SignedRequest> Receiver::authenticate(const InboundRequest &request,
+                                                                Instant now) {
+    auto signer = parse_auth_headers(request);
+    if (std::holds_alternative<Reply>(signer)) return signer;
+    const Instant sent_at = std::get<SignedRequest>(signer).sent_at;
+    if (!replay_.in_window(sent_at, now)) {
+        const Millis skew = sent_at > now ? sent_at - now : now - sent_at;
+        return reject(RejectReason::stale_timestamp,
+                      "timestamp " + std::to_string(sent_at.time_since_epoch().count()) + " is " +
+                          seconds_text(skew) + (sent_at > now ? " ahead of" : " behind") +
+                          " this node's clock (replay window " +
+                          seconds_text(settings_.replay_window) + ")",
+                      request.remote);
+    }
+    if (auto refused = verify_signature(request, std::get<SignedRequest>(signer)))
+        return std::move(*refused);
+    return signer;
+}
+
+Receiver::Stage<Receiver::SignedRequest> Receiver::parse_auth_headers(
+    const InboundRequest &request) {
     std::string missing;
     for (const auto &[header, name] :
          {std::pair{&request.node, kHeaderNode}, std::pair{&request.timestamp, kHeaderTimestamp},
           std::pair{&request.signature, kHeaderSignature}})
         if (!header->has_value()) missing += (missing.empty() ? "" : ", ") + std::string(name);
-    if (!missing.empty()) return reject(RejectReason::missing_auth, "missing " + missing, remote);
+    if (!missing.empty())
+        return reject(RejectReason::missing_auth, "missing " + missing, request.remote);
 
     if (!is_valid_peer_id(*request.node))
         return reject(RejectReason::bad_auth_header,
                       std::string(kHeaderNode) + " " + shown(*request.node) + " is not a node id",
-                      remote);
+                      request.remote);
     const auto timestamp = parse_decimal(*request.timestamp, 15);
     if (!timestamp || static_cast<int64_t>(*timestamp) > kMaxTimestampMs)
         return reject(RejectReason::bad_auth_header,
                       std::string(kHeaderTimestamp) + " " + shown(*request.timestamp) +
                           " is not milliseconds since the epoch",
-                      remote);
-    const auto timestamp_ms = static_cast<int64_t>(*timestamp);
+                      request.remote);
     if (request.signature->size() != 64)
         return reject(RejectReason::bad_auth_header,
-                      std::string(kHeaderSignature) + " must be 64 hex digits", remote);
+                      std::string(kHeaderSignature) + " must be 64 hex digits", request.remote);
+    return SignedRequest{*request.node, Instant{Millis{static_cast<int64_t>(*timestamp)}}};
+}
 
-    const Instant sent_at{Millis{timestamp_ms}};
-    if (!replay_.in_window(sent_at, now)) {
-        const Millis skew = sent_at > now ? sent_at - now : now - sent_at;
-        return reject(RejectReason::stale_timestamp,
-                      "timestamp " + std::to_string(timestamp_ms) + " is " + seconds_text(skew) +
-                          (sent_at > now ? " ahead of" : " behind") +
-                          " this node's clock (replay window " +
-                          seconds_text(settings_.replay_window) + ")",
-                      remote);
-    }
-
+std::optional<Reply> Receiver::verify_signature(const InboundRequest &request,
+                                                const SignedRequest &signer) {
     bool authentic = false;
     try {
-        authentic = verify(keys_, request.method, request.path, timestamp_ms, request.body,
-                           *request.signature);
+        authentic =
+            verify(keys_, request.method, request.path, signer.sent_at.time_since_epoch().count(),
+                   request.body, *request.signature);
     } catch (const std::exception &error) {
-        return reject(RejectReason::internal_error, error.what(), remote);
+        return reject(RejectReason::internal_error, error.what(), request.remote);
     }
     if (!authentic)
         return reject(RejectReason::bad_signature,
-                      "signature of " + shown(*request.node) +
+                      "signature of " + shown(signer.node) +
                           " does not match (a different cluster key, or the request was altered)",
-                      remote);
+                      request.remote);
+    return std::nullopt;
+}
 
+// Strict decoding, then the signed body must agree with the headers and be meant for this node.
+Receiver::Stage<Envelope> Receiver::check_envelope(const InboundRequest &request,
+                                                   const SignedRequest &signer) {
+    const std::string_view remote = request.remote;
     DecodeResult decoded = decode_envelope(request.body, settings_.max_body);
     if (!decoded.ok())
         return reject(decoded.rejection.reason, std::move(decoded.rejection.detail), remote);
-    const Envelope &envelope = *decoded.envelope;
+    Envelope envelope = std::move(*decoded.envelope);
     std::string type(envelope.type());
 
-    if (envelope.sender_id != *request.node)
+    if (envelope.sender_id != signer.node)
         return reject(RejectReason::header_mismatch,
-                      std::string(kHeaderNode) + " " + shown(*request.node) +
+                      std::string(kHeaderNode) + " " + shown(signer.node) +
                           " but the signed sender_id is " + shown(envelope.sender_id),
                       remote, type);
-    if (envelope.sent_at != sent_at)
+    if (envelope.sent_at != signer.sent_at)
         return reject(RejectReason::header_mismatch,
-                      std::string(kHeaderTimestamp) + " " + std::to_string(timestamp_ms) +
+                      std::string(kHeaderTimestamp) + " " +
+                          std::to_string(signer.sent_at.time_since_epoch().count()) +
                           " but the signed sent_at is " +
                           std::to_string(envelope.sent_at.time_since_epoch().count()),
                       remote, type);
@@ -216,29 +243,14 @@ Reply Receiver::handle(const InboundRequest &request, Instant now) {
             RejectReason::wrong_receiver,
             type + " for " + shown(*envelope.to) + ", this node is '" + settings_.self_id + "'",
             remote, type);
+    return envelope;
+}
 
-    ReplayVerdict verdict;
-    {
-        std::lock_guard lock(replay_mutex_);
-        verdict = replay_.admit(envelope.sender_id, envelope.seq, envelope.sent_at, now);
-    }
-    switch (verdict) {
-        case ReplayVerdict::fresh:
-            break;
-        case ReplayVerdict::stale:  // checked above; the clock is the same
-            return reject(RejectReason::stale_timestamp, "timestamp outside the window", remote,
-                          type);
-        case ReplayVerdict::replay:
-            return reject(RejectReason::replay,
-                          "seq " + std::to_string(envelope.seq) + " of '" + envelope.sender_id +
-                              "' already received",
-                          remote, type);
-        case ReplayVerdict::capacity:
-            return reject(RejectReason::replay_capacity,
-                          "too many senders tracked (" + std::to_string(settings_.max_senders) +
-                              "): '" + envelope.sender_id + "' refused",
-                          remote, type);
-    }
+// The first stage that changes anything: (sender, seq) is consumed, then the handler decides.
+Reply Receiver::admit(const InboundRequest &request, const Envelope &envelope, Instant now) {
+    const std::string_view remote = request.remote;
+    std::string type(envelope.type());
+    if (auto refused = consume_sequence(envelope, now, remote, type)) return std::move(*refused);
 
     Admission admission;
     try {
@@ -260,6 +272,33 @@ Reply Receiver::handle(const InboundRequest &request, Instant now) {
     reply.status = 204;
     reply.type = std::move(type);
     return reply;
+}
+
+std::optional<Reply> Receiver::consume_sequence(const Envelope &envelope, Instant now,
+                                                std::string_view remote, const std::string &type) {
+    ReplayVerdict verdict;
+    {
+        std::lock_guard lock(replay_mutex_);
+        verdict = replay_.admit(envelope.sender_id, envelope.seq, envelope.sent_at, now);
+    }
+    switch (verdict) {
+        case ReplayVerdict::fresh:
+            return std::nullopt;
+        case ReplayVerdict::stale:  // checked in authenticate(); the clock is the same
+            return reject(RejectReason::stale_timestamp, "timestamp outside the window", remote,
+                          type);
+        case ReplayVerdict::replay:
+            return reject(RejectReason::replay,
+                          "seq " + std::to_string(envelope.seq) + " of '" + envelope.sender_id +
+                              "' already received",
+                          remote, type);
+        case ReplayVerdict::capacity:
+            return reject(RejectReason::replay_capacity,
+                          "too many senders tracked (" + std::to_string(settings_.max_senders) +
+                              "): '" + envelope.sender_id + "' refused",
+                          remote, type);
+    }
+    return std::nullopt;
 }
 
 ReceiveCounters Receiver::counters() const {

@@ -22,8 +22,7 @@ Result<std::string> read_whole_file(const std::string &path) {
     if (::stat(path.c_str(), &info) != 0)
         return fail("cannot read \"" + path + "\": " + std::strerror(errno));
     if (S_ISDIR(info.st_mode)) return fail("\"" + path + "\" is a directory, expected a file");
-    if (!S_ISREG(info.st_mode))
-        return fail("\"" + path + "\" is not a regular file");
+    if (!S_ISREG(info.st_mode)) return fail("\"" + path + "\" is not a regular file");
     if (info.st_size > kMaxConfigSideFileBytes)
         return fail("\"" + path + "\" is larger than 1 MiB");
     std::ifstream file(path, std::ios::binary);

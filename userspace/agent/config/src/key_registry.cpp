@@ -54,6 +54,25 @@ auto positive_duration(Duration minimum = Duration(1)) {
     return [minimum](std::string_view text) { return parse_positive_duration(text, minimum); };
 }
 
+// A duration within [minimum, maximum]: the listener guards' timeouts, which must neither cut
+// off healthy clients nor let a slow-loris hold a connection for hours.
+auto duration_in(Duration minimum, Duration maximum) {
+    return [minimum, maximum](std::string_view text) -> Result<Duration> {
+        auto duration = parse_positive_duration(text, minimum);
+        if (!duration) return duration;
+        if (*duration > maximum)
+            return fail("is longer than the maximum " + format_duration(maximum));
+        return duration;
+    };
+}
+
+// The limits of the guarded listeners (API and peer port).
+constexpr Duration kMinGuardTimeout = std::chrono::milliseconds(100);
+constexpr Duration kMaxReadTimeout = std::chrono::minutes(1);
+constexpr Duration kMaxRequestDeadline = std::chrono::minutes(5);
+constexpr uint64_t kMaxConnectionsPerSource = 1024;
+constexpr uint64_t kMaxConnections = 4096;  // one worker thread each
+
 template <class T>
 auto unsigned_in(uint64_t min, uint64_t max) {
     return [min, max](std::string_view text) -> Result<T> {
@@ -93,6 +112,11 @@ KeySpec scalar_key(std::string path, std::string type, Access access, Parse pars
     spec.render = [access, render](const Config &config) {
         return std::vector<std::string>{render(access(config))};
     };
+    return spec;
+}
+
+KeySpec with_line_breaks(KeySpec spec) {
+    spec.allows_line_breaks = true;
     return spec;
 }
 
@@ -310,16 +334,17 @@ std::vector<KeySpec> build_key_specs() {
                               FIELD(prometheus.scrape_interval), positive_duration(), duration_text,
                               "Scrape interval of the Prometheus the agent queries (5s in the "
                               "OpenFaaS and DFaaS deployments)."));
-    keys.push_back(scalar_key("prometheus.node_cpu_query", "PromQL template",
-                              FIELD(prometheus.node_cpu_query), parse_query_template, as_is,
-                              "Node CPU in percent of one core; $window is replaced by "
-                              "prometheus.window. The default uses node-exporter when scraped, "
-                              "else the CPU of all scraped processes."));
-    keys.push_back(
-        scalar_key("prometheus.node_ram_query", "PromQL template", FIELD(prometheus.node_ram_query),
-                   parse_query_template, as_is,
-                   "Node memory in use in bytes; $window as above. The default uses "
-                   "node-exporter when scraped, else the RSS of all scraped processes."));
+    keys.push_back(with_line_breaks(scalar_key(
+        "prometheus.node_cpu_query", "PromQL template", FIELD(prometheus.node_cpu_query),
+        parse_query_template, as_is,
+        "Node CPU in percent of one core; $window is replaced by prometheus.window. The default "
+        "uses node-exporter when scraped, else the CPU of all scraped processes. May span "
+        "lines.")));
+    keys.push_back(with_line_breaks(scalar_key(
+        "prometheus.node_ram_query", "PromQL template", FIELD(prometheus.node_ram_query),
+        parse_query_template, as_is,
+        "Node memory in use in bytes; $window as above. The default uses node-exporter when "
+        "scraped, else the RSS of all scraped processes. May span lines.")));
     // --- api ---
     keys.push_back(
         scalar_key("api.listen", "ip:port", FIELD(api.listen), parse_endpoint, endpoint_text,
@@ -336,12 +361,21 @@ std::vector<KeySpec> build_key_specs() {
                               "threads): the probes stay answered while the API is busy."));
     keys.push_back(scalar_key("api.max_connections_per_source", "count",
                               FIELD(api.max_connections_per_source),
-                              unsigned_in<uint32_t>(1, 1024), uint_text,
+                              unsigned_in<uint32_t>(1, kMaxConnectionsPerSource), uint_text,
                               "Open connections one client address may hold on the API and on "
-                              "the health listener; more are refused at accept (503)."));
+                              "the health listener; more are refused at accept (503). At most "
+                              "api.max_connections."));
     keys.push_back(scalar_key("api.max_connections", "count", FIELD(api.max_connections),
-                              unsigned_in<uint32_t>(1, 4096), uint_text,
+                              unsigned_in<uint32_t>(1, kMaxConnections), uint_text,
                               "Open connections of the API in total (one worker thread each)."));
+    keys.push_back(scalar_key("api.read_timeout", duration, FIELD(api.read_timeout),
+                              duration_in(kMinGuardTimeout, kMaxReadTimeout), duration_text,
+                              "Longest wait for each read of an API request (and each write of "
+                              "its answer), 100ms..1m."));
+    keys.push_back(scalar_key("api.request_deadline", duration, FIELD(api.request_deadline),
+                              duration_in(kMinGuardTimeout, kMaxRequestDeadline), duration_text,
+                              "Time within which an API request's line, headers and body must "
+                              "all arrive, 100ms..5m; a slower client is cut off (slow-loris)."));
     // --- peers ---
     keys.push_back(scalar_key("peers.listen_port", "port", FIELD(peers.listen_port), parse_port,
                               uint_text, "Port of the peer protocol (HTTP+JSON, signed)."));
@@ -358,6 +392,23 @@ std::vector<KeySpec> build_key_specs() {
                               positive_duration(std::chrono::milliseconds(100)), duration_text,
                               "How often dead peers are looked for between periods (100ms.."
                               "strategy.period)."));
+    keys.push_back(scalar_key("peers.read_timeout", duration, FIELD(peers.read_timeout),
+                              duration_in(kMinGuardTimeout, kMaxReadTimeout), duration_text,
+                              "Longest wait for each read of a request on the peer port (and "
+                              "each write of its answer), 100ms..1m."));
+    keys.push_back(scalar_key("peers.request_deadline", duration, FIELD(peers.request_deadline),
+                              duration_in(kMinGuardTimeout, kMaxRequestDeadline), duration_text,
+                              "Time within which a peer request's line, headers and body must "
+                              "all arrive, 100ms..5m; a slower client is cut off (slow-loris)."));
+    keys.push_back(scalar_key("peers.max_connections_per_source", "count",
+                              FIELD(peers.max_connections_per_source),
+                              unsigned_in<uint32_t>(1, kMaxConnectionsPerSource), uint_text,
+                              "Open connections one address may hold on the peer port; more "
+                              "are refused at accept (503). At most peers.max_connections."));
+    keys.push_back(scalar_key("peers.max_connections", "count", FIELD(peers.max_connections),
+                              unsigned_in<uint32_t>(1, kMaxConnections), uint_text,
+                              "Open connections of the peer port in total (one worker thread "
+                              "each)."));
     // --- log ---
     keys.push_back(scalar_key("log.level", "enum: trace|debug|info|warn|error", FIELD(log.level),
                               enum_of(log_level_names), enum_text, "Least severe level logged.",

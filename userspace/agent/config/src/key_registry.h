@@ -36,6 +36,9 @@ struct KeySpec {
     std::function<std::optional<std::string>(Config &, const RawValue &)> apply;
     // The current value as config-file text (one entry per item for lists).
     std::function<std::vector<std::string>(const Config &)> render;
+    // Tabs and line breaks are part of the value (PromQL templates); every other key refuses
+    // them like any control character (text_problem in value_parsers.h).
+    bool allows_line_breaks = false;
 
     // The generic name first, then the aliases.
     std::vector<std::string> env_names() const;

@@ -168,7 +168,8 @@ void Loader::read_mapping(const YAML::Node &mapping, const std::string &section,
                       location(source, key) + ")");
             continue;
         }
-        std::string path = child_path(section, key.Scalar());
+        // A key is never a value, but it is printed: no raw control bytes in messages.
+        std::string path = child_path(section, printable(key.Scalar()));
         if (!seen.insert(key.Scalar()).second) {
             add_error(path + ": given twice (" + location(source, key) + ")");
             continue;
@@ -303,11 +304,23 @@ void Loader::warn_about_unknown_variables() {
         if (!name.starts_with("DFAAS_")) continue;
         if (std::find(known.begin(), known.end(), name) != known.end()) continue;
         std::string message =
-            "environment variable " + name + " is not a configuration key (ignored)";
+            "environment variable " + printable(name) + " is not a configuration key (ignored)";
         if (auto suggestion = closest_match(name, known))
             message += "; did you mean " + *suggestion + "?";
         warnings_.push_back(message);
     }
+}
+
+// Checked before any key's own parser, so that no key can accept text the dump could not
+// reproduce, and no message prints raw control bytes.
+std::optional<std::string> text_reason(const KeySpec &spec, const RawValue &raw) {
+    for (size_t i = 0; i < raw.items.size(); ++i) {
+        auto problem = text_problem(raw.items[i], spec.allows_line_breaks);
+        if (!problem) continue;
+        std::string item = raw.is_list ? " (item " + std::to_string(i + 1) + ")" : "";
+        return quote(raw.items[i]) + item + " " + *problem;
+    }
+    return std::nullopt;
 }
 
 LoadResult Loader::finish() {
@@ -322,7 +335,8 @@ LoadResult Loader::finish() {
         auto raw = raw_.find(spec.path);
         if (raw == raw_.end()) continue;
         origins.origin[spec.path] = raw->second.origin;
-        if (auto reason = spec.apply(config, raw->second)) {
+        if (auto reason = text_reason(spec, raw->second);
+            reason || (reason = spec.apply(config, raw->second))) {
             origins.failed.insert(spec.path);
             add_error(spec.path + ": " + *reason + " (from " + raw->second.origin + ")");
         }

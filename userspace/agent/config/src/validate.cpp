@@ -22,6 +22,10 @@ class Checker {
         check_prometheus_window();
         check_timeouts_below_period();
         check_control_tick();
+        check_connection_limits("api", config_.api.max_connections_per_source,
+                                config_.api.max_connections);
+        check_connection_limits("peers", config_.peers.max_connections_per_source,
+                                config_.peers.max_connections);
         check_strategy_needs();
         check_openfaas_auth();
         check_secret_files();
@@ -154,6 +158,15 @@ class Checker {
             error("peers.control_tick",
                   format_duration(config_.peers.control_tick) + " is longer than " +
                       other("strategy.period", format_duration(config_.strategy.period)));
+    }
+
+    // The guard would silently lower a per-source limit above the total: say so instead.
+    void check_connection_limits(const std::string &section, uint32_t per_source, uint32_t total) {
+        const std::string per_source_key = section + ".max_connections_per_source";
+        const std::string total_key = section + ".max_connections";
+        if (usable({per_source_key.c_str(), total_key.c_str()}) && per_source > total)
+            error(per_source_key, std::to_string(per_source) + " is more than " +
+                                      other(total_key, std::to_string(total)));
     }
 
     void check_strategy_needs() {

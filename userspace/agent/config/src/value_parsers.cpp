@@ -71,10 +71,104 @@ bool has_control_or_space(std::string_view text) {
     });
 }
 
+// One UTF-8 sequence at the front of `text`: its code point and length, or nullopt when the
+// bytes are not UTF-8 (truncated, overlong, a surrogate, above U+10FFFF).
+struct CodePoint {
+    uint32_t value = 0;
+    size_t length = 0;
+};
+std::optional<CodePoint> next_code_point(std::string_view text) {
+    const auto lead = static_cast<unsigned char>(text.front());
+    const size_t length = lead < 0x80             ? 1
+                          : (lead & 0xe0) == 0xc0 ? 2
+                          : (lead & 0xf0) == 0xe0 ? 3
+                          : (lead & 0xf8) == 0xf0 ? 4
+                                                  : 0;
+    if (length == 0 || length > text.size()) return std::nullopt;
+    uint32_t value = length == 1 ? lead : lead & (0x7fu >> length);
+    for (size_t i = 1; i < length; ++i) {
+        const auto next = static_cast<unsigned char>(text[i]);
+        if ((next & 0xc0) != 0x80) return std::nullopt;
+        value = value << 6 | (next & 0x3fu);
+    }
+    constexpr uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};  // shorter forms: overlong
+    if (value < kSmallest[length] || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
+        return std::nullopt;
+    return CodePoint{value, length};
+}
+
+bool is_control(uint32_t code_point) {
+    return code_point < 0x20 || (code_point >= 0x7f && code_point <= 0x9f);
+}
+
+bool is_noncharacter(uint32_t code_point) {
+    return (code_point >= 0xfdd0 && code_point <= 0xfdef) || (code_point & 0xfffe) == 0xfffe;
+}
+
+std::string hex(uint32_t value, int digits) {
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    std::string text(static_cast<size_t>(digits), '0');
+    for (int i = digits - 1; i >= 0; --i, value >>= 4)
+        text[static_cast<size_t>(i)] = kDigits[value & 0xf];
+    return text;
+}
+
+std::string code_point_name(uint32_t code_point) {
+    return "U+" + hex(code_point, code_point > 0xffff ? 6 : 4);
+}
+
 }  // namespace
 
+std::optional<std::string> text_problem(std::string_view text, bool allow_line_breaks) {
+    for (size_t offset = 0; offset < text.size();) {
+        const auto code_point = next_code_point(text.substr(offset));
+        if (!code_point)
+            return "is not valid UTF-8 (byte 0x" +
+                   hex(static_cast<unsigned char>(text[offset]), 2) + " at offset " +
+                   std::to_string(offset) + ")";
+        const uint32_t value = code_point->value;
+        const bool line_break = value == '\t' || value == '\n' || value == '\r';
+        if (is_control(value) && !(line_break && allow_line_breaks))
+            return "contains the control character " + code_point_name(value) + " at offset " +
+                   std::to_string(offset) +
+                   (line_break ? " (tabs and line breaks only in PromQL templates)" : "");
+        if (is_noncharacter(value))
+            return "contains the noncharacter " + code_point_name(value) + " at offset " +
+                   std::to_string(offset);
+        offset += code_point->length;
+    }
+    return std::nullopt;
+}
+
+std::string printable(std::string_view text) {
+    std::string shown;
+    for (size_t offset = 0; offset < text.size();) {
+        const auto code_point = next_code_point(text.substr(offset));
+        if (!code_point) {
+            shown += "\\x" + hex(static_cast<unsigned char>(text[offset]), 2);
+            ++offset;
+            continue;
+        }
+        const uint32_t value = code_point->value;
+        if (value == '\t')
+            shown += "\\t";
+        else if (value == '\n')
+            shown += "\\n";
+        else if (value == '\r')
+            shown += "\\r";
+        else if (value < 0x80 && is_control(value))
+            shown += "\\x" + hex(value, 2);
+        else if (is_control(value) || is_noncharacter(value))
+            shown += value > 0xffff ? "\\U" + hex(value, 8) : "\\u" + hex(value, 4);
+        else
+            shown += text.substr(offset, code_point->length);
+        offset += code_point->length;
+    }
+    return shown;
+}
+
 std::string quote(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    return "\"" + printable(text) + "\"";
 }
 
 std::string trim(std::string_view text) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -64,6 +65,18 @@ Result<std::string> parse_directory_path(std::string_view text);      // non-emp
 Result<std::string> parse_username(std::string_view text);            // "" or no ':' / controls
 Result<std::string> parse_query_template(std::string_view text);      // balanced PromQL template
 
+// Why `text` cannot be the value of a key, or nullopt. Every value must be valid UTF-8 (YAML is
+// Unicode text: yaml-cpp would write other bytes back as U+FFFD, so the dump would not load to the
+// same config) without control characters (C0, DEL, C1) or Unicode noncharacters (U+FDD0..U+FDEF,
+// U+xFFFE, U+xFFFF: yaml-cpp cannot write them back either). Tab, LF and CR are allowed only when
+// `allow_line_breaks` (PromQL templates, which may span lines); the dump escapes them.
+std::optional<std::string> text_problem(std::string_view text, bool allow_line_breaks);
+
+// `text` with every byte that could mislead a terminal or a log shown as an escape: control
+// characters as \t, \n, \r or \xNN (C1 as \u00NN), noncharacters as \uFFFF or \U0001FFFF,
+// bytes that are not UTF-8 as \xNN.
+std::string printable(std::string_view text);
+// printable(text) in double quotes: how error messages show a value.
 std::string quote(std::string_view text);
 std::string trim(std::string_view text);
 // "a, b,c" -> {"a","b","c"}; "" -> {}.

@@ -4,7 +4,13 @@
 //   at accept:        at most max_connections_per_source connections per source address and
 //                     max_connections in total; the next one gets "503" and is closed at once
 //                     (the worker pool has spare threads for these refusals, so a full listener
-//                     still refuses quickly instead of queueing).
+//                     still refuses quickly instead of queueing) -- unless it qualifies for the
+//                     fast lane: a GET or HEAD whose whole request head is in within
+//                     fast_lane_wait is served on one of fast_lane_connections extra places
+//                     (one request, short deadlines, then closed). A slow-loris holding the
+//                     budget, even from the same address as a scraper or a probe (everything on
+//                     127.0.0.1), thus never starves clients that send whole requests, and the
+//                     slow one gets its 503 after at most fast_lane_stall.
 //   while reading:    every read waits at most read_timeout; the request line, headers and body
 //                     must all arrive within request_deadline (a slow-loris is cut off) and may
 //                     not exceed max_header_bytes + max_body bytes.
@@ -61,6 +67,13 @@ struct GuardSettings {
     std::chrono::seconds keep_alive_timeout{1};
     size_t max_connections_per_source = 8;
     size_t max_connections = 64;
+    // The fast lane over the budget (0 = none): places, how long a whole head may take to
+    // arrive, how long a partial head may make no progress, and the deadline of the request
+    // served there (reading, handling, writing the reply).
+    size_t fast_lane_connections = 16;
+    std::chrono::milliseconds fast_lane_wait{100};
+    std::chrono::milliseconds fast_lane_stall{20};
+    std::chrono::milliseconds fast_lane_deadline{1000};
 };
 
 // Plain data for the exporter: one listener's counters.
@@ -69,6 +82,7 @@ struct HttpListenerSnapshot {
     std::array<uint64_t, kHttpRefusalCount> refused{};
     uint64_t connections = 0;  // open now
     uint64_t accepted_connections = 0;
+    uint64_t fast_lane_served = 0;  // connections over the budget served in the fast lane
     uint64_t bytes_read = 0;
 
     uint64_t refused_for(HttpRefusal reason) const { return refused[static_cast<size_t>(reason)]; }
@@ -112,16 +126,21 @@ class GuardedServer : public httplib::Server {
 
   private:
     bool process_and_close_socket(socket_t sock) override;
-    bool serve_connection(socket_t sock);
+    bool serve_connection(socket_t sock, const GuardSettings &settings, size_t max_requests);
     void drain(socket_t sock);
-    bool admit(const std::string &source);
+    // Takes a place for `source`, or says which limit refuses it (not counted here).
+    std::optional<HttpRefusal> admit(const std::string &source);
     void release(const std::string &source);
+    // Over the budget: true when a fast-lane place is free and a whole GET/HEAD head arrives.
+    bool take_fast_lane(socket_t sock);
 
     GuardSettings settings_;
     std::shared_ptr<Counters> counters_;
     std::mutex sources_mutex_;
     std::map<std::string, size_t> open_by_source_;
     size_t open_total_ = 0;
+    GuardSettings fast_lane_settings_;  // settings_ with the fast lane's deadlines
+    std::atomic<size_t> fast_lane_open_{0};
 };
 
 }  // namespace dfaas::peers

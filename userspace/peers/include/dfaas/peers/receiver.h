@@ -2,10 +2,13 @@
 // then the handler. The PeerServer feeds it; tests drive it directly.
 //
 //   screen:  method POST, path /v1/peer/message, Content-Length present and <= max_body
-//   handle:  the same, then the auth headers present and well-formed, the timestamp within the
-//            replay window, the HMAC (before any parsing), strict decoding, headers equal to the
-//            signed body's sender_id and sent_at, sender not this node, "to" absent or this node,
-//            (sender, seq) not seen, and finally the handler (the agent: Membership::receive).
+//   handle:  the same, then three stages:
+//            authenticate    the auth headers present and well-formed, the timestamp within the
+//                            replay window, the HMAC (before any parsing);
+//            check_envelope  strict decoding, headers equal to the signed body's sender_id and
+//                            sent_at, sender not this node, "to" absent or this node;
+//            admit           (sender, seq) not seen, then the handler (the agent:
+//                            Membership::receive).
 //
 // Every rejection is counted under its reason and changes nothing; only a message that reaches
 // the handler consumes its (sender, seq). Thread-safe: the server calls it from several threads
@@ -21,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "dfaas/peers/envelope.h"
 #include "dfaas/peers/reject.h"
@@ -96,8 +100,29 @@ class Receiver {
     const ReceiverSettings &settings() const { return settings_; }
 
   private:
+    // What authenticate() establishes: the signer named by the headers and the signed time.
+    struct SignedRequest {
+        std::string_view node;
+        Instant sent_at;
+    };
+    // A stage of handle(): what the next stage needs, or the rejection already counted.
+    template <class T>
+    using Stage = std::variant<T, Reply>;
+
     Reply reject(RejectReason reason, std::string detail, std::string_view remote,
                  std::string type = {});
+    // handle()'s three stages, in order; nothing is parsed before the signature is known good,
+    // and only admit() changes state (the replay guard, the counters, the handler's table).
+    Stage<SignedRequest> authenticate(const InboundRequest &request, Instant now);
+    Stage<Envelope> check_envelope(const InboundRequest &request, const SignedRequest &signer);
+    Reply admit(const InboundRequest &request, const Envelope &envelope, Instant now);
+    // authenticate()'s parts: the headers well-formed, then the HMAC over the raw body.
+    Stage<SignedRequest> parse_auth_headers(const InboundRequest &request);
+    std::optional<Reply> verify_signature(const InboundRequest &request,
+                                          const SignedRequest &signer);
+    // admit()'s first part: consumes (sender, seq) or says why not.
+    std::optional<Reply> consume_sequence(const Envelope &envelope, Instant now,
+                                          std::string_view remote, const std::string &type);
     std::optional<Rejection> check_request_line(std::string_view method, std::string_view path,
                                                 std::optional<size_t> content_length) const;
 

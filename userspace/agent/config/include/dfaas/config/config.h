@@ -163,10 +163,12 @@ struct ApiConfig {
     // Default 127.0.0.1:9080, or 0.0.0.0:9080 when token_file is set (validate fills it in when
     // api.listen is not configured).
     Endpoint listen{Ipv4{0x7f000001}, 9080};
-    std::string token_file;  // control token for mutations from non-loopback clients
+    std::string token_file;                 // control token for mutations from non-loopback clients
     Endpoint health_listen{Ipv4{0}, 9081};  // /healthz and /readyz on their own threads
-    uint32_t max_connections_per_source = 8;  // API and health listeners
-    uint32_t max_connections = 64;            // API listener
+    uint32_t max_connections_per_source = 8;               // API and health listeners
+    uint32_t max_connections = 64;                         // API listener
+    Duration read_timeout = std::chrono::seconds(5);       // each read of a request (API)
+    Duration request_deadline = std::chrono::seconds(10);  // the whole request (API)
 
     bool operator==(const ApiConfig &) const = default;
 };
@@ -177,6 +179,11 @@ struct PeersConfig {
     std::string cluster_key_file;  // HMAC key of the peer protocol
     Duration replay_window = std::chrono::seconds(30);
     Duration control_tick = std::chrono::milliseconds(500);
+    // The peer listener's guard (peers::ServerSettings).
+    Duration read_timeout = std::chrono::seconds(5);
+    Duration request_deadline = std::chrono::seconds(10);
+    uint32_t max_connections_per_source = 8;
+    uint32_t max_connections = 64;
 
     bool operator==(const PeersConfig &) const = default;
 };
@@ -223,8 +230,10 @@ LoadResult load_config_text(std::string_view text, std::string_view source_name,
                             const Environment &env);
 
 // The effective configuration as YAML, every key present, in the order of config_keys(). Loading
-// the output again gives the same Config. Secrets are never in a Config (only the paths of the
-// files holding them), so nothing secret can be printed.
+// the output again gives the same Config (for every Config the loader accepted: its text values
+// are valid UTF-8 without control characters, except tabs and line breaks in the PromQL
+// templates, which the dump writes as escapes). Secrets are never in a Config (only the paths of
+// the files holding them), so nothing secret can be printed.
 std::string dump_effective(const Config &config);
 
 // The content of a secret file with surrounding whitespace trimmed (as the OpenFaaS gateway does
