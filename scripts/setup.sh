@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   # build (libclang-rt-14-dev: libFuzzer for the peer-message fuzz target)
-  build-essential cmake pkg-config git clang llvm libclang-rt-14-dev libbpf-dev bpftool libelf-dev
+  build-essential cmake pkg-config git clang clang-format llvm libclang-rt-14-dev libbpf-dev bpftool
+  libelf-dev
   zlib1g-dev
   # libraries
   libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev

@@ -46,8 +46,8 @@ DFAAS_INLINE int write_ipv4_header(struct __sk_buff *skb, __u32 off, __u32 src, 
  * the kernel refuses on encapsulated skbs (a SYN a peer forwarded is one), and the pseudo
  * header does not change: one checksum diff over the header suffices.
  */
-DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
-                                  __u32 l4_off, __u8 *old_hdr, __u32 hlen) {
+DFAAS_INLINE int write_rst_header(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 l4_off,
+                                  __u8 *old_hdr, __u32 hlen) {
     __u8 new_hdr[60];
     __u32 ack = bpf_htonl(bpf_ntohl(pkt->seq) + 1);
     __u16 csum;
@@ -100,9 +100,8 @@ DFAAS_INLINE int build_rst(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     if (write_ipv4_header(skb, pkt->l3_off, pkt->daddr, pkt->saddr, 20 + tcp_hlen, IPPROTO_TCP_NR))
         return -1;
     if (write_rst_header(skb, pkt, pkt->l4_off, old_hdr, tcp_hlen)) return -1;
-    if (pkt->outer_hlen &&
-        write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr, 20 + 20 + tcp_hlen,
-                          IPPROTO_IPIP_NR))
+    if (pkt->outer_hlen && write_ipv4_header(skb, ETH_HLEN, pkt->outer_daddr, pkt->outer_saddr,
+                                             20 + 20 + tcp_hlen, IPPROTO_IPIP_NR))
         return -1;
     return swap_macs(skb);
 }

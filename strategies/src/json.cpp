@@ -154,13 +154,13 @@ Thresholds thresholds_from(const Reader &reader) {
     thresholds.cpu = reader.at("cpu").number();
     thresholds.ram = reader.at("ram").number();
     thresholds.power = reader.at("power").number();
-    validated(reader, [&] { validate(NmsNodeInfo{NodeType::mid, thresholds, {}}); });
+    validated(reader, [&] { validate(NmsNodeInfo{NodeType::Mid, thresholds, {}}); });
     return thresholds;
 }
 
 Json group_load_to_json(const GroupLoad &load) {
     Json json = Json::object();
-    for (Group group : {Group::high, Group::low, Group::medium})
+    for (Group group : {Group::High, Group::Low, Group::Medium})
         json[std::string(to_string(group))] = load[group];
     return json;
 }
@@ -539,7 +539,7 @@ OutgoingMessage outgoing_from_json(const Json &json) {
 
 Json group_table_to_json(const GroupTable &groups) {
     Json json = Json::object();
-    for (Group group : {Group::high, Group::low, Group::medium})
+    for (Group group : {Group::High, Group::Low, Group::Medium})
         json[std::string(to_string(group))] = Json::array();
     for (const auto &[name, group] : groups)
         json[std::string(to_string(group))].push_back(name);

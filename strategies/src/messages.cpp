@@ -51,7 +51,7 @@ void validate(const PeerMessage &message) {
         require_names(info->functions, type);
     } else if (const auto *margin = std::get_if<NmsMargin>(&message)) {
         require_non_negative(margin->margin, type, "margin");
-        for (Group group : {Group::high, Group::low, Group::medium})
+        for (Group group : {Group::High, Group::Low, Group::Medium})
             require_non_negative(margin->load[group], type,
                                  "load of " + std::string(to_string(group)));
     } else if (const auto *info_static = std::get_if<StaticInfo>(&message)) {

@@ -11,7 +11,7 @@ namespace dfaas::strategy {
 namespace {
 
 constexpr double kStepFraction = 0.01;  // each step moves 1 % of what is still kept
-constexpr std::array<Group, 3> kGroups{Group::high, Group::low, Group::medium};
+constexpr std::array<Group, 3> kGroups{Group::High, Group::Low, Group::Medium};
 
 // What Node Margin knows of this node's own functions.
 struct OwnFunctions {

@@ -75,7 +75,7 @@ void PeerTable::record_membership(std::string_view id, Ipv4 address,
 
 ApplyOutcome PeerTable::apply(std::string_view sender_id, Ipv4 sender_address,
                               const PeerMessage &message, Instant now) {
-    if (sender_id == self_id_) return ApplyOutcome::own_message;
+    if (sender_id == self_id_) return ApplyOutcome::OwnMessage;
     check_sender(sender_id, sender_address);
     try {
         validate(message);
@@ -87,9 +87,9 @@ ApplyOutcome PeerTable::apply(std::string_view sender_id, Ipv4 sender_address,
         // peer whose node info (type, thresholds, functions) this node knows.
         const PeerEntry *known = find(sender_id);
         if (known == nullptr || fresh(*known, known->nms_info, now) == nullptr)
-            return ApplyOutcome::unknown_sender;
+            return ApplyOutcome::UnknownSender;
         entry_for(sender_id, sender_address, now).nms_margin = Received<NmsMargin>{*margin, now};
-        return ApplyOutcome::applied;
+        return ApplyOutcome::Applied;
     }
     PeerEntry &entry = entry_for(sender_id, sender_address, now);
     if (const auto *limits = std::get_if<RecalcLimits>(&message)) {
@@ -103,7 +103,7 @@ ApplyOutcome PeerTable::apply(std::string_view sender_id, Ipv4 sender_address,
         entry.static_info =
             Received<StaticInfo>{StaticInfo{sorted_unique(info_static->functions)}, now};
     }
-    return ApplyOutcome::applied;
+    return ApplyOutcome::Applied;
 }
 
 void PeerTable::mark_unreachable(std::string_view id) {

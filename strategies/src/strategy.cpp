@@ -17,17 +17,17 @@ struct NamedKind {
 };
 
 constexpr std::array<NamedKind, 11> kNames{{
-    {"alllocal", StrategyKind::all_local},
-    {"static", StrategyKind::static_weights},
-    {"recalc", StrategyKind::recalc},
-    {"nodemargin", StrategyKind::node_margin},
-    {"nms", StrategyKind::node_margin},
-    {"external", StrategyKind::external},
-    {"alllocalstrategy", StrategyKind::all_local},
-    {"staticstrategy", StrategyKind::static_weights},
-    {"recalcstrategy", StrategyKind::recalc},
-    {"nodemarginstrategy", StrategyKind::node_margin},
-    {"rlagentstrategy", StrategyKind::external},
+    {"alllocal", StrategyKind::AllLocal},
+    {"static", StrategyKind::StaticWeights},
+    {"recalc", StrategyKind::Recalc},
+    {"nodemargin", StrategyKind::NodeMargin},
+    {"nms", StrategyKind::NodeMargin},
+    {"external", StrategyKind::External},
+    {"alllocalstrategy", StrategyKind::AllLocal},
+    {"staticstrategy", StrategyKind::StaticWeights},
+    {"recalcstrategy", StrategyKind::Recalc},
+    {"nodemarginstrategy", StrategyKind::NodeMargin},
+    {"rlagentstrategy", StrategyKind::External},
 }};
 
 constexpr std::array<std::string_view, kNames.size()> kNameList = [] {
@@ -84,7 +84,7 @@ std::span<const std::string_view> valid_strategy_names() {
 
 Millis peer_ttl(StrategyKind kind, Millis period) {
     // The reference: RecalcPeriod + RecalcPeriod/5 for Recalc, 2 * RecalcPeriod for the others.
-    if (kind == StrategyKind::recalc) return period + period / 5;
+    if (kind == StrategyKind::Recalc) return period + period / 5;
     return 2 * period;
 }
 
@@ -106,16 +106,16 @@ Decision Strategy::decide(const Snapshot &snapshot) const {
 
 std::unique_ptr<Strategy> make_strategy(StrategyKind kind, const Forecaster *forecaster) {
     switch (kind) {
-        case StrategyKind::all_local:
+        case StrategyKind::AllLocal:
             return std::make_unique<AllLocalStrategy>();
-        case StrategyKind::static_weights:
+        case StrategyKind::StaticWeights:
             return std::make_unique<StaticStrategy>();
-        case StrategyKind::recalc:
+        case StrategyKind::Recalc:
             return std::make_unique<RecalcStrategy>();
-        case StrategyKind::node_margin:
+        case StrategyKind::NodeMargin:
             if (forecaster == nullptr) throw Error("strategy nodemargin needs a forecaster");
             return std::make_unique<NodeMarginStrategy>(*forecaster);
-        case StrategyKind::external:
+        case StrategyKind::External:
             return std::make_unique<ExternalStrategy>();
     }
     throw Error("unknown strategy kind");

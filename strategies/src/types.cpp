@@ -6,49 +6,49 @@ namespace dfaas::strategy {
 
 std::string_view to_string(NodeType type) {
     switch (type) {
-        case NodeType::heavy:
+        case NodeType::Heavy:
             return "heavy";
-        case NodeType::mid:
+        case NodeType::Mid:
             return "mid";
-        case NodeType::light:
+        case NodeType::Light:
             return "light";
     }
     return "unknown";
 }
 
 std::optional<NodeType> parse_node_type(std::string_view text) {
-    if (text == "heavy" || text == "0") return NodeType::heavy;
-    if (text == "mid" || text == "1") return NodeType::mid;
-    if (text == "light" || text == "2") return NodeType::light;
+    if (text == "heavy" || text == "0") return NodeType::Heavy;
+    if (text == "mid" || text == "1") return NodeType::Mid;
+    if (text == "light" || text == "2") return NodeType::Light;
     return std::nullopt;
 }
 
 std::string_view to_string(Group group) {
     switch (group) {
-        case Group::high:
+        case Group::High:
             return "HIGH_USAGE";
-        case Group::low:
+        case Group::Low:
             return "LOW_USAGE";
-        case Group::medium:
+        case Group::Medium:
             return "MEDIUM_USAGE";
     }
     return "unknown";
 }
 
 std::optional<Group> parse_group(std::string_view text) {
-    if (text == "HIGH_USAGE") return Group::high;
-    if (text == "LOW_USAGE") return Group::low;
-    if (text == "MEDIUM_USAGE") return Group::medium;
+    if (text == "HIGH_USAGE") return Group::High;
+    if (text == "LOW_USAGE") return Group::Low;
+    if (text == "MEDIUM_USAGE") return Group::Medium;
     return std::nullopt;
 }
 
 double &GroupLoad::operator[](Group group) {
     switch (group) {
-        case Group::high:
+        case Group::High:
             return high;
-        case Group::low:
+        case Group::Low:
             return low;
-        case Group::medium:
+        case Group::Medium:
             break;
     }
     return medium;
@@ -59,8 +59,8 @@ double GroupLoad::operator[](Group group) const {
 }
 
 GroupTable reference_group_table() {
-    return {{"eat-memory", Group::high}, {"nmap", Group::high},  {"env", Group::low},
-            {"figlet", Group::low},      {"shasum", Group::low}, {"curl", Group::medium}};
+    return {{"eat-memory", Group::High}, {"nmap", Group::High},  {"env", Group::Low},
+            {"figlet", Group::Low},      {"shasum", Group::Low}, {"curl", Group::Medium}};
 }
 
 std::optional<uint32_t> max_rate_of(const LocalFunction &function,

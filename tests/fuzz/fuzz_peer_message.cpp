@@ -48,7 +48,7 @@ void check_decoded(const Envelope &envelope) {
     Membership membership(settings);
     Envelope hello = envelope;
     hello.to.reset();
-    hello.body = Heartbeat{strategy::NodeType::mid, {}, "recalc", Millis{10000}, {}, {}};
+    hello.body = Heartbeat{strategy::NodeType::Mid, {}, "recalc", Millis{10000}, {}, {}};
     // From the address each claims (past the identity check, into the membership proper).
     (void)membership.receive(hello, kNow, hello.sender_ip);
     (void)membership.receive(envelope, kNow, envelope.sender_ip);
@@ -86,8 +86,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     request.body = bytes;
     const Reply reply = receiver.handle(request, sent_at);
     if (reply.rejection && reply.body.empty()) fail("rejection without a reply body", node);
-    if (decoded.ok() && reply.rejection && reply.rejection->reason != RejectReason::self_sender &&
-        reply.rejection->reason != RejectReason::wrong_receiver)
+    if (decoded.ok() && reply.rejection && reply.rejection->reason != RejectReason::SelfSender &&
+        reply.rejection->reason != RejectReason::WrongReceiver)
         fail("a decodable, correctly signed message was refused", reply.rejection->detail);
     return 0;
 }

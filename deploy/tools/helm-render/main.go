@@ -9,7 +9,9 @@
 // install order; partials (_*.tpl) are not printed, nor NOTES.txt unless asked for with
 // --show-only templates/NOTES.txt (then it alone is printed, as helm install shows it).
 //
-// Not supported (the DFaaS chart does not use them): subcharts, .Files, hooks, values.schema.json,
+// .Files.Get reads a file of the chart (as Helm: "" when missing; symlinks are followed, as
+// `helm package` does). Not supported (the DFaaS chart does not use them): subcharts, the other
+// .Files methods, hooks, values.schema.json,
 // lookup against a cluster (it returns an empty map, as in `helm template`).
 //
 // Built from Debian packages only (golang-go, golang-github-masterminds-sprig-dev,
@@ -277,6 +279,7 @@ func run() error {
 		major, minor = parts[0], parts[1]
 	}
 	top := map[string]interface{}{
+		"Files":  chartFiles{root: *chartDir},
 		"Values": values,
 		"Release": map[string]interface{}{
 			"Name": *release, "Namespace": *namespace, "Service": "Helm",
@@ -440,6 +443,19 @@ func run() error {
 		return err
 	}
 	return os.WriteFile(*output, w.Bytes(), 0o644)
+}
+
+// chartFiles is .Files: Get returns a chart file's content, "" for a missing file or a path
+// leaving the chart (Helm's answer for files it did not load).
+type chartFiles struct{ root string }
+
+func (f chartFiles) Get(name string) string {
+	clean := path.Clean("/" + filepath.ToSlash(name))
+	b, err := os.ReadFile(filepath.Join(f.root, filepath.FromSlash(clean)))
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func main() {

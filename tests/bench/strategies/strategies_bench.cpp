@@ -20,7 +20,7 @@ const forecast::NativeForecaster *forecaster(benchmark::State &state) {
         const auto directory = dfaas::testing::forecaster_data_dir();
         if (!directory) return std::optional<forecast::NativeForecaster>{};
         return std::optional{
-            forecast::NativeForecaster::load(*directory, forecast::Variant::regression)};
+            forecast::NativeForecaster::load(*directory, forecast::Variant::Regression)};
     }();
     if (!loaded) state.SkipWithError(dfaas::testing::forecaster_data_missing_message().c_str());
     return loaded ? &*loaded : nullptr;
@@ -36,7 +36,7 @@ std::string function_name(size_t i) {
 Snapshot overloaded_node(StrategyKind kind, size_t functions = kFunctions) {
     Snapshot snapshot;
     snapshot.node_id = "node-00";
-    snapshot.node_type = NodeType::mid;
+    snapshot.node_type = NodeType::Mid;
     snapshot.thresholds = {120.0, 5.5e9, 2.1e6};
     snapshot.period = Millis{10000};
     snapshot.now = kNow;
@@ -51,9 +51,9 @@ Snapshot overloaded_node(StrategyKind kind, size_t functions = kFunctions) {
                           {{"dfaas.group", groups[i % 3]}, {"dfaas.maxrate", "15"}}});
         snapshot.user_rates[name] = rates[i % 3];
     }
-    const std::array<NmsNodeInfo, 3> kinds{NmsNodeInfo{NodeType::heavy, {235.0, 6.0e9, 3.5e6}, {}},
-                                           NmsNodeInfo{NodeType::mid, {190.0, 5.5e9, 2.1e6}, {}},
-                                           NmsNodeInfo{NodeType::light, {104.0, 4.1e9, 0.7e6}, {}}};
+    const std::array<NmsNodeInfo, 3> kinds{NmsNodeInfo{NodeType::Heavy, {235.0, 6.0e9, 3.5e6}, {}},
+                                           NmsNodeInfo{NodeType::Mid, {190.0, 5.5e9, 2.1e6}, {}},
+                                           NmsNodeInfo{NodeType::Light, {104.0, 4.1e9, 0.7e6}, {}}};
     for (size_t n = 0; n < kNeighbours; ++n) {
         const std::string id = (n + 1 < 10 ? "node-0" : "node-") + std::to_string(n + 1);
         const Ipv4 address{0x0a000000u + static_cast<uint32_t>(n) + 2};
@@ -78,7 +78,7 @@ void BM_ForecasterPredict(benchmark::State &state) {
     if (native == nullptr) return;
     GroupLoad load{10.0, 120.0, 30.0};
     for (auto _ : state) {
-        benchmark::DoNotOptimize(native->predict_without_memo(load, NodeType::mid));
+        benchmark::DoNotOptimize(native->predict_without_memo(load, NodeType::Mid));
         load.low += 0.01;  // a new input every time, as in the offloading loop
     }
 }
@@ -89,9 +89,9 @@ void BM_ForecasterPredictMemoHit(benchmark::State &state) {
     const auto *native = forecaster(state);
     if (native == nullptr) return;
     const GroupLoad load{10.0, 120.0, 30.0};
-    native->predict(load, NodeType::mid);
+    native->predict(load, NodeType::Mid);
     for (auto _ : state)
-        benchmark::DoNotOptimize(native->predict(load, NodeType::mid));
+        benchmark::DoNotOptimize(native->predict(load, NodeType::Mid));
 }
 BENCHMARK(BM_ForecasterPredictMemoHit);
 
@@ -105,7 +105,7 @@ void report(benchmark::State &state, const Decision &decision) {
 void BM_NodeMarginDecision(benchmark::State &state) {
     const auto *native = forecaster(state);
     if (native == nullptr) return;
-    const Snapshot snapshot = overloaded_node(StrategyKind::node_margin);
+    const Snapshot snapshot = overloaded_node(StrategyKind::NodeMargin);
     const NodeMarginStrategy strategy(*native);
     Decision decision;
     for (auto _ : state) {
@@ -123,7 +123,7 @@ BENCHMARK(BM_NodeMarginDecision)->Unit(benchmark::kMillisecond);
 void BM_NodeMarginDecisionWarmMemo(benchmark::State &state) {
     const auto *native = forecaster(state);
     if (native == nullptr) return;
-    const Snapshot snapshot = overloaded_node(StrategyKind::node_margin);
+    const Snapshot snapshot = overloaded_node(StrategyKind::NodeMargin);
     const NodeMarginStrategy strategy(*native);
     Decision decision = strategy.decide(snapshot);
     for (auto _ : state) {
@@ -137,7 +137,7 @@ BENCHMARK(BM_NodeMarginDecisionWarmMemo)->Unit(benchmark::kMillisecond);
 // Both Recalc steps for state.range(0) functions and 10 peers (the agent's cost at scale).
 void BM_RecalcBothSteps(benchmark::State &state) {
     const Snapshot snapshot =
-        overloaded_node(StrategyKind::recalc, static_cast<size_t>(state.range(0)));
+        overloaded_node(StrategyKind::Recalc, static_cast<size_t>(state.range(0)));
     const RecalcStrategy strategy;
     for (auto _ : state)
         benchmark::DoNotOptimize(strategy.decide(snapshot));
@@ -146,7 +146,7 @@ BENCHMARK(BM_RecalcBothSteps)->Arg(15)->Arg(100)->Unit(benchmark::kMicrosecond);
 
 void BM_StaticDecision(benchmark::State &state) {
     const Snapshot snapshot =
-        overloaded_node(StrategyKind::static_weights, static_cast<size_t>(state.range(0)));
+        overloaded_node(StrategyKind::StaticWeights, static_cast<size_t>(state.range(0)));
     const StaticStrategy strategy;
     for (auto _ : state)
         benchmark::DoNotOptimize(strategy.decide(snapshot));

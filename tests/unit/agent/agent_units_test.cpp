@@ -4,7 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 
+#include "api.h"
 #include "input_health.h"
 #include "metrics.h"
 #include "overrides.h"
@@ -19,7 +21,8 @@ using namespace std::chrono_literals;
 
 TEST(PortAllocator, PinnedPortsWinThenCurrentPortsThenHomeSlots) {
     PortAllocator alloc(31000, 31999, {31005});
-    std::vector<PortRequest> req{{"figlet", std::nullopt}, {"shasum", 31001}, {"env", std::nullopt}};
+    std::vector<PortRequest> req{
+        {"figlet", std::nullopt}, {"shasum", 31001}, {"env", std::nullopt}};
     auto a = alloc.assign(req, {{"env", 31001}, {"figlet", 31200}});
     EXPECT_TRUE(a.problems.empty());
     EXPECT_EQ(a.ports.at("shasum"), 31001) << "pinned";
@@ -35,7 +38,8 @@ TEST(PortAllocator, IsDeterministicAndProbesPastCollisions) {
     auto second = alloc.assign(req, {});
     EXPECT_EQ(first.ports, second.ports);
     std::set<uint16_t> used;
-    for (const auto &[f, p] : first.ports) used.insert(p);
+    for (const auto &[f, p] : first.ports)
+        used.insert(p);
     EXPECT_EQ(used.size(), 3u) << "three functions, three distinct ports";
 }
 
@@ -91,7 +95,8 @@ TEST(Overrides, ReplaceTheStrategyUntilTheyExpire) {
     reject.local = 0;
     reject.reject = 100;
     o.set("figlet", reject, now, 60s);
-    PolicySet strategy{{"figlet", FunctionPolicy::all_local()}, {"env", FunctionPolicy::all_local()}};
+    PolicySet strategy{{"figlet", FunctionPolicy::all_local()},
+                       {"env", FunctionPolicy::all_local()}};
     auto merged = o.apply(strategy);
     EXPECT_EQ(merged["figlet"], reject);
     EXPECT_EQ(merged["env"], FunctionPolicy::all_local());
@@ -144,8 +149,9 @@ TEST(Metrics, OutputPassesPromtool) {
     std::string text = render_metrics(v);
     EXPECT_NE(text.find("dfaas_connections_total{function=\"figlet\",path=\"local\",peer=\"\"}"),
               std::string::npos);
-    EXPECT_NE(text.find("dfaas_policy_weight{function=\"figlet\",target=\"peer\",peer=\"10.0.0.2\"} 30"),
-              std::string::npos);
+    EXPECT_NE(
+        text.find("dfaas_policy_weight{function=\"figlet\",target=\"peer\",peer=\"10.0.0.2\"} 30"),
+        std::string::npos);
     EXPECT_NE(text.find("process_cpu_seconds_total"), std::string::npos);
     if (std::system("command -v promtool >/dev/null 2>&1") != 0)
         GTEST_SKIP() << "promtool not installed (scripts/setup.sh installs prometheus)";
@@ -155,10 +161,97 @@ TEST(Metrics, OutputPassesPromtool) {
     FILE *p = popen(cmd.c_str(), "r");
     std::string out;
     char buf[256];
-    while (fgets(buf, sizeof(buf), p)) out += buf;
+    while (fgets(buf, sizeof(buf), p))
+        out += buf;
     int rc = pclose(p);
     EXPECT_EQ(rc, 0) << out;
 }
 
+// The value of the first line of `text` starting with `series` followed by a space, or -1.
+double sample_value(const std::string &text, const std::string &series) {
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
+    return -1;
+}
+
+// Issue 16: the step histogram is cumulative. Before, it was rebuilt from the last 256 durations,
+// so past 256 steps _count stopped and buckets went down when slow steps left the window.
+TEST(Metrics, StepHistogramIsCumulativeAcrossRenders) {
+    AgentView v;
+    for (int i = 0; i < 300; ++i)
+        v.step_durations.observe(0.2);  // in the (0.1, 0.25] bucket
+    const std::string first = render_metrics(v);
+    for (int i = 0; i < 300; ++i)
+        v.step_durations.observe(0.0001);  // fast steps: slow ones must still be counted
+    const std::string second = render_metrics(v);
+    const std::string b = "dfaas_strategy_step_duration_seconds";
+    EXPECT_EQ(sample_value(first, b + "_count"), 300);
+    EXPECT_EQ(sample_value(second, b + "_count"), 600) << "_count keeps growing past 256 steps";
+    EXPECT_NEAR(sample_value(second, b + "_sum"), 300 * 0.2 + 300 * 0.0001, 1e-6);
+    EXPECT_EQ(sample_value(second, b + "_bucket{le=\"0.0005\"}"), 300);
+    EXPECT_EQ(sample_value(second, b + "_bucket{le=\"0.1\"}"), 300);
+    EXPECT_EQ(sample_value(second, b + "_bucket{le=\"0.25\"}"), 600);
+    EXPECT_EQ(sample_value(second, b + "_bucket{le=\"+Inf\"}"), 600);
+    for (double le : StepDurationHistogram::kBounds) {
+        std::ostringstream series;
+        series << b << "_bucket{le=\"" << le << "\"}";
+        EXPECT_LE(sample_value(first, series.str()), sample_value(second, series.str()))
+            << series.str() << " went down";
+    }
+}
+
+// Issue 16: Prometheus naming conventions (base units, _ratio, _timestamp_seconds, the standard
+// process_* set instead of an own start time, one label name for a peer), then promtool.
+TEST(Metrics, NamesFollowPrometheusConventions) {
+    AgentView v;
+    v.node_metrics.cpu_percent = 250;  // the query answers in percent of one core
+    v.started_at = std::chrono::system_clock::now();
+    PeerView peer;
+    peer.id = "node-b";
+    peer.address = *Ipv4::parse("10.0.0.2");
+    peer.last_seen = strategy::Instant(std::chrono::milliseconds(1'700'000'000'000));
+    v.peers.push_back(peer);
+    const std::string text = render_metrics(v);
+    EXPECT_EQ(sample_value(text, "dfaas_node_cpu_ratio"), 2.5);
+    EXPECT_EQ(sample_value(text, "dfaas_peer_last_seen_timestamp_seconds{peer=\"10.0.0.2\"}"),
+              1.7e9);
+    EXPECT_EQ(sample_value(text, "dfaas_peer_up{peer=\"10.0.0.2\"}"), 1);
+    EXPECT_EQ(sample_value(text, "dfaas_peer_info{peer=\"10.0.0.2\",node_id=\"node-b\"}"), 1);
+    const double start = sample_value(text, "process_start_time_seconds");
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    EXPECT_GT(start, 1.6e9);
+    EXPECT_LE(start, now + 1) << "the process started before now";
+    for (const char *gone : {"dfaas_start_time_seconds", "_percent", "_age_seconds", "peer_id="})
+        EXPECT_EQ(text.find(gone), std::string::npos) << gone << " is still exported";
+    if (std::system("command -v promtool >/dev/null 2>&1") != 0)
+        GTEST_SKIP() << "promtool not installed (scripts/setup.sh installs prometheus)";
+    std::string path = testing::TempDir() + "/dfaas-metrics-conventions.txt";
+    std::ofstream(path) << text;
+    std::string cmd = "promtool check metrics < " + path + " 2>&1";
+    FILE *p = popen(cmd.c_str(), "r");
+    std::string out;
+    char buf[256];
+    while (fgets(buf, sizeof(buf), p))
+        out += buf;
+    EXPECT_EQ(pclose(p), 0) << out;
+}
+
 }  // namespace
 }  // namespace dfaas::agent
+
+// An input's error message may quote a garbage answer byte for byte (the fault suite's Prometheus
+// answering random bytes made /readyz answer {"error": "...invalid UTF-8 byte..."}): the API's
+// text must still be JSON, with the bad bytes replaced.
+TEST(ApiText, InvalidUtf8InAReasonIsReplacedNotThrown) {
+    nlohmann::json body{{"ready", false},
+                        {"reasons", {std::string("prometheus: bad answer \xff\xfe'\x80 end")}}};
+    std::string text;
+    ASSERT_NO_THROW(text = dfaas::agent::api_json_text(body));
+    auto parsed = nlohmann::json::parse(text);
+    EXPECT_EQ(parsed["ready"], false);
+    const std::string reason = parsed["reasons"][0];
+    EXPECT_NE(reason.find("prometheus: bad answer \xEF\xBF\xBD"), std::string::npos) << reason;
+    EXPECT_NE(reason.find(" end"), std::string::npos) << reason;
+}

@@ -72,7 +72,7 @@ TEST(StateFile, RoundTripKeepsEveryOverrideAndItsAbsoluteExpiry) {
     // Read back 20 s later (the agent was down for 20 s): the expiry is the same instant, so the
     // remaining ttl is 30 s, not 50 s again.
     auto loaded = read_state_file(path, "node-a", kNow + 20s);
-    ASSERT_EQ(loaded.status, StateLoadStatus::loaded) << loaded.error;
+    ASSERT_EQ(loaded.status, StateLoadStatus::Loaded) << loaded.error;
     EXPECT_EQ(loaded.state.overrides.size(), 2u);
     EXPECT_EQ(loaded.state.overrides.at("figlet").policy, state.overrides.at("figlet").policy);
     EXPECT_EQ(loaded.state.overrides.at("figlet").expires_at, kNow + 50s);
@@ -93,7 +93,7 @@ TEST(StateFile, RoundTripKeepsEveryOverrideAndItsAbsoluteExpiry) {
 TEST(StateFile, AbsentFileIsNotAnError) {
     TempDir dir;
     auto loaded = read_state_file(dir.file("missing.json"), "node-a", kNow);
-    EXPECT_EQ(loaded.status, StateLoadStatus::absent);
+    EXPECT_EQ(loaded.status, StateLoadStatus::Absent);
 }
 
 TEST(StateFile, OverridesThatExpiredWhileDownAreDroppedAtLoad) {
@@ -101,7 +101,7 @@ TEST(StateFile, OverridesThatExpiredWhileDownAreDroppedAtLoad) {
     auto path = dir.file("state.json");
     ASSERT_EQ(write_state_file(path, encode_state("node-a", two_overrides())), "");
     auto loaded = read_state_file(path, "node-a", kNow + 50s);  // figlet's expiry: exactly now
-    ASSERT_EQ(loaded.status, StateLoadStatus::loaded) << loaded.error;
+    ASSERT_EQ(loaded.status, StateLoadStatus::Loaded) << loaded.error;
     EXPECT_EQ(loaded.expired_dropped, 1u);
     EXPECT_EQ(loaded.state.overrides.count("figlet"), 0u);
     EXPECT_EQ(loaded.state.overrides.count("curl"), 1u);
@@ -144,7 +144,7 @@ TEST(StateFile, CreatesAMissingDirectory) {
     TempDir dir;
     auto path = dir.file("sub/dir/state.json");
     ASSERT_EQ(write_state_file(path, encode_state("node-a", two_overrides())), "");
-    EXPECT_EQ(read_state_file(path, "node-a", kNow).status, StateLoadStatus::loaded);
+    EXPECT_EQ(read_state_file(path, "node-a", kNow).status, StateLoadStatus::Loaded);
 }
 
 TEST(StateFile, CorruptFilesAreRefusedWithTheReason) {
@@ -179,7 +179,7 @@ TEST(StateFile, CorruptFilesAreRefusedWithTheReason) {
     for (const auto &c : cases) {
         put(path, c.text);
         auto loaded = read_state_file(path, "node-a", kNow);
-        EXPECT_EQ(loaded.status, StateLoadStatus::refused) << c.text;
+        EXPECT_EQ(loaded.status, StateLoadStatus::Refused) << c.text;
         EXPECT_NE(loaded.error.find(c.reason), std::string::npos)
             << "error '" << loaded.error << "' for " << c.text;
         EXPECT_NE(loaded.error.find(path), std::string::npos) << loaded.error;  // names the file
@@ -194,7 +194,7 @@ TEST(StateFile, TooManyOverridesAreRefused) {
                 R"(":{"policy":{"local":100},"set_at_ms":1,"expires_at_ms":null})";
     text += "}}";
     auto loaded = decode_state(text, "node-a", kNow);
-    EXPECT_EQ(loaded.status, StateLoadStatus::refused);
+    EXPECT_EQ(loaded.status, StateLoadStatus::Refused);
     EXPECT_NE(loaded.error.find("more than"), std::string::npos) << loaded.error;
 }
 
@@ -208,18 +208,18 @@ TEST(StateFile, SizeLimitIsCheckedBeforeReadingAtTheLimitAndOneByteOver) {
     put(path, valid + std::string(limit - valid.size(), ' '));
     ASSERT_EQ(fs::file_size(path), limit);
     auto at_limit = read_state_file(path, "node-a", kNow, limit);
-    EXPECT_EQ(at_limit.status, StateLoadStatus::loaded) << at_limit.error;
+    EXPECT_EQ(at_limit.status, StateLoadStatus::Loaded) << at_limit.error;
     // One byte more: refused, and named as too large (not as corrupt).
     put(path, valid + std::string(limit + 1 - valid.size(), ' '));
     auto over = read_state_file(path, "node-a", kNow, limit);
-    EXPECT_EQ(over.status, StateLoadStatus::refused);
+    EXPECT_EQ(over.status, StateLoadStatus::Refused);
     EXPECT_NE(over.error.find("more than the limit of 4096"), std::string::npos) << over.error;
 
     // The real limit (1 MiB) on a sparse file far larger: refused without reading it.
     { std::ofstream big(path, std::ios::trunc); }
     fs::resize_file(path, 64ull << 30);  // 64 GiB, sparse
     auto huge = read_state_file(path, "node-a", kNow);
-    EXPECT_EQ(huge.status, StateLoadStatus::refused);
+    EXPECT_EQ(huge.status, StateLoadStatus::Refused);
     EXPECT_NE(huge.error.find("more than the limit of 1048576"), std::string::npos) << huge.error;
 
     // The writer refuses what the reader would refuse.
@@ -229,10 +229,10 @@ TEST(StateFile, SizeLimitIsCheckedBeforeReadingAtTheLimitAndOneByteOver) {
 TEST(StateFile, NotARegularFileIsRefused) {
     TempDir dir;
     auto loaded = read_state_file(dir.path().string(), "node-a", kNow);
-    EXPECT_EQ(loaded.status, StateLoadStatus::refused);
+    EXPECT_EQ(loaded.status, StateLoadStatus::Refused);
     auto link = dir.file("link.json");
     fs::create_symlink("/etc/passwd", link);
-    EXPECT_EQ(read_state_file(link, "node-a", kNow).status, StateLoadStatus::refused);
+    EXPECT_EQ(read_state_file(link, "node-a", kNow).status, StateLoadStatus::Refused);
 }
 
 TEST(EmptyFunctionListGuard, EmptyListAppliesOnlyAfterItPersisted) {
@@ -268,7 +268,7 @@ peers::Envelope heartbeat(const std::string &id, Ipv4 address,
     e.sender_id = id;
     e.sender_ip = address;
     e.sender_port = 30090;
-    e.body = peers::Heartbeat{strategy::NodeType::mid, {}, "recalc", peers::Millis{10000},
+    e.body = peers::Heartbeat{strategy::NodeType::Mid, {}, "recalc", peers::Millis{10000},
                               std::move(functions),    {}};
     return e;
 }
@@ -303,7 +303,7 @@ TEST(MembershipSeed, APinnedPeerStaysAuthorizedForOneTtlUntilItSpeaks) {
     // Contacted (it learns this node is back), never gossiped nor sent strategy messages.
     auto targets = m.heartbeat_targets(kT0);
     ASSERT_EQ(targets.size(), 1u);
-    EXPECT_EQ(targets[0].kind, peers::TargetKind::seed);
+    EXPECT_EQ(targets[0].kind, peers::TargetKind::Seed);
     EXPECT_TRUE(m.gossip_view(kT0).empty());
     EXPECT_TRUE(m.destinations(std::nullopt, kT0).empty());
     EXPECT_TRUE(m.destinations(id, kT0).empty());

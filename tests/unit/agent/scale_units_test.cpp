@@ -50,7 +50,7 @@ httplib::Result send_heartbeat(uint16_t port, const std::string &id, const std::
     envelope.seq = seq;
     envelope.sent_at = wall_now();
     peers::Heartbeat heartbeat;
-    heartbeat.node_type = strategy::NodeType::mid;
+    heartbeat.node_type = strategy::NodeType::Mid;
     heartbeat.thresholds = {0.8, 0.8, 0.8};
     heartbeat.strategy = "recalc";
     heartbeat.period = std::chrono::seconds(4);
@@ -105,8 +105,8 @@ TEST(PeerLink, AMemberMustSpeakFromTheAddressItClaims) {
     EXPECT_TRUE(link.members(wall_now()).empty());
     EXPECT_TRUE(link.authorized(wall_now()).empty());
     const auto stats = link.stats();
-    EXPECT_EQ(stats.received.rejected_for(peers::RejectReason::source_mismatch), 1u);
-    EXPECT_EQ(stats.received.rejected_for(peers::RejectReason::bad_address), 1u);
+    EXPECT_EQ(stats.received.rejected_for(peers::RejectReason::SourceMismatch), 1u);
+    EXPECT_EQ(stats.received.rejected_for(peers::RejectReason::BadAddress), 1u);
     EXPECT_EQ(stats.received.accepted_total(), 0u);
     link.stop();
     std::remove(key_file.c_str());
@@ -170,11 +170,11 @@ AgentView view_over_limits() {
     PeerView kept;
     kept.id = "node-b";
     kept.address = *Ipv4::parse("10.0.0.2");
-    kept.state = peers::MemberState::alive;
+    kept.state = peers::MemberState::Alive;
     PeerView waiting = kept;
     waiting.id = "node-c";
     waiting.address = *Ipv4::parse("10.0.0.3");
-    waiting.state = peers::MemberState::over_capacity;
+    waiting.state = peers::MemberState::OverCapacity;
     v.peers = {kept, waiting};
     v.step_failures = 3;
     return v;

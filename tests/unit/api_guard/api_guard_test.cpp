@@ -152,7 +152,7 @@ TEST(GuardedServer, GzipBodyIsRefusedBeforeItIsRead) {
     EXPECT_NE(reply.find("content_encoding"), std::string::npos) << reply;
     EXPECT_LT(Clock::now() - start, 1s) << "answered without waiting for the body";
     EXPECT_EQ(live.handled, 0);
-    EXPECT_EQ(live.refused(HttpRefusal::content_encoding), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::ContentEncoding), 1u);
     // "identity" is no encoding at all.
     EXPECT_EQ(status_of(http_exchange(live.port,
                                       "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Encoding: "
@@ -177,7 +177,7 @@ TEST(GuardedServer, AnnouncedFiftyMebibytesAreRefusedWithoutBeingRead) {
     const auto read = live.server.snapshot().bytes_read;
     EXPECT_LT(read, 128u * 1024) << "bytes read of a 50 MiB announced body";
     EXPECT_EQ(live.handled, 0);
-    EXPECT_EQ(live.refused(HttpRefusal::too_large), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::TooLarge), 1u);
 }
 
 TEST(GuardedServer, ChunkedBodyIsRefused) {
@@ -189,11 +189,11 @@ TEST(GuardedServer, ChunkedBodyIsRefused) {
     EXPECT_EQ(status_of(reply), 411) << reply;
     EXPECT_NE(reply.find("transfer_encoding"), std::string::npos) << reply;
     EXPECT_EQ(live.handled, 0);
-    EXPECT_EQ(live.refused(HttpRefusal::transfer_encoding), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::TransferEncoding), 1u);
     const std::string no_length =
         http_exchange(live.port, "POST /echo HTTP/1.1\r\nHost: x\r\n\r\n");
     EXPECT_EQ(status_of(no_length), 411) << no_length;
-    EXPECT_EQ(live.refused(HttpRefusal::length_required), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::LengthRequired), 1u);
     const std::string twice = http_exchange(
         live.port,
         "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx");
@@ -215,7 +215,7 @@ TEST(GuardedServer, PayloadCapIsExactAndCheckedBeforeTheBody) {
     EXPECT_EQ(status_of(over), 413) << over;
     EXPECT_LT(Clock::now() - start, 1s);
     EXPECT_EQ(live.handled, 1);
-    EXPECT_EQ(live.refused(HttpRefusal::too_large), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::TooLarge), 1u);
 }
 
 TEST(GuardedServer, HeaderFloodHitsTheByteBudget) {
@@ -228,7 +228,7 @@ TEST(GuardedServer, HeaderFloodHitsTheByteBudget) {
         flood += "X-Pad-" + std::to_string(i) + ": 0123456789\r\n";
     const std::string reply = http_exchange(live.port, flood);
     EXPECT_NE(status_of(reply), 200) << reply.substr(0, 200);
-    EXPECT_TRUE(eventually([&] { return live.refused(HttpRefusal::request_too_large) == 1; }));
+    EXPECT_TRUE(eventually([&] { return live.refused(HttpRefusal::RequestTooLarge) == 1; }));
 }
 
 constexpr std::string_view kPostTwoBytes =
@@ -250,7 +250,7 @@ TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
     const std::string fifth = http_exchange(live.port, kPostTwoBytes, "127.0.0.2");
     EXPECT_EQ(status_of(fifth), 503) << fifth;
     EXPECT_LT(Clock::now() - start, 1s);
-    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::PerSourceConnections), 1u);
 
     // Another source is served meanwhile; its 2 connections fill the listener (6).
     EXPECT_EQ(status_of(http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
@@ -264,7 +264,7 @@ TEST(GuardedServer, ConnectionsPerSourceAreLimitedAtAccept) {
         << live.server.snapshot().accepted_connections << " accepted";
     const std::string full = http_exchange(live.port, kPostTwoBytes, "127.0.0.4");
     EXPECT_EQ(status_of(full), 503) << full;
-    EXPECT_EQ(live.refused(HttpRefusal::total_connections), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::TotalConnections), 1u);
 
     // A connection closed frees its place.
     ::close(held.front());
@@ -301,7 +301,7 @@ TEST(GuardedServer, SlowRequestsAreCutAtTheDeadline) {
     EXPECT_EQ(reply.find("200 OK"), std::string::npos) << reply;
     EXPECT_TRUE(closed) << "a slow request is closed";
     EXPECT_LT(Clock::now() - start, 3s);
-    EXPECT_EQ(live.refused(HttpRefusal::request_deadline), 1u);
+    EXPECT_EQ(live.refused(HttpRefusal::RequestDeadline), 1u);
     ::close(fd);
 }
 
@@ -351,11 +351,10 @@ TEST(AgentApi, HealthListenerAnswersWhileSixtyFourSlowClientsHoldTheApi) {
     }
     ASSERT_TRUE(eventually([&] { return api.snapshot().connections == 64; }))
         << api.snapshot().connections << " open, " << api.snapshot().accepted_connections
-        << " accepted, per source "
-        << api.snapshot().refused_for(HttpRefusal::per_source_connections) << ", total "
-        << api.snapshot().refused_for(HttpRefusal::total_connections) << ", deadline "
-        << api.snapshot().refused_for(HttpRefusal::request_deadline) << ", budget "
-        << api.snapshot().refused_for(HttpRefusal::request_too_large) << ", bytes "
+        << " accepted, per source " << api.snapshot().refused_for(HttpRefusal::PerSourceConnections)
+        << ", total " << api.snapshot().refused_for(HttpRefusal::TotalConnections) << ", deadline "
+        << api.snapshot().refused_for(HttpRefusal::RequestDeadline) << ", budget "
+        << api.snapshot().refused_for(HttpRefusal::RequestTooLarge) << ", bytes "
         << api.snapshot().bytes_read;
     EXPECT_EQ(status_of(http_exchange(static_cast<uint16_t>(api_port),
                                       "POST /v1/recalc HTTP/1.1\r\nHost: x\r\nContent-Length: "
@@ -387,7 +386,7 @@ TEST(AgentApi, HealthListenerAnswersWhileSixtyFourSlowClientsHoldTheApi) {
     for (int fd : slow)
         send_text(fd, "X-Slow: 1\r\n");
     EXPECT_TRUE(eventually([&] { return api.snapshot().connections == 0; }, 5s));
-    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::request_deadline), 64u);
+    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::RequestDeadline), 64u);
     for (int fd : slow)
         ::close(fd);
 }
@@ -438,7 +437,7 @@ TEST(AgentApi, TokenIsCheckedBeforeTheBodyIsRead) {
         EXPECT_EQ(status_of(read_reply(fd, 1000ms)), 403);
         ::close(fd);
     }
-    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::forbidden), 2u);
+    EXPECT_EQ(api.snapshot().refused_for(HttpRefusal::Forbidden), 2u);
     {  // The right token: the server waits for the body, then answers (no such function).
         const int fd = connect_from(kOutsideAddress, kOutsideAddress, static_cast<uint16_t>(port));
         send_text(fd, head + "Authorization: Bearer " + token + "\r\n\r\n");
@@ -481,7 +480,7 @@ TEST(GuardedServer, FastLaneServesWholeRequestsFromASourceThatSlowLorisHolds) {
     EXPECT_LT(slowest, 100ms)
         << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count();
     EXPECT_EQ(live.server.snapshot().fast_lane_served, 20u);
-    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 0u);
+    EXPECT_EQ(live.refused(HttpRefusal::PerSourceConnections), 0u);
 
     // Another slow-loris connection from that address: refused once its head stops growing (the
     // stall, 20 ms), long before the wait (100 ms) or the request deadline (10 s).
@@ -504,7 +503,7 @@ TEST(GuardedServer, FastLaneServesWholeRequestsFromASourceThatSlowLorisHolds) {
     }
     // A body-carrying request is never in the fast lane (its body could trickle).
     EXPECT_EQ(status_of(http_exchange(live.port, kPostTwoBytes, "127.0.0.1")), 503);
-    EXPECT_EQ(live.refused(HttpRefusal::per_source_connections), 3u);
+    EXPECT_EQ(live.refused(HttpRefusal::PerSourceConnections), 3u);
     EXPECT_EQ(live.handled, 0);
     EXPECT_EQ(live.server.snapshot().fast_lane_served, 20u);
     for (int fd : slow)
@@ -547,7 +546,7 @@ TEST(GuardedServer, FastLaneHasABoundedNumberOfPlaces) {
         http_exchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", "127.0.0.1");
     EXPECT_EQ(status_of(third), 503) << third;
     EXPECT_LT(Clock::now() - start, 100ms);
-    EXPECT_EQ(server.snapshot().refused_for(HttpRefusal::total_connections), 1u);
+    EXPECT_EQ(server.snapshot().refused_for(HttpRefusal::TotalConnections), 1u);
     release = true;
     for (int fd : holding) {
         EXPECT_EQ(status_of(read_reply(fd, 2000ms)), 200);

@@ -54,7 +54,7 @@ functions:
     EXPECT_EQ(spec.requests.at("memory"), "64Mi");
     EXPECT_EQ(spec.replicas, 3u);
     EXPECT_EQ(spec.max_inflight, 9u);
-    EXPECT_EQ(spec.behaviour, Behaviour::figlet);
+    EXPECT_EQ(spec.behaviour, Behaviour::Figlet);
     EXPECT_DOUBLE_EQ(spec.cpu_ms, 0.5);
     EXPECT_DOUBLE_EQ(spec.sleep_ms, 40);
 }
@@ -64,7 +64,7 @@ TEST(FunctionSpec, AppliesDefaultsLikeTheProvider) {
     ASSERT_EQ(specs.size(), 1u);
     const FunctionSpec &spec = specs[0];
     EXPECT_EQ(spec.namespace_name, "openfaas-fn");
-    EXPECT_EQ(spec.behaviour, Behaviour::echo);
+    EXPECT_EQ(spec.behaviour, Behaviour::Echo);
     EXPECT_EQ(spec.image, "faas-sim/echo:latest");
     EXPECT_EQ(spec.env_process, "cat");
     EXPECT_EQ(spec.replicas, 1u);
@@ -81,7 +81,7 @@ functions:
 )");
     ASSERT_EQ(specs.size(), 2u);
     EXPECT_EQ(specs[0].name, "figlet");
-    EXPECT_EQ(specs[1].behaviour, Behaviour::shasum);
+    EXPECT_EQ(specs[1].behaviour, Behaviour::Shasum);
 }
 
 TEST(FunctionSpec, AcceptsAnEmptyList) {

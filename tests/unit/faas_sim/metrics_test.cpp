@@ -27,18 +27,18 @@ TEST(FunctionStats, CountsCompletionsOfEveryOutcome) {
     FunctionStats stats;
     stats.record_started();
     stats.record_started();
-    stats.record_completed(Outcome::ok, milliseconds(1));
-    stats.record_completed(Outcome::too_many_requests, milliseconds(0));
+    stats.record_completed(Outcome::Ok, milliseconds(1));
+    stats.record_completed(Outcome::TooManyRequests, milliseconds(0));
     EXPECT_EQ(stats.started(), 2u);
     EXPECT_EQ(stats.completed(), 2u);
-    EXPECT_EQ(stats.histogram(Outcome::ok).snapshot().count(), 1u);
-    EXPECT_EQ(stats.histogram(Outcome::unavailable).snapshot().count(), 0u);
+    EXPECT_EQ(stats.histogram(Outcome::Ok).snapshot().count(), 1u);
+    EXPECT_EQ(stats.histogram(Outcome::Unavailable).snapshot().count(), 0u);
 }
 
 TEST(RenderMetrics, WritesOnlyObservedCodesAndAllGauges) {
     FunctionStats stats;
     stats.record_started();
-    stats.record_completed(Outcome::too_many_requests, milliseconds(2));
+    stats.record_completed(Outcome::TooManyRequests, milliseconds(2));
     std::vector<FunctionMetricsView> views = {{"f.openfaas-fn", &stats, 2, 1, std::nullopt}};
     std::string text = render_metrics(views);
     EXPECT_NE(

@@ -107,7 +107,7 @@ class FakeService {
 
 std::string predict_error(const std::string &url) {
     try {
-        HttpForecaster(url, std::chrono::milliseconds(500)).predict({}, NodeType::mid);
+        HttpForecaster(url, std::chrono::milliseconds(500)).predict({}, NodeType::Mid);
     } catch (const ForecastError &error) {
         return error.what();
     }
@@ -116,7 +116,7 @@ std::string predict_error(const std::string &url) {
 
 TEST(HttpForecaster, RequestBodyHasTheReferenceFields) {
     const auto body =
-        nlohmann::json::parse(node_usage_request_body({1.5, 200, 3}, NodeType::light));
+        nlohmann::json::parse(node_usage_request_body({1.5, 200, 3}, NodeType::Light));
     EXPECT_EQ(body, nlohmann::json::parse(R"({"rate_group_HIGH_USAGE": 1.5,
         "rate_group_LOW_USAGE": 200, "rate_group_MEDIUM_USAGE": 3, "node_type": 2})"));
 }
@@ -143,10 +143,10 @@ TEST(HttpForecaster, SendsGetWithJsonBodyAndReadsTheAnswer) {
         R"([{"cpu_usage_node": 114.69, "ram_usage_node": 4591462787.71, "power_usage_node": 522137.01}])",
         200);
     const HttpForecaster forecaster(service.url());
-    const auto prediction = forecaster.predict({0, 100, 0}, NodeType::mid);
+    const auto prediction = forecaster.predict({0, 100, 0}, NodeType::Mid);
     EXPECT_EQ(prediction, (strategy::Prediction{114.69, 4591462787.71, 522137.01}));
     EXPECT_EQ(nlohmann::json::parse(service.received_body()),
-              nlohmann::json::parse(node_usage_request_body({0, 100, 0}, NodeType::mid)));
+              nlohmann::json::parse(node_usage_request_body({0, 100, 0}, NodeType::Mid)));
     const std::string head = service.received_head();
     EXPECT_EQ(head.rfind("GET /node_usage HTTP/1.1", 0), 0u) << head;
     EXPECT_NE(head.find("Content-Type: application/json"), std::string::npos) << head;

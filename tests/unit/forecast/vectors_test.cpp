@@ -26,9 +26,9 @@ TEST(RoundToCents, RoundsHalfToEvenLikeNumpy) {
 }
 
 TEST(Variant, ParsesTheThreeNames) {
-    EXPECT_EQ(parse_variant("regression"), Variant::regression);
-    EXPECT_EQ(parse_variant("quantile005"), Variant::quantile005);
-    EXPECT_EQ(parse_variant("quantile095"), Variant::quantile095);
+    EXPECT_EQ(parse_variant("regression"), Variant::Regression);
+    EXPECT_EQ(parse_variant("quantile005"), Variant::Quantile005);
+    EXPECT_EQ(parse_variant("quantile095"), Variant::Quantile095);
     EXPECT_THROW(parse_variant("quantile050"), strategy::ForecastError);
 }
 
@@ -40,7 +40,7 @@ TEST(NativeForecaster, MatchesEveryReferenceVector) {
     ASSERT_FALSE(vectors.empty());
 
     size_t checked = 0;
-    for (Variant variant : {Variant::regression, Variant::quantile005, Variant::quantile095}) {
+    for (Variant variant : {Variant::Regression, Variant::Quantile005, Variant::Quantile095}) {
         const auto forecaster = NativeForecaster::load(*directory, variant);
         const std::string name(to_string(variant));
         for (const auto &vector : vectors) {
@@ -65,18 +65,18 @@ TEST(NativeForecaster, MatchesEveryReferenceVector) {
 TEST(NativeForecaster, QuantilesBracketTheRegression) {
     const auto directory = testing::forecaster_data_dir();
     if (!directory) GTEST_SKIP() << testing::forecaster_data_missing_message();
-    const auto low = NativeForecaster::load(*directory, Variant::quantile005);
-    const auto mid = NativeForecaster::load(*directory, Variant::regression);
-    const auto high = NativeForecaster::load(*directory, Variant::quantile095);
+    const auto low = NativeForecaster::load(*directory, Variant::Quantile005);
+    const auto mid = NativeForecaster::load(*directory, Variant::Regression);
+    const auto high = NativeForecaster::load(*directory, Variant::Quantile095);
     const GroupLoad load{0, 200, 0};
-    EXPECT_LT(low.predict(load, NodeType::mid).cpu, mid.predict(load, NodeType::mid).cpu);
-    EXPECT_LT(mid.predict(load, NodeType::mid).cpu, high.predict(load, NodeType::mid).cpu);
+    EXPECT_LT(low.predict(load, NodeType::Mid).cpu, mid.predict(load, NodeType::Mid).cpu);
+    EXPECT_LT(mid.predict(load, NodeType::Mid).cpu, high.predict(load, NodeType::Mid).cpu);
 }
 
 TEST(NativeForecaster, MemoizedPredictionsEqualFreshEvaluations) {
     const auto directory = testing::forecaster_data_dir();
     if (!directory) GTEST_SKIP() << testing::forecaster_data_missing_message();
-    const auto forecaster = NativeForecaster::load(*directory, Variant::regression);
+    const auto forecaster = NativeForecaster::load(*directory, Variant::Regression);
     std::mt19937 random(7);
     std::uniform_real_distribution<double> rate(0.0, 400.0);
     std::uniform_int_distribution<int> type(0, 2);
@@ -93,21 +93,21 @@ TEST(NativeForecaster, MemoizedPredictionsEqualFreshEvaluations) {
     }
     forecaster.clear_memo();
     const GroupLoad load{1, 2, 3};
-    EXPECT_EQ(forecaster.predict(load, NodeType::mid),
-              forecaster.predict_without_memo(load, NodeType::mid));
+    EXPECT_EQ(forecaster.predict(load, NodeType::Mid),
+              forecaster.predict_without_memo(load, NodeType::Mid));
 }
 
 TEST(NativeForecaster, RejectsInvalidRates) {
     const auto directory = testing::forecaster_data_dir();
     if (!directory) GTEST_SKIP() << testing::forecaster_data_missing_message();
-    const auto forecaster = NativeForecaster::load(*directory, Variant::regression);
-    EXPECT_THROW(forecaster.predict({-1, 0, 0}, NodeType::mid), strategy::ForecastError);
-    EXPECT_THROW(forecaster.predict({0, std::nan(""), 0}, NodeType::mid), strategy::ForecastError);
+    const auto forecaster = NativeForecaster::load(*directory, Variant::Regression);
+    EXPECT_THROW(forecaster.predict({-1, 0, 0}, NodeType::Mid), strategy::ForecastError);
+    EXPECT_THROW(forecaster.predict({0, std::nan(""), 0}, NodeType::Mid), strategy::ForecastError);
 }
 
 TEST(NativeForecaster, MissingDirectoryIsAModelError) {
     try {
-        NativeForecaster::load("/nonexistent/forecaster", Variant::regression);
+        NativeForecaster::load("/nonexistent/forecaster", Variant::Regression);
         FAIL() << "loaded without error";
     } catch (const ModelError &error) {
         EXPECT_NE(std::string(error.what()).find("/nonexistent/forecaster/scalers.json"),

@@ -141,7 +141,7 @@ TEST(Engine, ConnectionRefusedIsStatusZeroKindRefused) {
 
     EXPECT_EQ(result.totals.issued, 50u);
     EXPECT_EQ(result.totals.errors, 50u);
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kRefused)], 50u);
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Refused)], 50u);
     EXPECT_TRUE(result.totals.status_codes.empty());
     EXPECT_EQ(result.totals.latency.count(), 0u);
     EXPECT_EQ(result.success_ratio(), 0.0);
@@ -160,7 +160,7 @@ TEST(Engine, ServerThatNeverAnswersTimesOut) {
     double elapsed = seconds_between(started, Clock::now());
 
     EXPECT_EQ(result.totals.errors, 20u);
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kTimeout)], 20u);
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Timeout)], 20u);
     EXPECT_EQ(server.request_count(), 20u);  // they were sent; only the answers never came
     EXPECT_NEAR(static_cast<double>(result.wait) / kSecond, 0.3, 0.1);
     EXPECT_LT(elapsed, 1.8);
@@ -256,7 +256,7 @@ TEST(Engine, FreshConnectionClosedWithoutAnswerIsAnError) {
     config.keepalive = true;
     RunResult result = run(std::move(config));
 
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kClosed)], 20u);
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Closed)], 20u);
     EXPECT_EQ(result.retries, 0u);
 }
 
@@ -310,9 +310,9 @@ TEST(Engine, TruncatedAndMalformedResponsesAreErrors) {
     });
     RunResult result = run(config_for({truncated.url(), garbage.url()}, 20, kSecond));
 
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kClosed)], 10u);
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kProtocol)], 10u);
-    EXPECT_NE(result.error_examples[static_cast<size_t>(ErrorKind::kProtocol)].find("status line"),
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Closed)], 10u);
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Protocol)], 10u);
+    EXPECT_NE(result.error_examples[static_cast<size_t>(ErrorKind::Protocol)].find("status line"),
               std::string::npos);
 }
 
@@ -461,7 +461,7 @@ TEST(Engine, SecondStopAbandonsRequestsInFlight) {
 
     EXPECT_LT(seconds_between(started, Clock::now()), 1.5);
     EXPECT_GT(result.totals.issued, 0u);
-    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::kAborted)],
+    EXPECT_EQ(result.totals.error_kinds[static_cast<size_t>(ErrorKind::Aborted)],
               result.totals.issued);
 }
 

@@ -60,7 +60,7 @@ TEST(Envelope, HeartbeatRoundTripsAndIsCanonical) {
 TEST(Envelope, EveryStrategyMessageRoundTrips) {
     std::vector<Body> bodies = {
         strategy::RecalcLimits{{{"figlet", 25.0}, {"shasum", 0.0}}},
-        strategy::NmsNodeInfo{strategy::NodeType::light, {90.0, 2e9, 1e6}, {"curl", "figlet"}},
+        strategy::NmsNodeInfo{strategy::NodeType::Light, {90.0, 2e9, 1e6}, {"curl", "figlet"}},
         strategy::NmsMargin{24.55, strategy::GroupLoad{1.5, 0.0, 7.25}},
         strategy::StaticInfo{{"figlet"}},
         strategy::StaticInfo{{}},
@@ -117,7 +117,7 @@ TEST(Envelope, WireExampleOfTheDocsDecodes) {
     EXPECT_EQ(envelope.seq, 1718000000000001u);
     EXPECT_EQ(envelope.sent_at, at_ms(1718000000123));
     const auto &body = std::get<Heartbeat>(envelope.body);
-    EXPECT_EQ(body.node_type, strategy::NodeType::mid);
+    EXPECT_EQ(body.node_type, strategy::NodeType::Mid);
     EXPECT_EQ(body.thresholds, (strategy::Thresholds{120.0, 5.5e9, 2.1e6}));
     EXPECT_EQ(body.strategy, "recalc");
     EXPECT_EQ(body.period, Millis{10000});
@@ -160,87 +160,87 @@ struct BadCase {
 
 TEST(Envelope, EveryMalformedFieldIsRefusedWithItsReasonAndPath) {
     const std::vector<BadCase> cases = {
-        {"v missing", [](json &j) { j.erase("v"); }, RejectReason::invalid_envelope, "envelope.v"},
-        {"v 2", [](json &j) { j["v"] = 2; }, RejectReason::unsupported_version, "version 1"},
-        {"v text", [](json &j) { j["v"] = "1"; }, RejectReason::unsupported_version, "envelope.v"},
-        {"type missing", [](json &j) { j.erase("type"); }, RejectReason::invalid_envelope,
+        {"v missing", [](json &j) { j.erase("v"); }, RejectReason::InvalidEnvelope, "envelope.v"},
+        {"v 2", [](json &j) { j["v"] = 2; }, RejectReason::UnsupportedVersion, "version 1"},
+        {"v text", [](json &j) { j["v"] = "1"; }, RejectReason::UnsupportedVersion, "envelope.v"},
+        {"type missing", [](json &j) { j.erase("type"); }, RejectReason::InvalidEnvelope,
          "envelope.type: missing"},
-        {"type number", [](json &j) { j["type"] = 3; }, RejectReason::invalid_envelope,
+        {"type number", [](json &j) { j["type"] = 3; }, RejectReason::InvalidEnvelope,
          "envelope.type: expected a string"},
-        {"type unknown", [](json &j) { j["type"] = "nodeinfoRecalc"; }, RejectReason::unknown_type,
+        {"type unknown", [](json &j) { j["type"] = "nodeinfoRecalc"; }, RejectReason::UnknownType,
          "nodeinfoRecalc"},
-        {"sender_id missing", [](json &j) { j.erase("sender_id"); }, RejectReason::invalid_envelope,
+        {"sender_id missing", [](json &j) { j.erase("sender_id"); }, RejectReason::InvalidEnvelope,
          "envelope.sender_id: missing"},
         {"sender_id invalid", [](json &j) { j["sender_id"] = "-bad id"; },
-         RejectReason::invalid_envelope, "envelope.sender_id: not a node id"},
+         RejectReason::InvalidEnvelope, "envelope.sender_id: not a node id"},
         {"sender_id too long", [](json &j) { j["sender_id"] = std::string(64, 'a'); },
-         RejectReason::invalid_envelope, "envelope.sender_id"},
+         RejectReason::InvalidEnvelope, "envelope.sender_id"},
         {"sender_ip invalid", [](json &j) { j["sender_ip"] = "10.0.0.256"; },
-         RejectReason::invalid_envelope, "envelope.sender_ip: not an IPv4"},
+         RejectReason::InvalidEnvelope, "envelope.sender_ip: not an IPv4"},
         {"sender_ip any", [](json &j) { j["sender_ip"] = "0.0.0.0"; },
-         RejectReason::invalid_envelope, "0.0.0.0"},
-        {"sender_port 0", [](json &j) { j["sender_port"] = 0; }, RejectReason::invalid_envelope,
+         RejectReason::InvalidEnvelope, "0.0.0.0"},
+        {"sender_port 0", [](json &j) { j["sender_port"] = 0; }, RejectReason::InvalidEnvelope,
          "envelope.sender_port: expected an integer in 1..65535"},
         {"sender_port big", [](json &j) { j["sender_port"] = 65536; },
-         RejectReason::invalid_envelope, "envelope.sender_port"},
+         RejectReason::InvalidEnvelope, "envelope.sender_port"},
         {"sender_port float", [](json &j) { j["sender_port"] = 30090.5; },
-         RejectReason::invalid_envelope, "expected an integer"},
-        {"seq 0", [](json &j) { j["seq"] = 0; }, RejectReason::invalid_envelope,
+         RejectReason::InvalidEnvelope, "expected an integer"},
+        {"seq 0", [](json &j) { j["seq"] = 0; }, RejectReason::InvalidEnvelope,
          "envelope.seq: expected an integer >= 1"},
-        {"seq negative", [](json &j) { j["seq"] = -5; }, RejectReason::invalid_envelope,
+        {"seq negative", [](json &j) { j["seq"] = -5; }, RejectReason::InvalidEnvelope,
          "envelope.seq"},
-        {"seq text", [](json &j) { j["seq"] = "7"; }, RejectReason::invalid_envelope,
+        {"seq text", [](json &j) { j["seq"] = "7"; }, RejectReason::InvalidEnvelope,
          "envelope.seq: expected an integer"},
-        {"sent_at negative", [](json &j) { j["sent_at"] = -1; }, RejectReason::invalid_envelope,
+        {"sent_at negative", [](json &j) { j["sent_at"] = -1; }, RejectReason::InvalidEnvelope,
          "envelope.sent_at"},
         {"sent_at far future", [](json &j) { j["sent_at"] = 253402300800000; },
-         RejectReason::invalid_envelope, "envelope.sent_at"},
-        {"to invalid", [](json &j) { j["to"] = ""; }, RejectReason::invalid_envelope,
+         RejectReason::InvalidEnvelope, "envelope.sent_at"},
+        {"to invalid", [](json &j) { j["to"] = ""; }, RejectReason::InvalidEnvelope,
          "envelope.to: not a node id"},
-        {"body missing", [](json &j) { j.erase("body"); }, RejectReason::invalid_envelope,
+        {"body missing", [](json &j) { j.erase("body"); }, RejectReason::InvalidEnvelope,
          "envelope.body: missing"},
-        {"body array", [](json &j) { j["body"] = json::array(); }, RejectReason::invalid_body,
+        {"body array", [](json &j) { j["body"] = json::array(); }, RejectReason::InvalidBody,
          "body: expected an object"},
         {"node_type unknown", [](json &j) { j["body"]["node_type"] = "huge"; },
-         RejectReason::invalid_body, "body.node_type"},
-        {"node_type 3", [](json &j) { j["body"]["node_type"] = 3; }, RejectReason::invalid_body,
+         RejectReason::InvalidBody, "body.node_type"},
+        {"node_type 3", [](json &j) { j["body"]["node_type"] = 3; }, RejectReason::InvalidBody,
          "body.node_type"},
         {"threshold 0", [](json &j) { j["body"]["thresholds"]["cpu"] = 0; },
-         RejectReason::invalid_body, "body.thresholds.cpu: expected a finite number > 0"},
+         RejectReason::InvalidBody, "body.thresholds.cpu: expected a finite number > 0"},
         {"threshold missing", [](json &j) { j["body"]["thresholds"].erase("ram"); },
-         RejectReason::invalid_body, "body.thresholds.ram: missing"},
+         RejectReason::InvalidBody, "body.thresholds.ram: missing"},
         {"strategy bad", [](json &j) { j["body"]["strategy"] = "re calc"; },
-         RejectReason::invalid_body, "body.strategy"},
-        {"period 0", [](json &j) { j["body"]["period_ms"] = 0; }, RejectReason::invalid_body,
+         RejectReason::InvalidBody, "body.strategy"},
+        {"period 0", [](json &j) { j["body"]["period_ms"] = 0; }, RejectReason::InvalidBody,
          "body.period_ms"},
         {"function name empty", [](json &j) { j["body"]["functions"][0]["name"] = ""; },
-         RejectReason::invalid_body, "body.functions[0].name: not a function name"},
+         RejectReason::InvalidBody, "body.functions[0].name: not a function name"},
         {"function name control", [](json &j) { j["body"]["functions"][0]["name"] = "a\nb"; },
-         RejectReason::invalid_body, "body.functions[0].name"},
+         RejectReason::InvalidBody, "body.functions[0].name"},
         {"function name long",
          [](json &j) { j["body"]["functions"][0]["name"] = std::string(64, 'f'); },
-         RejectReason::invalid_body, "body.functions[0].name"},
+         RejectReason::InvalidBody, "body.functions[0].name"},
         {"function port 0", [](json &j) { j["body"]["functions"][0]["port"] = 0; },
-         RejectReason::invalid_body, "body.functions[0].port"},
+         RejectReason::InvalidBody, "body.functions[0].port"},
         {"function twice",
          [](json &j) { j["body"]["functions"][1]["name"] = j["body"]["functions"][0]["name"]; },
-         RejectReason::invalid_body, "listed twice"},
+         RejectReason::InvalidBody, "listed twice"},
         {"port twice",
          [](json &j) { j["body"]["functions"][1]["port"] = j["body"]["functions"][0]["port"]; },
-         RejectReason::invalid_body, "used twice"},
+         RejectReason::InvalidBody, "used twice"},
         {"functions object", [](json &j) { j["body"]["functions"] = json::object(); },
-         RejectReason::invalid_body, "body.functions: expected an array"},
+         RejectReason::InvalidBody, "body.functions: expected an array"},
         {"peer lists sender", [](json &j) { j["body"]["peers"][0]["id"] = "node-a"; },
-         RejectReason::invalid_body, "lists the sender itself"},
+         RejectReason::InvalidBody, "lists the sender itself"},
         {"peer ip bad", [](json &j) { j["body"]["peers"][0]["ip"] = "x"; },
-         RejectReason::invalid_body, "body.peers[0].ip"},
+         RejectReason::InvalidBody, "body.peers[0].ip"},
         {"peer twice", [](json &j) { j["body"]["peers"][1]["id"] = j["body"]["peers"][0]["id"]; },
-         RejectReason::invalid_body, "listed twice"},
+         RejectReason::InvalidBody, "listed twice"},
         {"not an object",
          [](json &j) {
              j = json::array({1, 2});
          },
-         RejectReason::malformed_json, "expected a JSON object"},
+         RejectReason::MalformedJson, "expected a JSON object"},
     };
     for (const auto &bad : cases) {
         json document = valid_json();
@@ -274,7 +274,7 @@ TEST(Envelope, StrategyBodiesAreCheckedByTheStrategiesRulesAndOurs) {
         document["body"] = body;
         const DecodeResult decoded = decode_envelope(document.dump());
         ASSERT_FALSE(decoded.ok()) << body.dump();
-        EXPECT_EQ(decoded.rejection.reason, RejectReason::invalid_body)
+        EXPECT_EQ(decoded.rejection.reason, RejectReason::InvalidBody)
             << body.dump() << ": " << decoded.rejection.detail;
         EXPECT_NE(decoded.rejection.detail.find(detail), std::string::npos)
             << decoded.rejection.detail;
@@ -296,14 +296,14 @@ TEST(Envelope, MalformedJsonIsRefused) {
                                   "[1,2", "nul", "{\"a\":1e999999}"}) {
         const DecodeResult decoded = decode_envelope(text);
         ASSERT_FALSE(decoded.ok()) << text;
-        EXPECT_EQ(decoded.rejection.reason, RejectReason::malformed_json)
+        EXPECT_EQ(decoded.rejection.reason, RejectReason::MalformedJson)
             << text << ": " << decoded.rejection.detail;
     }
 }
 
 TEST(Envelope, DeepNestingIsRefusedBeforeParsing) {
     EXPECT_EQ(decode_envelope(std::string(17, '[') + std::string(17, ']')).rejection.reason,
-              RejectReason::malformed_json);
+              RejectReason::MalformedJson);
     // 16 levels parse (and then fail as not an object).
     EXPECT_EQ(decode_envelope(std::string(16, '[') + std::string(16, ']')).rejection.detail,
               "envelope: expected a JSON object");
@@ -313,16 +313,16 @@ TEST(Envelope, DeepNestingIsRefusedBeforeParsing) {
     EXPECT_TRUE(decode_envelope(document.dump()).ok());
     const std::string deep = std::string(200000, '[');
     const DecodeResult decoded = decode_envelope(deep);
-    EXPECT_EQ(decoded.rejection.reason, RejectReason::malformed_json);
+    EXPECT_EQ(decoded.rejection.reason, RejectReason::MalformedJson);
 }
 
 TEST(Envelope, OversizedMessagesAreRefusedBeforeParsing) {
     const std::string big(kMaxMessageBytes + 1, ' ');
     const DecodeResult decoded = decode_envelope(big);
-    EXPECT_EQ(decoded.rejection.reason, RejectReason::too_large);
+    EXPECT_EQ(decoded.rejection.reason, RejectReason::TooLarge);
     EXPECT_NE(decoded.rejection.detail.find("262144"), std::string::npos);
     const std::string text = encode_envelope(sample_heartbeat());
-    EXPECT_EQ(decode_envelope(text, text.size() - 1).rejection.reason, RejectReason::too_large);
+    EXPECT_EQ(decode_envelope(text, text.size() - 1).rejection.reason, RejectReason::TooLarge);
     EXPECT_TRUE(decode_envelope(text, text.size()).ok());
 }
 
@@ -333,7 +333,7 @@ TEST(Envelope, ListsLongerThanTheLimitsAreRefused) {
         peers.push_back({{"id", "n" + std::to_string(i)}, {"ip", "10.1.0.1"}, {"port", 1}});
     document["body"]["peers"] = peers;
     const DecodeResult decoded = decode_envelope(document.dump());
-    EXPECT_EQ(decoded.rejection.reason, RejectReason::invalid_body);
+    EXPECT_EQ(decoded.rejection.reason, RejectReason::InvalidBody);
     EXPECT_NE(decoded.rejection.detail.find("at most 1024"), std::string::npos);
 }
 

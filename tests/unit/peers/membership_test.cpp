@@ -84,7 +84,7 @@ TEST(Membership, AHeartbeatMakesAMemberAndFeedsThePeerTable) {
     EXPECT_EQ(member->endpoint, endpoint("10.0.0.1:30090"));
     EXPECT_EQ(member->heartbeat.functions, (std::vector<FunctionPort>{{"figlet", 31001}}));
     EXPECT_EQ(member->joined, kNow);
-    EXPECT_EQ(membership.state(*member, kNow), MemberState::alive);
+    EXPECT_EQ(membership.state(*member, kNow), MemberState::Alive);
 
     const auto *entry = membership.table().find("node-a");
     ASSERT_NE(entry, nullptr);
@@ -112,7 +112,7 @@ TEST(Membership, StrategyMessagesNeedAMemberAndRejectionsChangeNothing) {
         membership, strategy_message("node-a", "10.0.0.1:30090", strategy::StaticInfo{{"figlet"}}),
         kNow);
     EXPECT_FALSE(refused.accepted);
-    EXPECT_EQ(refused.rejection.reason, RejectReason::unknown_sender);
+    EXPECT_EQ(refused.rejection.reason, RejectReason::UnknownSender);
     EXPECT_NE(refused.rejection.detail.find("before any heartbeat"), std::string::npos);
     EXPECT_EQ(membership.members(), members_before);
     EXPECT_EQ(membership.table(), table_before);
@@ -144,7 +144,7 @@ TEST(Membership, AMarginBeforeNodeInfoIsAcceptedButIgnored) {
 TEST(Membership, OwnIdIsRefused) {
     Membership membership(settings_for());
     const Admission admission = receive_claimed(membership, hello("me", "10.0.0.7:30090"), kNow);
-    EXPECT_EQ(admission.rejection.reason, RejectReason::self_sender);
+    EXPECT_EQ(admission.rejection.reason, RejectReason::SelfSender);
     EXPECT_TRUE(membership.members().empty());
 }
 
@@ -153,7 +153,7 @@ TEST(Membership, GossipTurnsIntoCandidatesAndCandidatesIntoMembers) {
     // Before anyone spoke: the seeds, except this node's own endpoint.
     auto targets = membership.heartbeat_targets(kNow);
     ASSERT_EQ(targets.size(), 1u);
-    EXPECT_EQ(targets[0].kind, TargetKind::seed);
+    EXPECT_EQ(targets[0].kind, TargetKind::Seed);
     EXPECT_FALSE(targets[0].id.has_value());
 
     // The seed answers with its heartbeat: it knows node-b, node-c and this node.
@@ -169,8 +169,8 @@ TEST(Membership, GossipTurnsIntoCandidatesAndCandidatesIntoMembers) {
     EXPECT_EQ(endpoints_of(targets),
               (std::vector<Endpoint>{endpoint("10.0.0.1:30090"), endpoint("10.0.0.2:30090"),
                                      endpoint("10.0.0.3:30091")}));
-    EXPECT_EQ(targets[0].kind, TargetKind::member);  // the seed is a member now, sent once
-    EXPECT_EQ(targets[1].kind, TargetKind::candidate);
+    EXPECT_EQ(targets[0].kind, TargetKind::Member);  // the seed is a member now, sent once
+    EXPECT_EQ(targets[1].kind, TargetKind::Candidate);
     EXPECT_EQ(targets[1].id, "node-b");
 
     ASSERT_TRUE(receive_claimed(membership, hello("node-b", "10.0.0.2:30090"), kNow).accepted);
@@ -192,23 +192,23 @@ TEST(Membership, FailingSeedsAndCandidatesBackOffExponentially) {
     const Endpoint seed = endpoint("10.0.0.1:30090");
     Membership membership(settings_for({seed}));
     Target target = membership.heartbeat_targets(kNow).at(0);
-    membership.record_delivery(result_for(target, SendStatus::refused, "connection refused"), kNow);
+    membership.record_delivery(result_for(target, SendStatus::Refused, "connection refused"), kNow);
     EXPECT_TRUE(membership.heartbeat_targets(kNow + Millis{999}).empty());
     EXPECT_EQ(membership.heartbeat_targets(kNow + Millis{1000}).size(), 1u);
-    membership.record_delivery(result_for(target, SendStatus::timeout), kNow + Millis{1000});
+    membership.record_delivery(result_for(target, SendStatus::Timeout), kNow + Millis{1000});
     EXPECT_TRUE(membership.heartbeat_targets(kNow + Millis{2999}).empty());
     EXPECT_EQ(membership.backoffs().at(seed), kNow + Millis{3000});
     for (int i = 0; i < 10; ++i)
-        membership.record_delivery(result_for(target, SendStatus::timeout), kNow);
+        membership.record_delivery(result_for(target, SendStatus::Timeout), kNow);
     EXPECT_EQ(membership.backoffs().at(seed), kNow + Millis{8000});  // capped at retry_max
-    membership.record_delivery(result_for(target, SendStatus::ok), kNow);
+    membership.record_delivery(result_for(target, SendStatus::Ok), kNow);
     EXPECT_EQ(membership.heartbeat_targets(kNow).size(), 1u);
     EXPECT_TRUE(membership.backoffs().empty());
 
     // Members never back off: the TTL decides about them.
     ASSERT_TRUE(receive_claimed(membership, hello("node-b", "10.0.0.2:30090"), kNow).accepted);
-    const Target member{endpoint("10.0.0.2:30090"), "node-b", TargetKind::member};
-    membership.record_delivery(result_for(member, SendStatus::refused), kNow);
+    const Target member{endpoint("10.0.0.2:30090"), "node-b", TargetKind::Member};
+    membership.record_delivery(result_for(member, SendStatus::Refused), kNow);
     EXPECT_EQ(membership.heartbeat_targets(kNow).size(), 2u);
 }
 
@@ -216,7 +216,7 @@ TEST(Membership, AnEndpointThatIsThisNodeIsNeverContactedAgain) {
     const Endpoint alias = endpoint("127.0.0.1:30090");
     Membership membership(settings_for({alias}));
     const Target target = membership.heartbeat_targets(kNow).at(0);
-    membership.record_delivery(result_for(target, SendStatus::http_error, "self_sender"), kNow);
+    membership.record_delivery(result_for(target, SendStatus::HttpError, "self_sender"), kNow);
     EXPECT_TRUE(membership.heartbeat_targets(kNow + std::chrono::hours(1)).empty());
 }
 
@@ -226,7 +226,7 @@ TEST(Membership, UnreachableUntilTheMemberSpeaksAgain) {
     EXPECT_FALSE(membership.mark_unreachable("node-x", kNow));
     EXPECT_TRUE(membership.mark_unreachable("node-a", kNow + Millis{10}));
     const Member &member = *membership.find("node-a");
-    EXPECT_EQ(membership.state(member, kNow + Millis{10}), MemberState::unreachable);
+    EXPECT_EQ(membership.state(member, kNow + Millis{10}), MemberState::Unreachable);
     EXPECT_TRUE(membership.table().live(kNow + Millis{10}).empty());
     // Still authorized for forwarded-in traffic, still in the gossip view.
     EXPECT_EQ(membership.authorized(kNow + Millis{10}).size(), 1u);
@@ -234,7 +234,7 @@ TEST(Membership, UnreachableUntilTheMemberSpeaksAgain) {
     Envelope again = hello("node-a", "10.0.0.1:30090");
     again.seq = 2;
     ASSERT_TRUE(receive_claimed(membership, again, kNow + Millis{500}).accepted);
-    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{500}), MemberState::alive);
+    EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{500}), MemberState::Alive);
     EXPECT_EQ(membership.table().live(kNow + Millis{500}).size(), 1u);
 }
 
@@ -247,12 +247,12 @@ TEST(Membership, UnreachableHoldIgnoresMessagesSentTooSoon) {
     ASSERT_TRUE(receive_claimed(membership, hello("node-a", "10.0.0.1:30090"), kNow + Millis{1000})
                     .accepted);
     EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{1000}),
-              MemberState::unreachable);
+              MemberState::Unreachable);
     EXPECT_TRUE(membership.table().live(kNow + Millis{1000}).empty());
     ASSERT_TRUE(receive_claimed(membership, hello("node-a", "10.0.0.1:30090"), kNow + Millis{3000})
                     .accepted);
     EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{3000}),
-              MemberState::alive);
+              MemberState::Alive);
     EXPECT_EQ(membership.table().live(kNow + Millis{3000}).size(), 1u);
 }
 
@@ -263,7 +263,7 @@ TEST(Membership, DeadMembersExpireAndBecomeCandidates) {
                     .accepted);
     EXPECT_TRUE(membership.expire(kNow + kTtl).empty());
     const Instant later = kNow + kTtl + Millis{1};
-    EXPECT_EQ(membership.state(*membership.find("node-a"), later), MemberState::dead);
+    EXPECT_EQ(membership.state(*membership.find("node-a"), later), MemberState::Dead);
     EXPECT_EQ(membership.authorized(later).size(), 1u);
     EXPECT_EQ(membership.destinations(std::nullopt, later).size(), 1u);
     EXPECT_EQ(membership.expire(later), std::vector<std::string>{"node-a"});
@@ -295,7 +295,7 @@ TEST(Membership, TtlChangesReachThePeerTable) {
     membership.set_ttl(Millis{20000});
     EXPECT_EQ(membership.table().ttl(), Millis{20000});
     EXPECT_EQ(membership.state(*membership.find("node-a"), kNow + Millis{15000}),
-              MemberState::alive);
+              MemberState::Alive);
     EXPECT_EQ(membership.table().live(kNow + Millis{15000}).size(), 1u);
     EXPECT_THROW(membership.set_ttl(Millis{0}), Error);
     EXPECT_EQ(membership.table().ttl(), Millis{20000});
@@ -307,7 +307,7 @@ TEST(Membership, MemberTableIsBounded) {
     Membership membership(settings);
     ASSERT_TRUE(receive_claimed(membership, hello("node-a", "10.0.0.1:30090"), kNow).accepted);
     const Admission refused = receive_claimed(membership, hello("node-b", "10.0.0.2:30090"), kNow);
-    EXPECT_EQ(refused.rejection.reason, RejectReason::refused);
+    EXPECT_EQ(refused.rejection.reason, RejectReason::Refused);
     EXPECT_EQ(membership.members().size(), 1u);
     EXPECT_EQ(membership.table().entries().size(), 1u);
 }
@@ -320,12 +320,12 @@ TEST(Membership, AMemberSpeaksOnlyFromTheAddressItClaims) {
     const Admission spoofed =
         membership.receive(hello("node-a", "10.0.0.1:30090"), kNow, ip("10.0.0.66"));
     EXPECT_FALSE(spoofed.accepted);
-    EXPECT_EQ(spoofed.rejection.reason, RejectReason::source_mismatch);
+    EXPECT_EQ(spoofed.rejection.reason, RejectReason::SourceMismatch);
     EXPECT_NE(spoofed.rejection.detail.find("10.0.0.66"), std::string::npos);
     // No source known: refused as well, never trusted.
     EXPECT_EQ(
         membership.receive(hello("node-a", "10.0.0.1:30090"), kNow, std::nullopt).rejection.reason,
-        RejectReason::source_mismatch);
+        RejectReason::SourceMismatch);
     EXPECT_TRUE(membership.members().empty());
     EXPECT_TRUE(membership.table().entries().empty());
 
@@ -335,12 +335,12 @@ TEST(Membership, AMemberSpeaksOnlyFromTheAddressItClaims) {
     // for another member.
     const Admission moved =
         membership.receive(hello("node-a", "10.0.0.2:30090"), kNow + Millis{1000}, ip("10.0.0.1"));
-    EXPECT_EQ(moved.rejection.reason, RejectReason::source_mismatch);
+    EXPECT_EQ(moved.rejection.reason, RejectReason::SourceMismatch);
     EXPECT_EQ(membership.find("node-a")->endpoint, endpoint("10.0.0.1:30090"));
     const Admission forged = membership.receive(
         strategy_message("node-a", "10.0.0.1:30090", strategy::RecalcLimits{{{"figlet", 25}}}),
         kNow, ip("10.0.0.5"));
-    EXPECT_EQ(forged.rejection.reason, RejectReason::source_mismatch);
+    EXPECT_EQ(forged.rejection.reason, RejectReason::SourceMismatch);
     EXPECT_FALSE(membership.table().find("node-a")->recalc_limit_out.has_value());
 }
 
@@ -352,7 +352,7 @@ TEST(Membership, AddressesThatCanNeverBeAMemberAreRefused) {
         const Envelope message = hello("node-x", address);
         const Admission admission = membership.receive(message, kNow, message.sender_ip);
         EXPECT_FALSE(admission.accepted) << address;
-        EXPECT_EQ(admission.rejection.reason, RejectReason::bad_address) << address;
+        EXPECT_EQ(admission.rejection.reason, RejectReason::BadAddress) << address;
     }
     EXPECT_TRUE(membership.members().empty());
     EXPECT_TRUE(membership.table().entries().empty());
@@ -410,8 +410,8 @@ TEST(Membership, MembersBeyondTheSlotsAreKeptOverCapacity) {
     ASSERT_TRUE(third.accepted);
     const Instant now = kNow + Millis{3};
     EXPECT_EQ(membership.members().size(), 3u);
-    EXPECT_EQ(membership.state(*membership.find("node-c"), now), MemberState::over_capacity);
-    EXPECT_EQ(to_string(MemberState::over_capacity), "over_capacity");
+    EXPECT_EQ(membership.state(*membership.find("node-c"), now), MemberState::OverCapacity);
+    EXPECT_EQ(to_string(MemberState::OverCapacity), "over_capacity");
     EXPECT_EQ(membership.over_capacity(now), Ids{"node-c"});
     EXPECT_EQ(authorized_ids(membership, now), (Ids{"node-a", "node-b"}));
     EXPECT_EQ(table_ids(membership), (Ids{"node-a", "node-b"}));

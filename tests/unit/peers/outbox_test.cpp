@@ -40,7 +40,7 @@ std::vector<SendResult> deliver(const Batch &batch, std::vector<std::unique_ptr<
         for (auto &node : nodes)
             if (node->outbox.identity().endpoint == delivery.target.endpoint) to = node.get();
         if (to == nullptr) {
-            result.status = SendStatus::refused;
+            result.status = SendStatus::Refused;
             result.reason = "connection refused";
         } else {
             InboundRequest request;
@@ -54,7 +54,7 @@ std::vector<SendResult> deliver(const Batch &batch, std::vector<std::unique_ptr<
             const Reply reply = to->receiver.handle(request, now);
             result.http_status = reply.status;
             if (reply.rejection) {
-                result.status = SendStatus::http_error;
+                result.status = SendStatus::HttpError;
                 result.reason = std::string(to_string(reply.rejection->reason));
             }
         }
@@ -228,7 +228,7 @@ TEST(Federation, AForeignKeyNeverJoins) {
     }
     EXPECT_EQ(nodes[0]->membership.find("intruder"), nullptr);
     EXPECT_EQ(nodes[1]->membership.find("intruder"), nullptr);
-    EXPECT_EQ(nodes[0]->receiver.counters().rejected_for(RejectReason::bad_signature), 3u);
+    EXPECT_EQ(nodes[0]->receiver.counters().rejected_for(RejectReason::BadSignature), 3u);
     EXPECT_NE(nodes[1]->membership.find("node-0"), nullptr);
 }
 

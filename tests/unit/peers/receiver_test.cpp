@@ -66,7 +66,7 @@ TEST_F(ReceiverTest, AcceptsAValidSignedMessage) {
 }
 
 TEST_F(ReceiverTest, BadKeyIsRejected) {
-    expect_rejected(signed_envelope(heartbeat_from_a(), kOtherKeyText), RejectReason::bad_signature,
+    expect_rejected(signed_envelope(heartbeat_from_a(), kOtherKeyText), RejectReason::BadSignature,
                     "does not match");
 }
 
@@ -75,29 +75,29 @@ TEST_F(ReceiverTest, TamperedBodyIsRejected) {
     const auto at = request.body.find("figlet");
     ASSERT_NE(at, std::string::npos);
     request.body.replace(at, 6, "evilfn");
-    expect_rejected(request, RejectReason::bad_signature);
+    expect_rejected(request, RejectReason::BadSignature);
 }
 
 TEST_F(ReceiverTest, TamperedTimestampOrPathIsRejected) {
     SignedRequest request = signed_envelope(heartbeat_from_a());
     request.timestamp = std::to_string(kNow.time_since_epoch().count() + 1);
-    expect_rejected(request, RejectReason::bad_signature);
+    expect_rejected(request, RejectReason::BadSignature);
 
     SignedRequest other_path = signed_envelope(heartbeat_from_a(2));
     other_path.path = "/v1/peer/message/";
-    expect_rejected(other_path, RejectReason::bad_request, "only /v1/peer/message");
+    expect_rejected(other_path, RejectReason::BadRequest, "only /v1/peer/message");
 }
 
 TEST_F(ReceiverTest, StaleTimestampIsRejectedBeforeTheSignatureIsChecked) {
     const Instant old = kNow - Millis{30001};
-    expect_rejected(signed_envelope(heartbeat_from_a(1, old)), RejectReason::stale_timestamp,
+    expect_rejected(signed_envelope(heartbeat_from_a(1, old)), RejectReason::StaleTimestamp,
                     "30001 ms behind");
     const Instant future = kNow + Millis{31000};
-    expect_rejected(signed_envelope(heartbeat_from_a(1, future)), RejectReason::stale_timestamp,
+    expect_rejected(signed_envelope(heartbeat_from_a(1, future)), RejectReason::StaleTimestamp,
                     "31 s ahead");
     // Even with a wrong signature the reason is the clock (nothing else is computed).
     expect_rejected(signed_envelope(heartbeat_from_a(1, old), kOtherKeyText),
-                    RejectReason::stale_timestamp);
+                    RejectReason::StaleTimestamp);
     // At the edge of the window it is accepted.
     EXPECT_EQ(
         receiver_.handle(signed_envelope(heartbeat_from_a(1, kNow - Millis{30000})).view(), kNow)
@@ -108,108 +108,108 @@ TEST_F(ReceiverTest, StaleTimestampIsRejectedBeforeTheSignatureIsChecked) {
 TEST_F(ReceiverTest, ReplayIsRejected) {
     const SignedRequest request = signed_envelope(heartbeat_from_a(7));
     ASSERT_EQ(receiver_.handle(request.view(), kNow).status, 204);
-    expect_rejected(request, RejectReason::replay, "seq 7 of 'node-a' already received",
+    expect_rejected(request, RejectReason::Replay, "seq 7 of 'node-a' already received",
                     kNow + Millis{1000});
     // The same seq signed again at another time is still a replay (seq is per sender).
-    expect_rejected(signed_envelope(heartbeat_from_a(7, kNow + Millis{5})), RejectReason::replay);
+    expect_rejected(signed_envelope(heartbeat_from_a(7, kNow + Millis{5})), RejectReason::Replay);
     // After the window the replayed request is stale.
-    expect_rejected(request, RejectReason::stale_timestamp, "", kNow + Millis{30001});
+    expect_rejected(request, RejectReason::StaleTimestamp, "", kNow + Millis{30001});
     EXPECT_EQ(handled_.size(), 1u);
 }
 
 TEST_F(ReceiverTest, UnknownTypeIsRejectedEvenWhenSigned) {
     nlohmann::json document = nlohmann::json::parse(encode_envelope(heartbeat_from_a()));
     document["type"] = "overload_alert";
-    expect_rejected(sign_body(document.dump(), "node-a", kNow), RejectReason::unknown_type,
+    expect_rejected(sign_body(document.dump(), "node-a", kNow), RejectReason::UnknownType,
                     "overload_alert");
 }
 
 TEST_F(ReceiverTest, MalformedJsonIsRejectedEvenWhenSigned) {
-    expect_rejected(sign_body("{\"v\":1,\"type\":", "node-a", kNow), RejectReason::malformed_json);
-    expect_rejected(sign_body("", "node-a", kNow), RejectReason::malformed_json);
-    expect_rejected(sign_body(std::string(1000, '{'), "node-a", kNow), RejectReason::malformed_json,
+    expect_rejected(sign_body("{\"v\":1,\"type\":", "node-a", kNow), RejectReason::MalformedJson);
+    expect_rejected(sign_body("", "node-a", kNow), RejectReason::MalformedJson);
+    expect_rejected(sign_body(std::string(1000, '{'), "node-a", kNow), RejectReason::MalformedJson,
                     "nested deeper");
 }
 
 TEST_F(ReceiverTest, OversizedBodyIsRejected) {
     std::string body = encode_envelope(heartbeat_from_a());
     body.append(kMaxMessageBytes, ' ');  // still valid JSON, just too big
-    expect_rejected(sign_body(body, "node-a", kNow), RejectReason::too_large, "262144");
+    expect_rejected(sign_body(body, "node-a", kNow), RejectReason::TooLarge, "262144");
     // The server screens the announced length before reading the body.
     const auto before = receiver_.counters();
     const auto reply = receiver_.screen("POST", kMessagePath, std::to_string(kMaxMessageBytes + 1));
     ASSERT_TRUE(reply.has_value());
     EXPECT_EQ(reply->status, 413);
-    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::too_large),
-              before.rejected_for(RejectReason::too_large) + 1);
+    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::TooLarge),
+              before.rejected_for(RejectReason::TooLarge) + 1);
     EXPECT_FALSE(receiver_.screen("POST", kMessagePath, std::string("512")).has_value());
 }
 
 TEST_F(ReceiverTest, ScreenRefusesOtherMethodsPathsAndMissingLength) {
     EXPECT_EQ(receiver_.screen("GET", kMessagePath, std::nullopt)->rejection->reason,
-              RejectReason::bad_request);
+              RejectReason::BadRequest);
     EXPECT_EQ(receiver_.screen("POST", "/metrics", std::string("1"))->rejection->reason,
-              RejectReason::bad_request);
+              RejectReason::BadRequest);
     EXPECT_EQ(receiver_.screen("POST", kMessagePath, std::nullopt)->rejection->detail,
               "Content-Length is required");
     EXPECT_EQ(receiver_.screen("POST", kMessagePath, std::string("12x"))->rejection->reason,
-              RejectReason::bad_request);
-    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::bad_request), 4u);
+              RejectReason::BadRequest);
+    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::BadRequest), 4u);
 }
 
 TEST_F(ReceiverTest, MissingOrMalformedAuthHeadersAreRejected) {
     SignedRequest request = signed_envelope(heartbeat_from_a());
     SignedRequest no_signature = request;
     no_signature.signature.reset();
-    expect_rejected(no_signature, RejectReason::missing_auth, "X-Dfaas-Signature");
+    expect_rejected(no_signature, RejectReason::MissingAuth, "X-Dfaas-Signature");
     SignedRequest none = request;
     none.node.reset();
     none.timestamp.reset();
     none.signature.reset();
-    expect_rejected(none, RejectReason::missing_auth,
+    expect_rejected(none, RejectReason::MissingAuth,
                     "X-Dfaas-Node, X-Dfaas-Timestamp, X-Dfaas-Signature");
 
     SignedRequest bad_node = request;
     bad_node.node = "not a node";
-    expect_rejected(bad_node, RejectReason::bad_auth_header, "X-Dfaas-Node");
+    expect_rejected(bad_node, RejectReason::BadAuthHeader, "X-Dfaas-Node");
     SignedRequest bad_time = request;
     bad_time.timestamp = "-17";
-    expect_rejected(bad_time, RejectReason::bad_auth_header, "X-Dfaas-Timestamp");
+    expect_rejected(bad_time, RejectReason::BadAuthHeader, "X-Dfaas-Timestamp");
     bad_time.timestamp = "99999999999999999999";
-    expect_rejected(bad_time, RejectReason::bad_auth_header, "X-Dfaas-Timestamp");
+    expect_rejected(bad_time, RejectReason::BadAuthHeader, "X-Dfaas-Timestamp");
     SignedRequest bad_signature = request;
     bad_signature.signature = "abc";
-    expect_rejected(bad_signature, RejectReason::bad_auth_header, "64 hex digits");
+    expect_rejected(bad_signature, RejectReason::BadAuthHeader, "64 hex digits");
 }
 
 TEST_F(ReceiverTest, HeadersMustMatchTheSignedBody) {
     const Envelope envelope = heartbeat_from_a();
     // Signed correctly, but announced as another node: the body's sender_id is what is signed.
     SignedRequest other_node = sign_body(encode_envelope(envelope), "node-b", kNow);
-    expect_rejected(other_node, RejectReason::header_mismatch, "node-b");
+    expect_rejected(other_node, RejectReason::HeaderMismatch, "node-b");
     SignedRequest other_time = sign_body(encode_envelope(envelope), "node-a", kNow + Millis{1});
-    expect_rejected(other_time, RejectReason::header_mismatch, "sent_at");
+    expect_rejected(other_time, RejectReason::HeaderMismatch, "sent_at");
 }
 
 TEST_F(ReceiverTest, OwnIdAndOtherReceiversAreRejected) {
     expect_rejected(signed_envelope(envelope_from("me", "10.0.0.9:30090", heartbeat())),
-                    RejectReason::self_sender, "another node with the same id");
+                    RejectReason::SelfSender, "another node with the same id");
     Envelope directed =
         envelope_from("node-a", "10.0.0.1:30090", strategy::RecalcLimits{{{"figlet", 5}}});
     directed.to = "node-b";
-    expect_rejected(signed_envelope(directed), RejectReason::wrong_receiver, "node-b");
+    expect_rejected(signed_envelope(directed), RejectReason::WrongReceiver, "node-b");
     directed.to = "me";
     directed.seq = 2;
     EXPECT_EQ(receiver_.handle(signed_envelope(directed).view(), kNow).status, 204);
 }
 
 TEST_F(ReceiverTest, HandlerRejectionsAreCountedUnderTheirReason) {
-    verdict_ = Admission::reject(RejectReason::unknown_sender, "not a member");
+    verdict_ = Admission::reject(RejectReason::UnknownSender, "not a member");
     const Reply reply = receiver_.handle(signed_envelope(heartbeat_from_a()).view(), kNow);
     EXPECT_EQ(reply.status, 403);
-    EXPECT_EQ(reply.rejection->reason, RejectReason::unknown_sender);
+    EXPECT_EQ(reply.rejection->reason, RejectReason::UnknownSender);
     EXPECT_EQ(reply.type, "heartbeat");
-    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::unknown_sender), 1u);
+    EXPECT_EQ(receiver_.counters().rejected_for(RejectReason::UnknownSender), 1u);
     EXPECT_EQ(receiver_.counters().accepted_total(), 0u);
 }
 

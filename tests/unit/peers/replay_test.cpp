@@ -18,29 +18,29 @@ TEST(Replay, TimestampMustBeWithinTheWindowEitherWay) {
     EXPECT_TRUE(guard.in_window(kNow + kWindow, kNow));
     EXPECT_FALSE(guard.in_window(kNow - kWindow - Millis{1}, kNow));
     EXPECT_FALSE(guard.in_window(kNow + kWindow + Millis{1}, kNow));
-    EXPECT_EQ(guard.admit("a", 1, kNow - kWindow - Millis{1}, kNow), ReplayVerdict::stale);
+    EXPECT_EQ(guard.admit("a", 1, kNow - kWindow - Millis{1}, kNow), ReplayVerdict::Stale);
     EXPECT_EQ(guard.senders(), 0u);  // a stale message leaves nothing behind
 }
 
 TEST(Replay, EachSenderSeqCountsOnce) {
     ReplayGuard guard({kWindow});
-    EXPECT_EQ(guard.admit("a", 10, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("a", 10, kNow, kNow + Millis{5}), ReplayVerdict::replay);
-    EXPECT_EQ(guard.admit("b", 10, kNow, kNow), ReplayVerdict::fresh);  // another sender
+    EXPECT_EQ(guard.admit("a", 10, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("a", 10, kNow, kNow + Millis{5}), ReplayVerdict::Replay);
+    EXPECT_EQ(guard.admit("b", 10, kNow, kNow), ReplayVerdict::Fresh);  // another sender
     // Out of order is fine: concurrent sends may arrive in any order.
-    EXPECT_EQ(guard.admit("a", 12, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("a", 11, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("a", 11, kNow, kNow), ReplayVerdict::replay);
+    EXPECT_EQ(guard.admit("a", 12, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("a", 11, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("a", 11, kNow, kNow), ReplayVerdict::Replay);
 }
 
 TEST(Replay, MemoryIsReleasedOnceAReplayWouldBeStaleAnyway) {
     ReplayGuard guard({kWindow});
     for (uint64_t seq = 1; seq <= 100; ++seq)
-        ASSERT_EQ(guard.admit("a", seq, kNow, kNow), ReplayVerdict::fresh);
+        ASSERT_EQ(guard.admit("a", seq, kNow, kNow), ReplayVerdict::Fresh);
     EXPECT_EQ(guard.remembered(), 100u);
     const Instant later = kNow + kWindow + Millis{1};
     // The replay of an old message is now refused by its timestamp alone.
-    EXPECT_EQ(guard.admit("a", 50, kNow, later), ReplayVerdict::stale);
+    EXPECT_EQ(guard.admit("a", 50, kNow, later), ReplayVerdict::Stale);
     guard.prune(later);
     EXPECT_EQ(guard.remembered(), 0u);
     EXPECT_EQ(guard.senders(), 0u);
@@ -49,24 +49,24 @@ TEST(Replay, MemoryIsReleasedOnceAReplayWouldBeStaleAnyway) {
 TEST(Replay, PerSenderCapForgetsTheLowestAndRefusesBelowIt) {
     ReplayGuard guard({kWindow, 16, 4});
     for (uint64_t seq = 10; seq < 14; ++seq)
-        ASSERT_EQ(guard.admit("a", seq, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("a", 14, kNow, kNow), ReplayVerdict::fresh);  // forgets 10
+        ASSERT_EQ(guard.admit("a", seq, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("a", 14, kNow, kNow), ReplayVerdict::Fresh);  // forgets 10
     EXPECT_EQ(guard.remembered(), 4u);
-    EXPECT_EQ(guard.admit("a", 10, kNow, kNow), ReplayVerdict::replay);  // below the floor
-    EXPECT_EQ(guard.admit("a", 9, kNow, kNow), ReplayVerdict::replay);
-    EXPECT_EQ(guard.admit("a", 15, kNow, kNow), ReplayVerdict::fresh);
+    EXPECT_EQ(guard.admit("a", 10, kNow, kNow), ReplayVerdict::Replay);  // below the floor
+    EXPECT_EQ(guard.admit("a", 9, kNow, kNow), ReplayVerdict::Replay);
+    EXPECT_EQ(guard.admit("a", 15, kNow, kNow), ReplayVerdict::Fresh);
     EXPECT_LE(guard.remembered(), 4u);
 }
 
 TEST(Replay, SenderCapRefusesNewSendersInsteadOfForgettingOld) {
     ReplayGuard guard({kWindow, 2, 8});
-    EXPECT_EQ(guard.admit("a", 1, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("b", 1, kNow, kNow), ReplayVerdict::fresh);
-    EXPECT_EQ(guard.admit("c", 1, kNow, kNow), ReplayVerdict::capacity);
-    EXPECT_EQ(guard.admit("a", 1, kNow, kNow), ReplayVerdict::replay);  // "a" not forgotten
+    EXPECT_EQ(guard.admit("a", 1, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("b", 1, kNow, kNow), ReplayVerdict::Fresh);
+    EXPECT_EQ(guard.admit("c", 1, kNow, kNow), ReplayVerdict::Capacity);
+    EXPECT_EQ(guard.admit("a", 1, kNow, kNow), ReplayVerdict::Replay);  // "a" not forgotten
     // Once their messages are out of the window, room is made.
     EXPECT_EQ(guard.admit("c", 1, kNow + kWindow + Millis{1}, kNow + kWindow + Millis{1}),
-              ReplayVerdict::fresh);
+              ReplayVerdict::Fresh);
 }
 
 TEST(Replay, InvalidSettingsAreRefused) {

@@ -147,7 +147,7 @@ struct LiveNode {
 };
 
 Delivery delivery_to(Endpoint where, Outbox &outbox, Body body = heartbeat()) {
-    return Delivery{Target{where, std::nullopt, TargetKind::seed},
+    return Delivery{Target{where, std::nullopt, TargetKind::Seed},
                     outbox.seal(outbox.envelope(std::move(body), std::nullopt, wall_now()))};
 }
 
@@ -157,7 +157,7 @@ TEST(Transport, SignedMessagesReachTheHandler) {
     PeerClient client(ClientSettings{Millis{2000}});
     const auto results = client.send({delivery_to(node.endpoint(), sender)});
     ASSERT_EQ(results.size(), 1u);
-    EXPECT_EQ(results[0].status, SendStatus::ok) << results[0].reason;
+    EXPECT_EQ(results[0].status, SendStatus::Ok) << results[0].reason;
     EXPECT_EQ(results[0].http_status, 204);
     EXPECT_EQ(results[0].type, "heartbeat");
     std::lock_guard lock(node.mutex);
@@ -177,11 +177,11 @@ TEST(Transport, RejectionsComeBackWithTheirReason) {
     Outbox intruder(Identity{"node-x", endpoint("127.0.0.1:1")}, keyring(kOtherKeyText), 1);
     PeerClient client(ClientSettings{Millis{2000}});
     const auto results = client.send({delivery_to(node.endpoint(), intruder)});
-    EXPECT_EQ(results[0].status, SendStatus::http_error);
+    EXPECT_EQ(results[0].status, SendStatus::HttpError);
     EXPECT_EQ(results[0].http_status, 401);
     EXPECT_EQ(results[0].reason, "bad_signature");
     EXPECT_NE(results[0].detail.find("does not match"), std::string::npos);
-    EXPECT_EQ(node.receiver.counters().rejected_for(RejectReason::bad_signature), 1u);
+    EXPECT_EQ(node.receiver.counters().rejected_for(RejectReason::BadSignature), 1u);
     EXPECT_TRUE(node.received.empty());
     EXPECT_EQ(client.counters().destinations.at(node.endpoint()).consecutive_failures, 1u);
 }
@@ -193,9 +193,9 @@ TEST(Transport, StaleMessagesAreRejectedOverHttp) {
     const auto old = sender.seal(
         sender.envelope(heartbeat(), std::nullopt, wall_now() - std::chrono::minutes(2)));
     const auto results =
-        client.send({Delivery{Target{node.endpoint(), std::nullopt, TargetKind::seed}, old}});
+        client.send({Delivery{Target{node.endpoint(), std::nullopt, TargetKind::Seed}, old}});
     EXPECT_EQ(results[0].reason, "stale_timestamp");
-    EXPECT_EQ(node.receiver.counters().rejected_for(RejectReason::stale_timestamp), 1u);
+    EXPECT_EQ(node.receiver.counters().rejected_for(RejectReason::StaleTimestamp), 1u);
 }
 
 TEST(Transport, OneSlowOrDeadPeerNeverDelaysTheOthers) {
@@ -208,30 +208,30 @@ TEST(Transport, OneSlowOrDeadPeerNeverDelaysTheOthers) {
     PeerClient client(ClientSettings{Millis{600}});
     const auto request = sender.seal(sender.envelope(heartbeat(), std::nullopt, wall_now()));
     const std::vector<Delivery> batch = {
-        {Target{loopback(silent.port()), std::nullopt, TargetKind::seed}, request},
-        {Target{loopback(blackhole.port()), std::nullopt, TargetKind::seed}, request},
-        {Target{loopback(refused), std::nullopt, TargetKind::seed}, request},
-        {Target{fast.endpoint(), std::nullopt, TargetKind::seed}, request},
+        {Target{loopback(silent.port()), std::nullopt, TargetKind::Seed}, request},
+        {Target{loopback(blackhole.port()), std::nullopt, TargetKind::Seed}, request},
+        {Target{loopback(refused), std::nullopt, TargetKind::Seed}, request},
+        {Target{fast.endpoint(), std::nullopt, TargetKind::Seed}, request},
     };
     const auto start = Steady::now();
     const auto results = client.send(batch);
     const auto took = std::chrono::duration_cast<Millis>(Steady::now() - start);
     ASSERT_EQ(results.size(), 4u);
-    EXPECT_EQ(results[0].status, SendStatus::timeout) << results[0].reason;
+    EXPECT_EQ(results[0].status, SendStatus::Timeout) << results[0].reason;
     EXPECT_NE(results[0].reason.find("waiting for the answer"), std::string::npos);
-    EXPECT_EQ(results[1].status, SendStatus::timeout) << results[1].reason;
-    EXPECT_EQ(results[2].status, SendStatus::refused);
+    EXPECT_EQ(results[1].status, SendStatus::Timeout) << results[1].reason;
+    EXPECT_EQ(results[2].status, SendStatus::Refused);
     EXPECT_EQ(results[2].reason, "connection refused");
-    EXPECT_EQ(results[3].status, SendStatus::ok) << results[3].reason;
+    EXPECT_EQ(results[3].status, SendStatus::Ok) << results[3].reason;
     // The fast peer answered long before the deadline, and the batch took the deadline, not more.
     EXPECT_LT(results[3].elapsed, Millis{300});
     EXPECT_LT(results[2].elapsed, Millis{300});
     EXPECT_GE(took, Millis{590});
     EXPECT_LT(took, Millis{600 + 300});  // scheduling slack on a loaded machine
     const auto counters = client.counters();
-    EXPECT_EQ(counters.totals[static_cast<size_t>(SendStatus::timeout)], 2u);
-    EXPECT_EQ(counters.totals[static_cast<size_t>(SendStatus::refused)], 1u);
-    EXPECT_EQ(counters.destinations.at(loopback(silent.port())).last_status, SendStatus::timeout);
+    EXPECT_EQ(counters.totals[static_cast<size_t>(SendStatus::Timeout)], 2u);
+    EXPECT_EQ(counters.totals[static_cast<size_t>(SendStatus::Refused)], 1u);
+    EXPECT_EQ(counters.destinations.at(loopback(silent.port())).last_status, SendStatus::Timeout);
 }
 
 TEST(Transport, ManyConcurrentMessagesToOneServer) {
@@ -245,7 +245,7 @@ TEST(Transport, ManyConcurrentMessagesToOneServer) {
     PeerClient client(ClientSettings{Millis{5000}});
     const auto results = client.send(batch);
     for (const auto &result : results)
-        EXPECT_EQ(result.status, SendStatus::ok) << result.reason;
+        EXPECT_EQ(result.status, SendStatus::Ok) << result.reason;
     EXPECT_EQ(node.receiver.counters().accepted[0], concurrent);
 }
 
@@ -268,9 +268,9 @@ TEST(Transport, ServerCountsWhatItRefusesBeforeReadingTheBody) {
                      "POST /v1/peer/message HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}");
     EXPECT_NE(unsigned_post.find("missing_auth"), std::string::npos) << unsigned_post;
     const auto counters = node.receiver.counters();
-    EXPECT_EQ(counters.rejected_for(RejectReason::too_large), 1u);
-    EXPECT_EQ(counters.rejected_for(RejectReason::bad_request), 2u);
-    EXPECT_EQ(counters.rejected_for(RejectReason::missing_auth), 1u);
+    EXPECT_EQ(counters.rejected_for(RejectReason::TooLarge), 1u);
+    EXPECT_EQ(counters.rejected_for(RejectReason::BadRequest), 2u);
+    EXPECT_EQ(counters.rejected_for(RejectReason::MissingAuth), 1u);
     EXPECT_TRUE(node.received.empty());
 }
 

@@ -16,7 +16,7 @@ using testing::make_snapshot;
 
 // Node A runs f; members B and C run f too, D runs only g.
 Snapshot node_a() {
-    Snapshot snapshot = make_snapshot("A", StrategyKind::external);
+    Snapshot snapshot = make_snapshot("A", StrategyKind::External);
     snapshot.functions = {testing::function("f")};
     snapshot.peers.record_membership("B", ip("10.0.0.2"), {"f"}, kNow);
     snapshot.peers.record_membership("C", ip("10.0.0.3"), {"f", "g"}, kNow);

@@ -14,17 +14,17 @@ using testing::kNow;
 
 // A snapshot that uses every field.
 Snapshot rich_snapshot() {
-    Snapshot snapshot = testing::make_snapshot("node1", StrategyKind::node_margin);
-    snapshot.node_type = NodeType::light;
+    Snapshot snapshot = testing::make_snapshot("node1", StrategyKind::NodeMargin);
+    snapshot.node_type = NodeType::Light;
     snapshot.thresholds = {104, 4.1e9, 7e5};
     snapshot.functions = {testing::with_max_rate("figlet", 50),
                           testing::function("curl", {{"dfaas.group", "MEDIUM_USAGE"}}, 31002)};
     snapshot.user_rates = {{"figlet", 12.5}, {"curl", 0}};
-    snapshot.groups = {{"figlet", Group::low}, {"curl", Group::medium}};
+    snapshot.groups = {{"figlet", Group::Low}, {"curl", Group::Medium}};
     snapshot.peers.record_membership("node2", ip("10.0.0.2"), {"figlet"}, kNow - Millis{5});
     snapshot.peers.apply("node2", ip("10.0.0.2"), RecalcLimits{{{"figlet", 25}}}, kNow);
     snapshot.peers.apply("node2", ip("10.0.0.2"),
-                         NmsNodeInfo{NodeType::heavy, {235, 6e9, 3.5e6}, {"figlet"}}, kNow);
+                         NmsNodeInfo{NodeType::Heavy, {235, 6e9, 3.5e6}, {"figlet"}}, kNow);
     snapshot.peers.apply("node2", ip("10.0.0.2"), NmsMargin{62.41, {1, 2, 3}}, kNow);
     snapshot.peers.apply("node3", ip("10.0.0.3"), StaticInfo{{"curl"}}, kNow - Millis{7});
     snapshot.peers.mark_unreachable("node3");
@@ -53,7 +53,7 @@ TEST(StrategyJson, SnapshotRoundTrips) {
 
 TEST(StrategyJson, MinimalSnapshotTakesDefaults) {
     const Snapshot snapshot = snapshot_from_json(Json::parse(R"({"node_id": "a"})"));
-    EXPECT_EQ(snapshot.node_type, NodeType::mid);
+    EXPECT_EQ(snapshot.node_type, NodeType::Mid);
     EXPECT_EQ(snapshot.thresholds, Thresholds{});
     EXPECT_EQ(snapshot.period, Millis{10000});
     EXPECT_EQ(snapshot.groups, reference_group_table());
@@ -68,7 +68,7 @@ TEST(StrategyJson, HandWrittenSnapshotDrivesAStrategy) {
         "functions": [{"name": "figlet"}],
         "peers": {"entries": [{"id": "p", "address": "10.0.0.2",
                                "static_info": {"functions": ["figlet"]}}]}})"));
-    EXPECT_EQ(snapshot.node_type, NodeType::light);
+    EXPECT_EQ(snapshot.node_type, NodeType::Light);
     const Decision decision = StaticStrategy().decide(snapshot);
     EXPECT_EQ(decision.policies->at("figlet").peers.at(ip("10.0.0.2")), 40u);
 }
@@ -115,8 +115,8 @@ TEST(StrategyJson, DecisionRoundTrips) {
     Snapshot snapshot = rich_snapshot();
     snapshot.user_rates["figlet"] = 150;
     snapshot.groups = reference_group_table();
-    for (auto kind : {StrategyKind::recalc, StrategyKind::node_margin, StrategyKind::static_weights,
-                      StrategyKind::external}) {
+    for (auto kind : {StrategyKind::Recalc, StrategyKind::NodeMargin, StrategyKind::StaticWeights,
+                      StrategyKind::External}) {
         const Decision decision = make_strategy(kind, &forecaster)->decide(snapshot);
         const Json json = decision;
         EXPECT_EQ(decision_from_json(Json::parse(json.dump())), decision) << to_string(kind);
@@ -126,7 +126,7 @@ TEST(StrategyJson, DecisionRoundTrips) {
 TEST(StrategyJson, EveryMessageTypeRoundTrips) {
     const std::vector<PeerMessage> messages{
         RecalcLimits{{{"figlet", 25}, {"funca", 0}}},
-        NmsNodeInfo{NodeType::heavy, {235, 6e9, 3.5e6}, {"figlet", "shasum"}},
+        NmsNodeInfo{NodeType::Heavy, {235, 6e9, 3.5e6}, {"figlet", "shasum"}},
         NmsMargin{24.55, {1, 2, 3}}, StaticInfo{{"figlet"}}};
     for (const auto &message : messages) {
         const Json json = message_to_json(message);

@@ -20,7 +20,7 @@ const Thresholds kSimpleThresholds{100.0, 5.5e9, 2.1e6};
 class LinearForecaster final : public Forecaster {
   public:
     Prediction predict(const GroupLoad &load, NodeType type) const override {
-        const double idle = type == NodeType::heavy ? 20.0 : type == NodeType::mid ? 40.0 : 60.0;
+        const double idle = type == NodeType::Heavy ? 20.0 : type == NodeType::Mid ? 40.0 : 60.0;
         return {idle + 0.5 * (2.0 * load.high + load.low + load.medium), 1e9, 1e5};
     }
 };
@@ -43,14 +43,14 @@ class FailingForecaster final : public Forecaster {
 class StuckForecaster final : public Forecaster {
   public:
     Prediction predict(const GroupLoad &, NodeType type) const override {
-        return {type == NodeType::mid ? 200.0 : 10.0, 1e9, 1e5};
+        return {type == NodeType::Mid ? 200.0 : 10.0, 1e9, 1e5};
     }
 };
 
 // A mid node running `rates` (function -> req/s) with the simple thresholds.
 Snapshot own_node(std::map<std::string, double> rates) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::node_margin);
-    snapshot.node_type = NodeType::mid;
+    Snapshot snapshot = make_snapshot("me", StrategyKind::NodeMargin);
+    snapshot.node_type = NodeType::Mid;
     snapshot.thresholds = kSimpleThresholds;
     for (const auto &[name, rate] : rates)
         snapshot.functions.push_back(testing::function(name));
@@ -60,7 +60,7 @@ Snapshot own_node(std::map<std::string, double> rates) {
 
 void add_neighbour(Snapshot &snapshot, const std::string &id, const char *address,
                    std::vector<std::string> functions, std::optional<double> margin,
-                   NodeType type = NodeType::heavy) {
+                   NodeType type = NodeType::Heavy) {
     receive(snapshot, id, ip(address), NmsNodeInfo{type, kSimpleThresholds, std::move(functions)});
     if (margin) receive(snapshot, id, ip(address), NmsMargin{*margin, GroupLoad{}});
 }
@@ -87,14 +87,14 @@ const Thresholds kHeavyThresholds{235.0, 6.0e9, 3.5e6};
 Decision run_reference_case(const Forecaster &forecaster, const ReferenceCase &a_case,
                             double &b_margin) {
     const NodeMarginStrategy strategy(forecaster);
-    Snapshot a = make_snapshot("node-a", StrategyKind::node_margin);
+    Snapshot a = make_snapshot("node-a", StrategyKind::NodeMargin);
     a.node_type = a_case.type;
     a.thresholds = a_case.thresholds;
     a.functions = {testing::function("figlet")};
     a.user_rates = {{"figlet", a_case.figlet_rate}};
 
-    Snapshot b = make_snapshot("node-b", StrategyKind::node_margin);
-    b.node_type = NodeType::heavy;
+    Snapshot b = make_snapshot("node-b", StrategyKind::NodeMargin);
+    b.node_type = NodeType::Heavy;
     b.thresholds = kHeavyThresholds;
     b.functions = {testing::function("figlet")};
     receive(b, "node-a", ip("10.0.0.1"), NmsNodeInfo{a.node_type, a.thresholds, {"figlet"}});
@@ -112,7 +112,7 @@ class NodeMarginReference : public ::testing::Test {
         const auto directory = dfaas::testing::forecaster_data_dir();
         if (!directory) GTEST_SKIP() << dfaas::testing::forecaster_data_missing_message();
         forecaster_.emplace(
-            forecast::NativeForecaster::load(*directory, forecast::Variant::regression));
+            forecast::NativeForecaster::load(*directory, forecast::Variant::Regression));
     }
     std::optional<forecast::NativeForecaster> forecaster_;
 };
@@ -120,7 +120,7 @@ class NodeMarginReference : public ::testing::Test {
 TEST_F(NodeMarginReference, N1_MidNodeAt200ReqPerSecondForwards43Percent) {
     double b_margin = 0.0;
     const Decision decision =
-        run_reference_case(*forecaster_, {NodeType::mid, {120.0, 5.5e9, 2.1e6}, 200.0}, b_margin);
+        run_reference_case(*forecaster_, {NodeType::Mid, {120.0, 5.5e9, 2.1e6}, 200.0}, b_margin);
     EXPECT_NEAR(b_margin, 62.41, 0.01);
     const NmsReport &report = *decision.nms;
     EXPECT_NEAR(report.prediction.cpu, 135.78, 0.01);
@@ -139,7 +139,7 @@ TEST_F(NodeMarginReference, N1_MidNodeAt200ReqPerSecondForwards43Percent) {
 TEST_F(NodeMarginReference, N2_LightNodeAt250ReqPerSecondForwards22Percent) {
     double b_margin = 0.0;
     const Decision decision =
-        run_reference_case(*forecaster_, {NodeType::light, {104.0, 4.1e9, 0.7e6}, 250.0}, b_margin);
+        run_reference_case(*forecaster_, {NodeType::Light, {104.0, 4.1e9, 0.7e6}, 250.0}, b_margin);
     EXPECT_NEAR(b_margin, 62.41, 0.01);
     const NmsReport &report = *decision.nms;
     EXPECT_NEAR(report.prediction.cpu, 115.58, 0.01);
@@ -153,7 +153,7 @@ TEST_F(NodeMarginReference, N2_LightNodeAt250ReqPerSecondForwards22Percent) {
 }
 
 TEST_F(NodeMarginReference, IdleMidNodeWithOneNeighbourHasMargin49) {
-    Snapshot snapshot = make_snapshot("node-a", StrategyKind::node_margin);
+    Snapshot snapshot = make_snapshot("node-a", StrategyKind::NodeMargin);
     snapshot.functions = {testing::function("figlet")};
     add_neighbour(snapshot, "node-b", "10.0.0.2", {"figlet"}, std::nullopt);
     const Decision decision = NodeMarginStrategy(*forecaster_).decide(snapshot);
@@ -210,7 +210,7 @@ TEST(NodeMargin, PublishesNodeInfoAndMarginSharedByCommonNeighbours) {
     const Decision decision = NodeMarginStrategy(forecaster).decide(snapshot);
     ASSERT_EQ(decision.messages.size(), 2u);
     const auto &info = std::get<NmsNodeInfo>(decision.messages[0].body);
-    EXPECT_EQ(info, (NmsNodeInfo{NodeType::mid, kSimpleThresholds, {"figlet"}}));
+    EXPECT_EQ(info, (NmsNodeInfo{NodeType::Mid, kSimpleThresholds, {"figlet"}}));
     const double usage = (50.0 + 1e9 * 100 / 5.5e9 + 1e5 * 100 / 2.1e6) / 3.0;
     const NmsMargin *margin = margin_message(decision);
     EXPECT_NEAR(margin->margin, (100.0 - usage) / 2.0, 1e-9);
@@ -241,7 +241,7 @@ TEST(NodeMargin, DeadNeighboursTakeNothing) {
     const LinearForecaster forecaster;
     Snapshot snapshot = own_node({{"figlet", 150.0}});
     add_neighbour(snapshot, "node-a", "10.0.0.2", {"figlet"}, 80.0);
-    snapshot.now = kNow + peer_ttl(StrategyKind::node_margin, snapshot.period) + Millis{1};
+    snapshot.now = kNow + peer_ttl(StrategyKind::NodeMargin, snapshot.period) + Millis{1};
     const Decision decision = NodeMarginStrategy(forecaster).decide(snapshot);
     EXPECT_EQ(decision.policies->at("figlet"), FunctionPolicy::all_local());
     EXPECT_EQ(decision.nms->common_neighbours, 0u);
@@ -300,7 +300,7 @@ TEST(NodeMargin, GroupLabelWinsOverTheGroupTable) {
 }
 
 TEST(NodeMargin, ForecasterFailureFallsBackToAllLocal) {
-    const FailingForecaster forecaster({NodeType::mid});
+    const FailingForecaster forecaster({NodeType::Mid});
     Snapshot snapshot = own_node({{"figlet", 150.0}});
     add_neighbour(snapshot, "node-a", "10.0.0.2", {"figlet"}, 80.0);
     const Decision decision = NodeMarginStrategy(forecaster).decide(snapshot);
@@ -312,7 +312,7 @@ TEST(NodeMargin, ForecasterFailureFallsBackToAllLocal) {
 }
 
 TEST(NodeMargin, ForecasterFailureDuringOffloadFallsBackToAllLocal) {
-    const FailingForecaster forecaster({NodeType::heavy});  // only the neighbour's forecasts fail
+    const FailingForecaster forecaster({NodeType::Heavy});  // only the neighbour's forecasts fail
     Snapshot snapshot = own_node({{"figlet", 150.0}});
     add_neighbour(snapshot, "node-a", "10.0.0.2", {"figlet"}, 80.0);
     const Decision decision = NodeMarginStrategy(forecaster).decide(snapshot);

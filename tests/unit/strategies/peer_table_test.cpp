@@ -17,14 +17,14 @@ using testing::kNow;
 const Millis kPeriod = std::chrono::minutes(1);
 
 TEST(PeerTtl, RecalcLivesOnePointTwoPeriodsOthersTwo) {
-    EXPECT_EQ(peer_ttl(StrategyKind::recalc, kPeriod), std::chrono::seconds(72));
-    EXPECT_EQ(peer_ttl(StrategyKind::node_margin, kPeriod), std::chrono::seconds(120));
-    EXPECT_EQ(peer_ttl(StrategyKind::static_weights, kPeriod), std::chrono::seconds(120));
-    EXPECT_EQ(peer_ttl(StrategyKind::recalc, Millis{10000}), Millis{12000});
+    EXPECT_EQ(peer_ttl(StrategyKind::Recalc, kPeriod), std::chrono::seconds(72));
+    EXPECT_EQ(peer_ttl(StrategyKind::NodeMargin, kPeriod), std::chrono::seconds(120));
+    EXPECT_EQ(peer_ttl(StrategyKind::StaticWeights, kPeriod), std::chrono::seconds(120));
+    EXPECT_EQ(peer_ttl(StrategyKind::Recalc, Millis{10000}), Millis{12000});
 }
 
 TEST(PeerTable, EntryLivesUntilLastSeenPlusTtl) {
-    PeerTable table("me", peer_ttl(StrategyKind::recalc, kPeriod));
+    PeerTable table("me", peer_ttl(StrategyKind::Recalc, kPeriod));
     table.apply("a", ip("10.0.0.2"), RecalcLimits{{{"f", 1}}}, kNow);
     const PeerEntry &entry = *table.find("a");
     EXPECT_TRUE(table.alive(entry, kNow + std::chrono::seconds(72)));
@@ -58,27 +58,26 @@ TEST(PeerTable, LiveIsSortedById) {
 
 TEST(PeerTable, OwnMessagesAreIgnored) {
     PeerTable table("me", Millis{1000});
-    EXPECT_EQ(table.apply("me", ip("10.0.0.1"), StaticInfo{{"f"}}, kNow),
-              ApplyOutcome::own_message);
+    EXPECT_EQ(table.apply("me", ip("10.0.0.1"), StaticInfo{{"f"}}, kNow), ApplyOutcome::OwnMessage);
     EXPECT_TRUE(table.entries().empty());
 }
 
 TEST(PeerTable, MarginFromUnknownSenderIsIgnored) {
     PeerTable table("me", Millis{1000});
     EXPECT_EQ(table.apply("a", ip("10.0.0.2"), NmsMargin{10, {}}, kNow),
-              ApplyOutcome::unknown_sender);
+              ApplyOutcome::UnknownSender);
     EXPECT_TRUE(table.entries().empty());
     table.record_membership("a", ip("10.0.0.2"), {"f"}, kNow);  // a member, but no node info
     EXPECT_EQ(table.apply("a", ip("10.0.0.2"), NmsMargin{10, {}}, kNow),
-              ApplyOutcome::unknown_sender);
+              ApplyOutcome::UnknownSender);
     EXPECT_FALSE(table.find("a")->nms_margin.has_value());
 }
 
 TEST(PeerTable, MarginLoadIsCopiedFieldByField) {
     PeerTable table("me", Millis{1000});
-    table.apply("a", ip("10.0.0.2"), NmsNodeInfo{NodeType::heavy, {}, {"f"}}, kNow);
+    table.apply("a", ip("10.0.0.2"), NmsNodeInfo{NodeType::Heavy, {}, {"f"}}, kNow);
     EXPECT_EQ(table.apply("a", ip("10.0.0.2"), NmsMargin{12.5, {1.0, 2.0, 3.0}}, kNow),
-              ApplyOutcome::applied);
+              ApplyOutcome::Applied);
     EXPECT_EQ(table.find("a")->nms_margin->value, (NmsMargin{12.5, {1.0, 2.0, 3.0}}));
 }
 
@@ -120,7 +119,7 @@ TEST(PeerTable, InvalidMessagesAreErrorsAndChangeNothing) {
     EXPECT_THROW(table.apply("a", ip("10.0.0.2"), RecalcLimits{{{"f", nan}}}, kNow), Error);
     EXPECT_THROW(table.apply("a", ip("10.0.0.2"), RecalcLimits{{{"f", -1}}}, kNow), Error);
     EXPECT_THROW(table.apply("a", ip("10.0.0.2"), RecalcLimits{{{"", 1}}}, kNow), Error);
-    EXPECT_THROW(table.apply("a", ip("10.0.0.2"), NmsNodeInfo{NodeType::mid, {0, 1, 1}, {}}, kNow),
+    EXPECT_THROW(table.apply("a", ip("10.0.0.2"), NmsNodeInfo{NodeType::Mid, {0, 1, 1}, {}}, kNow),
                  Error);
     EXPECT_THROW(table.apply("a", ip("10.0.0.2"), NmsMargin{-5, {}}, kNow), Error);
     EXPECT_THROW(table.apply("a", ip("0.0.0.0"), StaticInfo{{"f"}}, kNow), Error);

@@ -40,7 +40,7 @@ class RandomSnapshots {
         for (const auto &function : snapshot.functions)
             if (chance(0.9)) snapshot.user_rates[function.name] = rate();
         add_peers(snapshot);
-        if (kind == StrategyKind::external) snapshot.external.action = action(snapshot);
+        if (kind == StrategyKind::External) snapshot.external.action = action(snapshot);
         return snapshot;
     }
 
@@ -114,17 +114,17 @@ class RandomSnapshots {
 std::vector<std::string> functions_known(const PeerTable &table, const PeerEntry &peer,
                                          StrategyKind kind, Instant now) {
     switch (kind) {
-        case StrategyKind::recalc: {
+        case StrategyKind::Recalc: {
             std::vector<std::string> names;
             if (const auto *limits = table.fresh(peer, peer.recalc_limit_out, now))
                 for (const auto &[name, limit] : *limits)
                     names.push_back(name);
             return names;
         }
-        case StrategyKind::static_weights:
+        case StrategyKind::StaticWeights:
             if (const auto *info = table.fresh(peer, peer.static_info, now)) return info->functions;
             return {};
-        case StrategyKind::node_margin:
+        case StrategyKind::NodeMargin:
             if (const auto *info = table.fresh(peer, peer.nms_info, now)) return info->functions;
             return {};
         default:
@@ -140,7 +140,7 @@ void check_invariants(const Snapshot &snapshot, StrategyKind kind, const Decisio
         EXPECT_FALSE(policy.validate().has_value()) << *policy.validate();
         for (uint32_t weight : {policy.local, policy.reject})
             EXPECT_LE(weight, kMaxWeight);
-        if (kind == StrategyKind::static_weights || kind == StrategyKind::node_margin) {
+        if (kind == StrategyKind::StaticWeights || kind == StrategyKind::NodeMargin) {
             EXPECT_EQ(policy.reject, 0u);
             EXPECT_EQ(policy.local_cap, 0u);
         }
@@ -168,9 +168,8 @@ TEST(StrategyProperties, RandomSnapshotsKeepTheInvariants) {
     size_t policies_checked = 0;
     size_t peer_weights_seen = 0;
     for (int round = 0; round < 300; ++round) {
-        for (auto kind :
-             {StrategyKind::all_local, StrategyKind::static_weights, StrategyKind::recalc,
-              StrategyKind::node_margin, StrategyKind::external}) {
+        for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::Recalc,
+                          StrategyKind::NodeMargin, StrategyKind::External}) {
             const Snapshot snapshot = generator.next(kind);
             const Decision decision = make_strategy(kind, &forecaster)->decide(snapshot);
             check_invariants(snapshot, kind, decision);

@@ -34,7 +34,7 @@ const RecalcLimits *limits_to(Decision &&, const std::string &) = delete;  // da
 // Node 1 of the traces: funca maxrate 10, figlet 50; node2 and node3 have sent it limits.
 Snapshot node1(std::map<std::string, double> limit_out_node2 = {{"funca", 0}},
                std::map<std::string, double> limit_out_node3 = {{"funca", 0}}) {
-    Snapshot snapshot = make_snapshot("node1", StrategyKind::recalc);
+    Snapshot snapshot = make_snapshot("node1", StrategyKind::Recalc);
     snapshot.functions = {with_max_rate("funca", 10), with_max_rate("figlet", 50)};
     receive(snapshot, "node2", kNode2, RecalcLimits{std::move(limit_out_node2)});
     receive(snapshot, "node3", kNode3, RecalcLimits{std::move(limit_out_node3)});
@@ -44,7 +44,7 @@ Snapshot node1(std::map<std::string, double> limit_out_node2 = {{"funca", 0}},
 // A neighbour of node1 running only funca with `max_rate`, knowing node1 and one other peer.
 Snapshot neighbour(const std::string &id, uint32_t max_rate, const std::string &other,
                    Ipv4 other_address) {
-    Snapshot snapshot = make_snapshot(id, StrategyKind::recalc);
+    Snapshot snapshot = make_snapshot(id, StrategyKind::Recalc);
     snapshot.functions = {with_max_rate("funca", max_rate)};
     receive(snapshot, "node1", kNode1, RecalcLimits{{{"funca", 0}, {"figlet", 0}}});
     receive(snapshot, other, other_address, RecalcLimits{{{"funca", 0}}});
@@ -160,7 +160,7 @@ TEST(Recalc, StandbyOverflowInstallsWeightsBeforeOverload) {
 }
 
 TEST(Recalc, StandbyOverflowWithoutPeersStillRejectsOverTheCap) {
-    Snapshot snapshot = make_snapshot("node1", StrategyKind::recalc);
+    Snapshot snapshot = make_snapshot("node1", StrategyKind::Recalc);
     snapshot.functions = {with_max_rate("funca", 10)};
     snapshot.recalc.standby_overflow = true;
     EXPECT_TRUE(RecalcStrategy().decide(snapshot).policies->at("funca").overflow.empty());
@@ -186,7 +186,7 @@ TEST(Recalc, ZeroRatesOfferTheWholeMaxRate) {
 }
 
 TEST(Recalc, NoPeersMeansNoMessagesAndLocalWithCap) {
-    Snapshot snapshot = make_snapshot("node1", StrategyKind::recalc);
+    Snapshot snapshot = make_snapshot("node1", StrategyKind::Recalc);
     snapshot.functions = {with_max_rate("funca", 10)};
     snapshot.user_rates["funca"] = 50.0;
     const Decision decision = RecalcStrategy().decide(snapshot);
@@ -201,7 +201,7 @@ TEST(Recalc, NoPeersMeansNoMessagesAndLocalWithCap) {
 TEST(Recalc, DeadPeersGetNothing) {
     Snapshot snapshot = node1({{"funca", 5}}, {{"funca", 5}});
     snapshot.user_rates["funca"] = 20.0;
-    snapshot.now = kNow + peer_ttl(StrategyKind::recalc, snapshot.period) + Millis{1};
+    snapshot.now = kNow + peer_ttl(StrategyKind::Recalc, snapshot.period) + Millis{1};
     const Decision decision = RecalcStrategy().decide(snapshot);
     EXPECT_TRUE(decision.messages.empty());
     EXPECT_TRUE(decision.policies->at("funca").overflow.empty());
@@ -287,7 +287,7 @@ TEST(Recalc, StepTwoWithoutThePlanIsAnError) {
 }
 
 TEST(Recalc, PeersAreVisitedInIdOrder) {
-    Snapshot snapshot = make_snapshot("node1", StrategyKind::recalc);
+    Snapshot snapshot = make_snapshot("node1", StrategyKind::Recalc);
     snapshot.functions = {with_max_rate("funca", 10)};
     for (const char *peer : {"node9", "node4", "node7"})
         receive(snapshot, peer, ip("10.0.1.1"), RecalcLimits{{{"funca", 1}}});

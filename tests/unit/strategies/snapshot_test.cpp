@@ -14,7 +14,7 @@ namespace {
 using testing::make_snapshot;
 
 Snapshot valid() {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::with_max_rate("figlet", 10)};
     snapshot.user_rates = {{"figlet", 3.0}};
     return snapshot;
@@ -76,8 +76,8 @@ TEST(SnapshotValidation, StructuralProblemsAreRejected) {
 TEST(SnapshotValidation, EveryStrategyRefusesAnInvalidSnapshot) {
     Snapshot snapshot = valid();
     snapshot.user_rates["figlet"] = -1;
-    for (auto kind : {StrategyKind::all_local, StrategyKind::static_weights, StrategyKind::recalc,
-                      StrategyKind::external}) {
+    for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::Recalc,
+                      StrategyKind::External}) {
         EXPECT_THROW(make_strategy(kind)->decide(snapshot), Error) << to_string(kind);
     }
 }

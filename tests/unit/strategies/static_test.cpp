@@ -13,7 +13,7 @@ using testing::receive;
 
 // This node runs figlet; `runners` peers run figlet too.
 FunctionPolicy figlet_policy_with(size_t runners) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("figlet")};
     for (size_t i = 0; i < runners; ++i) {
         const std::string address = "10.0.0." + std::to_string(i + 2);
@@ -51,7 +51,7 @@ INSTANTIATE_TEST_SUITE_P(ReferenceTable, StaticRounding,
                          });
 
 TEST(Static, OnlyPeersRunningTheFunctionShareIt) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("figlet"), testing::function("curl")};
     receive(snapshot, "a", ip("10.0.0.2"), StaticInfo{{"figlet"}});
     receive(snapshot, "b", ip("10.0.0.3"), StaticInfo{{"figlet", "curl"}});
@@ -62,7 +62,7 @@ TEST(Static, OnlyPeersRunningTheFunctionShareIt) {
 }
 
 TEST(Static, PublishesTheFunctionListEveryPeriod) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("shasum"), testing::function("figlet")};
     const Decision decision = StaticStrategy().decide(snapshot);
     ASSERT_EQ(decision.messages.size(), 1u);
@@ -72,14 +72,14 @@ TEST(Static, PublishesTheFunctionListEveryPeriod) {
 }
 
 TEST(Static, FunctionsOnlyPeersRunGetNoPolicy) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("figlet")};
     receive(snapshot, "a", ip("10.0.0.2"), StaticInfo{{"figlet", "nmap"}});
     EXPECT_EQ(StaticStrategy().decide(snapshot).policies->count("nmap"), 0u);
 }
 
 TEST(Static, PeersLiveTwoPeriods) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("figlet")};
     receive(snapshot, "a", ip("10.0.0.2"), StaticInfo{{"figlet"}});
     snapshot.now = kNow + std::chrono::minutes(2);
@@ -89,7 +89,7 @@ TEST(Static, PeersLiveTwoPeriods) {
 }
 
 TEST(Static, UnreachablePeerGetsNoWeight) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::static_weights);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("figlet")};
     receive(snapshot, "a", ip("10.0.0.2"), StaticInfo{{"figlet"}});
     receive(snapshot, "b", ip("10.0.0.3"), StaticInfo{{"figlet"}});
@@ -99,7 +99,7 @@ TEST(Static, UnreachablePeerGetsNoWeight) {
 }
 
 TEST(AllLocal, EveryFunctionLocalAndNoMessages) {
-    Snapshot snapshot = make_snapshot("me", StrategyKind::all_local);
+    Snapshot snapshot = make_snapshot("me", StrategyKind::AllLocal);
     snapshot.functions = {testing::function("figlet"), testing::function("curl")};
     receive(snapshot, "a", ip("10.0.0.2"), StaticInfo{{"figlet"}});
     const Decision decision = AllLocalStrategy().decide(snapshot);

@@ -11,18 +11,18 @@ namespace dfaas::strategy {
 namespace {
 
 TEST(StrategyNames, CanonicalShortAndReferenceNamesParse) {
-    EXPECT_EQ(parse_strategy_kind("recalc"), StrategyKind::recalc);
-    EXPECT_EQ(parse_strategy_kind("nodemargin"), StrategyKind::node_margin);
-    EXPECT_EQ(parse_strategy_kind("nms"), StrategyKind::node_margin);
-    EXPECT_EQ(parse_strategy_kind("static"), StrategyKind::static_weights);
-    EXPECT_EQ(parse_strategy_kind("alllocal"), StrategyKind::all_local);
-    EXPECT_EQ(parse_strategy_kind("external"), StrategyKind::external);
-    EXPECT_EQ(parse_strategy_kind("recalcstrategy"), StrategyKind::recalc);
-    EXPECT_EQ(parse_strategy_kind("nodemarginstrategy"), StrategyKind::node_margin);
-    EXPECT_EQ(parse_strategy_kind("staticstrategy"), StrategyKind::static_weights);
-    EXPECT_EQ(parse_strategy_kind("alllocalstrategy"), StrategyKind::all_local);
-    EXPECT_EQ(parse_strategy_kind("rlagentstrategy"), StrategyKind::external);
-    EXPECT_EQ(parse_strategy_kind("NodeMarginStrategy"), StrategyKind::node_margin);
+    EXPECT_EQ(parse_strategy_kind("recalc"), StrategyKind::Recalc);
+    EXPECT_EQ(parse_strategy_kind("nodemargin"), StrategyKind::NodeMargin);
+    EXPECT_EQ(parse_strategy_kind("nms"), StrategyKind::NodeMargin);
+    EXPECT_EQ(parse_strategy_kind("static"), StrategyKind::StaticWeights);
+    EXPECT_EQ(parse_strategy_kind("alllocal"), StrategyKind::AllLocal);
+    EXPECT_EQ(parse_strategy_kind("external"), StrategyKind::External);
+    EXPECT_EQ(parse_strategy_kind("recalcstrategy"), StrategyKind::Recalc);
+    EXPECT_EQ(parse_strategy_kind("nodemarginstrategy"), StrategyKind::NodeMargin);
+    EXPECT_EQ(parse_strategy_kind("staticstrategy"), StrategyKind::StaticWeights);
+    EXPECT_EQ(parse_strategy_kind("alllocalstrategy"), StrategyKind::AllLocal);
+    EXPECT_EQ(parse_strategy_kind("rlagentstrategy"), StrategyKind::External);
+    EXPECT_EQ(parse_strategy_kind("NodeMarginStrategy"), StrategyKind::NodeMargin);
 }
 
 TEST(StrategyNames, UnknownNameListsTheValidOnes) {
@@ -39,8 +39,8 @@ TEST(StrategyNames, UnknownNameListsTheValidOnes) {
 }
 
 TEST(StrategyNames, CanonicalNamesRoundTrip) {
-    for (auto kind : {StrategyKind::all_local, StrategyKind::static_weights, StrategyKind::recalc,
-                      StrategyKind::node_margin, StrategyKind::external})
+    for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::Recalc,
+                      StrategyKind::NodeMargin, StrategyKind::External})
         EXPECT_EQ(parse_strategy_kind(to_string(kind)), kind);
 }
 
@@ -51,21 +51,20 @@ class ConstantForecaster final : public Forecaster {
 
 TEST(MakeStrategy, BuildsEveryKindAndNodeMarginNeedsAForecaster) {
     const ConstantForecaster forecaster;
-    for (auto kind : {StrategyKind::all_local, StrategyKind::static_weights, StrategyKind::recalc,
-                      StrategyKind::node_margin, StrategyKind::external})
+    for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::Recalc,
+                      StrategyKind::NodeMargin, StrategyKind::External})
         EXPECT_EQ(make_strategy(kind, &forecaster)->kind(), kind);
-    EXPECT_THROW(make_strategy(StrategyKind::node_margin), Error);
+    EXPECT_THROW(make_strategy(StrategyKind::NodeMargin), Error);
 }
 
 TEST(MakeStrategy, SingleStepStrategiesRefuseOtherSteps) {
-    const auto snapshot = testing::make_snapshot("me", StrategyKind::static_weights);
-    for (auto kind :
-         {StrategyKind::all_local, StrategyKind::static_weights, StrategyKind::external})
+    const auto snapshot = testing::make_snapshot("me", StrategyKind::StaticWeights);
+    for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::External})
         EXPECT_THROW(make_strategy(kind)->step(snapshot, 1, nullptr), Error);
 }
 
 TEST(Decide, RecalcRunsBothStepsAndKeepsStepOneMessages) {
-    auto snapshot = testing::make_snapshot("me", StrategyKind::recalc);
+    auto snapshot = testing::make_snapshot("me", StrategyKind::Recalc);
     snapshot.functions = {testing::with_max_rate("f", 10)};
     snapshot.user_rates = {{"f", 12}};
     snapshot.peers.apply("p", testing::ip("10.0.0.2"), RecalcLimits{{{"f", 4}}}, testing::kNow);
@@ -80,7 +79,7 @@ TEST(Decide, RecalcRunsBothStepsAndKeepsStepOneMessages) {
 }
 
 TEST(Decide, SameSnapshotSameDecision) {
-    auto snapshot = testing::make_snapshot("me", StrategyKind::static_weights);
+    auto snapshot = testing::make_snapshot("me", StrategyKind::StaticWeights);
     snapshot.functions = {testing::function("f")};
     snapshot.peers.apply("p", testing::ip("10.0.0.2"), StaticInfo{{"f"}}, testing::kNow);
     EXPECT_EQ(StaticStrategy().decide(snapshot), StaticStrategy().decide(snapshot));

@@ -195,14 +195,14 @@ TEST(SimulateNodeMarginErrors, NoModelsIsAClearError) {
 st::Snapshot agent_like_snapshot() {
     st::Snapshot s;
     s.node_id = "node1";
-    s.node_type = st::NodeType::mid;
+    s.node_type = st::NodeType::Mid;
     s.period = std::chrono::seconds(10);
     s.now = st::Instant{std::chrono::milliseconds(1622548800000)};
     s.functions = {{"figlet", 31001, {{"dfaas.maxrate", "50"}}},
                    {"funca", 31002, {{"dfaas.maxrate", "10"}, {"dfaas.group", "HIGH_USAGE"}}},
                    {"nolimit", 31003, {}}};
     s.user_rates = {{"figlet", 12.5}, {"funca", 31.25}};
-    s.peers = st::PeerTable("node1", st::peer_ttl(st::StrategyKind::recalc, s.period));
+    s.peers = st::PeerTable("node1", st::peer_ttl(st::StrategyKind::Recalc, s.period));
     const auto at = s.now - std::chrono::seconds(3);
     const Ipv4 two = *Ipv4::parse("10.0.0.2"), three = *Ipv4::parse("10.0.0.3");
     s.peers.record_membership("node2", two, {"funca", "shasum"}, at);
@@ -211,7 +211,7 @@ st::Snapshot agent_like_snapshot() {
     s.peers.apply("node3", three, st::RecalcLimits{{{"funca", 3}, {"figlet", 9}}}, at);
     s.peers.apply("node2", two, st::StaticInfo{{"funca", "shasum"}}, at);
     s.peers.apply("node3", three, st::StaticInfo{{"figlet", "funca"}}, at);
-    s.peers.apply("node2", two, st::NmsNodeInfo{st::NodeType::heavy, {235, 6e9, 3.5e6}, {"funca"}},
+    s.peers.apply("node2", two, st::NmsNodeInfo{st::NodeType::Heavy, {235, 6e9, 3.5e6}, {"funca"}},
                   at);
     s.peers.apply("node2", two, st::NmsMargin{40.5, {1, 2, 3}}, at);
     return s;
@@ -242,7 +242,7 @@ TEST(SimulateSnapshotJson, AgentSnapshotReplaysNodeMarginToo) {
     if (!directory) GTEST_SKIP() << dfaas::testing::forecaster_data_missing_message();
     st::Snapshot snapshot = agent_like_snapshot();
     snapshot.peers =
-        st::PeerTable("node1", st::peer_ttl(st::StrategyKind::node_margin, snapshot.period),
+        st::PeerTable("node1", st::peer_ttl(st::StrategyKind::NodeMargin, snapshot.period),
                       {snapshot.peers.entries().begin()->second,
                        std::next(snapshot.peers.entries().begin())->second});
     snapshot.user_rates["funca"] = 80;  // HIGH_USAGE: overloads a mid node
@@ -255,8 +255,8 @@ TEST(SimulateSnapshotJson, AgentSnapshotReplaysNodeMarginToo) {
     for (const char *key : {"node_id", "strategy", "now_ms"})
         out.erase(key);
     const auto forecaster =
-        forecast::NativeForecaster::load(*directory, forecast::Variant::regression);
-    const auto strategy = st::make_strategy(st::StrategyKind::node_margin, &forecaster);
+        forecast::NativeForecaster::load(*directory, forecast::Variant::Regression);
+    const auto strategy = st::make_strategy(st::StrategyKind::NodeMargin, &forecaster);
     const st::Decision expected = strategy->decide(snapshot);
     ASSERT_TRUE(expected.nms.has_value());
     EXPECT_TRUE(expected.nms->overloaded);

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <nlohmann/json.hpp>
 
 #include "api.h"
@@ -43,32 +44,26 @@ std::set<uint16_t> reserved_ports(const Config &cfg) {
     return r;
 }
 
-OpenFaasClientOptions openfaas_options(const Config &cfg) {
-    OpenFaasClientOptions o;
-    o.gateway = cfg.openfaas.url;
-    o.username = cfg.openfaas.username;
-    if (!cfg.openfaas.password_file.empty()) {
-        auto password = read_secret_file(cfg.openfaas.password_file);
-        if (password) o.password = *password;
-    }
-    o.timeout = cfg.openfaas.timeout;
-    return o;
-}
-
-strategy::Instant wall_instant(Clock::time_point t) {
-    return std::chrono::time_point_cast<strategy::Millis>(t);
-}
-
 }  // namespace
 
 Agent::Agent(Config config, std::string node_id)
+    : Agent(config, std::move(node_id), make_production_dependencies(config)) {}
+
+Agent::Agent(Config config, std::string node_id, AgentDependencies deps)
     : cfg_(std::move(config)),
       node_id_(std::move(node_id)),
-      started_at_(Clock::now()),
-      openfaas_(openfaas_options(cfg_)),
-      prometheus_(PrometheusClientOptions{cfg_.prometheus.url, cfg_.prometheus.timeout}),
+      deps_(std::move(deps)),
+      clock_(deps_.clock ? deps_.clock : std::make_shared<SystemAgentClock>()),
+      started_at_(clock_->system_now()),
       ports_(cfg_.dataplane.function_ports.first, cfg_.dataplane.function_ports.last,
              reserved_ports(cfg_)) {
+    // A missing dependency is a programming error, reported here rather than as a null call
+    // from a loop thread.
+    for (const auto &[missing, what] : {std::pair{!deps_.functions, "functions (OpenFaaS)"},
+                                        std::pair{!deps_.metrics, "metrics (Prometheus)"},
+                                        std::pair{!deps_.attach_dataplane, "attach_dataplane"},
+                                        std::pair{!deps_.open_peer_link, "open_peer_link"}})
+        if (missing) throw std::invalid_argument(std::string("agent dependency missing: ") + what);
     strategy_kind_ = to_strategy_kind(cfg_.strategy.name);
     peer_table_ =
         strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
@@ -85,49 +80,7 @@ Agent::~Agent() {
 // ---- lifecycle --------------------------------------------------------------------------------
 
 void Agent::start() {
-    dp::AttachOptions opts;
-    opts.interface = cfg_.dataplane.interface;
-    opts.bpffs = cfg_.dataplane.bpffs;
-    opts.ct_entries = cfg_.dataplane.ct_entries;
-    opts.ct_half_open_entries = cfg_.dataplane.ct_half_open_entries;
-    opts.settings = dataplane_settings(cfg_);
-    // Reuses the pinned maps when a previous agent left them: policies, counters and
-    // connections carry over, and the programs are replaced atomically.
-    dp_ = dp::Dataplane::attach(opts);
-    last_status_ = dp_->status();
-    health_.ok(kInputDataplane, Clock::now());
-    spdlog::info("data plane attached on {} (ingress prog {}, egress prog {}), pins under {}",
-                 cfg_.dataplane.interface, last_status_->ingress_prog_id,
-                 last_status_->egress_prog_id, cfg_.dataplane.bpffs);
-
-    // Functions and policies the data plane already has (a restart) stay as they are until the
-    // strategy decides; functions never seen get All-Local.
-    for (const auto &[id, name] : dp_->functions())
-        if (auto p = dp_->policy(name)) installed_[name] = p->policy;
-    // An empty function list applies once it has persisted for two periods: gathers run at each
-    // period's start, so the third consecutive empty answer applies; the quarter period absorbs
-    // the scheduling jitter of "two periods later".
-    empty_list_guard_ =
-        EmptyFunctionListGuard(std::chrono::duration_cast<std::chrono::milliseconds>(
-            2 * cfg_.strategy.period - cfg_.strategy.period / 4));
-    seed_functions_from_dataplane();
-    load_state();
-    ensure_strategy();
-    gather_functions();
-    install_defaults();
-    // Overrides read back from the state file apply now (the pinned policies usually hold them
-    // already: then nothing is written).
-    if (!overrides_.all().empty()) install(overrides_.apply(strategy_policies_));
-
-    if (!cfg_.peers.cluster_key_file.empty()) {
-        peers_ = std::make_unique<PeerLink>(
-            cfg_, node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
-            [this] { return local_heartbeat(); });
-        seed_peers_from_dataplane();
-        peers_->start();
-    } else {
-        spdlog::info("peer protocol off (no peers.cluster_key_file): this node runs alone");
-    }
+    prepare();
 
     // Both listeners bound before either serves: a busy port is an error at start.
     api_ = std::make_unique<peers::GuardedServer>(api_guard_settings(cfg_));
@@ -152,6 +105,52 @@ void Agent::start() {
 
     strategy_thread_ = std::thread([this] { strategy_loop(); });
     control_thread_ = std::thread([this] { control_loop(); });
+}
+
+void Agent::prepare() {
+    dp::AttachOptions opts;
+    opts.interface = cfg_.dataplane.interface;
+    opts.bpffs = cfg_.dataplane.bpffs;
+    opts.ct_entries = cfg_.dataplane.ct_entries;
+    opts.ct_half_open_entries = cfg_.dataplane.ct_half_open_entries;
+    opts.settings = dataplane_settings(cfg_);
+    // Reuses the pinned maps when a previous agent left them: policies, counters and
+    // connections carry over, and the programs are replaced atomically.
+    dp_ = deps_.attach_dataplane(opts);
+    last_status_ = dp_->status();
+    health_.ok(kInputDataplane, clock_->system_now());
+    spdlog::info("data plane attached on {} (ingress prog {}, egress prog {}), pins under {}",
+                 cfg_.dataplane.interface, last_status_->ingress_prog_id,
+                 last_status_->egress_prog_id, cfg_.dataplane.bpffs);
+
+    // Functions and policies the data plane already has (a restart) stay as they are until the
+    // strategy decides; functions never seen get All-Local.
+    for (const auto &[id, name] : dp_->functions())
+        if (auto p = dp_->policy(name)) installed_[name] = p->policy;
+    // An empty function list applies once it has persisted for two periods: gathers run at each
+    // period's start, so the third consecutive empty answer applies; the quarter period absorbs
+    // the scheduling jitter of "two periods later".
+    empty_list_guard_ =
+        EmptyFunctionListGuard(std::chrono::duration_cast<std::chrono::milliseconds>(
+            2 * cfg_.strategy.period - cfg_.strategy.period / 4));
+    seed_functions_from_dataplane();
+    load_state();
+    ensure_strategy();
+    gather_functions();
+    install_defaults();
+    // Overrides read back from the state file apply now (the pinned policies usually hold them
+    // already: then nothing is written).
+    if (!overrides_.all().empty()) install(overrides_.apply(strategy_policies_));
+
+    if (!cfg_.peers.cluster_key_file.empty()) {
+        peers_ = deps_.open_peer_link(cfg_, node_id_,
+                                      strategy::peer_ttl(strategy_kind_, cfg_.strategy.period),
+                                      [this] { return local_heartbeat(); });
+        seed_peers_from_dataplane();
+        peers_->start();
+    } else {
+        spdlog::info("peer protocol off (no peers.cluster_key_file): this node runs alone");
+    }
 }
 
 void Agent::request_stop() {
@@ -184,8 +183,8 @@ void Agent::strategy_loop() {
         size_t step = 0;
         bool run_all = first;
         if (!first) {
-            auto next =
-                strategy::next_step(*strategy_, wall_instant(Clock::now()), cfg_.strategy.period);
+            auto next = strategy::next_step(*strategy_, wall_instant(clock_->system_now()),
+                                            cfg_.strategy.period);
             std::unique_lock lock(wake_mu_);
             wake_.wait_until(lock, Clock::time_point(next.at),
                              [this] { return stopping_ || recalc_requested_; });
@@ -215,17 +214,19 @@ void Agent::guarded_period_step(size_t step) {
     } catch (const std::exception &e) {
         std::lock_guard lock(mu_);
         ++step_failures_;
-        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), Clock::now()), e.what());
+        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), clock_->system_now()),
+             e.what());
     } catch (...) {
         std::lock_guard lock(mu_);
         ++step_failures_;
-        note(kInputStrategy, health_.failed(kInputStrategy, "unknown exception", Clock::now()),
+        note(kInputStrategy,
+             health_.failed(kInputStrategy, "unknown exception", clock_->system_now()),
              "unknown exception");
     }
 }
 
 void Agent::run_period_step(size_t step) {
-    auto started = std::chrono::steady_clock::now();
+    auto started = clock_->steady_now();
     if (step == 0) {
         ensure_strategy();
         gather_functions();
@@ -239,7 +240,7 @@ void Agent::run_period_step(size_t step) {
             // that just ended (the reference sampled one second: its issue #45).
             try {
                 auto stats = dp_->stats();
-                auto now = std::chrono::steady_clock::now();
+                auto now = clock_->steady_now();
                 if (period_baseline_) {
                     double seconds =
                         std::chrono::duration<double>(now - period_baseline_at_).count();
@@ -254,9 +255,9 @@ void Agent::run_period_step(size_t step) {
             }
             previous_step_.reset();
         }
-        snapshot = build_snapshot(Clock::now());
+        snapshot = build_snapshot(clock_->system_now());
     }
-    if (step == 0 && strategy_kind_ == strategy::StrategyKind::external)
+    if (step == 0 && strategy_kind_ == strategy::StrategyKind::External)
         ask_external_model(snapshot);
 
     strategy::Decision decision;
@@ -266,7 +267,8 @@ void Agent::run_period_step(size_t step) {
         decision = strategy_->step(snapshot, step, previous);
     } catch (const std::exception &e) {
         std::lock_guard lock(mu_);
-        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), Clock::now()), e.what());
+        note(kInputStrategy, health_.failed(kInputStrategy, e.what(), clock_->system_now()),
+             e.what());
         return;  // keep the installed policies
     }
 
@@ -279,7 +281,7 @@ void Agent::run_period_step(size_t step) {
             admit_promised_limits(decision.messages);
         }
         try {
-            peers_->send(decision.messages, wall_instant(Clock::now()));
+            peers_->send(decision.messages, wall_instant(clock_->system_now()));
         } catch (const std::exception &e) {
             spdlog::warn("peer messages of step {} not sent: {}", step, e.what());
         }
@@ -288,14 +290,15 @@ void Agent::run_period_step(size_t step) {
     apply_decision(decision);
     previous_step_ = decision;
     last_snapshot_ = std::move(snapshot);
-    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now() - started);
-    last_recalc_.at = Clock::now();
+    auto elapsed =
+        std::chrono::duration_cast<std::chrono::microseconds>(clock_->steady_now() - started);
+    last_recalc_.at = clock_->system_now();
     last_recalc_.duration = elapsed;
     last_recalc_.step = step;
     last_recalc_.iterations += 1;
     last_recalc_.warnings = decision.warnings;
     last_recalc_.degraded = decision.degraded;
+    step_durations_.observe(elapsed.count() / 1e6);
     recalc_durations_s_.push_back(elapsed.count() / 1e6);
     if (recalc_durations_s_.size() > kDurationsKept)
         recalc_durations_s_.erase(recalc_durations_s_.begin());
@@ -305,8 +308,8 @@ void Agent::run_period_step(size_t step) {
 
 void Agent::ensure_strategy() {
     // Node Margin needs its forecaster; until it loads, the node runs All-Local and says why.
-    if (strategy_ && (strategy_kind_ != strategy::StrategyKind::node_margin || forecaster_)) return;
-    if (strategy_kind_ == strategy::StrategyKind::node_margin && !forecaster_) {
+    if (strategy_ && (strategy_kind_ != strategy::StrategyKind::NodeMargin || forecaster_)) return;
+    if (strategy_kind_ == strategy::StrategyKind::NodeMargin && !forecaster_) {
         try {
             if (cfg_.forecaster.mode == ForecasterMode::Http)
                 forecaster_ = std::make_unique<forecast::HttpForecaster>(
@@ -316,15 +319,15 @@ void Agent::ensure_strategy() {
                     std::make_unique<forecast::NativeForecaster>(forecast::NativeForecaster::load(
                         cfg_.forecaster.models_dir, to_forecast_variant(cfg_.forecaster.variant)));
             std::lock_guard lock(mu_);
-            note(kInputForecaster, health_.ok(kInputForecaster, Clock::now()));
+            note(kInputForecaster, health_.ok(kInputForecaster, clock_->system_now()));
         } catch (const std::exception &e) {
             std::lock_guard lock(mu_);
-            note(kInputForecaster, health_.failed(kInputForecaster, e.what(), Clock::now()),
+            note(kInputForecaster, health_.failed(kInputForecaster, e.what(), clock_->system_now()),
                  e.what());
         }
     }
-    if (strategy_kind_ == strategy::StrategyKind::node_margin && !forecaster_) {
-        if (!strategy_) strategy_ = strategy::make_strategy(strategy::StrategyKind::all_local);
+    if (strategy_kind_ == strategy::StrategyKind::NodeMargin && !forecaster_) {
+        if (!strategy_) strategy_ = strategy::make_strategy(strategy::StrategyKind::AllLocal);
         return;
     }
     strategy_ = strategy::make_strategy(strategy_kind_, forecaster_.get());
@@ -333,9 +336,9 @@ void Agent::ensure_strategy() {
 // ---- inputs -----------------------------------------------------------------------------------
 
 void Agent::gather_functions() {
-    auto listed = openfaas_.list_functions();  // outside the lock: it may take the timeout
+    auto listed = deps_.functions->list_functions();  // outside the lock: it may take the timeout
     std::lock_guard lock(mu_);
-    auto now = Clock::now();
+    auto now = clock_->system_now();
     if (!listed) {
         note(kInputOpenFaas, health_.failed(kInputOpenFaas, listed.error(), now), listed.error());
         return;  // keep the last known functions and their policies
@@ -491,7 +494,7 @@ void Agent::gather_node_metrics() {
     std::vector<std::string> errors;
     auto window = cfg_.prometheus.window;
     auto single = [&](const std::string &query) -> std::optional<double> {
-        auto r = prometheus_.query(promql::expand_window(query, window));
+        auto r = deps_.metrics->query(promql::expand_window(query, window));
         if (!r) {
             errors.push_back(r.error());
             return std::nullopt;
@@ -505,7 +508,7 @@ void Agent::gather_node_metrics() {
     };
     m.cpu_percent = single(cfg_.prometheus.node_cpu_query);
     m.ram_bytes = single(cfg_.prometheus.node_ram_query);
-    if (auto r = prometheus_.query(promql::invocation_rate_by_code(window))) {
+    if (auto r = deps_.metrics->query(promql::invocation_rate_by_code(window))) {
         if (auto rates = promql::invocation_rates(*r))
             m.invocation_rates = *rates;
         else
@@ -513,7 +516,7 @@ void Agent::gather_node_metrics() {
     } else {
         errors.push_back(r.error());
     }
-    if (auto r = prometheus_.query(promql::mean_latency_by_function(window))) {
+    if (auto r = deps_.metrics->query(promql::mean_latency_by_function(window))) {
         if (auto lat = promql::mean_latencies(*r))
             m.mean_latency_s = *lat;
         else
@@ -524,9 +527,10 @@ void Agent::gather_node_metrics() {
     std::lock_guard lock(mu_);
     node_metrics_ = m;
     if (errors.empty())
-        note(kInputPrometheus, health_.ok(kInputPrometheus, Clock::now()));
+        note(kInputPrometheus, health_.ok(kInputPrometheus, clock_->system_now()));
     else
-        note(kInputPrometheus, health_.failed(kInputPrometheus, errors.front(), Clock::now()),
+        note(kInputPrometheus,
+             health_.failed(kInputPrometheus, errors.front(), clock_->system_now()),
              errors.front());
 }
 
@@ -595,19 +599,20 @@ void Agent::ask_external_model(strategy::Snapshot &snapshot) {
     }
     std::lock_guard lock(mu_);
     if (error.empty())
-        note(kInputExternal, health_.ok(kInputExternal, Clock::now()));
+        note(kInputExternal, health_.ok(kInputExternal, clock_->system_now()));
     else
-        note(kInputExternal, health_.failed(kInputExternal, error, Clock::now()), error);
+        note(kInputExternal, health_.failed(kInputExternal, error, clock_->system_now()), error);
 }
 
 // ---- applying decisions -----------------------------------------------------------------------
 
 void Agent::apply_decision(const strategy::Decision &decision) {
     if (decision.degraded)
-        note(kInputStrategy, health_.failed(kInputStrategy, *decision.degraded, Clock::now()),
+        note(kInputStrategy,
+             health_.failed(kInputStrategy, *decision.degraded, clock_->system_now()),
              *decision.degraded);
     else
-        note(kInputStrategy, health_.ok(kInputStrategy, Clock::now()));
+        note(kInputStrategy, health_.ok(kInputStrategy, clock_->system_now()));
     if (!decision.policies) return;  // e.g. Recalc step 1: keep what is installed
     for (const auto &[name, policy] : *decision.policies)
         if (functions_.count(name)) strategy_policies_[name] = policy;
@@ -659,7 +664,7 @@ void Agent::install_defaults() {
 
 void Agent::control_loop() {
     uint64_t tick = 0;
-    auto next = std::chrono::steady_clock::now();
+    auto next = clock_->steady_now();
     while (true) {
         next += cfg_.peers.control_tick;
         {
@@ -667,19 +672,23 @@ void Agent::control_loop() {
             if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
         }
         ++tick;
-        try {
-            control_tick(tick);
-        } catch (const std::exception &e) {
-            // Each part of the tick handles its own failures; this keeps the thread alive if
-            // one is missed.
-            std::lock_guard lock(mu_);
-            ++tick_failures_;
-            spdlog::error("control tick {}: {}", tick, e.what());
-        } catch (...) {
-            std::lock_guard lock(mu_);
-            ++tick_failures_;
-            spdlog::error("control tick {}: unknown exception", tick);
-        }
+        guarded_control_tick(tick);
+    }
+}
+
+void Agent::guarded_control_tick(uint64_t tick) {
+    try {
+        control_tick(tick);
+    } catch (const std::exception &e) {
+        // Each part of the tick handles its own failures; this keeps the thread alive if one is
+        // missed.
+        std::lock_guard lock(mu_);
+        ++tick_failures_;
+        spdlog::error("control tick {}: {}", tick, e.what());
+    } catch (...) {
+        std::lock_guard lock(mu_);
+        ++tick_failures_;
+        spdlog::error("control tick {}: unknown exception", tick);
     }
 }
 
@@ -687,24 +696,25 @@ void Agent::control_tick(uint64_t tick) {
     std::lock_guard lock(mu_);
     try {
         last_stats_ = dp_->stats();
-        rate_meter_.update(*last_stats_, std::chrono::steady_clock::now());
+        rate_meter_.update(*last_stats_, clock_->steady_now());
         last_status_ = dp_->status();
         bool attached = last_status_->ingress_attached && last_status_->egress_attached;
         if (attached)
-            note(kInputDataplane, health_.ok(kInputDataplane, Clock::now()));
+            note(kInputDataplane, health_.ok(kInputDataplane, clock_->system_now()));
         else
             note(kInputDataplane,
                  health_.failed(kInputDataplane,
                                 "programs not attached to " + cfg_.dataplane.interface,
-                                Clock::now()),
+                                clock_->system_now()),
                  "programs not attached");
     } catch (const std::exception &e) {
-        note(kInputDataplane, health_.failed(kInputDataplane, e.what(), Clock::now()), e.what());
+        note(kInputDataplane, health_.failed(kInputDataplane, e.what(), clock_->system_now()),
+             e.what());
         return;
     }
     // Each part on its own: one failing (a map full, a peer the data plane refuses) never stops
     // the others.
-    auto part = [&](const char *what, auto &&run) {
+    auto part = [&](const char *what, const std::function<void()> &run) {
         try {
             run();
         } catch (const std::exception &e) {
@@ -712,31 +722,9 @@ void Agent::control_tick(uint64_t tick) {
             spdlog::error("control tick: {}: {}", what, e.what());
         }
     };
-    if (peers_) {
-        auto now = wall_instant(Clock::now());
-        part("failure detection", [&] { detect_failures(*last_stats_, now); });
-        part("peer sync", [&] { sync_peers(now); });
-        part("peer capacity", [&] { peers_over_capacity_ = peers_->over_capacity(now); });
-        part("peer admission", [&] {
-            // A peer's limits for this node opened or closed it: policies follow this tick.
-            if (refresh_admissions(now)) install(overrides_.apply(strategy_policies_));
-        });
-        part("restored peers", [&] {
-            // A peer kept from before a restart spoke: the strategy runs now, so the peer hears
-            // this node's step messages (e.g. Recalc's limits, without which it admits nothing
-            // from this node) before its own next step instead of a period later.
-            // Likewise when a member sent its first limits since it (re)joined: this node's
-            // policies still admit nothing from it (limit_in 0 until the strategy hears it).
-            const bool replaced = peers_->take_provisional_replaced();
-            const bool first_limits = peers_->take_first_limits();
-            if (!replaced && !first_limits) return;
-            std::lock_guard wake(wake_mu_);
-            recalc_requested_ = true;
-            wake_.notify_all();
-        });
-    }
+    if (peers_) peer_tick(wall_instant(clock_->system_now()), part);
     part("override expiry", [&] {
-        auto ended = overrides_.expire(Clock::now());
+        auto ended = overrides_.expire(clock_->system_now());
         if (!ended.empty()) persist_state();
         for (const auto &name : ended) {
             spdlog::info("override of {} expired", name);
@@ -755,189 +743,21 @@ void Agent::control_tick(uint64_t tick) {
     }
 }
 
-// ---- peers ------------------------------------------------------------------------------------
-
-peers::Heartbeat Agent::local_heartbeat() {
-    std::lock_guard lock(mu_);
-    peers::Heartbeat h;
-    h.node_type = to_strategy_node_type(cfg_.node.type);
-    h.thresholds =
-        strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram, cfg_.strategy.nms.power};
-    h.strategy = std::string(strategy::to_string(strategy_kind_));
-    h.period = cfg_.strategy.period;
-    for (const auto &[name, kf] : functions_)
-        h.functions.push_back(peers::FunctionPort{name, kf.port});
-    return h;
-}
-
-// The data plane's peer table follows the authenticated membership only (the members holding a
-// slot: the membership keeps the others over capacity), and so do the services that let
-// forwarded-in connections reach our gateway: (member address, its port) -> function. Every
-// data-plane call is tried on its own: a peer or service the data plane refuses is logged and
-// counted, and the others are still synced.
-void Agent::sync_peers(strategy::Instant now) {
-    std::vector<dp::Service> services = dp_->services();
-    const auto plan =
-        plan_peer_sync(peers_->authorized(now), services, cfg_.node.ip,
-                       [this](const std::string &name) { return functions_.count(name) > 0; });
-    const std::set<Ipv4> &wanted = plan.peers;
-    std::set<std::string> refused(plan.refused.begin(), plan.refused.end());
-    peer_services_refused_ = refused.size();
-    if (refused != refused_peer_services_) {
-        for (const auto &entry : refused)
-            if (!refused_peer_services_.count(entry)) spdlog::warn("peer entry refused: {}", entry);
-        refused_peer_services_ = std::move(refused);
-    }
-    for (const auto &p : dp_->peers()) {
-        if (wanted.count(p.addr)) continue;
-        try {
-            dp_->remove_peer(p.addr);  // rewrites the policies that name it
-            spdlog::info("peer {} removed from the data plane", p.addr.str());
-        } catch (const std::exception &e) {
-            ++peer_sync_failures_;
-            spdlog::warn("remove peer {} from the data plane: {}", p.addr.str(), e.what());
-            continue;
-        }
-        for (auto &[name, policy] : installed_)
-            for (auto *m : {&policy.peers, &policy.overflow, &policy.limit_in})
-                m->erase(p.addr);
-        failure_detector_.reset(p.addr);
-        unreachable_.erase(p.addr);
-    }
-    std::set<Ipv4> present;
-    for (const auto &p : dp_->peers())
-        present.insert(p.addr);
-    bool joined = false;
-    std::set<Ipv4> refused_peers;
-    for (const auto &addr : wanted) {
-        if (present.count(addr)) continue;
-        try {
-            dp_->add_peer(addr);
-            joined = true;
-        } catch (const std::exception &e) {
-            // Should not happen (the membership hands out at most DFAAS_MAX_PEERS slots), but a
-            // slot still held by a departing peer must not end the agent: retried next tick.
-            ++peer_sync_failures_;
-            refused_peers.insert(addr);
-            if (!refused_peers_.count(addr))
-                spdlog::warn("peer {} not added to the data plane: {}", addr.str(), e.what());
-        }
-    }
-    refused_peers_ = std::move(refused_peers);
-    for (const auto &svc : services) {
-        if (svc.local || plan.services.count({svc.addr, svc.port})) continue;
-        try {
-            dp_->delete_service(svc.addr, svc.port);
-        } catch (const std::exception &e) {
-            ++peer_sync_failures_;
-            spdlog::warn("delete peer service {}:{}: {}", svc.addr.str(), svc.port, e.what());
-        }
-    }
-    std::map<std::pair<Ipv4, uint16_t>, std::string> existing;
-    for (const auto &svc : services)
-        if (!svc.local) existing[{svc.addr, svc.port}] = svc.function;
-    for (const auto &[key, function] : plan.services) {
-        if (!present.count(key.first) && refused_peers_.count(key.first)) continue;
-        auto it = existing.find(key);
-        if (it != existing.end() && it->second == function) continue;
-        try {
-            dp_->set_service(dp::Service{key.first, key.second, function, false});
-        } catch (const std::exception &e) {
-            ++peer_sync_failures_;
-            spdlog::debug("peer service {}:{} ({}): {}", key.first.str(), key.second, function,
-                          e.what());
-        }
-    }
-    // A peer (re)joined: policies that name it (an override, the last decision) apply in full
-    // again now, not at the next period.
-    if (joined) {
-        install(overrides_.apply(strategy_policies_));
-        // And the strategy runs now: the peer hears this node's step messages (Recalc's limits,
-        // without which it admits nothing from this node) at once, not at this node's next step.
-        std::lock_guard wake(wake_mu_);
-        recalc_requested_ = true;
-        wake_.notify_all();
-    }
-}
-
-bool Agent::refresh_admissions(strategy::Instant now) {
-    PeerAdmissions next = plan_peer_admissions(peers_->authorized(now), peers_->table(now), now);
-    if (next == admissions_) return false;
-    // One line per kind of change (40 members joining at once make one line, not 40).
-    std::vector<std::string> waiting, admitting;
-    for (const auto &[address, admission] : next) {
-        auto before = admissions_.find(address);
-        if (before != admissions_.end() && before->second == admission) continue;
-        (admission == PeerAdmission::none() ? waiting : admitting).push_back(address.str());
-    }
-    auto listed = [](const std::vector<std::string> &addresses) {
-        std::string text;
-        for (size_t i = 0; i < addresses.size() && i < 5; ++i)
-            text += (i ? ", " : "") + addresses[i];
-        return addresses.size() > 5 ? text + ", ..." : text;
-    };
-    if (!waiting.empty())
-        spdlog::info(
-            "{} peer(s) sent no Recalc limits for this node since they (re)joined: nothing is "
-            "forwarded to them until they do: {}",
-            waiting.size(), listed(waiting));
-    if (!admitting.empty())
-        spdlog::info("{} peer(s): forwarding follows the limits they sent for this node: {}",
-                     admitting.size(), listed(admitting));
-    admissions_ = std::move(next);
-    return true;
-}
-
-void Agent::admit_promised_limits(const std::vector<strategy::OutgoingMessage> &messages) {
-    const bool raised =
-        raise_promised_limits(strategy_policies_, messages,
-                              [this](const std::string &id) { return peers_->address_of(id); });
-    if (raised) install(overrides_.apply(strategy_policies_));
-}
-
-// Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights
-// leave every policy at once (this tick); it comes back when it speaks again.
-void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
-    std::map<Ipv4, PeerSignal> readings;
-    for (const auto &p : stats.peers)
-        readings[p.addr] = PeerSignal{p.syn_forwarded, p.synack_returned + p.rst_returned};
-    bool changed = false;
-    for (const auto &addr : failure_detector_.update(readings)) {
-        auto id = peers_->mark_unreachable(addr, now);
-        spdlog::warn(
-            "peer {} ({}) unreachable: forwarded connections unanswered; removed from "
-            "every policy",
-            id.value_or("?"), addr.str());
-        unreachable_.insert(addr);
-        changed = true;
-    }
-    for (const auto &addr : peers_->take_recovered(now)) {
-        spdlog::info("peer {} answers again", addr.str());
-        unreachable_.erase(addr);
-        failure_detector_.reset(addr);
-        changed = true;
-        std::lock_guard wake(wake_mu_);
-        recalc_requested_ = true;  // the strategy may give it weight again right away
-        wake_.notify_all();
-    }
-    if (changed) install(overrides_.apply(strategy_policies_));
-}
-
 // ---- restarts ---------------------------------------------------------------------------------
 
 void Agent::load_state() {
-    auto loaded = read_state_file(cfg_.node.state_file, node_id_, Clock::now());
+    auto loaded = read_state_file(cfg_.node.state_file, node_id_, clock_->system_now());
     switch (loaded.status) {
-        case StateLoadStatus::absent:
+        case StateLoadStatus::Absent:
             spdlog::info("state file {} absent: no override to restore", cfg_.node.state_file);
             return;
-        case StateLoadStatus::refused:
+        case StateLoadStatus::Refused:
             // Never fatal: the node runs without the overrides (the operator sets them again);
             // the next change of an override rewrites the file.
             ++state_file_refused_;
             spdlog::error("state file refused, starting without it: {}", loaded.error);
             return;
-        case StateLoadStatus::loaded:
+        case StateLoadStatus::Loaded:
             break;
     }
     for (const auto &[function, o] : loaded.state.overrides)
@@ -962,41 +782,6 @@ void Agent::persist_state() {
     state_file_failing_ = false;
 }
 
-// A restart: the new process has heard from no peer yet, and sync_peers() would remove every
-// pinned peer (and its weights in every policy) at the first tick. The peers the data plane
-// holds stay as provisional members for one TTL; the real member replaces each when it speaks.
-// Their functions come from the services the data plane holds for them (member address, its
-// port -> function); their peer port is the seed's of the same address, else this node's.
-void Agent::seed_peers_from_dataplane() {
-    std::vector<dp::Peer> pinned;
-    std::vector<dp::Service> services;
-    try {
-        pinned = dp_->peers();
-        services = dp_->services();
-    } catch (const std::exception &e) {
-        spdlog::warn("restart: cannot read the pinned peers: {}", e.what());
-        return;
-    }
-    auto now = wall_instant(Clock::now());
-    for (const auto &peer : pinned) {
-        std::vector<peers::FunctionPort> functions;
-        for (const auto &svc : services)
-            if (!svc.local && svc.addr == peer.addr)
-                functions.push_back(peers::FunctionPort{svc.function, svc.port});
-        std::sort(functions.begin(), functions.end(),
-                  [](const auto &a, const auto &b) { return a.name < b.name; });
-        Endpoint endpoint{peer.addr, cfg_.peers.listen_port};
-        for (const auto &seed : cfg_.peers.seeds)
-            if (seed.addr == peer.addr) endpoint = seed;
-        if (peers_->seed(endpoint, functions, now))
-            spdlog::info("peer {} kept from before the restart ({} function(s)) until it speaks",
-                         peer.addr.str(), functions.size());
-        else
-            spdlog::warn("peer {} in the data plane could not be kept as a member",
-                         peer.addr.str());
-    }
-}
-
 void Agent::seed_functions_from_dataplane() {
     try {
         for (const auto &svc : dp_->services()) {
@@ -1015,7 +800,7 @@ void Agent::seed_functions_from_dataplane() {
 void Agent::set_override(const std::string &function, const FunctionPolicy &policy,
                          std::optional<std::chrono::seconds> ttl) {
     std::lock_guard lock(mu_);
-    overrides_.set(function, policy, Clock::now(), ttl);
+    overrides_.set(function, policy, clock_->system_now(), ttl);
     spdlog::info("override of {} set{}", function,
                  ttl ? " for " + std::to_string(ttl->count()) + " s" : " until cleared");
     persist_state();
@@ -1061,6 +846,7 @@ AgentView Agent::view() const {
     v.node_metrics = node_metrics_;
     v.last_recalc = last_recalc_;
     v.recalc_durations_s = recalc_durations_s_;
+    v.step_durations = step_durations_;
     v.policy_updates = policy_updates_;
     v.dataplane = last_status_;
     v.stats = last_stats_;
@@ -1079,7 +865,7 @@ AgentView Agent::view() const {
     v.state_file_write_errors = state_file_write_errors_;
     v.empty_function_lists_held = empty_function_lists_held_;
     if (peers_) {
-        auto now = wall_instant(Clock::now());
+        auto now = wall_instant(clock_->system_now());
         v.peer_protocol = true;
         v.peers = peers_->members(now);
         v.candidates = peers_->candidates();
@@ -1113,6 +899,11 @@ void Agent::note(const std::string &input, Transition t, const std::string &erro
 void Agent::with_state_lock_for_test(const std::function<void()> &work) {
     std::lock_guard lock(mu_);
     work();
+}
+
+bool Agent::take_recalc_request_for_test() {
+    std::lock_guard lock(wake_mu_);
+    return std::exchange(recalc_requested_, false);
 }
 
 }  // namespace dfaas::agent

@@ -28,6 +28,8 @@
 #include "dfaas/config/config.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/strategy/strategy.h"
+#include "agent_deps.h"
+#include "step_histogram.h"
 #include "failure_detector.h"
 #include "function_list_guard.h"
 #include "input_health.h"
@@ -86,6 +88,7 @@ struct AgentView {
     NodeMetrics node_metrics;
     RecalcRecord last_recalc;
     std::vector<double> recalc_durations_s;  // recent durations, for the histogram
+    StepDurationHistogram step_durations;    // every step since start (cumulative, /metrics)
     uint64_t policy_updates = 0;
     std::optional<dp::Status> dataplane;
     std::optional<dp::Stats> stats;
@@ -113,7 +116,9 @@ struct AgentView {
 
 class Agent {
   public:
+    // With the real data plane, clients, peer link and clock (make_production_dependencies).
     Agent(Config config, std::string node_id);
+    Agent(Config config, std::string node_id, AgentDependencies deps);
     ~Agent();
 
     // Attaches the data plane and starts the loops and the API. Throws on what makes running
@@ -134,6 +139,14 @@ class Agent {
     Readiness readiness() const { return readiness_.current(); }
     // Test seam: runs `work` holding the state lock, as a slow control tick or period step does.
     void with_state_lock_for_test(const std::function<void()> &work);
+    // Test seams: what start() does before the API and the loops (attach, restore, first gather,
+    // peer link), then one period step or control tick on the caller's thread, as the loops run
+    // them (failures contained and counted the same way).
+    void start_without_threads_for_test() { prepare(); }
+    void run_period_step_for_test(size_t step) { guarded_period_step(step); }
+    void control_tick_for_test(uint64_t tick) { guarded_control_tick(tick); }
+    // Whether a step or tick asked for an immediate recalculation (and clears the request).
+    bool take_recalc_request_for_test();
 
     // Operator actions (the API checks who may call them).
     void set_override(const std::string &function, const FunctionPolicy &policy,
@@ -142,6 +155,8 @@ class Agent {
     void request_recalc();
 
   private:
+    // start() up to the API and the loops.
+    void prepare();
     void strategy_loop();
     void control_loop();
     void run_period_step(size_t step);
@@ -153,7 +168,11 @@ class Agent {
     void install(const PolicySet &policies);
     void install_defaults();
     void sync_services(const std::map<std::string, uint16_t> &ports);
+    void guarded_control_tick(uint64_t tick);
     void control_tick(uint64_t tick);
+    // The peer part of a control tick (agent_peers.cpp); `part` runs each piece on its own.
+    void peer_tick(strategy::Instant now,
+                   const std::function<void(const char *, const std::function<void()> &)> &part);
     void sync_peers(strategy::Instant now);
     void detect_failures(const dp::Stats &stats, strategy::Instant now);
     peers::Heartbeat local_heartbeat();
@@ -162,18 +181,18 @@ class Agent {
 
     Config cfg_;
     std::string node_id_;
+    AgentDependencies deps_;  // the clients and the factories; the clock is clock_
+    std::shared_ptr<const AgentClock> clock_;
     std::chrono::system_clock::time_point started_at_;
-    OpenFaasClient openfaas_;
-    PrometheusClient prometheus_;
     PortAllocator ports_;
     std::unique_ptr<strategy::Forecaster> forecaster_;
     std::unique_ptr<strategy::Strategy> strategy_;
-    strategy::StrategyKind strategy_kind_ = strategy::StrategyKind::all_local;
+    strategy::StrategyKind strategy_kind_ = strategy::StrategyKind::AllLocal;
     strategy::PeerTable peer_table_;  // stays empty without the peer protocol
-    std::unique_ptr<PeerLink> peers_;
+    std::unique_ptr<PeerNetwork> peers_;
 
     mutable std::mutex mu_;  // everything below, and every call on dp_
-    std::unique_ptr<dp::Dataplane> dp_;
+    std::unique_ptr<DataplaneControl> dp_;
     InputHealth health_;
     ReadinessBoard readiness_;  // not under mu_: published from health_ by note()
     RateMeter rate_meter_;
@@ -190,6 +209,7 @@ class Agent {
     std::optional<strategy::NodeWindow> external_previous_window_;
     RecalcRecord last_recalc_;
     std::vector<double> recalc_durations_s_;
+    StepDurationHistogram step_durations_;
     uint64_t policy_updates_ = 0;
     uint64_t ct_entries_ = 0;
     uint64_t ct_expired_total_ = 0;

@@ -20,7 +20,7 @@ using nlohmann::json;
 
 void reply_json(httplib::Response &res, int status, const json &body) {
     res.status = status;
-    res.set_content(body.dump(2) + "\n", "application/json");
+    res.set_content(api_json_text(body), "application/json");
 }
 
 void reply_error(httplib::Response &res, int status, const std::string &message) {
@@ -119,7 +119,7 @@ void register_api(peers::GuardedServer &server, Agent &agent, const Config &cfg)
     server.set_guarded_pre_routing(
         [&server, token](const httplib::Request &req, httplib::Response &res) {
             if (is_mutation(req.method) && !may_mutate(req, token)) {
-                server.refuse(peers::HttpRefusal::forbidden,
+                server.refuse(peers::HttpRefusal::Forbidden,
                               "mutations need loopback or the control token", res);
                 return httplib::Server::HandlerResponse::Handled;
             }
@@ -217,6 +217,10 @@ void register_api(peers::GuardedServer &server, Agent &agent, const Config &cfg)
         if (res.body.empty())
             reply_error(res, res.status, req.method + " " + req.path + ": not found");
     });
+}
+
+std::string api_json_text(const nlohmann::json &body) {
+    return body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace dfaas::agent

@@ -7,8 +7,8 @@ dp::Settings dataplane_settings(const Config &cfg) {
     s.node = cfg.node.ip;
     s.gateway = cfg.dataplane.gateway;
     if (s.gateway.addr.is_unspecified()) s.gateway = Endpoint{cfg.node.ip, 8080};
-    s.reject_mode = cfg.dataplane.reject_mode == RejectMode::Drop ? dp::RejectMode::Drop
-                                                                  : dp::RejectMode::Rst;
+    s.reject_mode =
+        cfg.dataplane.reject_mode == RejectMode::Drop ? dp::RejectMode::Drop : dp::RejectMode::Rst;
     s.mtu = static_cast<uint16_t>(cfg.dataplane.mtu);
     s.syn_guard_rate = cfg.dataplane.syn_guard_rate;
     s.ct_timeout_syn = cfg.dataplane.ct_timeouts.syn;
@@ -20,31 +20,42 @@ dp::Settings dataplane_settings(const Config &cfg) {
 
 strategy::StrategyKind to_strategy_kind(StrategyKind kind) {
     switch (kind) {
-    case StrategyKind::Recalc: return strategy::StrategyKind::recalc;
-    case StrategyKind::NodeMargin: return strategy::StrategyKind::node_margin;
-    case StrategyKind::Static: return strategy::StrategyKind::static_weights;
-    case StrategyKind::AllLocal: return strategy::StrategyKind::all_local;
-    case StrategyKind::External: return strategy::StrategyKind::external;
+        case StrategyKind::Recalc:
+            return strategy::StrategyKind::Recalc;
+        case StrategyKind::NodeMargin:
+            return strategy::StrategyKind::NodeMargin;
+        case StrategyKind::Static:
+            return strategy::StrategyKind::StaticWeights;
+        case StrategyKind::AllLocal:
+            return strategy::StrategyKind::AllLocal;
+        case StrategyKind::External:
+            return strategy::StrategyKind::External;
     }
-    return strategy::StrategyKind::all_local;
+    return strategy::StrategyKind::AllLocal;
 }
 
 strategy::NodeType to_strategy_node_type(NodeType type) {
     switch (type) {
-    case NodeType::Heavy: return strategy::NodeType::heavy;
-    case NodeType::Mid: return strategy::NodeType::mid;
-    case NodeType::Light: return strategy::NodeType::light;
+        case NodeType::Heavy:
+            return strategy::NodeType::Heavy;
+        case NodeType::Mid:
+            return strategy::NodeType::Mid;
+        case NodeType::Light:
+            return strategy::NodeType::Light;
     }
-    return strategy::NodeType::mid;
+    return strategy::NodeType::Mid;
 }
 
 forecast::Variant to_forecast_variant(ForecasterVariant variant) {
     switch (variant) {
-    case ForecasterVariant::Regression: return forecast::Variant::regression;
-    case ForecasterVariant::Quantile005: return forecast::Variant::quantile005;
-    case ForecasterVariant::Quantile095: return forecast::Variant::quantile095;
+        case ForecasterVariant::Regression:
+            return forecast::Variant::Regression;
+        case ForecasterVariant::Quantile005:
+            return forecast::Variant::Quantile005;
+        case ForecasterVariant::Quantile095:
+            return forecast::Variant::Quantile095;
     }
-    return forecast::Variant::regression;
+    return forecast::Variant::Regression;
 }
 
 strategy::GroupTable to_group_table(const StrategyConfig &strategy) {
@@ -52,9 +63,15 @@ strategy::GroupTable to_group_table(const StrategyConfig &strategy) {
     strategy::GroupTable table;
     for (const auto &[function, group] : strategy.groups) {
         switch (group) {
-        case FunctionGroup::HighUsage: table[function] = strategy::Group::high; break;
-        case FunctionGroup::LowUsage: table[function] = strategy::Group::low; break;
-        case FunctionGroup::MediumUsage: table[function] = strategy::Group::medium; break;
+            case FunctionGroup::HighUsage:
+                table[function] = strategy::Group::High;
+                break;
+            case FunctionGroup::LowUsage:
+                table[function] = strategy::Group::Low;
+                break;
+            case FunctionGroup::MediumUsage:
+                table[function] = strategy::Group::Medium;
+                break;
         }
     }
     return table;

@@ -37,6 +37,8 @@ std::vector<Ipv4> FailureDetector::update(const std::map<Ipv4, PeerSignal> &read
     return newly;
 }
 
-void FailureDetector::reset(Ipv4 peer) { peers_.erase(peer); }
+void FailureDetector::reset(Ipv4 peer) {
+    peers_.erase(peer);
+}
 
 }  // namespace dfaas::agent

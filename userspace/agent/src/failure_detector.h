@@ -17,7 +17,7 @@ struct PeerSignal {
 };
 
 class FailureDetector {
-public:
+  public:
     // A peer is declared unreachable when, since its last answer, at least `min_unanswered`
     // forwarded SYNs got none, or some got none for `min_silent_ticks` ticks in a row. SYN-ACKs
     // come back in milliseconds, so one control tick without any answer is already a strong sign.
@@ -28,7 +28,7 @@ public:
     // The peer answered (or was removed): start counting afresh.
     void reset(Ipv4 peer);
 
-private:
+  private:
     struct State {
         PeerSignal last;
         uint64_t unanswered = 0;  // SYNs forwarded since the last answer

@@ -2,7 +2,9 @@
 
 namespace dfaas::agent {
 
-void InputHealth::require(const std::string &input) { states_.try_emplace(input); }
+void InputHealth::require(const std::string &input) {
+    states_.try_emplace(input);
+}
 
 Transition InputHealth::ok(const std::string &input, std::chrono::system_clock::time_point now) {
     InputState &s = states_[input];
@@ -28,7 +30,9 @@ Transition InputHealth::failed(const std::string &input, const std::string &erro
     return was_ok || !same_error ? Transition::BecameUnhealthy : Transition::None;
 }
 
-void InputHealth::forget(const std::string &input) { states_.erase(input); }
+void InputHealth::forget(const std::string &input) {
+    states_.erase(input);
+}
 
 std::vector<std::string> InputHealth::problems() const {
     std::vector<std::string> out;

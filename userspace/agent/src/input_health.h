@@ -24,7 +24,7 @@ struct InputState {
 enum class Transition { None, BecameHealthy, BecameUnhealthy };
 
 class InputHealth {
-public:
+  public:
     // Registers an input that must report before the agent is ready (e.g. "openfaas").
     void require(const std::string &input);
     Transition ok(const std::string &input, std::chrono::system_clock::time_point now);
@@ -37,7 +37,7 @@ public:
     std::vector<std::string> problems() const;
     const std::map<std::string, InputState> &states() const { return states_; }
 
-private:
+  private:
     std::map<std::string, InputState> states_;
 };
 

@@ -20,11 +20,16 @@ namespace {
 
 spdlog::level::level_enum to_spdlog(dfaas::LogLevel level) {
     switch (level) {
-    case dfaas::LogLevel::Trace: return spdlog::level::trace;
-    case dfaas::LogLevel::Debug: return spdlog::level::debug;
-    case dfaas::LogLevel::Info: return spdlog::level::info;
-    case dfaas::LogLevel::Warn: return spdlog::level::warn;
-    case dfaas::LogLevel::Error: return spdlog::level::err;
+        case dfaas::LogLevel::Trace:
+            return spdlog::level::trace;
+        case dfaas::LogLevel::Debug:
+            return spdlog::level::debug;
+        case dfaas::LogLevel::Info:
+            return spdlog::level::info;
+        case dfaas::LogLevel::Warn:
+            return spdlog::level::warn;
+        case dfaas::LogLevel::Error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
@@ -76,10 +81,12 @@ int main(int argc, char **argv) {
     std::string config_path;
     if (const char *env = std::getenv("DFAAS_CONFIG")) config_path = env;
     bool check_config = false, detach = false, version = false;
-    app.add_option("-c,--config", config_path, "Configuration file, YAML or JSON (env DFAAS_CONFIG)");
+    app.add_option("-c,--config", config_path,
+                   "Configuration file, YAML or JSON (env DFAAS_CONFIG)");
     app.add_flag("--check-config", check_config, "Validate the configuration, print it, exit");
-    app.add_flag("--detach", detach,
-                 "Remove the data plane (programs and pinned maps; open connections are reset), exit");
+    app.add_flag(
+        "--detach", detach,
+        "Remove the data plane (programs and pinned maps; open connections are reset), exit");
     app.add_flag("--version", version, "Print the version");
     CLI11_PARSE(app, argc, argv);
     if (version) {
@@ -91,9 +98,11 @@ int main(int argc, char **argv) {
     spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
 
     auto loaded = dfaas::load_config(config_path, dfaas::process_environment());
-    for (const auto &w : loaded.warnings) spdlog::warn("config: {}", w);
+    for (const auto &w : loaded.warnings)
+        spdlog::warn("config: {}", w);
     if (!loaded.ok()) {
-        for (const auto &e : loaded.errors) std::cerr << "dfaas-agent: config: " << e << '\n';
+        for (const auto &e : loaded.errors)
+            std::cerr << "dfaas-agent: config: " << e << '\n';
         return 2;
     }
     dfaas::Config cfg = *loaded.config;
@@ -108,7 +117,8 @@ int main(int argc, char **argv) {
                       << " (the agent creates it at start)\n";
         }
         const auto problems = secret_problems(cfg);
-        for (const auto &problem : problems) std::cerr << "dfaas-agent: config: " << problem << '\n';
+        for (const auto &problem : problems)
+            std::cerr << "dfaas-agent: config: " << problem << '\n';
         return problems.empty() ? 0 : 2;
     }
     if (detach) {
@@ -141,7 +151,7 @@ int main(int argc, char **argv) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    dfaas::agent::Agent agent(cfg, *node_id);
+    dfaas::agent::Agent agent(cfg, *node_id, dfaas::agent::make_production_dependencies(cfg));
     try {
         agent.start();
     } catch (const std::exception &e) {

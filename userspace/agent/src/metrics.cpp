@@ -3,10 +3,14 @@
 #include <prometheus/metric_family.h>
 #include <prometheus/text_serializer.h>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "dfaas/version.h"
@@ -128,37 +132,36 @@ void rate_metrics(Families &f, const AgentView &v) {
                 {{"function", name}}, rate);
 }
 
-void histogram(Families &fam, const std::vector<double> &samples) {
-    static const std::vector<double> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-                                                0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+// Cumulative since the agent started (StepDurationHistogram): _count and every bucket only go up,
+// so rate() and histogram_quantile() over them are right across scrapes.
+void step_duration_histogram(Families &fam, const StepDurationHistogram &h) {
     ClientMetric m;
-    for (double b : kBounds) {
-        uint64_t n = 0;
-        for (double s : samples)
-            n += s <= b;
-        m.histogram.bucket.push_back(ClientMetric::Bucket{n, b});
-    }
+    for (size_t i = 0; i < StepDurationHistogram::kBounds.size(); ++i)
+        m.histogram.bucket.push_back(
+            ClientMetric::Bucket{h.cumulative(i), StepDurationHistogram::kBounds[i]});
     m.histogram.bucket.push_back(
-        ClientMetric::Bucket{samples.size(), std::numeric_limits<double>::infinity()});
-    m.histogram.sample_count = samples.size();
-    for (double s : samples)
-        m.histogram.sample_sum += s;
+        ClientMetric::Bucket{h.count, std::numeric_limits<double>::infinity()});
+    m.histogram.sample_count = h.count;
+    m.histogram.sample_sum = h.sum;
     fam.family("dfaas_strategy_step_duration_seconds",
-               "Duration of recent strategy steps (gather, decide, install).",
+               "Duration of strategy steps (gather, decide, install) since the agent started.",
                MetricType::Histogram)
         .metric.push_back(m);
 }
 
 void peer_metrics(Families &f, const AgentView &v) {
-    auto now = std::chrono::system_clock::now();
     for (const auto &p : v.peers) {
-        Labels l{{"peer_id", p.id}, {"peer", p.address.str()}};
-        bool up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
+        // `peer` (the peer's address) is the one peer label of every family; the node id, which
+        // changes when a node loses its id file, is an info series joined on it.
+        Labels l{{"peer", p.address.str()}};
+        f.gauge("dfaas_peer_info", "Always 1: the node id of the peer at this address.",
+                {{"peer", p.address.str()}, {"node_id", p.id}}, 1);
+        bool up = p.state == peers::MemberState::Alive && !v.unreachable.count(p.address);
         f.gauge("dfaas_peer_up", "1 when the peer is alive and answers forwarded connections.", l,
                 up ? 1 : 0);
-        f.gauge("dfaas_peer_last_seen_age_seconds",
-                "Seconds since the peer's last authenticated message.", l,
-                std::chrono::duration<double>(now - p.last_seen).count());
+        f.gauge("dfaas_peer_last_seen_timestamp_seconds",
+                "Unix time of the peer's last authenticated message.", l,
+                std::chrono::duration<double>(p.last_seen.time_since_epoch()).count());
     }
     if (!v.peer_stats) return;
     const auto &rx = v.peer_stats->received;
@@ -204,26 +207,59 @@ void limit_metrics(Families &f, const AgentView &v) {
                   {{"part", part}}, double(n));
 }
 
-// The standard process metrics (the agent's own CPU and memory): what the default node-CPU query
-// falls back to when no node-exporter is scraped, and the agent-cost benchmark reads.
-void process_metrics(Families &f) {
+// Seconds since the epoch at which the machine booted (/proc/stat's btime), 0 when unknown.
+double boot_time_seconds() {
+    std::ifstream stat("/proc/stat");
+    for (std::string line; std::getline(stat, line);)
+        if (line.rfind("btime ", 0) == 0) return std::strtod(line.c_str() + 6, nullptr);
+    return 0;
+}
+
+// The standard process metrics (the agent's own CPU, memory, start time, file descriptors), as
+// client libraries export them: the default node-CPU query falls back to process_cpu_seconds_total
+// when no node-exporter is scraped, the agent-cost benchmark reads them, and dashboards and alerts
+// compute uptime from process_start_time_seconds. `agent_started` stands in for the start time
+// when /proc does not give it.
+void process_metrics(Families &f, std::chrono::system_clock::time_point agent_started) {
     std::ifstream stat("/proc/self/stat");
     std::string line;
-    if (!std::getline(stat, line)) return;
-    auto close = line.rfind(')');  // the command name may contain spaces
-    if (close == std::string::npos) return;
-    std::istringstream rest(line.substr(close + 2));
     std::vector<std::string> fields;
-    for (std::string x; rest >> x;)
-        fields.push_back(x);
-    // After the name: field 3 is index 0, so utime (14) is 11, stime (15) 12, rss (24) 21.
-    if (fields.size() < 22) return;
-    double ticks = double(sysconf(_SC_CLK_TCK));
-    double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / ticks;
-    double rss = std::stod(fields[21]) * double(sysconf(_SC_PAGESIZE));
-    f.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", {},
-              cpu);
-    f.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {}, rss);
+    if (std::getline(stat, line)) {
+        auto close = line.rfind(')');  // the command name may contain spaces
+        if (close != std::string::npos && close + 2 <= line.size()) {
+            std::istringstream rest(line.substr(close + 2));
+            for (std::string x; rest >> x;)
+                fields.push_back(x);
+        }
+    }
+    // After the name: field 3 is index 0, so utime (14) is 11, stime (15) 12, starttime (22) 19,
+    // vsize (23) 20, rss (24) 21.
+    const double ticks = double(sysconf(_SC_CLK_TCK));
+    double start = std::chrono::duration<double>(agent_started.time_since_epoch()).count();
+    if (fields.size() >= 22) {
+        double cpu =
+            (std::strtod(fields[11].c_str(), nullptr) + std::strtod(fields[12].c_str(), nullptr)) /
+            ticks;
+        double rss = std::strtod(fields[21].c_str(), nullptr) * double(sysconf(_SC_PAGESIZE));
+        f.counter("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                  {}, cpu);
+        f.gauge("process_resident_memory_bytes", "Resident memory size in bytes.", {}, rss);
+        f.gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", {},
+                std::strtod(fields[20].c_str(), nullptr));
+        if (double boot = boot_time_seconds(); boot > 0)
+            start = boot + std::strtod(fields[19].c_str(), nullptr) / ticks;
+    }
+    f.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+            {}, start);
+    std::error_code ec;
+    size_t fds = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++fds;
+    if (!ec) f.gauge("process_open_fds", "Number of open file descriptors.", {}, double(fds));
+    if (rlimit lim{}; getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY)
+        f.gauge("process_max_fds", "Maximum number of open file descriptors.", {},
+                double(lim.rlim_cur));
 }
 
 }  // namespace
@@ -234,8 +270,6 @@ std::string render_metrics(const AgentView &v) {
             {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}}, 1);
     f.gauge("dfaas_ready", "1 when the agent is ready (data plane attached, inputs healthy).", {},
             v.ready ? 1 : 0);
-    f.gauge("dfaas_start_time_seconds", "Start time of the agent (Unix seconds).", {},
-            std::chrono::duration<double>(v.started_at.time_since_epoch()).count());
     for (const auto &[input, s] : v.inputs) {
         f.gauge("dfaas_input_up", "1 when the input answered at its last use.", {{"input", input}},
                 s.ok && s.ever_reported ? 1 : 0);
@@ -246,7 +280,7 @@ std::string render_metrics(const AgentView &v) {
               double(v.last_recalc.iterations));
     f.gauge("dfaas_strategy_last_duration_seconds", "Duration of the last strategy step.", {},
             v.last_recalc.duration.count() / 1e6);
-    histogram(f, v.recalc_durations_s);
+    step_duration_histogram(f, v.step_durations);
     f.counter("dfaas_policy_updates_total", "Policies written to the data plane.", {},
               double(v.policy_updates));
     f.counter("dfaas_state_file_refused_total",
@@ -261,14 +295,25 @@ std::string render_metrics(const AgentView &v) {
     limit_metrics(f, v);
     f.gauge("dfaas_conntrack_entries", "Tracked connections at the last garbage collection.", {},
             double(v.ct_entries));
+    // The TC programs as last checked (every control tick): 0 before the first attach or when a
+    // program was removed from the interface (what the DataPlaneDetached alert watches).
+    for (const auto &[hook, attached] :
+         {std::pair{"ingress", v.dataplane && v.dataplane->ingress_attached},
+          std::pair{"egress", v.dataplane && v.dataplane->egress_attached}})
+        f.gauge("dfaas_dataplane_attached",
+                "1 when the data plane's TC program is attached to the interface, by hook.",
+                {{"hook", hook}}, attached ? 1 : 0);
     if (v.dataplane)
         f.gauge("dfaas_conntrack_capacity", "Conntrack table size.", {},
                 double(v.dataplane->ct_capacity));
     f.counter("dfaas_conntrack_expired_total", "Conntrack entries removed by the collector.", {},
               double(v.ct_expired_total));
+    // Base unit: a ratio of one core, as the strategy sees it (cpu_utilization); above 1 when more
+    // than one core's worth is busy. node_cpu_query answers in percent of one core.
     if (v.node_metrics.cpu_percent)
-        f.gauge("dfaas_node_cpu_percent", "Node CPU from Prometheus (100 = one core).", {},
-                *v.node_metrics.cpu_percent);
+        f.gauge("dfaas_node_cpu_ratio",
+                "Node CPU in use from Prometheus, as a ratio of one core (2 = two cores busy).", {},
+                *v.node_metrics.cpu_percent / 100.0);
     if (v.node_metrics.ram_bytes)
         f.gauge("dfaas_node_memory_bytes", "Node memory in use from Prometheus.", {},
                 *v.node_metrics.ram_bytes);
@@ -277,7 +322,7 @@ std::string render_metrics(const AgentView &v) {
     if (v.stats) dataplane_metrics(f, *v.stats);
 
     peer_metrics(f, v);
-    process_metrics(f);
+    process_metrics(f, v.started_at);
 
     std::ostringstream out;
     prometheus::TextSerializer().Serialize(out, f.all());

@@ -1,6 +1,8 @@
 // The Prometheus exporter: the agent's view rendered in the text exposition format (through
-// prometheus-cpp's serializer). Every name starts with dfaas_, counters end in _total, units are
-// in the names; `promtool check metrics` passes on the output (tested).
+// prometheus-cpp's serializer). Every name starts with dfaas_ (plus the standard process_* set),
+// counters end in _total, values are in base units named in the metric (seconds, bytes, _ratio,
+// _timestamp_seconds for Unix times), a peer is always the label `peer`; `promtool check metrics`
+// passes on the output (tested).
 #pragma once
 
 #include <string>

@@ -83,16 +83,16 @@ PeerAdmission PeerAdmission::announced(const std::map<std::string, double> &limi
     std::set<std::string> refused;
     for (const auto &[function, limit] : limits)
         if (!(limit > 0.0)) refused.insert(function);
-    return PeerAdmission(Kind::announced, std::move(refused));
+    return PeerAdmission(Kind::Announced, std::move(refused));
 }
 
 bool PeerAdmission::admits(const std::string &function) const {
     switch (kind_) {
-        case Kind::every_function:
+        case Kind::EveryFunction:
             return true;
-        case Kind::none:
+        case Kind::None:
             return false;
-        case Kind::announced:
+        case Kind::Announced:
             break;
     }
     return refused_.count(function) == 0;
@@ -100,7 +100,7 @@ bool PeerAdmission::admits(const std::string &function) const {
 
 PeerAdmissions plan_peer_admissions(const std::vector<PeerView> &members,
                                     const strategy::PeerTable &table, strategy::Instant now) {
-    const std::string recalc(strategy::to_string(strategy::StrategyKind::recalc));
+    const std::string recalc(strategy::to_string(strategy::StrategyKind::Recalc));
     PeerAdmissions admissions;
     for (const auto &member : members) {
         if (member.provisional || member.strategy != recalc) {
@@ -276,7 +276,7 @@ void PeerLink::heartbeat_round() {
 void PeerLink::expire_locked(strategy::Instant now) {
     std::map<std::string, PeerView> dying;
     for (const auto &[id, m] : membership_.members())
-        if (membership_.state(m, now) == peers::MemberState::dead) dying[id] = view_of(m, now);
+        if (membership_.state(m, now) == peers::MemberState::Dead) dying[id] = view_of(m, now);
     for (const auto &id : membership_.expire(now)) {
         spdlog::info("peer {} left (TTL)", id);
         if (auto it = dying.find(id); it != dying.end()) departed_[id] = it->second;
@@ -335,7 +335,7 @@ void PeerLink::send(const std::vector<strategy::OutgoingMessage> &messages, stra
     auto results = client_.send(batch.deliveries);
     std::vector<std::string> errors = batch.errors;
     for (const auto &r : results)
-        if (r.status != peers::SendStatus::ok)
+        if (r.status != peers::SendStatus::Ok)
             errors.push_back(r.type + " to " + r.target.endpoint.str() + ": " + r.reason);
     std::lock_guard lock(mu_);
     membership_.record_deliveries(results, wall_now());
@@ -409,7 +409,7 @@ std::vector<Ipv4> PeerLink::take_recovered(strategy::Instant now) {
         const auto *m = membership_.find(*it);
         if (!m) {
             it = flagged_.erase(it);  // left altogether
-        } else if (membership_.state(*m, now) == peers::MemberState::alive) {
+        } else if (membership_.state(*m, now) == peers::MemberState::Alive) {
             back.push_back(m->endpoint.addr);
             it = flagged_.erase(it);
         } else {

@@ -33,13 +33,13 @@ struct PeerView {
     std::string id;
     Ipv4 address;
     uint16_t peer_port = 0;
-    peers::MemberState state = peers::MemberState::alive;
+    peers::MemberState state = peers::MemberState::Alive;
     strategy::Instant last_seen{};
     strategy::Instant joined{};
     uint64_t messages = 0;
     std::vector<peers::FunctionPort> functions;
     std::string strategy;
-    strategy::NodeType node_type = strategy::NodeType::mid;
+    strategy::NodeType node_type = strategy::NodeType::Mid;
     // What it last reported to the strategies (from the peer table), for `dfaasctl peers`.
     std::optional<std::map<std::string, double>> recalc_limit_out;
     std::optional<double> nms_margin;
@@ -72,9 +72,9 @@ class PeerAdmission {
   public:
     // Its strategy sets no limit_in, or it is kept from before a restart (its data plane still
     // holds the limit_in it computed for this node before).
-    static PeerAdmission every_function() { return PeerAdmission(Kind::every_function, {}); }
+    static PeerAdmission every_function() { return PeerAdmission(Kind::EveryFunction, {}); }
     // A Recalc peer that sent this node no limits since it (re)joined (or none fresh).
-    static PeerAdmission none() { return PeerAdmission(Kind::none, {}); }
+    static PeerAdmission none() { return PeerAdmission(Kind::None, {}); }
     // A Recalc peer's limits for this node: function -> its limit_in for this node. A function it
     // does not name is not managed by its Recalc (its policy sets no limit_in). Only which
     // functions it refuses (limit 0) is kept: the values change every period, the admission not.
@@ -84,7 +84,7 @@ class PeerAdmission {
     bool operator==(const PeerAdmission &) const = default;
 
   private:
-    enum class Kind { every_function, none, announced };
+    enum class Kind { EveryFunction, None, Announced };
     PeerAdmission(Kind kind, std::set<std::string> refused)
         : kind_(kind), refused_(std::move(refused)) {}
     Kind kind_;
@@ -119,42 +119,68 @@ struct PeerLinkStats {
     std::vector<std::string> last_send_errors;
 };
 
-class PeerLink {
+// What the agent asks of the peer protocol (PeerLink in production, a fake in unit tests).
+class PeerNetwork {
   public:
     using LocalHeartbeat = std::function<peers::Heartbeat()>;
+    virtual ~PeerNetwork() = default;
 
+    virtual void start() = 0;
+    virtual void stop() = 0;
+
+    // The strategies' peer table, as of now.
+    virtual strategy::PeerTable table(strategy::Instant now) = 0;
+    // Sends a strategy step's messages (returns within the send deadline).
+    virtual void send(const std::vector<strategy::OutgoingMessage> &messages,
+                      strategy::Instant now) = 0;
+    // Members that may send forwarded-in traffic (not dead), as views.
+    virtual std::vector<PeerView> authorized(strategy::Instant now) = 0;
+    virtual std::vector<PeerView> members(strategy::Instant now) = 0;
+    virtual std::vector<peers::Candidate> candidates() = 0;
+    // Data-plane signal: forwarded connections to `address` go unanswered.
+    virtual std::optional<std::string> mark_unreachable(Ipv4 address, strategy::Instant now) = 0;
+    virtual std::optional<Ipv4> address_of(const std::string &id) = 0;
+    virtual PeerLinkStats stats() = 0;
+    // Peers flagged unreachable that spoke again since the last call.
+    virtual std::vector<Ipv4> take_recovered(strategy::Instant now) = 0;
+    // A restart: a peer the data plane still holds stays a (provisional) member for one TTL,
+    // until it speaks (peers::Membership::seed()). False when the membership refuses it.
+    virtual bool seed(const Endpoint &endpoint, const std::vector<peers::FunctionPort> &functions,
+                      strategy::Instant now) = 0;
+    // True once after a provisional member was replaced by the real one (it spoke).
+    virtual bool take_provisional_replaced() = 0;
+    // True once after a member sent its first Recalc limits since it (re)joined.
+    virtual bool take_first_limits() = 0;
+    // Members that are not dead but hold no data-plane peer slot.
+    virtual size_t over_capacity(strategy::Instant now) = 0;
+};
+
+class PeerLink final : public PeerNetwork {
+  public:
     // Throws (naming the key) when the cluster key cannot be read or the port cannot be bound.
     PeerLink(const Config &cfg, const std::string &node_id, strategy::Millis ttl,
              LocalHeartbeat local);
-    ~PeerLink();
+    ~PeerLink() override;
 
-    void start();
-    void stop();
+    // PeerNetwork (documented there).
+    void start() override;
+    void stop() override;
 
-    // The strategies' peer table, as of now.
-    strategy::PeerTable table(strategy::Instant now);
-    // Sends a strategy step's messages (returns within the send deadline).
-    void send(const std::vector<strategy::OutgoingMessage> &messages, strategy::Instant now);
-    // Members that may send forwarded-in traffic (not dead), as views.
-    std::vector<PeerView> authorized(strategy::Instant now);
-    std::vector<PeerView> members(strategy::Instant now);
-    std::vector<peers::Candidate> candidates();
-    // Data-plane signal: forwarded connections to `address` go unanswered.
-    std::optional<std::string> mark_unreachable(Ipv4 address, strategy::Instant now);
-    std::optional<Ipv4> address_of(const std::string &id);
-    PeerLinkStats stats();
-    // Peers flagged unreachable that spoke again since the last call.
-    std::vector<Ipv4> take_recovered(strategy::Instant now);
-    // A restart: a peer the data plane still holds stays a (provisional) member for one TTL,
-    // until it speaks (peers::Membership::seed()). False when the membership refuses it.
+    strategy::PeerTable table(strategy::Instant now) override;
+    void send(const std::vector<strategy::OutgoingMessage> &messages,
+              strategy::Instant now) override;
+    std::vector<PeerView> authorized(strategy::Instant now) override;
+    std::vector<PeerView> members(strategy::Instant now) override;
+    std::vector<peers::Candidate> candidates() override;
+    std::optional<std::string> mark_unreachable(Ipv4 address, strategy::Instant now) override;
+    std::optional<Ipv4> address_of(const std::string &id) override;
+    PeerLinkStats stats() override;
+    std::vector<Ipv4> take_recovered(strategy::Instant now) override;
     bool seed(const Endpoint &endpoint, const std::vector<peers::FunctionPort> &functions,
-              strategy::Instant now);
-    // True once after a provisional member was replaced by the real one (it spoke).
-    bool take_provisional_replaced();
-    // True once after a member sent its first Recalc limits since it (re)joined.
-    bool take_first_limits();
-    // Members that are not dead but hold no data-plane peer slot.
-    size_t over_capacity(strategy::Instant now);
+              strategy::Instant now) override;
+    bool take_provisional_replaced() override;
+    bool take_first_limits() override;
+    size_t over_capacity(strategy::Instant now) override;
 
   private:
     void heartbeat_loop();

@@ -25,7 +25,8 @@ PortAssignment PortAllocator::assign(const std::vector<PortRequest> &requests,
     PortAssignment out;
     std::map<uint16_t, std::string> taken;
     std::vector<const PortRequest *> sorted;
-    for (const auto &r : requests) sorted.push_back(&r);
+    for (const auto &r : requests)
+        sorted.push_back(&r);
     std::sort(sorted.begin(), sorted.end(),
               [](const auto *a, const auto *b) { return a->function < b->function; });
 

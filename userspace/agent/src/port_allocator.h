@@ -23,7 +23,7 @@ struct PortAssignment {
 };
 
 class PortAllocator {
-public:
+  public:
     PortAllocator(uint16_t first, uint16_t last, std::set<uint16_t> reserved = {});
 
     // Assigns every requested function a port. `current` holds the ports functions have now
@@ -36,7 +36,7 @@ public:
     // The preferred slot of a name (FNV-1a of the name, modulo the range size).
     uint16_t home_port(const std::string &function) const;
 
-private:
+  private:
     uint16_t first_, last_;
     std::set<uint16_t> reserved_;  // never handed out: gateway, API and peer ports
 };

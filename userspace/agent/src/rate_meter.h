@@ -24,13 +24,13 @@ struct FunctionRates {
 };
 
 class RateMeter {
-public:
+  public:
     // Records a reading; returns the rates since the previous one (empty on the first reading
     // or when the clock did not move).
     std::map<std::string, FunctionRates> update(const dp::Stats &stats, SteadyTime now);
     const std::map<std::string, FunctionRates> &latest() const { return latest_; }
 
-private:
+  private:
     std::optional<dp::Stats> previous_;
     SteadyTime previous_at_{};
     std::map<std::string, FunctionRates> latest_;

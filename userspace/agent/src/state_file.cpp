@@ -32,7 +32,7 @@ std::string errno_text(int error) {
 
 StateLoad refuse(std::string error) {
     StateLoad r;
-    r.status = StateLoadStatus::refused;
+    r.status = StateLoadStatus::Refused;
     r.error = std::move(error);
     return r;
 }
@@ -89,7 +89,7 @@ StateLoad decode_state(const std::string &text, const std::string &node_id, Wall
         return refuse("overrides: more than " + std::to_string(kMaxPersistedOverrides));
 
     StateLoad result;
-    result.status = StateLoadStatus::loaded;
+    result.status = StateLoadStatus::Loaded;
     for (const auto &[function, entry] : overrides->items()) {
         const std::string where = "overrides." + function;
         if (function.empty() || function.size() > kMaxFunctionNameBytes)
@@ -155,7 +155,7 @@ StateLoad read_state_file(const std::string &path, const std::string &node_id, W
     }
     text.resize(have);
     StateLoad loaded = decode_state(text, node_id, now);
-    if (loaded.status == StateLoadStatus::refused) loaded.error = path + ": " + loaded.error;
+    if (loaded.status == StateLoadStatus::Refused) loaded.error = path + ": " + loaded.error;
     return loaded;
 }
 

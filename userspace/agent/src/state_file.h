@@ -30,13 +30,13 @@ struct PersistedState {
 };
 
 enum class StateLoadStatus {
-    absent,   // no file yet (first start): not an error
-    loaded,   // `state` holds what the file said, expired overrides dropped
-    refused,  // `error` says why; the agent starts without it
+    Absent,   // no file yet (first start): not an error
+    Loaded,   // `state` holds what the file said, expired overrides dropped
+    Refused,  // `error` says why; the agent starts without it
 };
 
 struct StateLoad {
-    StateLoadStatus status = StateLoadStatus::absent;
+    StateLoadStatus status = StateLoadStatus::Absent;
     PersistedState state;
     std::string error;           // refused: the reason, naming the file
     size_t expired_dropped = 0;  // loaded: overrides whose expiry passed while the agent was down

@@ -16,7 +16,9 @@ double unix_seconds(std::chrono::system_clock::time_point t) {
     return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+json number_or_null(double v) {
+    return std::isfinite(v) ? json(v) : json(nullptr);
+}
 
 json inputs_json(const AgentView &v) {
     json out = json::object();
@@ -32,7 +34,7 @@ json inputs_json(const AgentView &v) {
 json peer_counts(const AgentView &v) {
     int up = 0, down = 0;
     for (const auto &p : v.peers) {
-        bool is_up = p.state == peers::MemberState::alive && !v.unreachable.count(p.address);
+        bool is_up = p.state == peers::MemberState::Alive && !v.unreachable.count(p.address);
         (is_up ? up : down) += 1;
     }
     return json{{"protocol", v.peer_protocol},
@@ -43,7 +45,7 @@ json peer_counts(const AgentView &v) {
 }
 
 std::string state_of(const PeerView &p, const AgentView &v) {
-    if (v.unreachable.count(p.address) && p.state != peers::MemberState::dead) return "unreachable";
+    if (v.unreachable.count(p.address) && p.state != peers::MemberState::Dead) return "unreachable";
     return std::string(peers::to_string(p.state));
 }
 
@@ -99,14 +101,17 @@ json functions_json(const AgentView &v) {
                {"replicas", info.replicas},
                {"available_replicas", info.available_replicas},
                {"maxrate", info.dfaas.max_rate ? json(*info.dfaas.max_rate) : json(nullptr)},
-               {"group", info.dfaas.group ? json(std::string(to_string(*info.dfaas.group)))
-                                          : json(nullptr)},
+               {"group",
+                info.dfaas.group ? json(std::string(to_string(*info.dfaas.group))) : json(nullptr)},
                {"labels", info.labels}};
         auto pol = v.installed.find(name);
         f["policy"] = pol == v.installed.end() ? json(nullptr) : dp::policy_to_json(pol->second);
         f["override"] = v.overrides.count(name) > 0;
-        json rates{{"user_rps", 0.0}, {"local_rps", 0.0}, {"reject_cps", 0.0},
-                   {"forwarded_in_rps", 0.0}, {"to_peer_rps", json::object()}};
+        json rates{{"user_rps", 0.0},
+                   {"local_rps", 0.0},
+                   {"reject_cps", 0.0},
+                   {"forwarded_in_rps", 0.0},
+                   {"to_peer_rps", json::object()}};
         if (auto r = v.rates.find(name); r != v.rates.end()) {
             rates["user_rps"] = r->second.user_requests;
             rates["local_rps"] = r->second.local_requests;
@@ -121,8 +126,10 @@ json functions_json(const AgentView &v) {
         json gateway{{"rate_by_code", json::object()}, {"mean_latency_s", nullptr}};
         if (auto g = v.node_metrics.invocation_rates.find(name);
             g != v.node_metrics.invocation_rates.end())
-            for (const auto &[code, rps] : g->second) gateway["rate_by_code"][code] = number_or_null(rps);
-        if (auto l = v.node_metrics.mean_latency_s.find(name); l != v.node_metrics.mean_latency_s.end())
+            for (const auto &[code, rps] : g->second)
+                gateway["rate_by_code"][code] = number_or_null(rps);
+        if (auto l = v.node_metrics.mean_latency_s.find(name);
+            l != v.node_metrics.mean_latency_s.end())
             gateway["mean_latency_s"] = number_or_null(l->second);
         f["gateway"] = gateway;
         out.push_back(f);
@@ -148,13 +155,15 @@ json peers_json(const AgentView &v) {
     json out = json::array();
     for (const auto &p : v.peers) {
         json functions = json::array();
-        for (const auto &f : p.functions) functions.push_back(json{{"name", f.name}, {"port", f.port}});
+        for (const auto &f : p.functions)
+            functions.push_back(json{{"name", f.name}, {"port", f.port}});
         json reported = json::object();
         std::string summary;
         if (p.recalc_limit_out) {
             reported["recalc_limit_out"] = *p.recalc_limit_out;
             for (const auto &[f, limit] : *p.recalc_limit_out)
-                summary += (summary.empty() ? "limit_out " : ",") + f + "=" + std::to_string(int(limit));
+                summary +=
+                    (summary.empty() ? "limit_out " : ",") + f + "=" + std::to_string(int(limit));
         }
         if (p.nms_margin) {
             reported["nms_margin"] = *p.nms_margin;
@@ -176,7 +185,8 @@ json peers_json(const AgentView &v) {
         if (v.peer_stats)
             for (const auto &[endpoint, c] : v.peer_stats->sent.destinations)
                 if (endpoint.addr == p.address)
-                    j["sent"] = json{{"ok", c.sent()}, {"failed", c.failed()},
+                    j["sent"] = json{{"ok", c.sent()},
+                                     {"failed", c.failed()},
                                      {"last_status", std::string(peers::to_string(c.last_status))},
                                      {"last_reason", c.last_reason}};
         out.push_back(j);
@@ -189,7 +199,8 @@ json stats_json(const AgentView &v) {
     json rates = json::object();
     for (const auto &[name, r] : v.rates) {
         json peers = json::object();
-        for (const auto &[peer, rps] : r.to_peer_requests) peers[peer.str()] = rps;
+        for (const auto &[peer, rps] : r.to_peer_requests)
+            peers[peer.str()] = rps;
         rates[name] = json{{"user_rps", r.user_requests},
                            {"local_rps", r.local_requests},
                            {"reject_cps", r.reject_connections},

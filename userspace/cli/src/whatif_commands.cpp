@@ -340,8 +340,8 @@ int run_simulate(const GlobalOptions &g, const SimulateOptions &o) {
     }
 
     std::optional<forecast::NativeForecaster> forecaster;
-    if (kind == StrategyKind::node_margin) {
-        forecast::Variant variant = forecast::Variant::regression;
+    if (kind == StrategyKind::NodeMargin) {
+        forecast::Variant variant = forecast::Variant::Regression;
         if (o.variant_option->count() > 0)
             variant = variant_from_option(o.variant);
         else if (settings.forecaster.variant)

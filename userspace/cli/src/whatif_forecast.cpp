@@ -22,9 +22,9 @@ struct RateKey {
     const char *name;
     Group group;
 };
-constexpr RateKey kRateKeys[] = {{"rate_group_HIGH_USAGE", Group::high},
-                                 {"rate_group_LOW_USAGE", Group::low},
-                                 {"rate_group_MEDIUM_USAGE", Group::medium}};
+constexpr RateKey kRateKeys[] = {{"rate_group_HIGH_USAGE", Group::High},
+                                 {"rate_group_LOW_USAGE", Group::Low},
+                                 {"rate_group_MEDIUM_USAGE", Group::Medium}};
 constexpr const char *kNodeTypeKey = "node_type";
 
 double rate_from(const json &value, const std::string &key) {

@@ -35,18 +35,18 @@ void require_rate(double rate, strategy::Group group) {
 
 std::string_view to_string(Variant variant) {
     switch (variant) {
-        case Variant::regression:
+        case Variant::Regression:
             return "regression";
-        case Variant::quantile005:
+        case Variant::Quantile005:
             return "quantile005";
-        case Variant::quantile095:
+        case Variant::Quantile095:
             return "quantile095";
     }
     return "unknown";
 }
 
 Variant parse_variant(std::string_view name) {
-    for (Variant variant : {Variant::regression, Variant::quantile005, Variant::quantile095})
+    for (Variant variant : {Variant::Regression, Variant::Quantile005, Variant::Quantile095})
         if (to_string(variant) == name) return variant;
     throw strategy::ForecastError("unknown forecaster model variant '" + std::string(name) +
                                   "'; valid: regression, quantile005, quantile095");
@@ -89,7 +89,7 @@ NativeForecaster::NativeForecaster(ForecastScalers scalers, TreeEnsemble cpu, Tr
 NativeForecaster::Features NativeForecaster::scaled_features(const strategy::GroupLoad &load,
                                                              strategy::NodeType type) const {
     using strategy::Group;
-    for (Group group : {Group::high, Group::low, Group::medium})
+    for (Group group : {Group::High, Group::Low, Group::Medium})
         require_rate(load[group], group);
     const Features raw{load.high, load.low, load.medium,
                        static_cast<double>(static_cast<int>(type))};

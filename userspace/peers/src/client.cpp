@@ -144,11 +144,11 @@ Answer parse_answer(const std::string &data, bool eof) {
     return answer;
 }
 
-enum class Phase { connecting, writing, reading, done };
+enum class Phase { Connecting, Writing, Reading, Done };
 
 struct Connection {
     int fd = -1;
-    Phase phase = Phase::connecting;
+    Phase phase = Phase::Connecting;
     std::string head;  // request line and headers
     const std::string *body = nullptr;
     size_t sent = 0;  // bytes of head + body sent
@@ -165,7 +165,7 @@ struct Connection {
 };
 
 void finish(Connection &connection, SendStatus status, std::string reason) {
-    connection.phase = Phase::done;
+    connection.phase = Phase::Done;
     connection.result.status = status;
     connection.result.reason = std::move(reason);
     connection.result.elapsed =
@@ -179,7 +179,7 @@ void finish(Connection &connection, SendStatus status, std::string reason) {
 void finish_with_answer(Connection &connection, const Answer &answer) {
     connection.result.http_status = answer.status;
     if (answer.status >= 200 && answer.status < 300) {
-        finish(connection, SendStatus::ok, "");
+        finish(connection, SendStatus::Ok, "");
         return;
     }
     std::string reason = "HTTP " + std::to_string(answer.status);
@@ -192,7 +192,7 @@ void finish_with_answer(Connection &connection, const Answer &answer) {
         if (detail != json.end() && detail->is_string())
             connection.result.detail = printable(detail->get<std::string>(), 300);
     }
-    finish(connection, SendStatus::http_error, std::move(reason));
+    finish(connection, SendStatus::HttpError, std::move(reason));
 }
 
 void start(Connection &connection, const Delivery &delivery) {
@@ -208,7 +208,7 @@ void start(Connection &connection, const Delivery &delivery) {
 
     connection.fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (connection.fd < 0) {
-        finish(connection, SendStatus::transport_error,
+        finish(connection, SendStatus::TransportError,
                "cannot create a socket: " + errno_text(errno));
         return;
     }
@@ -220,11 +220,11 @@ void start(Connection &connection, const Delivery &delivery) {
     address.sin_addr.s_addr = endpoint.addr.network();
     if (::connect(connection.fd, reinterpret_cast<const sockaddr *>(&address), sizeof(address)) ==
         0) {
-        connection.phase = Phase::writing;
+        connection.phase = Phase::Writing;
     } else if (errno == EINPROGRESS) {
-        connection.phase = Phase::connecting;
+        connection.phase = Phase::Connecting;
     } else {
-        finish(connection, SendStatus::refused, errno_text(errno));
+        finish(connection, SendStatus::Refused, errno_text(errno));
     }
 }
 
@@ -234,10 +234,10 @@ void on_connect_ready(Connection &connection) {
     if (::getsockopt(connection.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0) error = errno;
     if (error == EINPROGRESS || error == EALREADY) return;
     if (error != 0) {
-        finish(connection, SendStatus::refused, errno_text(error));
+        finish(connection, SendStatus::Refused, errno_text(error));
         return;
     }
-    connection.phase = Phase::writing;
+    connection.phase = Phase::Writing;
 }
 
 void on_write_ready(Connection &connection) {
@@ -261,12 +261,12 @@ void on_write_ready(Connection &connection) {
         if (written < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
             if (errno == EINTR) continue;
-            finish(connection, SendStatus::refused, errno_text(errno));
+            finish(connection, SendStatus::Refused, errno_text(errno));
             return;
         }
         connection.sent += static_cast<size_t>(written);
     }
-    connection.phase = Phase::reading;
+    connection.phase = Phase::Reading;
 }
 
 void on_read_ready(Connection &connection, size_t max_bytes) {
@@ -281,7 +281,7 @@ void on_read_ready(Connection &connection, size_t max_bytes) {
             if (answer.complete && !answer.malformed)
                 finish_with_answer(connection, answer);
             else
-                finish(connection, SendStatus::refused, errno_text(error));
+                finish(connection, SendStatus::Refused, errno_text(error));
             return;
         }
         if (got == 0) {
@@ -289,34 +289,34 @@ void on_read_ready(Connection &connection, size_t max_bytes) {
             if (answer.complete && !answer.malformed)
                 finish_with_answer(connection, answer);
             else
-                finish(connection, SendStatus::transport_error,
+                finish(connection, SendStatus::TransportError,
                        connection.received.empty() ? "connection closed without an answer"
                                                    : "malformed or truncated HTTP answer");
             return;
         }
         connection.received.append(buffer, static_cast<size_t>(got));
         if (connection.received.size() > max_bytes) {
-            finish(connection, SendStatus::transport_error,
+            finish(connection, SendStatus::TransportError,
                    "answer larger than " + std::to_string(max_bytes) + " bytes");
             return;
         }
     }
     const Answer answer = parse_answer(connection.received, false);
     if (answer.malformed)
-        finish(connection, SendStatus::transport_error, "malformed HTTP answer");
+        finish(connection, SendStatus::TransportError, "malformed HTTP answer");
     else if (answer.complete)
         finish_with_answer(connection, answer);
 }
 
 std::string_view phase_text(Phase phase) {
     switch (phase) {
-        case Phase::connecting:
+        case Phase::Connecting:
             return "while connecting";
-        case Phase::writing:
+        case Phase::Writing:
             return "while sending";
-        case Phase::reading:
+        case Phase::Reading:
             return "waiting for the answer";
-        case Phase::done:
+        case Phase::Done:
             break;
     }
     return "";
@@ -327,7 +327,7 @@ std::string_view phase_text(Phase phase) {
 uint64_t DestinationCounters::failed() const {
     uint64_t total = 0;
     for (size_t i = 0; i < by_status.size(); ++i)
-        if (i != static_cast<size_t>(SendStatus::ok)) total += by_status[i];
+        if (i != static_cast<size_t>(SendStatus::Ok)) total += by_status[i];
     return total;
 }
 
@@ -352,7 +352,7 @@ std::vector<SendResult> PeerClient::send(const std::vector<Delivery> &deliveries
         connection.started = begin;
         connection.result.target = deliveries[i].target;
         if (!deliveries[i].request) {
-            finish(connection, SendStatus::transport_error, "no request");
+            finish(connection, SendStatus::TransportError, "no request");
             continue;
         }
         connection.result.type = deliveries[i].request->type;
@@ -366,8 +366,8 @@ std::vector<SendResult> PeerClient::send(const std::vector<Delivery> &deliveries
         owners.clear();
         for (size_t i = 0; i < connections.size(); ++i) {
             const Connection &connection = connections[i];
-            if (connection.phase == Phase::done) continue;
-            const short events = connection.phase == Phase::reading ? POLLIN : POLLOUT;
+            if (connection.phase == Phase::Done) continue;
+            const short events = connection.phase == Phase::Reading ? POLLIN : POLLOUT;
             fds.push_back(pollfd{connection.fd, events, 0});
             owners.push_back(i);
         }
@@ -380,32 +380,32 @@ std::vector<SendResult> PeerClient::send(const std::vector<Delivery> &deliveries
             if (errno == EINTR) continue;
             const std::string what = "poll failed: " + errno_text(errno);
             for (auto &connection : connections)
-                if (connection.phase != Phase::done)
-                    finish(connection, SendStatus::transport_error, what);
+                if (connection.phase != Phase::Done)
+                    finish(connection, SendStatus::TransportError, what);
             break;
         }
         for (size_t k = 0; k < fds.size(); ++k) {
             if (fds[k].revents == 0) continue;
             Connection &connection = connections[owners[k]];
             switch (connection.phase) {
-                case Phase::connecting:
+                case Phase::Connecting:
                     on_connect_ready(connection);
-                    if (connection.phase == Phase::writing) on_write_ready(connection);
+                    if (connection.phase == Phase::Writing) on_write_ready(connection);
                     break;
-                case Phase::writing:
+                case Phase::Writing:
                     on_write_ready(connection);
                     break;
-                case Phase::reading:
+                case Phase::Reading:
                     on_read_ready(connection, settings_.max_response_bytes);
                     break;
-                case Phase::done:
+                case Phase::Done:
                     break;
             }
         }
     }
     for (auto &connection : connections)
-        if (connection.phase != Phase::done)
-            finish(connection, SendStatus::timeout,
+        if (connection.phase != Phase::Done)
+            finish(connection, SendStatus::Timeout,
                    "no answer within " + text_of(deadline) + " (" +
                        std::string(phase_text(connection.phase)) + ")");
 

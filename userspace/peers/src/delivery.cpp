@@ -6,11 +6,11 @@ namespace dfaas::peers {
 
 std::string_view to_string(TargetKind kind) {
     switch (kind) {
-        case TargetKind::member:
+        case TargetKind::Member:
             return "member";
-        case TargetKind::seed:
+        case TargetKind::Seed:
             return "seed";
-        case TargetKind::candidate:
+        case TargetKind::Candidate:
             return "candidate";
     }
     return "unknown";
@@ -18,15 +18,15 @@ std::string_view to_string(TargetKind kind) {
 
 std::string_view to_string(SendStatus status) {
     switch (status) {
-        case SendStatus::ok:
+        case SendStatus::Ok:
             return "ok";
-        case SendStatus::timeout:
+        case SendStatus::Timeout:
             return "timeout";
-        case SendStatus::refused:
+        case SendStatus::Refused:
             return "refused";
-        case SendStatus::http_error:
+        case SendStatus::HttpError:
             return "http_error";
-        case SendStatus::transport_error:
+        case SendStatus::TransportError:
             return "transport_error";
     }
     return "unknown";

@@ -353,22 +353,22 @@ Body strategy_body_from(const Reader &body, const std::string &type) {
     } catch (const strategy::Error &error) {
         std::string what = error.what();
         if (what.rfind("message", 0) == 0) what.replace(0, 7, "body");
-        fail(RejectReason::invalid_body, what);
+        fail(RejectReason::InvalidBody, what);
     } catch (const std::exception &error) {
-        fail(RejectReason::invalid_body, std::string("body: ") + error.what());
+        fail(RejectReason::InvalidBody, std::string("body: ") + error.what());
     }
     if (auto problem = strategy_problem(decoded))
-        fail(RejectReason::invalid_body, "body: " + *problem);
+        fail(RejectReason::InvalidBody, "body: " + *problem);
     return to_body(std::move(decoded));
 }
 
 Envelope envelope_from(const Json &json) {
-    const Reader root(json, "envelope", RejectReason::invalid_envelope);
-    if (!json.is_object()) fail(RejectReason::malformed_json, "envelope: expected a JSON object");
+    const Reader root(json, "envelope", RejectReason::InvalidEnvelope);
+    if (!json.is_object()) fail(RejectReason::MalformedJson, "envelope: expected a JSON object");
 
     const Reader version = root.at("v");
     if (version.raw() != Json(kProtocolVersion))
-        fail(RejectReason::unsupported_version,
+        fail(RejectReason::UnsupportedVersion,
              "envelope.v: this node speaks version " + std::to_string(kProtocolVersion) + ", got " +
                  quote(version.raw().dump(-1, ' ', false, Json::error_handler_t::replace)));
 
@@ -376,7 +376,7 @@ Envelope envelope_from(const Json &json) {
     const std::string type = type_reader.string();
     const auto known = std::find(std::begin(kMessageTypes), std::end(kMessageTypes), type);
     if (known == std::end(kMessageTypes))
-        fail(RejectReason::unknown_type,
+        fail(RejectReason::UnknownType,
              "envelope.type: unknown message type " + quote(type) +
                  " (expected heartbeat, recalc_limits, nms_node_info, nms_margin, static_info)");
 
@@ -388,7 +388,7 @@ Envelope envelope_from(const Json &json) {
     envelope.seq = root.at("seq").unsigned_integer(1);
     envelope.sent_at = Instant{Millis{root.at("sent_at").integer(0, kMaxTimestampMs)}};
 
-    const Reader body(root.at("body").raw(), "body", RejectReason::invalid_body);
+    const Reader body(root.at("body").raw(), "body", RejectReason::InvalidBody);
     if (type == "heartbeat")
         envelope.body = heartbeat_from(body, envelope.sender_id);
     else
@@ -396,8 +396,8 @@ Envelope envelope_from(const Json &json) {
 
     // The decoder never accepts what the encoder would refuse.
     if (auto problem = envelope_problem(envelope))
-        fail(RejectReason::invalid_envelope, "envelope." + *problem);
-    if (auto problem = body_problem(envelope)) fail(RejectReason::invalid_body, "body." + *problem);
+        fail(RejectReason::InvalidEnvelope, "envelope." + *problem);
+    if (auto problem = body_problem(envelope)) fail(RejectReason::InvalidBody, "body." + *problem);
     return envelope;
 }
 
@@ -457,13 +457,13 @@ std::string encode_envelope(const Envelope &envelope) {
 DecodeResult decode_envelope(std::string_view bytes, size_t max_bytes) {
     DecodeResult result;
     if (bytes.size() > max_bytes) {
-        result.rejection = {RejectReason::too_large, "message of " + std::to_string(bytes.size()) +
-                                                         " bytes, the limit is " +
-                                                         std::to_string(max_bytes)};
+        result.rejection = {RejectReason::TooLarge, "message of " + std::to_string(bytes.size()) +
+                                                        " bytes, the limit is " +
+                                                        std::to_string(max_bytes)};
         return result;
     }
     if (!json_nesting_within(bytes, kMaxJsonDepth)) {
-        result.rejection = {RejectReason::malformed_json,
+        result.rejection = {RejectReason::MalformedJson,
                             "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"};
         return result;
     }
@@ -471,7 +471,7 @@ DecodeResult decode_envelope(std::string_view bytes, size_t max_bytes) {
     try {
         json = Json::parse(bytes.begin(), bytes.end());
     } catch (const Json::exception &error) {
-        result.rejection = {RejectReason::malformed_json, error.what()};
+        result.rejection = {RejectReason::MalformedJson, error.what()};
         return result;
     }
     try {
@@ -479,7 +479,7 @@ DecodeResult decode_envelope(std::string_view bytes, size_t max_bytes) {
     } catch (const DecodeFailure &failure) {
         result.rejection = {failure.reason, failure.detail};
     } catch (const std::exception &error) {
-        result.rejection = {RejectReason::invalid_envelope, error.what()};
+        result.rejection = {RejectReason::InvalidEnvelope, error.what()};
     }
     return result;
 }

@@ -247,25 +247,25 @@ class GuardedStream final : public httplib::Stream {
 
 std::string_view to_string(HttpRefusal reason) {
     switch (reason) {
-        case HttpRefusal::content_encoding:
+        case HttpRefusal::ContentEncoding:
             return "content_encoding";
-        case HttpRefusal::transfer_encoding:
+        case HttpRefusal::TransferEncoding:
             return "transfer_encoding";
-        case HttpRefusal::bad_content_length:
+        case HttpRefusal::BadContentLength:
             return "bad_content_length";
-        case HttpRefusal::length_required:
+        case HttpRefusal::LengthRequired:
             return "length_required";
-        case HttpRefusal::too_large:
+        case HttpRefusal::TooLarge:
             return "too_large";
-        case HttpRefusal::request_too_large:
+        case HttpRefusal::RequestTooLarge:
             return "request_too_large";
-        case HttpRefusal::request_deadline:
+        case HttpRefusal::RequestDeadline:
             return "request_deadline";
-        case HttpRefusal::per_source_connections:
+        case HttpRefusal::PerSourceConnections:
             return "per_source_connections";
-        case HttpRefusal::total_connections:
+        case HttpRefusal::TotalConnections:
             return "total_connections";
-        case HttpRefusal::forbidden:
+        case HttpRefusal::Forbidden:
             return "forbidden";
     }
     return "unknown";
@@ -273,22 +273,22 @@ std::string_view to_string(HttpRefusal reason) {
 
 int http_status(HttpRefusal reason) {
     switch (reason) {
-        case HttpRefusal::content_encoding:
+        case HttpRefusal::ContentEncoding:
             return 415;
-        case HttpRefusal::transfer_encoding:
-        case HttpRefusal::length_required:
+        case HttpRefusal::TransferEncoding:
+        case HttpRefusal::LengthRequired:
             return 411;
-        case HttpRefusal::too_large:
-        case HttpRefusal::request_too_large:
+        case HttpRefusal::TooLarge:
+        case HttpRefusal::RequestTooLarge:
             return 413;
-        case HttpRefusal::request_deadline:
+        case HttpRefusal::RequestDeadline:
             return 408;
-        case HttpRefusal::per_source_connections:
-        case HttpRefusal::total_connections:
+        case HttpRefusal::PerSourceConnections:
+        case HttpRefusal::TotalConnections:
             return 503;
-        case HttpRefusal::forbidden:
+        case HttpRefusal::Forbidden:
             return 403;
-        case HttpRefusal::bad_content_length:
+        case HttpRefusal::BadContentLength:
             return 400;
     }
     return 400;
@@ -311,21 +311,21 @@ std::optional<HeaderProblem> screen_headers(const httplib::Request &request, siz
         const auto coding = lowercase_trimmed(value);
         if (!coding.empty() && coding != "identity")
             return HeaderProblem{
-                HttpRefusal::content_encoding,
+                HttpRefusal::ContentEncoding,
                 "Content-Encoding " + printable(value) + ": only identity bodies are accepted"};
     }
     if (request.has_header("Transfer-Encoding"))
-        return HeaderProblem{HttpRefusal::transfer_encoding,
+        return HeaderProblem{HttpRefusal::TransferEncoding,
                              "Transfer-Encoding " +
                                  printable(request.get_header_value("Transfer-Encoding")) +
                                  ": send the body with a Content-Length"};
     const size_t lengths = request.get_header_value_count("Content-Length");
     if (lengths > 1)
-        return HeaderProblem{HttpRefusal::bad_content_length,
+        return HeaderProblem{HttpRefusal::BadContentLength,
                              "Content-Length given " + std::to_string(lengths) + " times"};
     if (lengths == 0) {
         if (request.method == "POST" || request.method == "PUT" || request.method == "PATCH")
-            return HeaderProblem{HttpRefusal::length_required,
+            return HeaderProblem{HttpRefusal::LengthRequired,
                                  request.method + " needs a Content-Length"};
         return std::nullopt;
     }
@@ -334,12 +334,12 @@ std::optional<HeaderProblem> screen_headers(const httplib::Request &request, siz
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), length);
     if (text.empty() || text.size() > 19 || error != std::errc{} ||
         end != text.data() + text.size())
-        return HeaderProblem{HttpRefusal::bad_content_length,
+        return HeaderProblem{HttpRefusal::BadContentLength,
                              "Content-Length " + printable(text) + " is not a number"};
     if (length > max_body)
-        return HeaderProblem{HttpRefusal::too_large, "body of " + std::to_string(length) +
-                                                         " bytes, the limit is " +
-                                                         std::to_string(max_body)};
+        return HeaderProblem{HttpRefusal::TooLarge, "body of " + std::to_string(length) +
+                                                        " bytes, the limit is " +
+                                                        std::to_string(max_body)};
     return std::nullopt;
 }
 
@@ -463,9 +463,9 @@ std::optional<HttpRefusal> GuardedServer::admit(const std::string &source) {
     std::lock_guard lock(sources_mutex_);
     std::optional<HttpRefusal> refusal;
     if (open_total_ >= settings_.max_connections)
-        refusal = HttpRefusal::total_connections;
+        refusal = HttpRefusal::TotalConnections;
     else if (open_by_source_[source] >= settings_.max_connections_per_source)
-        refusal = HttpRefusal::per_source_connections;
+        refusal = HttpRefusal::PerSourceConnections;
     if (refusal) {
         if (open_by_source_[source] == 0) open_by_source_.erase(source);
         return refusal;
@@ -558,10 +558,10 @@ bool GuardedServer::serve_connection(socket_t sock, const GuardSettings &setting
         bool closed = false;
         ok = process_request(stream, remaining == 1, closed, nullptr);
         if (stream.deadline_hit())
-            counters_->refused[static_cast<size_t>(HttpRefusal::request_deadline)].fetch_add(
+            counters_->refused[static_cast<size_t>(HttpRefusal::RequestDeadline)].fetch_add(
                 1, std::memory_order_relaxed);
         if (stream.budget_hit())
-            counters_->refused[static_cast<size_t>(HttpRefusal::request_too_large)].fetch_add(
+            counters_->refused[static_cast<size_t>(HttpRefusal::RequestTooLarge)].fetch_add(
                 1, std::memory_order_relaxed);
         // A request cut off (deadline, byte budget) or refused ends the connection: what follows
         // on it is the rest of the same request.

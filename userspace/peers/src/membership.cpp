@@ -30,13 +30,13 @@ strategy::PeerMessage strategy_message(const Body &body) {
 
 std::string_view to_string(MemberState state) {
     switch (state) {
-        case MemberState::alive:
+        case MemberState::Alive:
             return "alive";
-        case MemberState::unreachable:
+        case MemberState::Unreachable:
             return "unreachable";
-        case MemberState::dead:
+        case MemberState::Dead:
             return "dead";
-        case MemberState::over_capacity:
+        case MemberState::OverCapacity:
             return "over_capacity";
     }
     return "unknown";
@@ -113,23 +113,23 @@ bool Membership::waiting(const Endpoint &endpoint, Instant now) const {
 
 Admission Membership::receive(const Envelope &envelope, Instant now, std::optional<Ipv4> source) {
     if (envelope.sender_id == settings_.self_id)
-        return Admission::reject(RejectReason::self_sender,
+        return Admission::reject(RejectReason::SelfSender,
                                  "a message signed with this node's id '" + settings_.self_id +
                                      "' from " + envelope.sender_endpoint().str() +
                                      " (another node with the same id?)");
     if (auto why = unusable_address(envelope.sender_ip))
-        return Admission::reject(RejectReason::bad_address,
+        return Admission::reject(RejectReason::BadAddress,
                                  "'" + envelope.sender_id + "' claims the address " +
                                      envelope.sender_ip.str() + ": " + *why);
     // The cluster key proves membership of the cluster, not ownership of an address: without
     // this check any key holder could make this node forward traffic to an address of its
     // choice, or speak for another member.
     if (!source)
-        return Admission::reject(RejectReason::source_mismatch,
+        return Admission::reject(RejectReason::SourceMismatch,
                                  "'" + envelope.sender_id + "' claims " + envelope.sender_ip.str() +
                                      " but the message's source address is unknown");
     if (*source != envelope.sender_ip)
-        return Admission::reject(RejectReason::source_mismatch,
+        return Admission::reject(RejectReason::SourceMismatch,
                                  "'" + envelope.sender_id + "' claims " + envelope.sender_ip.str() +
                                      " but the message came from " + source->str());
     try {
@@ -140,9 +140,9 @@ Admission Membership::receive(const Envelope &envelope, Instant now, std::option
         }
         return receive_strategy(envelope, strategy_message(envelope.body), now);
     } catch (const strategy::Error &error) {
-        return Admission::reject(RejectReason::invalid_body, error.what());
+        return Admission::reject(RejectReason::InvalidBody, error.what());
     } catch (const std::exception &error) {
-        return Admission::reject(RejectReason::internal_error, error.what());
+        return Admission::reject(RejectReason::InternalError, error.what());
     }
 }
 
@@ -163,7 +163,7 @@ Admission Membership::receive_heartbeat(const Envelope &envelope, const Heartbea
     auto found = members_.find(envelope.sender_id);
     const bool is_new = found == members_.end();
     if (is_new && members_.size() >= settings_.max_members)
-        return Admission::reject(RejectReason::refused,
+        return Admission::reject(RejectReason::Refused,
                                  "member table full (" + std::to_string(members_.size()) +
                                      " members): '" + envelope.sender_id + "' not admitted");
 
@@ -206,7 +206,7 @@ Admission Membership::receive_strategy(const Envelope &envelope,
                                        const strategy::PeerMessage &message, Instant now) {
     auto found = members_.find(envelope.sender_id);
     if (found == members_.end())
-        return Admission::reject(RejectReason::unknown_sender,
+        return Admission::reject(RejectReason::UnknownSender,
                                  "'" + envelope.sender_id + "' sent " +
                                      std::string(envelope.type()) +
                                      " before any heartbeat: not a member");
@@ -220,7 +220,7 @@ Admission Membership::receive_strategy(const Envelope &envelope,
     const auto outcome = table_.apply(envelope.sender_id, envelope.sender_ip, message, now);
     const bool changed = member.endpoint != envelope.sender_endpoint();
     touch(member, envelope, now);
-    return Admission::accept(changed, outcome != strategy::ApplyOutcome::applied);
+    return Admission::accept(changed, outcome != strategy::ApplyOutcome::Applied);
 }
 
 void Membership::learn(const PeerRef &ref, Instant now) {
@@ -277,7 +277,7 @@ bool Membership::seed(const Endpoint &endpoint, const std::vector<FunctionPort> 
 size_t Membership::provisional_slots(Instant now) const {
     size_t held = 0;
     for (const auto &[id, member] : provisional_)
-        held += state(member, now) != MemberState::dead;
+        held += state(member, now) != MemberState::Dead;
     return held;
 }
 
@@ -291,9 +291,9 @@ bool Membership::mark_unreachable(std::string_view id, Instant now) {
 }
 
 MemberState Membership::state(const Member &member, Instant now) const {
-    if (now > member.last_seen + settings_.ttl) return MemberState::dead;
-    if (member.over_capacity) return MemberState::over_capacity;
-    return member.unreachable ? MemberState::unreachable : MemberState::alive;
+    if (now > member.last_seen + settings_.ttl) return MemberState::Dead;
+    if (member.over_capacity) return MemberState::OverCapacity;
+    return member.unreachable ? MemberState::Unreachable : MemberState::Alive;
 }
 
 void Membership::set_local_functions(std::set<std::string> functions, Instant now) {
@@ -353,14 +353,14 @@ bool Membership::rebalance(Instant now) {
 std::vector<std::string> Membership::over_capacity(Instant now) const {
     std::vector<std::string> result;
     for (const auto &[id, member] : members_)
-        if (state(member, now) == MemberState::over_capacity) result.push_back(id);
+        if (state(member, now) == MemberState::OverCapacity) result.push_back(id);
     return result;
 }
 
 std::vector<std::string> Membership::expire(Instant now) {
     std::vector<std::string> removed;
     for (auto it = members_.begin(); it != members_.end();) {
-        if (state(it->second, now) != MemberState::dead) {
+        if (state(it->second, now) != MemberState::Dead) {
             ++it;
             continue;
         }
@@ -372,7 +372,7 @@ std::vector<std::string> Membership::expire(Instant now) {
         it = members_.erase(it);
     }
     for (auto it = provisional_.begin(); it != provisional_.end();) {
-        if (state(it->second, now) != MemberState::dead) {
+        if (state(it->second, now) != MemberState::Dead) {
             ++it;
             continue;
         }
@@ -424,19 +424,19 @@ std::vector<Target> Membership::heartbeat_targets(Instant now) const {
     std::map<Endpoint, Target> targets;
     for (const auto &[id, member] : members_)
         if (!is_self(member.endpoint))
-            targets.emplace(member.endpoint, Target{member.endpoint, id, TargetKind::member});
+            targets.emplace(member.endpoint, Target{member.endpoint, id, TargetKind::Member});
     for (const auto &seed : settings_.seeds)
         if (!is_self(seed) && targets.count(seed) == 0 && !waiting(seed, now))
-            targets.emplace(seed, Target{seed, std::nullopt, TargetKind::seed});
+            targets.emplace(seed, Target{seed, std::nullopt, TargetKind::Seed});
     // A peer kept from before a restart hears that this node is back without waiting for it.
     for (const auto &[id, member] : provisional_)
         if (targets.count(member.endpoint) == 0 && !waiting(member.endpoint, now))
             targets.emplace(member.endpoint,
-                            Target{member.endpoint, std::nullopt, TargetKind::seed});
+                            Target{member.endpoint, std::nullopt, TargetKind::Seed});
     for (const auto &[endpoint, candidate] : candidates_) {
         if (is_self(endpoint) || targets.count(endpoint) != 0 || waiting(endpoint, now)) continue;
         if (candidate.id && members_.count(*candidate.id) != 0) continue;
-        targets.emplace(endpoint, Target{endpoint, candidate.id, TargetKind::candidate});
+        targets.emplace(endpoint, Target{endpoint, candidate.id, TargetKind::Candidate});
     }
     std::vector<Target> result;
     result.reserve(targets.size());
@@ -451,23 +451,23 @@ std::vector<Target> Membership::destinations(const std::optional<std::string> &t
     for (const auto &[id, member] : members_) {
         if (to && id != *to) continue;
         const auto member_state = state(member, now);
-        if (member_state == MemberState::dead || member_state == MemberState::over_capacity)
+        if (member_state == MemberState::Dead || member_state == MemberState::OverCapacity)
             continue;
-        result.push_back(Target{member.endpoint, id, TargetKind::member});
+        result.push_back(Target{member.endpoint, id, TargetKind::Member});
     }
     return result;
 }
 
 void Membership::record_delivery(const SendResult &result, Instant now) {
     const Endpoint &endpoint = result.target.endpoint;
-    if (result.status == SendStatus::http_error && result.reason == "self_sender") {
+    if (result.status == SendStatus::HttpError && result.reason == "self_sender") {
         // This node under another address (e.g. a seed list shared by every node).
         self_aliases_.insert(endpoint);
         candidates_.erase(endpoint);
         backoff_.erase(endpoint);
         return;
     }
-    if (result.target.kind == TargetKind::member) return;  // the TTL decides about members
+    if (result.target.kind == TargetKind::Member) return;  // the TTL decides about members
     if (result.ok()) {
         backoff_.erase(endpoint);
         return;
@@ -491,7 +491,7 @@ void Membership::record_deliveries(const std::vector<SendResult> &results, Insta
 std::vector<PeerRef> Membership::gossip_view(Instant now) const {
     std::vector<PeerRef> view;
     for (const auto &[id, member] : members_)
-        if (state(member, now) != MemberState::dead) view.push_back(PeerRef{id, member.endpoint});
+        if (state(member, now) != MemberState::Dead) view.push_back(PeerRef{id, member.endpoint});
     return view;
 }
 
@@ -499,11 +499,11 @@ std::vector<const Member *> Membership::authorized(Instant now) const {
     std::vector<const Member *> result;
     for (const auto &[id, member] : members_) {
         const auto member_state = state(member, now);
-        if (member_state != MemberState::dead && member_state != MemberState::over_capacity)
+        if (member_state != MemberState::Dead && member_state != MemberState::OverCapacity)
             result.push_back(&member);
     }
     for (const auto &[id, member] : provisional_)
-        if (state(member, now) != MemberState::dead) result.push_back(&member);
+        if (state(member, now) != MemberState::Dead) result.push_back(&member);
     return result;
 }
 

@@ -106,15 +106,15 @@ std::optional<Rejection> Receiver::check_request_line(std::string_view method,
                                                       std::string_view path,
                                                       std::optional<size_t> length) const {
     if (method != "POST")
-        return Rejection{RejectReason::bad_request, "method " + shown(method) + ": only POST"};
+        return Rejection{RejectReason::BadRequest, "method " + shown(method) + ": only POST"};
     if (path != kMessagePath)
-        return Rejection{RejectReason::bad_request,
+        return Rejection{RejectReason::BadRequest,
                          "path " + shown(path) + ": only " + std::string(kMessagePath)};
-    if (!length) return Rejection{RejectReason::bad_request, "Content-Length is required"};
+    if (!length) return Rejection{RejectReason::BadRequest, "Content-Length is required"};
     if (*length > settings_.max_body)
-        return Rejection{RejectReason::too_large, "body of " + std::to_string(*length) +
-                                                      " bytes, the limit is " +
-                                                      std::to_string(settings_.max_body)};
+        return Rejection{RejectReason::TooLarge, "body of " + std::to_string(*length) +
+                                                     " bytes, the limit is " +
+                                                     std::to_string(settings_.max_body)};
     return std::nullopt;
 }
 
@@ -125,7 +125,7 @@ std::optional<Reply> Receiver::screen(std::string_view method, std::string_view 
     if (content_length) {
         const auto parsed = parse_decimal(*content_length, 19);
         if (!parsed)
-            return reject(RejectReason::bad_request,
+            return reject(RejectReason::BadRequest,
                           "Content-Length " + shown(*content_length) + " is not a number", remote);
         length = static_cast<size_t>(*parsed);
     }
@@ -153,7 +153,7 @@ Receiver::Stage<Receiver::SignedRequest> Receiver::authenticate(const InboundReq
     const Instant sent_at = std::get<SignedRequest>(signer).sent_at;
     if (!replay_.in_window(sent_at, now)) {
         const Millis skew = sent_at > now ? sent_at - now : now - sent_at;
-        return reject(RejectReason::stale_timestamp,
+        return reject(RejectReason::StaleTimestamp,
                       "timestamp " + std::to_string(sent_at.time_since_epoch().count()) + " is " +
                           seconds_text(skew) + (sent_at > now ? " ahead of" : " behind") +
                           " this node's clock (replay window " +
@@ -173,20 +173,20 @@ Receiver::Stage<Receiver::SignedRequest> Receiver::parse_auth_headers(
           std::pair{&request.signature, kHeaderSignature}})
         if (!header->has_value()) missing += (missing.empty() ? "" : ", ") + std::string(name);
     if (!missing.empty())
-        return reject(RejectReason::missing_auth, "missing " + missing, request.remote);
+        return reject(RejectReason::MissingAuth, "missing " + missing, request.remote);
 
     if (!is_valid_peer_id(*request.node))
-        return reject(RejectReason::bad_auth_header,
+        return reject(RejectReason::BadAuthHeader,
                       std::string(kHeaderNode) + " " + shown(*request.node) + " is not a node id",
                       request.remote);
     const auto timestamp = parse_decimal(*request.timestamp, 15);
     if (!timestamp || static_cast<int64_t>(*timestamp) > kMaxTimestampMs)
-        return reject(RejectReason::bad_auth_header,
+        return reject(RejectReason::BadAuthHeader,
                       std::string(kHeaderTimestamp) + " " + shown(*request.timestamp) +
                           " is not milliseconds since the epoch",
                       request.remote);
     if (request.signature->size() != 64)
-        return reject(RejectReason::bad_auth_header,
+        return reject(RejectReason::BadAuthHeader,
                       std::string(kHeaderSignature) + " must be 64 hex digits", request.remote);
     return SignedRequest{*request.node, Instant{Millis{static_cast<int64_t>(*timestamp)}}};
 }
@@ -199,10 +199,10 @@ std::optional<Reply> Receiver::verify_signature(const InboundRequest &request,
             verify(keys_, request.method, request.path, signer.sent_at.time_since_epoch().count(),
                    request.body, *request.signature);
     } catch (const std::exception &error) {
-        return reject(RejectReason::internal_error, error.what(), request.remote);
+        return reject(RejectReason::InternalError, error.what(), request.remote);
     }
     if (!authentic)
-        return reject(RejectReason::bad_signature,
+        return reject(RejectReason::BadSignature,
                       "signature of " + shown(signer.node) +
                           " does not match (a different cluster key, or the request was altered)",
                       request.remote);
@@ -220,19 +220,19 @@ Receiver::Stage<Envelope> Receiver::check_envelope(const InboundRequest &request
     std::string type(envelope.type());
 
     if (envelope.sender_id != signer.node)
-        return reject(RejectReason::header_mismatch,
+        return reject(RejectReason::HeaderMismatch,
                       std::string(kHeaderNode) + " " + shown(signer.node) +
                           " but the signed sender_id is " + shown(envelope.sender_id),
                       remote, type);
     if (envelope.sent_at != signer.sent_at)
-        return reject(RejectReason::header_mismatch,
+        return reject(RejectReason::HeaderMismatch,
                       std::string(kHeaderTimestamp) + " " +
                           std::to_string(signer.sent_at.time_since_epoch().count()) +
                           " but the signed sent_at is " +
                           std::to_string(envelope.sent_at.time_since_epoch().count()),
                       remote, type);
     if (envelope.sender_id == settings_.self_id)
-        return reject(RejectReason::self_sender,
+        return reject(RejectReason::SelfSender,
                       "a message signed as this node ('" + settings_.self_id + "') from " +
                           envelope.sender_endpoint().str() +
                           " (another node with the same id, or this node's own message sent "
@@ -240,7 +240,7 @@ Receiver::Stage<Envelope> Receiver::check_envelope(const InboundRequest &request
                       remote, type);
     if (envelope.to && *envelope.to != settings_.self_id)
         return reject(
-            RejectReason::wrong_receiver,
+            RejectReason::WrongReceiver,
             type + " for " + shown(*envelope.to) + ", this node is '" + settings_.self_id + "'",
             remote, type);
     return envelope;
@@ -256,9 +256,9 @@ Reply Receiver::admit(const InboundRequest &request, const Envelope &envelope, I
     try {
         admission = handler_(envelope, now, source_address(remote));
     } catch (const std::exception &error) {
-        return reject(RejectReason::internal_error, error.what(), remote, type);
+        return reject(RejectReason::InternalError, error.what(), remote, type);
     } catch (...) {
-        return reject(RejectReason::internal_error, "unknown exception", remote, type);
+        return reject(RejectReason::InternalError, "unknown exception", remote, type);
     }
     if (!admission.accepted)
         return reject(admission.rejection.reason, std::move(admission.rejection.detail), remote,
@@ -282,18 +282,18 @@ std::optional<Reply> Receiver::consume_sequence(const Envelope &envelope, Instan
         verdict = replay_.admit(envelope.sender_id, envelope.seq, envelope.sent_at, now);
     }
     switch (verdict) {
-        case ReplayVerdict::fresh:
+        case ReplayVerdict::Fresh:
             return std::nullopt;
-        case ReplayVerdict::stale:  // checked in authenticate(); the clock is the same
-            return reject(RejectReason::stale_timestamp, "timestamp outside the window", remote,
+        case ReplayVerdict::Stale:  // checked in authenticate(); the clock is the same
+            return reject(RejectReason::StaleTimestamp, "timestamp outside the window", remote,
                           type);
-        case ReplayVerdict::replay:
-            return reject(RejectReason::replay,
+        case ReplayVerdict::Replay:
+            return reject(RejectReason::Replay,
                           "seq " + std::to_string(envelope.seq) + " of '" + envelope.sender_id +
                               "' already received",
                           remote, type);
-        case ReplayVerdict::capacity:
-            return reject(RejectReason::replay_capacity,
+        case ReplayVerdict::Capacity:
+            return reject(RejectReason::ReplayCapacity,
                           "too many senders tracked (" + std::to_string(settings_.max_senders) +
                               "): '" + envelope.sender_id + "' refused",
                           remote, type);

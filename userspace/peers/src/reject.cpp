@@ -4,47 +4,47 @@ namespace dfaas::peers {
 
 std::string_view to_string(RejectReason reason) {
     switch (reason) {
-        case RejectReason::bad_request:
+        case RejectReason::BadRequest:
             return "bad_request";
-        case RejectReason::too_large:
+        case RejectReason::TooLarge:
             return "too_large";
-        case RejectReason::missing_auth:
+        case RejectReason::MissingAuth:
             return "missing_auth";
-        case RejectReason::bad_auth_header:
+        case RejectReason::BadAuthHeader:
             return "bad_auth_header";
-        case RejectReason::stale_timestamp:
+        case RejectReason::StaleTimestamp:
             return "stale_timestamp";
-        case RejectReason::bad_signature:
+        case RejectReason::BadSignature:
             return "bad_signature";
-        case RejectReason::malformed_json:
+        case RejectReason::MalformedJson:
             return "malformed_json";
-        case RejectReason::unsupported_version:
+        case RejectReason::UnsupportedVersion:
             return "unsupported_version";
-        case RejectReason::invalid_envelope:
+        case RejectReason::InvalidEnvelope:
             return "invalid_envelope";
-        case RejectReason::unknown_type:
+        case RejectReason::UnknownType:
             return "unknown_type";
-        case RejectReason::invalid_body:
+        case RejectReason::InvalidBody:
             return "invalid_body";
-        case RejectReason::header_mismatch:
+        case RejectReason::HeaderMismatch:
             return "header_mismatch";
-        case RejectReason::self_sender:
+        case RejectReason::SelfSender:
             return "self_sender";
-        case RejectReason::wrong_receiver:
+        case RejectReason::WrongReceiver:
             return "wrong_receiver";
-        case RejectReason::replay:
+        case RejectReason::Replay:
             return "replay";
-        case RejectReason::replay_capacity:
+        case RejectReason::ReplayCapacity:
             return "replay_capacity";
-        case RejectReason::unknown_sender:
+        case RejectReason::UnknownSender:
             return "unknown_sender";
-        case RejectReason::refused:
+        case RejectReason::Refused:
             return "refused";
-        case RejectReason::internal_error:
+        case RejectReason::InternalError:
             return "internal_error";
-        case RejectReason::source_mismatch:
+        case RejectReason::SourceMismatch:
             return "source_mismatch";
-        case RejectReason::bad_address:
+        case RejectReason::BadAddress:
             return "bad_address";
     }
     return "unknown";
@@ -52,34 +52,34 @@ std::string_view to_string(RejectReason reason) {
 
 int http_status(RejectReason reason) {
     switch (reason) {
-        case RejectReason::too_large:
+        case RejectReason::TooLarge:
             return 413;
-        case RejectReason::missing_auth:
-        case RejectReason::bad_auth_header:
-        case RejectReason::stale_timestamp:
-        case RejectReason::bad_signature:
+        case RejectReason::MissingAuth:
+        case RejectReason::BadAuthHeader:
+        case RejectReason::StaleTimestamp:
+        case RejectReason::BadSignature:
             return 401;
-        case RejectReason::self_sender:
-        case RejectReason::wrong_receiver:
-        case RejectReason::unknown_sender:
-        case RejectReason::source_mismatch:
-        case RejectReason::bad_address:
+        case RejectReason::SelfSender:
+        case RejectReason::WrongReceiver:
+        case RejectReason::UnknownSender:
+        case RejectReason::SourceMismatch:
+        case RejectReason::BadAddress:
             return 403;
-        case RejectReason::replay:
+        case RejectReason::Replay:
             return 409;
-        case RejectReason::refused:
+        case RejectReason::Refused:
             return 422;
-        case RejectReason::replay_capacity:
+        case RejectReason::ReplayCapacity:
             return 503;
-        case RejectReason::internal_error:
+        case RejectReason::InternalError:
             return 500;
-        case RejectReason::bad_request:
-        case RejectReason::malformed_json:
-        case RejectReason::unsupported_version:
-        case RejectReason::invalid_envelope:
-        case RejectReason::unknown_type:
-        case RejectReason::invalid_body:
-        case RejectReason::header_mismatch:
+        case RejectReason::BadRequest:
+        case RejectReason::MalformedJson:
+        case RejectReason::UnsupportedVersion:
+        case RejectReason::InvalidEnvelope:
+        case RejectReason::UnknownType:
+        case RejectReason::InvalidBody:
+        case RejectReason::HeaderMismatch:
             return 400;
     }
     return 400;

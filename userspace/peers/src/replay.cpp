@@ -37,31 +37,31 @@ void ReplayGuard::prune(Instant now) {
 
 ReplayVerdict ReplayGuard::admit(std::string_view sender_id, uint64_t seq, Instant sent_at,
                                  Instant now) {
-    if (!in_window(sent_at, now)) return ReplayVerdict::stale;
+    if (!in_window(sent_at, now)) return ReplayVerdict::Stale;
     if (now > last_sweep_ + settings_.window || now < last_sweep_) prune(now);
 
     auto found = senders_.find(sender_id);
     if (found == senders_.end()) {
         if (senders_.size() >= settings_.max_senders) {
             prune(now);
-            if (senders_.size() >= settings_.max_senders) return ReplayVerdict::capacity;
+            if (senders_.size() >= settings_.max_senders) return ReplayVerdict::Capacity;
         }
         found = senders_.emplace(std::string(sender_id), Sender{}).first;
     }
     Sender &sender = found->second;
     prune_sender(sender, now);
-    if (seq <= sender.floor || sender.seen.count(seq) != 0) return ReplayVerdict::replay;
+    if (seq <= sender.floor || sender.seen.count(seq) != 0) return ReplayVerdict::Replay;
 
     if (sender.seen.size() >= settings_.max_per_sender) {
         // Forget the lowest seq, and refuse everything up to it while it could still be replayed.
         const auto lowest = sender.seen.begin();
-        if (seq < lowest->first) return ReplayVerdict::replay;
+        if (seq < lowest->first) return ReplayVerdict::Replay;
         sender.floor = std::max(sender.floor, lowest->first);
         sender.floor_until = std::max(sender.floor_until, lowest->second + settings_.window);
         sender.seen.erase(lowest);
     }
     sender.seen.emplace(seq, sent_at);
-    return ReplayVerdict::fresh;
+    return ReplayVerdict::Fresh;
 }
 
 size_t ReplayGuard::remembered() const {

@@ -123,3 +123,11 @@ dfaas.agentConfig: JSON {"file": <agent.yaml content>, "env": {NAME: value}} fro
 {{- $ip := first (splitList ":" (default "0.0.0.0:9080" .Values.config.api.listen)) -}}
 {{- if eq $ip "0.0.0.0" -}}127.0.0.1{{- else -}}{{ $ip }}{{- end -}}
 {{- end -}}
+
+{{/* Monitoring (Prometheus Operator): a scrape of the API port needs a non-loopback api.listen. */}}
+{{- define "dfaas.checkScrapable" -}}
+{{- $ip := first (splitList ":" (default "0.0.0.0:9080" .Values.config.api.listen)) -}}
+{{- if hasPrefix "127." $ip -}}
+{{- fail (printf "metrics.podMonitor/serviceMonitor: config.api.listen (%s) is loopback: Prometheus could not scrape /metrics; listen on 0.0.0.0 or the node's address" .Values.config.api.listen) -}}
+{{- end -}}
+{{- end -}}

@@ -24,7 +24,7 @@ struct RecalcLimits {
 
 // Node Margin, broadcast every period: what the sender is and runs.
 struct NmsNodeInfo {
-    NodeType node_type = NodeType::mid;
+    NodeType node_type = NodeType::Mid;
     Thresholds thresholds;
     std::vector<std::string> functions;  // sorted
 

@@ -44,9 +44,9 @@ struct PeerEntry {
 };
 
 enum class ApplyOutcome {
-    applied,
-    own_message,     // the sender is this node: ignored
-    unknown_sender,  // a Node Margin margin from a peer without live node info: ignored
+    Applied,
+    OwnMessage,     // the sender is this node: ignored
+    UnknownSender,  // a Node Margin margin from a peer without live node info: ignored
 };
 
 class PeerTable {

@@ -66,7 +66,7 @@ struct RecalcOptions {
 
 struct Snapshot {
     std::string node_id;
-    NodeType node_type = NodeType::mid;
+    NodeType node_type = NodeType::Mid;
     Thresholds thresholds;
     Millis period{10000};
     Instant now{};

@@ -11,14 +11,14 @@ namespace dfaas::strategy {
 // Every local function: local 100. No peer messages.
 class AllLocalStrategy final : public Strategy {
   public:
-    StrategyKind kind() const override { return StrategyKind::all_local; }
+    StrategyKind kind() const override { return StrategyKind::AllLocal; }
     Decision step(const Snapshot &snapshot, size_t index, const Decision *previous) const override;
 };
 
 // 60 local and 40 shared by the live peers that run the function; 100 local without such peers.
 class StaticStrategy final : public Strategy {
   public:
-    StrategyKind kind() const override { return StrategyKind::static_weights; }
+    StrategyKind kind() const override { return StrategyKind::StaticWeights; }
     Decision step(const Snapshot &snapshot, size_t index, const Decision *previous) const override;
 };
 
@@ -28,7 +28,7 @@ uint32_t static_peer_weight(size_t runners);
 // The original DFaaS algorithm: step 1 at k·P (LimitIn, messages), step 2 at k·P + P/2 (weights).
 class RecalcStrategy final : public Strategy {
   public:
-    StrategyKind kind() const override { return StrategyKind::recalc; }
+    StrategyKind kind() const override { return StrategyKind::Recalc; }
     std::vector<Millis> step_offsets(Millis period) const override;
     Decision step(const Snapshot &snapshot, size_t index, const Decision *previous) const override;
 };
@@ -45,7 +45,7 @@ class NodeMarginStrategy final : public Strategy {
   public:
     // `forecaster` must outlive the strategy.
     explicit NodeMarginStrategy(const Forecaster &forecaster) : forecaster_(&forecaster) {}
-    StrategyKind kind() const override { return StrategyKind::node_margin; }
+    StrategyKind kind() const override { return StrategyKind::NodeMargin; }
     Decision step(const Snapshot &snapshot, size_t index, const Decision *previous) const override;
 
   private:
@@ -65,7 +65,7 @@ inline constexpr size_t kNmsMaxIterations = 20000;
 // observation it is sent.
 class ExternalStrategy final : public Strategy {
   public:
-    StrategyKind kind() const override { return StrategyKind::external; }
+    StrategyKind kind() const override { return StrategyKind::External; }
     Decision step(const Snapshot &snapshot, size_t index, const Decision *previous) const override;
 };
 

@@ -17,7 +17,7 @@
 
 namespace dfaas::strategy {
 
-enum class StrategyKind { all_local, static_weights, recalc, node_margin, external };
+enum class StrategyKind { AllLocal, StaticWeights, Recalc, NodeMargin, External };
 
 // Canonical names: "alllocal", "static", "recalc", "nodemargin", "external".
 std::string_view to_string(StrategyKind kind);

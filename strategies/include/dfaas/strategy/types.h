@@ -18,7 +18,7 @@ using Millis = std::chrono::milliseconds;
 using Instant = std::chrono::sys_time<Millis>;
 
 // Node classes of the forecaster models (their numeric value is the model feature).
-enum class NodeType : uint8_t { heavy = 0, mid = 1, light = 2 };
+enum class NodeType : uint8_t { Heavy = 0, Mid = 1, Light = 2 };
 
 std::string_view to_string(NodeType type);
 // Accepts "heavy", "mid", "light" and the model codes "0", "1", "2".
@@ -35,7 +35,7 @@ struct Thresholds {
 };
 
 // Function groups of the forecaster (resource profiles).
-enum class Group : uint8_t { high, low, medium };
+enum class Group : uint8_t { High, Low, Medium };
 
 // "HIGH_USAGE", "LOW_USAGE", "MEDIUM_USAGE" (the names of the reference group file).
 std::string_view to_string(Group group);

@@ -238,10 +238,12 @@ std::vector<KeySpec> build_key_specs() {
     keys.push_back(scalar_key("dataplane.ct_timeouts.closing", duration,
                               FIELD(dataplane.ct_timeouts.closing), positive_duration(),
                               duration_text, "Time a closing (FIN/RST seen) connection is kept."));
-    keys.push_back(scalar_key("dataplane.syn_guard_rate", "uint", FIELD(dataplane.syn_guard_rate),
-                              unsigned_in<uint32_t>(0, 100000000), uint_text,
-                              "Limit of new connections per second the data plane accepts on "
-                              "function ports before rejecting (SYN flood guard); 0 = off."));
+    keys.push_back(
+        scalar_key("dataplane.syn_guard_rate", "uint", FIELD(dataplane.syn_guard_rate),
+                   unsigned_in<uint32_t>(0, 100000000), uint_text,
+                   "New connections per second of the node above which SYNs rejected "
+                   "in reject mode drop are no longer tracked, so a flood cannot evict "
+                   "live flows (SYN flood guard); admits and refuses nothing; 0 = off."));
     keys.push_back(scalar_key("dataplane.function_ports", "port range first-last",
                               FIELD(dataplane.function_ports), parse_port_range, render_port_range,
                               "Ports the data plane steers (each function's dfaas.port label must "

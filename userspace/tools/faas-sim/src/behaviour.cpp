@@ -117,17 +117,17 @@ InvocationOutput invoke(const FunctionSpec &spec, const InvocationInput &input,
     sleep_interruptibly(spec.sleep_ms, stop);
     const std::string text_plain = "text/plain; charset=utf-8";
     switch (spec.behaviour) {
-        case Behaviour::figlet:
+        case Behaviour::Figlet:
             return {render_banner(input.body), text_plain};
-        case Behaviour::echo:
+        case Behaviour::Echo:
             return {std::string(input.body), plain_text_or(request_header(input, "Content-Type"))};
-        case Behaviour::shasum:
+        case Behaviour::Shasum:
             return {sha512sum_output(input.body), text_plain};
-        case Behaviour::env:
+        case Behaviour::Env:
             return {env_output(spec, input), text_plain};
-        case Behaviour::cpu:
+        case Behaviour::Cpu:
             return {fmt::format("cpu: burned {} ms\n", spec.cpu_ms), text_plain};
-        case Behaviour::sleep:
+        case Behaviour::Sleep:
             return {fmt::format("sleep: waited {} ms\n", spec.sleep_ms), text_plain};
     }
     return {std::string(), text_plain};

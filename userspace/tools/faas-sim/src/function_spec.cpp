@@ -17,17 +17,17 @@ namespace faas_sim {
 
 std::string_view behaviour_name(Behaviour behaviour) {
     switch (behaviour) {
-        case Behaviour::figlet:
+        case Behaviour::Figlet:
             return "figlet";
-        case Behaviour::echo:
+        case Behaviour::Echo:
             return "echo";
-        case Behaviour::shasum:
+        case Behaviour::Shasum:
             return "shasum";
-        case Behaviour::env:
+        case Behaviour::Env:
             return "env";
-        case Behaviour::cpu:
+        case Behaviour::Cpu:
             return "cpu";
-        case Behaviour::sleep:
+        case Behaviour::Sleep:
             return "sleep";
     }
     return "unknown";
@@ -35,8 +35,8 @@ std::string_view behaviour_name(Behaviour behaviour) {
 
 namespace {
 
-constexpr Behaviour kAllBehaviours[] = {Behaviour::figlet, Behaviour::echo, Behaviour::shasum,
-                                        Behaviour::env,    Behaviour::cpu,  Behaviour::sleep};
+constexpr Behaviour kAllBehaviours[] = {Behaviour::Figlet, Behaviour::Echo, Behaviour::Shasum,
+                                        Behaviour::Env,    Behaviour::Cpu,  Behaviour::Sleep};
 
 // Bounds that catch typos (an extra zero) without getting in the way of experiments.
 constexpr uint64_t kMaxReplicas = 1000;
@@ -347,26 +347,26 @@ class FunctionsParser {
 
     static std::string default_env_process(Behaviour behaviour) {
         switch (behaviour) {
-            case Behaviour::figlet:
+            case Behaviour::Figlet:
                 return "figlet";
-            case Behaviour::echo:
+            case Behaviour::Echo:
                 return "cat";
-            case Behaviour::shasum:
+            case Behaviour::Shasum:
                 return "sha512sum";
-            case Behaviour::env:
+            case Behaviour::Env:
                 return "env";
-            case Behaviour::cpu:
-            case Behaviour::sleep:
+            case Behaviour::Cpu:
+            case Behaviour::Sleep:
                 return "";
         }
         return "";
     }
 
     void check_behaviour_cost(const FunctionSpec &spec, const YAML::Node &node) {
-        if (spec.behaviour == Behaviour::cpu && spec.cpu_ms <= 0) {
+        if (spec.behaviour == Behaviour::Cpu && spec.cpu_ms <= 0) {
             fail(node.Mark(), "behaviour 'cpu' needs 'cpu_ms' greater than 0");
         }
-        if (spec.behaviour == Behaviour::sleep && spec.sleep_ms <= 0) {
+        if (spec.behaviour == Behaviour::Sleep && spec.sleep_ms <= 0) {
             fail(node.Mark(), "behaviour 'sleep' needs 'sleep_ms' greater than 0");
         }
     }

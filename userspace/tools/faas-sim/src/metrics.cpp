@@ -8,8 +8,8 @@
 namespace faas_sim {
 namespace {
 
-constexpr Outcome kAllOutcomes[] = {Outcome::ok, Outcome::too_many_requests,
-                                    Outcome::internal_error, Outcome::unavailable};
+constexpr Outcome kAllOutcomes[] = {Outcome::Ok, Outcome::TooManyRequests, Outcome::InternalError,
+                                    Outcome::Unavailable};
 static_assert(std::size(kAllOutcomes) == kOutcomeCount);
 
 // Buckets are upper-inclusive (le): the first bound >= seconds; the last index is +Inf.
@@ -123,13 +123,13 @@ void render_per_function(std::string &out, std::string_view metric, std::string_
 
 int status_code(Outcome outcome) {
     switch (outcome) {
-        case Outcome::ok:
+        case Outcome::Ok:
             return 200;
-        case Outcome::too_many_requests:
+        case Outcome::TooManyRequests:
             return 429;
-        case Outcome::internal_error:
+        case Outcome::InternalError:
             return 500;
-        case Outcome::unavailable:
+        case Outcome::Unavailable:
             return 503;
     }
     return 500;

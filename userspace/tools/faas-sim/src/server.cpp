@@ -220,7 +220,7 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
         response.set_header("X-OpenFaaS-Internal", "proxy");
         set_body(response, 503, "No endpoints available for: " + function.spec().name + ".\n",
                  kTextPlain);
-        return Outcome::unavailable;
+        return Outcome::Unavailable;
     }
     if (!function.try_admit()) {
         // The watchdog's max_inflight: refuse at once instead of queueing.
@@ -228,7 +228,7 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
                  fmt::format("Concurrent request limit exceeded. Max concurrent requests: {}\n",
                              function.capacity().value_or(0)),
                  kTextPlain);
-        return Outcome::too_many_requests;
+        return Outcome::TooManyRequests;
     }
     AdmissionSlot slot(function);
     const auto start = Clock::now();
@@ -240,7 +240,7 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
     } catch (const std::exception &error) {
         spdlog::warn("function {} failed: {}", function.qualified_name(), error.what());
         set_body(response, 500, std::string(error.what()) + "\n", kTextPlain);
-        return Outcome::internal_error;
+        return Outcome::InternalError;
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     response.set_header("X-Duration-Seconds", fmt::format("{:.6f}", seconds));
@@ -248,7 +248,7 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
     // the real client (the data plane forwards without source NAT).
     response.set_header(kClientAddrHeader, request.remote_addr);
     set_body(response, 200, std::move(output.body), output.content_type);
-    return Outcome::ok;
+    return Outcome::Ok;
 }
 
 bool FaasSimServer::namespace_is_valid(const httplib::Request &request,

@@ -27,25 +27,25 @@ namespace dfaas::loadgen {
 
 std::string_view error_kind_name(ErrorKind kind) {
     switch (kind) {
-        case ErrorKind::kRefused:
+        case ErrorKind::Refused:
             return "refused";
-        case ErrorKind::kReset:
+        case ErrorKind::Reset:
             return "reset";
-        case ErrorKind::kTimeout:
+        case ErrorKind::Timeout:
             return "timeout";
-        case ErrorKind::kClosed:
+        case ErrorKind::Closed:
             return "closed";
-        case ErrorKind::kProtocol:
+        case ErrorKind::Protocol:
             return "protocol";
-        case ErrorKind::kUnreachable:
+        case ErrorKind::Unreachable:
             return "unreachable";
-        case ErrorKind::kNoPort:
+        case ErrorKind::NoPort:
             return "no_port";
-        case ErrorKind::kLocalLimit:
+        case ErrorKind::LocalLimit:
             return "local_limit";
-        case ErrorKind::kOther:
+        case ErrorKind::Other:
             return "other";
-        case ErrorKind::kAborted:
+        case ErrorKind::Aborted:
             return "aborted";
     }
     return "other";
@@ -87,28 +87,28 @@ constexpr size_t kMaxEvents = 256;
 ErrorKind kind_from_errno(int err) {
     switch (err) {
         case ECONNREFUSED:
-            return ErrorKind::kRefused;
+            return ErrorKind::Refused;
         case ECONNRESET:
         case EPIPE:
         case ECONNABORTED:
-            return ErrorKind::kReset;
+            return ErrorKind::Reset;
         case ETIMEDOUT:
-            return ErrorKind::kTimeout;
+            return ErrorKind::Timeout;
         case ENETUNREACH:
         case EHOSTUNREACH:
         case ENETDOWN:
         case EHOSTDOWN:
-            return ErrorKind::kUnreachable;
+            return ErrorKind::Unreachable;
         case EADDRNOTAVAIL:
         case EADDRINUSE:
-            return ErrorKind::kNoPort;
+            return ErrorKind::NoPort;
         case EMFILE:
         case ENFILE:
         case ENOBUFS:
         case ENOMEM:
-            return ErrorKind::kLocalLimit;
+            return ErrorKind::LocalLimit;
         default:
-            return ErrorKind::kOther;
+            return ErrorKind::Other;
     }
 }
 
@@ -164,19 +164,19 @@ int checked(int rc, const char *what) {
 }
 
 enum class ConnState : uint8_t {
-    kFree,
-    kConnecting,
-    kWriting,
-    kReading,
-    kIdle,      // keep-alive pool: connected, no request
-    kDraining,  // response complete, waiting for the server's FIN
+    Free,
+    Connecting,
+    Writing,
+    Reading,
+    Idle,      // keep-alive pool: connected, no request
+    Draining,  // response complete, waiting for the server's FIN
 };
 
 struct Connection {
     int fd = -1;
     uint32_t generation = 0;  // bumped on release, so stale epoll events are recognised
     uint32_t target = 0;
-    ConnState state = ConnState::kFree;
+    ConnState state = ConnState::Free;
     bool reused = false;  // carries its second or later request
     size_t written = 0;
     uint32_t request = kNone;
@@ -450,7 +450,7 @@ Nanos Engine::next_wake(bool with_progress) {
     while (!close_deadlines_.empty()) {
         const Deadline &front = close_deadlines_.front();
         if (alive(front.id, front.generation) &&
-            connections_[front.id].state == ConnState::kDraining) {
+            connections_[front.id].state == ConnState::Draining) {
             break;
         }
         close_deadlines_.pop_front();
@@ -505,7 +505,7 @@ void Engine::dispatch(uint32_t slot, Nanos now, bool fresh_connection) {
     connection.written = 0;
     connection.parser.reset(head_request_);
     request.connection = id;
-    if (connection.state == ConnState::kWriting) send_request(id, now);
+    if (connection.state == ConnState::Writing) send_request(id, now);
 }
 
 void Engine::complete_request(uint32_t id, Nanos now) {
@@ -563,7 +563,7 @@ void Engine::expire_requests(Nanos now) {
         const InFlight &request = requests_[deadline.id];
         if (!request.active || request.generation != deadline.generation) continue;
         uint32_t connection = request.connection;
-        fail_request(deadline.id, ErrorKind::kTimeout,
+        fail_request(deadline.id, ErrorKind::Timeout,
                      "no complete response within " + format_duration(config_.timeout), now);
         if (connection != kNone) release(connection, true);
     }
@@ -573,7 +573,7 @@ void Engine::abort_in_flight(Nanos now) {
     for (uint32_t slot = 0; slot < requests_.size(); ++slot) {
         if (!requests_[slot].active) continue;
         uint32_t connection = requests_[slot].connection;
-        fail_request(slot, ErrorKind::kAborted, "abandoned by a second interrupt", now);
+        fail_request(slot, ErrorKind::Aborted, "abandoned by a second interrupt", now);
         if (connection != kNone) release(connection, true);
     }
 }
@@ -605,7 +605,7 @@ uint32_t Engine::open_connection(uint32_t target_index, int &error) {
     Connection &connection = connections_[id];
     connection.fd = fd;
     connection.target = target_index;
-    connection.state = rc == 0 ? ConnState::kWriting : ConnState::kConnecting;
+    connection.state = rc == 0 ? ConnState::Writing : ConnState::Connecting;
     connection.reused = false;
     connection.request = kNone;
     // Edge-triggered: registered once, never modified, so a request costs no epoll_ctl beyond
@@ -627,7 +627,7 @@ uint32_t Engine::take_idle(uint32_t target) {
     uint32_t id = pool.back();  // the most recently used one is the least likely to be stale
     pool.pop_back();
     Connection &connection = connections_[id];
-    connection.state = ConnState::kWriting;
+    connection.state = ConnState::Writing;
     connection.reused = true;
     return id;
 }
@@ -639,14 +639,14 @@ void Engine::park_idle(uint32_t id) {
         release(id, false);
         return;
     }
-    connection.state = ConnState::kIdle;
+    connection.state = ConnState::Idle;
     connection.idle_position = pool.size();
     pool.push_back(id);
 }
 
 void Engine::start_close(uint32_t id, Nanos now) {
     Connection &connection = connections_[id];
-    connection.state = ConnState::kDraining;
+    connection.state = ConnState::Draining;
     close_deadlines_.push_back({now + config_.close_grace, id, connection.generation});
 }
 
@@ -655,7 +655,7 @@ void Engine::expire_closes(Nanos now) {
         Deadline deadline = close_deadlines_.front();
         close_deadlines_.pop_front();
         if (alive(deadline.id, deadline.generation) &&
-            connections_[deadline.id].state == ConnState::kDraining) {
+            connections_[deadline.id].state == ConnState::Draining) {
             release(deadline.id, true);  // the server kept it open despite Connection: close
         }
     }
@@ -663,14 +663,14 @@ void Engine::expire_closes(Nanos now) {
 
 bool Engine::alive(uint32_t id, uint32_t generation) const {
     return id < connections_.size() && connections_[id].generation == generation &&
-           connections_[id].state != ConnState::kFree;
+           connections_[id].state != ConnState::Free;
 }
 
 // abortive: close with an RST (SO_LINGER 0) so this side keeps no TIME_WAIT entry. Used whenever
 // the client, not the server, ends a connection early (timeouts, errors, an ignored close).
 void Engine::release(uint32_t id, bool abortive) {
     Connection &connection = connections_[id];
-    if (connection.state == ConnState::kIdle) {
+    if (connection.state == ConnState::Idle) {
         std::vector<uint32_t> &pool = idle_[connection.target];
         uint32_t moved = pool.back();
         pool[connection.idle_position] = moved;
@@ -684,7 +684,7 @@ void Engine::release(uint32_t id, bool abortive) {
     }
     close(connection.fd);
     connection.fd = -1;
-    connection.state = ConnState::kFree;
+    connection.state = ConnState::Free;
     connection.request = kNone;
     ++connection.generation;
     free_connections_.push_back(id);
@@ -695,7 +695,7 @@ void Engine::on_socket_event(uint64_t key, uint32_t events, Nanos now) {
     auto generation = static_cast<uint32_t>(key >> 32);
     if (!alive(id, generation)) return;  // released earlier in this batch of events
     Connection &connection = connections_[id];
-    if (connection.state == ConnState::kConnecting) {
+    if (connection.state == ConnState::Connecting) {
         if (events & (EPOLLERR | EPOLLHUP)) {
             int error = 0;
             socklen_t length = sizeof error;
@@ -704,9 +704,9 @@ void Engine::on_socket_event(uint64_t key, uint32_t events, Nanos now) {
             return;
         }
         if (!(events & EPOLLOUT)) return;
-        connection.state = ConnState::kWriting;
+        connection.state = ConnState::Writing;
     }
-    if (connection.state == ConnState::kWriting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    if (connection.state == ConnState::Writing && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
         send_request(id, now);
         if (!alive(id, generation)) return;
     }
@@ -730,7 +730,7 @@ void Engine::send_request(uint32_t id, Nanos now) {
             return;
         }
     }
-    connection.state = ConnState::kReading;
+    connection.state = ConnState::Reading;
 }
 
 void Engine::receive(uint32_t id, Nanos now) {
@@ -741,14 +741,14 @@ void Engine::receive(uint32_t id, Nanos now) {
         if (received > 0) {
             std::string_view data(read_buffer_.data(), static_cast<size_t>(received));
             switch (connection.state) {
-                case ConnState::kWriting:  // the server may answer before the body is sent
-                case ConnState::kReading:
+                case ConnState::Writing:  // the server may answer before the body is sent
+                case ConnState::Reading:
                     on_response_bytes(id, data, now);
                     // A connection parked for reuse is read again only on its next edge,
                     // saving a recv that would find nothing.
-                    if (alive(id, generation) && connection.state == ConnState::kIdle) return;
+                    if (alive(id, generation) && connection.state == ConnState::Idle) return;
                     break;
-                case ConnState::kIdle:  // unsolicited bytes: its framing can't be trusted
+                case ConnState::Idle:  // unsolicited bytes: its framing can't be trusted
                     release(id, true);
                     return;
                 default:  // draining: whatever follows the response is discarded
@@ -772,7 +772,7 @@ void Engine::on_response_bytes(uint32_t id, std::string_view data, Nanos now) {
     Connection &connection = connections_[id];
     size_t used = connection.parser.feed(data);
     if (connection.parser.failed()) {
-        fail_request(connection.request, ErrorKind::kProtocol, connection.parser.error(), now);
+        fail_request(connection.request, ErrorKind::Protocol, connection.parser.error(), now);
         release(id, true);
         return;
     }
@@ -789,7 +789,7 @@ void Engine::on_response_bytes(uint32_t id, std::string_view data, Nanos now) {
 
 void Engine::on_peer_closed(uint32_t id, Nanos now) {
     Connection &connection = connections_[id];
-    if (connection.state == ConnState::kWriting || connection.state == ConnState::kReading) {
+    if (connection.state == ConnState::Writing || connection.state == ConnState::Reading) {
         connection.parser.on_eof();
         if (connection.parser.done()) {  // a close-delimited body ends here
             complete_request(id, now);
@@ -797,7 +797,7 @@ void Engine::on_peer_closed(uint32_t id, Nanos now) {
             on_connection_error(id, ECONNRESET, now);
             return;
         } else {
-            fail_request(connection.request, ErrorKind::kClosed, connection.parser.error(), now);
+            fail_request(connection.request, ErrorKind::Closed, connection.parser.error(), now);
         }
     }
     // The server closed first: closing now sends our FIN from CLOSE_WAIT, so no TIME_WAIT here.
@@ -885,7 +885,7 @@ Progress Engine::snapshot(Nanos now) const {
 
 void Engine::finish() {
     for (uint32_t id = 0; id < connections_.size(); ++id) {
-        if (connections_[id].state != ConnState::kFree) release(id, false);
+        if (connections_[id].state != ConnState::Free) release(id, false);
     }
     result_.interrupted = stop_requests_.load() > 0;
     // A complete run reports every second of the plan, even trailing ones without requests.

@@ -63,7 +63,7 @@ void ResponseParser::reset(bool head_request) {
 
 // Clears per-response state; also used after an interim 1xx response, which keeps the byte count.
 void ResponseParser::start_response() {
-    state_ = State::kStatusLine;
+    state_ = State::StatusLine;
     line_.clear();
     status_ = 0;
     version_minor_ = 1;
@@ -85,14 +85,13 @@ bool ResponseParser::keep_alive() const {
 }
 
 bool ResponseParser::in_line_state() const {
-    return state_ == State::kStatusLine || state_ == State::kHeaders ||
-           state_ == State::kChunkSize || state_ == State::kChunkDataEnd ||
-           state_ == State::kTrailers;
+    return state_ == State::StatusLine || state_ == State::Headers || state_ == State::ChunkSize ||
+           state_ == State::ChunkDataEnd || state_ == State::Trailers;
 }
 
 size_t ResponseParser::feed(std::string_view data) {
     size_t pos = 0;
-    while (pos < data.size() && state_ != State::kDone && state_ != State::kFailed) {
+    while (pos < data.size() && state_ != State::Done && state_ != State::Failed) {
         if (!in_line_state()) {
             pos += consume_body(data.substr(pos));
             continue;
@@ -117,7 +116,7 @@ size_t ResponseParser::feed(std::string_view data) {
 }
 
 size_t ResponseParser::consume_body(std::string_view data) {
-    if (state_ == State::kUntilClose) {
+    if (state_ == State::UntilClose) {
         body_bytes_ += data.size();
         return data.size();
     }
@@ -125,39 +124,39 @@ size_t ResponseParser::consume_body(std::string_view data) {
     remaining_ -= take;
     body_bytes_ += take;
     if (remaining_ == 0) {
-        state_ = state_ == State::kFixedBody ? State::kDone : State::kChunkDataEnd;
+        state_ = state_ == State::FixedBody ? State::Done : State::ChunkDataEnd;
     }
     return take;
 }
 
 void ResponseParser::process_line(std::string_view line) {
     switch (state_) {
-        case State::kStatusLine:
+        case State::StatusLine:
             parse_status_line(line);
             break;
-        case State::kHeaders:
-        case State::kTrailers:
+        case State::Headers:
+        case State::Trailers:
             header_bytes_ += line.size() + 2;
             if (header_bytes_ > kMaxHeaderBytes) {
                 fail("header block larger than " + std::to_string(kMaxHeaderBytes) + " bytes");
             } else if (line.empty()) {
-                if (state_ == State::kHeaders) {
+                if (state_ == State::Headers) {
                     finish_headers();
                 } else {
-                    state_ = State::kDone;
+                    state_ = State::Done;
                 }
-            } else if (state_ == State::kHeaders) {
+            } else if (state_ == State::Headers) {
                 parse_header(line);
             }  // trailer fields carry nothing we report
             break;
-        case State::kChunkSize:
+        case State::ChunkSize:
             parse_chunk_size(line);
             break;
-        case State::kChunkDataEnd:
+        case State::ChunkDataEnd:
             if (!line.empty()) {
                 fail("chunk data longer than its declared size");
             } else {
-                state_ = State::kChunkSize;
+                state_ = State::ChunkSize;
             }
             break;
         default:
@@ -190,7 +189,7 @@ void ResponseParser::parse_status_line(std::string_view line) {
     }
     version_minor_ = line[7] - '0';
     status_ = status;
-    state_ = State::kHeaders;
+    state_ = State::Headers;
 }
 
 void ResponseParser::parse_header(std::string_view line) {
@@ -239,7 +238,7 @@ void ResponseParser::parse_chunk_size(std::string_view line) {
         return;
     }
     remaining_ = std::stoull(std::string(digits), nullptr, 16);
-    state_ = remaining_ == 0 ? State::kTrailers : State::kChunkData;
+    state_ = remaining_ == 0 ? State::Trailers : State::ChunkData;
 }
 
 void ResponseParser::finish_headers() {
@@ -250,31 +249,31 @@ void ResponseParser::finish_headers() {
     }
     bool bodiless = head_request_ || status_ < 200 || status_ == 204 || status_ == 304;
     if (bodiless) {
-        state_ = State::kDone;
+        state_ = State::Done;
     } else if (chunked_) {
         // Content-Length next to chunked is a smuggling pattern: parse chunked, then close.
         must_close_ = has_content_length_;
-        state_ = State::kChunkSize;
+        state_ = State::ChunkSize;
     } else if (close_delimited_ || !has_content_length_) {
         close_delimited_ = true;
-        state_ = State::kUntilClose;
+        state_ = State::UntilClose;
     } else {
         remaining_ = content_length_;
-        state_ = remaining_ == 0 ? State::kDone : State::kFixedBody;
+        state_ = remaining_ == 0 ? State::Done : State::FixedBody;
     }
 }
 
 void ResponseParser::on_eof() {
-    if (state_ == State::kUntilClose) {
-        state_ = State::kDone;
-    } else if (state_ != State::kDone && state_ != State::kFailed) {
+    if (state_ == State::UntilClose) {
+        state_ = State::Done;
+    } else if (state_ != State::Done && state_ != State::Failed) {
         fail(started() ? "connection closed before the response was complete"
                        : "connection closed before any response");
     }
 }
 
 void ResponseParser::fail(std::string reason) {
-    state_ = State::kFailed;
+    state_ = State::Failed;
     error_ = std::move(reason);
 }
 

@@ -18,7 +18,7 @@
 namespace dfaas::forecast {
 
 // The model variants the reference ships.
-enum class Variant { regression, quantile005, quantile095 };
+enum class Variant { Regression, Quantile005, Quantile095 };
 
 std::string_view to_string(Variant variant);
 // "regression", "quantile005", "quantile095"; throws ForecastError listing them otherwise.

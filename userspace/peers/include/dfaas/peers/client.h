@@ -17,7 +17,7 @@
 
 namespace dfaas::peers {
 
-inline constexpr size_t kSendStatusCount = static_cast<size_t>(SendStatus::transport_error) + 1;
+inline constexpr size_t kSendStatusCount = static_cast<size_t>(SendStatus::TransportError) + 1;
 
 struct ClientSettings {
     Millis deadline{1000};  // per batch: every message of the batch shares it
@@ -28,12 +28,12 @@ struct ClientSettings {
 struct DestinationCounters {
     std::optional<std::string> id;                       // the last id a delivery named
     std::array<uint64_t, kSendStatusCount> by_status{};  // by SendStatus
-    SendStatus last_status = SendStatus::ok;
+    SendStatus last_status = SendStatus::Ok;
     std::string last_reason;
     Millis last_elapsed{0};
     uint64_t consecutive_failures = 0;
 
-    uint64_t sent() const { return by_status[static_cast<size_t>(SendStatus::ok)]; }
+    uint64_t sent() const { return by_status[static_cast<size_t>(SendStatus::Ok)]; }
     uint64_t failed() const;
 };
 

@@ -17,16 +17,16 @@ namespace dfaas::peers {
 using strategy::Millis;
 
 enum class TargetKind {
-    member,     // authenticated by its own signed message
-    seed,       // peers.seeds, id unknown until it speaks
-    candidate,  // learned from a member's gossip (or a member that died), not yet heard from
+    Member,     // authenticated by its own signed message
+    Seed,       // peers.seeds, id unknown until it speaks
+    Candidate,  // learned from a Member's gossip (or a Member that died), not yet heard from
 };
 std::string_view to_string(TargetKind kind);
 
 struct Target {
     Endpoint endpoint;
     std::optional<std::string> id;  // known for members; claimed by gossip for candidates
-    TargetKind kind = TargetKind::member;
+    TargetKind kind = TargetKind::Member;
 
     bool operator==(const Target &) const = default;
 };
@@ -51,18 +51,18 @@ struct Delivery {
 };
 
 enum class SendStatus {
-    ok,               // 2xx
-    timeout,          // no complete answer before the deadline (or not started in time)
-    refused,          // the connection failed before the deadline: refused, unreachable, reset
-    http_error,       // the peer answered with a non-2xx status (see reason)
-    transport_error,  // anything else: a malformed answer, a local socket error
+    Ok,              // 2xx
+    Timeout,         // no complete answer before the deadline (or not started in time)
+    Refused,         // the connection failed before the deadline: Refused, unreachable, reset
+    HttpError,       // the peer answered with a non-2xx status (see reason)
+    TransportError,  // anything else: a malformed answer, a local socket error
 };
 std::string_view to_string(SendStatus status);
 
 struct SendResult {
     Target target;
     std::string type;
-    SendStatus status = SendStatus::ok;
+    SendStatus status = SendStatus::Ok;
     int http_status = 0;  // when the peer answered
     // On http_error the peer's rejection reason ("bad_signature", "unknown_sender", ... or
     // "HTTP 404" when the answer names none); on other failures what happened ("connection
@@ -71,7 +71,7 @@ struct SendResult {
     std::string detail;  // the peer's detail on http_error
     Millis elapsed{0};
 
-    bool ok() const { return status == SendStatus::ok; }
+    bool ok() const { return status == SendStatus::Ok; }
 };
 
 }  // namespace dfaas::peers

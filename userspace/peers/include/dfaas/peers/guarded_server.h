@@ -41,18 +41,18 @@
 namespace dfaas::peers {
 
 enum class HttpRefusal : uint8_t {
-    content_encoding,        // 415: a Content-Encoding other than identity (a gzip bomb)
-    transfer_encoding,       // 411: chunked or any other transfer coding
-    bad_content_length,      // 400: not a number, or given twice
-    length_required,         // 411: a body-carrying method without Content-Length
-    too_large,               // 413: announced length over the listener's cap
-    request_too_large,       // headers + body over the byte budget while reading
-    request_deadline,        // the request did not arrive within the deadline (slow-loris)
-    per_source_connections,  // 503 at accept: this source already has its share
-    total_connections,       // 503 at accept: the listener is full
-    forbidden,               // 403: the API's token check, before the body
+    ContentEncoding,       // 415: a Content-Encoding other than identity (a gzip bomb)
+    TransferEncoding,      // 411: chunked or any other transfer coding
+    BadContentLength,      // 400: not a number, or given twice
+    LengthRequired,        // 411: a body-carrying method without Content-Length
+    TooLarge,              // 413: announced length over the listener's cap
+    RequestTooLarge,       // headers + body over the byte budget while reading
+    RequestDeadline,       // the request did not arrive within the deadline (slow-loris)
+    PerSourceConnections,  // 503 at accept: this source already has its share
+    TotalConnections,      // 503 at accept: the listener is full
+    Forbidden,             // 403: the API's token check, before the body
 };
-inline constexpr size_t kHttpRefusalCount = static_cast<size_t>(HttpRefusal::forbidden) + 1;
+inline constexpr size_t kHttpRefusalCount = static_cast<size_t>(HttpRefusal::Forbidden) + 1;
 
 std::string_view to_string(HttpRefusal reason);
 int http_status(HttpRefusal reason);

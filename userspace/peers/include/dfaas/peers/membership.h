@@ -54,7 +54,7 @@ struct MembershipSettings {
 };
 
 // over_capacity: a valid member that holds no data-plane slot (see Membership::rebalance()).
-enum class MemberState { alive, unreachable, dead, over_capacity };
+enum class MemberState { Alive, Unreachable, Dead, OverCapacity };
 std::string_view to_string(MemberState state);
 
 // Why `address` can never be a member's or a candidate's address (0.0.0.0, loopback, link-local,

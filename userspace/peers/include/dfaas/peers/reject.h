@@ -20,31 +20,31 @@ class Error : public std::runtime_error {
 };
 
 enum class RejectReason : uint8_t {
-    bad_request,          // not POST /v1/peer/message, or no Content-Length
-    too_large,            // body larger than the limit
-    missing_auth,         // X-Dfaas-Node, X-Dfaas-Timestamp or X-Dfaas-Signature absent
-    bad_auth_header,      // one of them malformed (not an id, not an integer, not 64 hex digits)
-    stale_timestamp,      // timestamp outside now ± replay window
-    bad_signature,        // HMAC mismatch (wrong key, tampered method, path, timestamp or body)
-    malformed_json,       // not JSON, nested too deep, or not an object
-    unsupported_version,  // "v" is not this protocol's version
-    invalid_envelope,     // an envelope field missing, of the wrong type or out of range
-    unknown_type,         // "type" is not a known message type
-    invalid_body,         // the body does not match its type
-    header_mismatch,      // headers disagree with the signed body (sender id, timestamp)
-    self_sender,          // the sender claims this node's id
-    wrong_receiver,       // a directed message ("to") for another node
-    replay,               // (sender, seq) already seen within the window
-    replay_capacity,      // too many senders tracked: refused rather than forgetting one
-    unknown_sender,       // a strategy message from a node that is not a member yet
-    refused,              // the membership refused a valid message (e.g. member table full)
-    internal_error,       // the handler failed unexpectedly
-    source_mismatch,      // the signed sender_ip is not the TCP source address of the message
-    bad_address,          // the sender's address can never be a member's: this node's own,
-                          // 0.0.0.0, loopback, link-local, multicast or broadcast
+    BadRequest,          // not POST /v1/peer/message, or no Content-Length
+    TooLarge,            // body larger than the limit
+    MissingAuth,         // X-Dfaas-Node, X-Dfaas-Timestamp or X-Dfaas-Signature absent
+    BadAuthHeader,       // one of them malformed (not an id, not an integer, not 64 hex digits)
+    StaleTimestamp,      // timestamp outside now ± Replay window
+    BadSignature,        // HMAC mismatch (wrong key, tampered method, path, timestamp or body)
+    MalformedJson,       // not JSON, nested too deep, or not an object
+    UnsupportedVersion,  // "v" is not this protocol's version
+    InvalidEnvelope,     // an envelope field missing, of the wrong type or out of range
+    UnknownType,         // "type" is not a known message type
+    InvalidBody,         // the body does not match its type
+    HeaderMismatch,      // headers disagree with the signed body (sender id, timestamp)
+    SelfSender,          // the sender claims this node's id
+    WrongReceiver,       // a directed message ("to") for another node
+    Replay,              // (sender, seq) already seen within the window
+    ReplayCapacity,      // too many senders tracked: Refused rather than forgetting one
+    UnknownSender,       // a strategy message from a node that is not a member yet
+    Refused,             // the membership Refused a valid message (e.g. member table full)
+    InternalError,       // the handler failed unexpectedly
+    SourceMismatch,      // the signed sender_ip is not the TCP source address of the message
+    BadAddress,          // the sender's address can never be a member's: this node's own,
+                         // 0.0.0.0, loopback, link-local, multicast or broadcast
 };
 
-inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::bad_address) + 1;
+inline constexpr size_t kRejectReasonCount = static_cast<size_t>(RejectReason::BadAddress) + 1;
 
 std::string_view to_string(RejectReason reason);
 // The HTTP status of the reply: 400, 401, 403, 409, 413, 422, 500 or 503.
@@ -55,7 +55,7 @@ const std::array<RejectReason, kRejectReasonCount> &all_reject_reasons();
 // A refused message: the reason and a human-readable detail naming the offending input (the JSON
 // path, the header). The detail may quote received text; never the key.
 struct Rejection {
-    RejectReason reason = RejectReason::bad_request;
+    RejectReason reason = RejectReason::BadRequest;
     std::string detail;
 
     bool operator==(const Rejection &) const = default;

@@ -27,7 +27,7 @@ struct ReplaySettings {
     size_t max_per_sender = 4096;
 };
 
-enum class ReplayVerdict { fresh, stale, replay, capacity };
+enum class ReplayVerdict { Fresh, Stale, Replay, Capacity };
 
 class ReplayGuard {
   public:

@@ -15,12 +15,12 @@ inline constexpr std::string_view kDefaultNamespace = "openfaas-fn";
 
 // What a function answers. The service cost (cpu_ms, sleep_ms) is added on top of any of them.
 enum class Behaviour {
-    figlet,  // the request body rendered as a banner, like the OpenFaaS store's figlet
-    echo,    // the request body, unchanged
-    shasum,  // SHA-512 of the body in sha512sum's format, like the store's shasum
-    env,     // the function's environment and the request as Http_* variables, like `env`
-    cpu,     // only burns cpu_ms of CPU time
-    sleep,   // only waits sleep_ms
+    Figlet,  // the request body rendered as a banner, like the OpenFaaS store's Figlet
+    Echo,    // the request body, unchanged
+    Shasum,  // SHA-512 of the body in sha512sum's format, like the store's Shasum
+    Env,     // the function's environment and the request as Http_* variables, like `Env`
+    Cpu,     // only burns cpu_ms of CPU time
+    Sleep,   // only waits sleep_ms
 };
 
 std::string_view behaviour_name(Behaviour behaviour);
@@ -38,7 +38,7 @@ struct FunctionSpec {
     uint64_t replicas = 1;
     // Concurrent requests one replica accepts (the watchdog's max_inflight); 0 = unlimited.
     uint64_t max_inflight = 0;
-    Behaviour behaviour = Behaviour::echo;
+    Behaviour behaviour = Behaviour::Echo;
     double cpu_ms =
         0;  // CPU time burnt per request (thread CPU time, so it slows under contention)
     double sleep_ms = 0;  // wall time waited per request without using CPU

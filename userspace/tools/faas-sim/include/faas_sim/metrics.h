@@ -18,10 +18,10 @@ inline constexpr std::array<double, 11> kLatencyBucketBounds = {0.005, 0.01, 0.0
 
 // The outcomes an invocation can have here; each is counted under its HTTP status code.
 enum class Outcome : uint8_t {
-    ok,                 // 200
-    too_many_requests,  // 429: over capacity, as the watchdog's max_inflight
-    internal_error,     // 500: the behaviour failed
-    unavailable,        // 503: no replicas
+    Ok,               // 200
+    TooManyRequests,  // 429: over capacity, as the watchdog's max_inflight
+    InternalError,    // 500: the behaviour failed
+    Unavailable,      // 503: no replicas
 };
 inline constexpr size_t kOutcomeCount = 4;
 int status_code(Outcome outcome);

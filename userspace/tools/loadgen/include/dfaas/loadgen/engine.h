@@ -23,16 +23,16 @@ namespace dfaas::loadgen {
 
 // Why a request ended without an HTTP response (reported as status code 0).
 enum class ErrorKind : uint8_t {
-    kRefused,      // ECONNREFUSED: nothing listens on the port
-    kReset,        // ECONNRESET / EPIPE: the peer reset the connection
-    kTimeout,      // no complete response within --timeout (connect included)
-    kClosed,       // the peer closed before the response was complete
-    kProtocol,     // the response is not valid HTTP/1.x
-    kUnreachable,  // no route to the host or network
-    kNoPort,       // EADDRNOTAVAIL: local ephemeral ports exhausted
-    kLocalLimit,   // EMFILE / ENFILE / ENOBUFS: out of descriptors or buffers
-    kOther,        // any other socket error
-    kAborted,      // still in flight when a second SIGINT abandoned the run
+    Refused,      // ECONNREFUSED: nothing listens on the port
+    Reset,        // ECONNRESET / EPIPE: the peer reset the connection
+    Timeout,      // no complete response within --timeout (connect included)
+    Closed,       // the peer closed before the response was complete
+    Protocol,     // the response is not valid HTTP/1.x
+    Unreachable,  // no route to the host or network
+    NoPort,       // EADDRNOTAVAIL: local ephemeral ports exhausted
+    LocalLimit,   // EMFILE / ENFILE / ENOBUFS: out of descriptors or buffers
+    Other,        // any other socket error
+    Aborted,      // still in flight when a second SIGINT abandoned the run
 };
 inline constexpr size_t kErrorKindCount = 10;
 std::string_view error_kind_name(ErrorKind kind);

@@ -32,8 +32,8 @@ class ResponseParser {
     // incomplete response fails.
     void on_eof();
 
-    bool done() const { return state_ == State::kDone; }
-    bool failed() const { return state_ == State::kFailed; }
+    bool done() const { return state_ == State::Done; }
+    bool failed() const { return state_ == State::Failed; }
     // True once any byte of a response has arrived.
     bool started() const { return wire_bytes_ > 0; }
     const std::string &error() const { return error_; }
@@ -48,16 +48,16 @@ class ResponseParser {
 
   private:
     enum class State {
-        kStatusLine,
-        kHeaders,
-        kFixedBody,
-        kChunkSize,
-        kChunkData,
-        kChunkDataEnd,
-        kTrailers,
-        kUntilClose,
-        kDone,
-        kFailed,
+        StatusLine,
+        Headers,
+        FixedBody,
+        ChunkSize,
+        ChunkData,
+        ChunkDataEnd,
+        Trailers,
+        UntilClose,
+        Done,
+        Failed,
     };
 
     void start_response();
@@ -70,7 +70,7 @@ class ResponseParser {
     void finish_headers();
     void fail(std::string reason);
 
-    State state_ = State::kStatusLine;
+    State state_ = State::StatusLine;
     bool head_request_ = false;
     std::string line_;
     std::string error_;

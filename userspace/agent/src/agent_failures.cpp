@@ -1,0 +1,36 @@
+// Failure detection, the peer part of a control tick (issue 15: its own file): the data
+// plane's per-peer counters say whether forwarded SYNs are answered; a peer that stops answering
+// leaves every policy at once, and comes back when the membership hears from it again.
+#include <spdlog/spdlog.h>
+
+#include "agent.h"
+
+namespace dfaas::agent {
+
+// Forwarded SYNs left unanswered: the peer is dead for us now, not one TTL later. Its weights
+// leave every policy at once (this tick); it comes back when it speaks again.
+void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
+    std::map<Ipv4, PeerSignal> readings;
+    for (const auto &p : stats.peers)
+        readings[p.addr] = PeerSignal{p.syn_forwarded, p.synack_returned + p.rst_returned};
+    bool changed = false;
+    for (const auto &addr : failure_detector_.update(readings)) {
+        auto id = peers_->mark_unreachable(addr, now);
+        spdlog::warn(
+            "peer {} ({}) unreachable: forwarded connections unanswered; removed from "
+            "every policy",
+            id.value_or("?"), addr.str());
+        unreachable_.insert(addr);
+        changed = true;
+    }
+    for (const auto &addr : peers_->take_recovered(now)) {
+        spdlog::info("peer {} answers again", addr.str());
+        unreachable_.erase(addr);
+        failure_detector_.reset(addr);
+        changed = true;
+        request_recalc();  // the strategy may give it weight again right away
+    }
+    if (changed) install(overrides_.apply(strategy_policies_));
+}
+
+}  // namespace dfaas::agent
