@@ -187,8 +187,7 @@ void Harness::install_figlet(const FunctionPolicy &policy) {
     dp_->set_policy("figlet", policy);
 }
 
-void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer) {
-    constexpr uint32_t kGatewayIsn = 0x3c3c0000;
+TcpPacket DataplaneTest::gateway_synack(const TcpPacket &syn, uint32_t gateway_isn) {
     TcpPacket synack;
     synack.eth_src = kNodeMac;
     synack.eth_dst = syn.eth_src;
@@ -197,13 +196,17 @@ void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4>
     synack.dst = syn.src;
     synack.dport = syn.sport;
     synack.flags = kSyn | kAck;
-    synack.seq = kGatewayIsn;
+    synack.seq = gateway_isn;
     synack.ack = syn.seq + 1;
-    egress(synack.frame());
+    return synack;
+}
+
+void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer) {
+    egress(gateway_synack(syn, kHandshakeGatewayIsn).frame());
     auto ack = syn;
     ack.flags = kAck;
     ack.seq = syn.seq + 1;
-    ack.ack = kGatewayIsn + 1;
+    ack.ack = kHandshakeGatewayIsn + 1;
     ack.tcp_options.clear();
     if (via_peer)
         ingress(ipip_frame(syn.eth_src, kNodeMac, *via_peer, kNode, ack.l3()));

@@ -105,6 +105,10 @@ class DataplaneTest : public ::testing::Test {
     // connection a peer forwarded here). The local cap and limit_in count a connection only
     // then (bpf/lib/ct.h), so tests of the caps complete what they admit.
     void complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer = std::nullopt);
+    // The gateway's initial sequence number in complete_handshake's SYN-ACK.
+    static constexpr uint32_t kHandshakeGatewayIsn = 0x3c3c0000;
+    // The gateway's SYN-ACK to the client of `syn`, as its stack sends it (before egress).
+    static TcpPacket gateway_synack(const TcpPacket &syn, uint32_t gateway_isn);
     dp::Dataplane &dp() { return h_.dp(); }
     std::string bpffs() const { return h_.bpffs(); }
 

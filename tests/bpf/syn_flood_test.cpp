@@ -45,20 +45,7 @@ class SynFlood : public DataplaneTest {
         return a;
     }
 
-    // The gateway's SYN-ACK to the client of `syn` (as the stack sends it, before egress).
-    static TcpPacket synack_of(const TcpPacket &syn) {
-        TcpPacket r;
-        r.eth_src = kNodeMac;
-        r.eth_dst = syn.eth_src;
-        r.src = kGateway.addr;
-        r.sport = kGateway.port;
-        r.dst = syn.src;
-        r.dport = syn.sport;
-        r.flags = kSyn | kAck;
-        r.seq = kServerIsn;
-        r.ack = syn.seq + 1;
-        return r;
-    }
+    static TcpPacket synack_of(const TcpPacket &syn) { return gateway_synack(syn, kServerIsn); }
 
     // A real client's handshake on the local path; false when its SYN was not sent to the
     // gateway (refused or sent elsewhere).
@@ -298,7 +285,7 @@ TEST_F(SynFlood, ATupleInUseTowardsTheGatewayGoesToAPeerOfThePolicy) {
     ASSERT_TRUE(r.parsed.outer) << "not refused: forwarded";
     EXPECT_EQ(r.parsed.outer->dst, kPeerB);
     auto data = ack_of(keepalive);
-    data.ack = 0x3c3c0001;  // complete_handshake's gateway ISN + 1
+    data.ack = kHandshakeGatewayIsn + 1;
     EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr) << "the open one is untouched";
 }
 
