@@ -7,7 +7,13 @@
 #   deploy/render.sh -- ARGS...      run the renderer with ARGS (e.g. -f my-values.yaml
 #                                    --namespace openfaas --release dfaas): like `helm template`
 #   deploy/render.sh --build         only build the renderer; prints its path
+#   deploy/render.sh --package [DIR] package the chart as DIR/dfaas-<version>.tgz (default build/):
+#                                    `helm lint` + `helm package` when helm is installed, else the
+#                                    same archive layout without helm (deploy/tools/package_chart.py)
 #
+# Like helm, the merged values are checked against the chart's values.schema.json before rendering
+# (deploy/tools/check_values.py, needs python3-jsonschema; without it a note says they were not;
+# DFAAS_RENDER_SKIP_SCHEMA=1 skips it, for tests that check many value sets in one process).
 # With helm installed, `helm template dfaas deploy/helm/dfaas -n openfaas -f deploy/manifests/values.yaml`
 # gives the same objects.
 # The renderer binary is cached in $DFAAS_TOOLS_DIR (default build/deploy-tools).
@@ -19,6 +25,9 @@ src="$repo/deploy/tools/helm-render/main.go"
 bin="$tools/dfaas-helm-render"
 chart="$repo/deploy/helm/dfaas"
 manifests="$repo/deploy/manifests"
+# Debian's interpreter (its python3-jsonschema and python3-yaml), not one earlier in PATH.
+python=/usr/bin/python3
+[[ -x $python ]] || python=python3
 
 build_renderer() {
   if [[ -x "$bin" && "$bin" -nt "$src" ]]; then return 0; fi
@@ -37,8 +46,23 @@ build_renderer() {
   mv "$bin.tmp.$$" "$bin"
 }
 
+# Helm checks the merged values against values.schema.json before rendering: so does this.
+# Arguments: the renderer's value arguments (-f, --set, ...).
+check_values() {
+  local merged rc=0
+  # Tests that render many value sets check them in one process instead (tests/deploy).
+  [[ -z "${DFAAS_RENDER_SKIP_SCHEMA:-}" ]] || return 0
+  merged=$(mktemp)
+  "$bin" --chart "$chart" "$@" --print-values >"$merged" || { rm -f "$merged"; return 1; }
+  "$python" "$repo/deploy/tools/check_values.py" "$chart/values.schema.json" "$merged" || rc=$?
+  rm -f "$merged"
+  # 77: python3-jsonschema missing; the script said so, render anyway.
+  [[ $rc -eq 0 || $rc -eq 77 ]]
+}
+
 render_manifests() {
   # $1: output file
+  check_values -f "$manifests/values.yaml"
   "$bin" --chart "$chart" --release dfaas --namespace openfaas \
     -f "$manifests/values.yaml" --output "$1"
   # A header so nobody edits the output by hand.
@@ -71,10 +95,23 @@ case "${1:-}" in
   --)
     shift
     build_renderer
+    check_values "$@"
     exec "$bin" --chart "$chart" "$@"
     ;;
+  --package)
+    out="${2:-$repo/build}"
+    if command -v helm >/dev/null 2>&1 && [[ -z "${DFAAS_NO_HELM:-}" ]]; then
+      helm lint "$chart"
+      helm package "$chart" --destination "$out"
+    else
+      # Without helm: check the values as helm lint would, then the same archive layout.
+      build_renderer
+      check_values
+      "$python" "$repo/deploy/tools/package_chart.py" "$chart" "$out"
+    fi
+    ;;
   *)
-    sed -n '2,14p' "$0" >&2
+    sed -n '2,20p' "$0" >&2
     exit 2
     ;;
 esac

@@ -34,7 +34,13 @@
 #   --perf       also profile route and fwd with `perf record -a -g` (an extra pass, not in
 #                the figures; reports in the results directory)
 #   --out DIR    results directory (default results/bench-<timestamp>/, git-ignored)
-# Outputs: DIR/summary.md (also printed), DIR/measurements.tsv, DIR/churn.tsv, DIR/raw/*.
+#   --report [RUN]  measure nothing: (re)draw the plots of a finished run. RUN is a run
+#                directory (its measurements.tsv and raw/bpf.json give RUN/results.csv again)
+#                or a results CSV (docs/data/); default the newest results/bench-*. The plots
+#                go to --out DIR if given, else next to RUN. Needs gnuplot, not root.
+# Outputs: DIR/summary.md (also printed), DIR/measurements.tsv, DIR/churn.tsv, DIR/raw/*,
+#   DIR/results.csv (medians and min-max of every figure, scripts/lib/bench_report.sh) and its
+#   plots DIR/bench-throughput.png, DIR/bench-latency.png, DIR/bench-bpf.png.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -46,6 +52,7 @@ die() {
 }
 
 PROFILE=full ROUNDS="" DURATION="" OUT="" ONLY="" DO_BPF=1 DO_CHURN=1 DO_COST=1 DO_AGENT=1 DO_PERF=0 TCP_TS=2
+REPORT=0 REPORT_IN=""
 while (($#)); do
   case $1 in
     --quick) PROFILE=quick ;;
@@ -60,11 +67,44 @@ while (($#)); do
     --perf) DO_PERF=1 ;;
     --tcp-timestamps) TCP_TS=${2:?--tcp-timestamps needs 0, 1 or 2} && shift ;;
     --out) OUT=${2:?--out needs a directory} && shift ;;
+    --report)
+      REPORT=1
+      if [[ -n ${2:-} && ${2:-} != -* ]]; then REPORT_IN=$2 && shift; fi
+      ;;
     -h | --help) usage && exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac
   shift
 done
+
+# shellcheck source=scripts/lib/bench_report.sh
+source "$ROOT/scripts/lib/bench_report.sh"
+
+# --report: the plots of a finished run, nothing measured.
+if ((REPORT)); then
+  if [[ -z $REPORT_IN ]]; then
+    REPORT_IN=$(find "$ROOT/results" -maxdepth 1 -type d -name 'bench-*' 2>/dev/null | sort | tail -1 || true)
+    [[ -n $REPORT_IN ]] || die "--report: no run under $ROOT/results/ (give a run directory or a results CSV)"
+  fi
+  [[ -e $REPORT_IN ]] || die "--report: '$REPORT_IN' does not exist"
+  if [[ -d $REPORT_IN ]]; then
+    if [[ -s $REPORT_IN/measurements.tsv ]]; then
+      results_csv "$REPORT_IN/measurements.tsv" "$REPORT_IN/raw/bpf.json" "$REPORT_IN/raw/machine.txt" >"$REPORT_IN/results.csv.new" ||
+        die "--report: cannot read $REPORT_IN/measurements.tsv"
+      mv "$REPORT_IN/results.csv.new" "$REPORT_IN/results.csv"
+    fi
+    [[ -s $REPORT_IN/results.csv ]] || die "--report: $REPORT_IN has neither measurements.tsv nor results.csv"
+    CSV="$REPORT_IN/results.csv"
+  else
+    CSV=$REPORT_IN
+  fi
+  grep -q '^section,name,mode,metric,median,min,max,samples$' "$CSV" ||
+    die "--report: $CSV is not a results CSV (no header section,name,mode,metric,median,min,max,samples)"
+  rc=0
+  bench_report "$CSV" "${OUT:-$(dirname "$CSV")}" || rc=$?
+  ((rc == 0)) || die "--report: no plot drawn from $CSV"
+  exit 0
+fi
 
 # Profiles. Rates of the open-loop runs are chosen so that every scenario, HAProxy included,
 # serves them without queueing: they measure latency and CPU at equal load, not capacity.
@@ -96,7 +136,7 @@ for b in dfaasctl dfaas-faas-sim dfaas-loadgen dfaas-bench-bpf dfaas-bench-churn
 done
 for t in wrk haproxy iptables curl perf; do
   [[ $t == perf && $DO_PERF -eq 0 ]] && continue
-  command -v "$t" >/dev/null || die "'$t' is not installed (scripts/setup.sh installs it)"
+  command -v "$t" >/dev/null || die "'$t' is not installed (scripts/setup.sh --profile bench installs it)"
 done
 
 OUT=${OUT:-$ROOT/results/bench-$(date +%Y%m%d-%H%M%S)}
@@ -749,6 +789,10 @@ smoke_checks() {
       grep -q '^cpu_seconds=' "$OUT/raw/agent-cost.txt"
   fi
   check "summary written" grep -q '### Targets' "$OUT/summary.md"
+  check "results.csv written" grep -q '^closed,fwd,ka,req_per_s,' "$OUT/results.csv"
+  if command -v gnuplot >/dev/null; then
+    check "plots drawn" test -s "$OUT/bench-throughput.png" -a -s "$OUT/bench-latency.png"
+  fi
 }
 
 # ---- main ---------------------------------------------------------------------------------
@@ -765,6 +809,16 @@ run_rounds
 ((DO_AGENT)) && run_agent_cost
 write_summary
 cat "$OUT/summary.md"
+# The figures as CSV and their plots (the plots are a bonus: a machine without gnuplot keeps
+# the CSV and summary).
+if [[ -s "$TSV" ]]; then
+  results_csv "$TSV" "$OUT/raw/bpf.json" "$OUT/raw/machine.txt" >"$OUT/results.csv"
+  if command -v gnuplot >/dev/null; then
+    bench_report "$OUT/results.csv" "$OUT" >&2 || log "plots: gnuplot failed, see above"
+  else
+    log "plots: gnuplot is not installed; scripts/bench.sh --report $OUT draws them later"
+  fi
+fi
 if [[ $PROFILE == smoke ]]; then
   smoke_checks
   e2e_finish

@@ -32,8 +32,8 @@ LAB="$ROOT/scripts/lab.sh"
 PY=$(command -v /usr/bin/python3 || command -v python3)
 export DFAAS_BIN="$BIN"
 
-ALL_FAULTS=(baseline bodies slowloris members functions sigkill upgrade peer-killed partition
-  prometheus openfaas synflood)
+ALL_FAULTS=(baseline tuple-reuse bodies slowloris members functions sigkill upgrade peer-killed
+  partition prometheus openfaas synflood)
 
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -76,10 +76,14 @@ done
 if ((QUICK)); then
   BODY_BYTES=$((64 << 20)) LORIS_S=6 SIGKILL_S=10 UPGRADES=2 GONE_S=6 GARBAGE_S=4 FLOOD_S=6
   FLOOD_CONNS=1000 MEMBERS_S=6 FUNCTIONS_S=5 KA_INTERVAL=4 BASELINE_S=3 PRE_S=1 POST_S=2
+  REUSE_S=4
 else
   BODY_BYTES=$((256 << 20)) LORIS_S=30 SIGKILL_S=30 UPGRADES=5 GONE_S=15 GARBAGE_S=20 FLOOD_S=30
   FLOOD_CONNS=1000 MEMBERS_S=20 FUNCTIONS_S=20 KA_INTERVAL=10 BASELINE_S=20 PRE_S=2 POST_S=5
+  REUSE_S=20
 fi
+# The client's ephemeral ports during the tuple-reuse fault (its own namespace only).
+REUSE_PORTS="40000 41999"
 FLOOD_RATE=${DFAAS_FAULTS_SYN_RATE:-50000}
 RATE_A=40 RATE_B=20
 
@@ -219,7 +223,11 @@ forwarding_works() {
   for i in $(seq 10); do
     code=$(inns client curl -s -o /dev/null -w '%{http_code}' --max-time 2 -H 'Connection: close' \
       -d DFaaS "http://$IP_A:31001/function/figlet" || true)
-    [[ $code == 200 ]] || return 1
+    if [[ $code != 200 ]]; then
+      # Which request failed and how (000: no answer within 2 s), for the row's evidence.
+      echo "$(now) settle request $i: HTTP ${code:-000}" >>"$DIR/settle.log"
+      return 1
+    fi
   done
 }
 # settle: waits (up to 20 s) until forwarding works again; notes how long it took.
@@ -241,7 +249,26 @@ print(f[0]['to_peer'].get('$IP_B', {}).get('connections', 0) if f else 0)" 2>/de
 # ---- one fault's window ---------------------------------------------------------------------------
 # window_start NAME: the constant load (two open-loop streams) and the RSS watcher; the load runs
 # until window_end stops it. T0/T1: when the fault starts and ends (epoch seconds).
-CUR="" DIR="" LOAD_PIDS=() WATCH_PID="" LOADAVG_START="" T0="" T1="" KILLS="" NOTES=()
+CUR="" DIR="" LOAD_PIDS=() WATCH_PID="" SAMPLER_PID="" LOADAVG_START="" T0="" T1="" KILLS="" NOTES=()
+# dp_stats_dump FILE: every node's `dfaasctl dp stats -o json` as one JSON object per line
+# ({"t": epoch, "node": N, "stats": ...}); a node whose data plane does not answer is left out.
+dp_stats_dump() {
+  local node t stats
+  for node in "${NODES_USED[@]}"; do
+    t=$(now)
+    stats=$(ctl "$node" -o json dp stats 2>/dev/null | tr -d '\n') || continue
+    [[ -n $stats ]] && printf '{"t": %s, "node": "%s", "stats": %s}\n' "$t" "$node" "$stats"
+  done >>"$1"
+}
+# With DFAAS_FAULTS_DP_SAMPLE=1 (evidence for a failing row: which reason counters moved in
+# which second on which node), the same every second during the window; it costs a dfaasctl
+# run per node and second, so the CI profile does not sample.
+dp_stats_sampler() {
+  while :; do
+    dp_stats_dump "$DIR/dp-stats-samples.jsonl"
+    sleep 1
+  done
+}
 window_start() {
   CUR=$1 DIR="$OUT/$1" T0="" T1="" KILLS="" NOTES=()
   mkdir -p "$DIR"
@@ -251,6 +278,12 @@ window_start() {
   "$PY" "$LIB/fault_watch.py" --out "$DIR/rss.json" "${WATCH_ARGS[@]}" &
   WATCH_PID=$!
   BG_PIDS+=("$WATCH_PID")
+  dp_stats_dump "$DIR/dp-stats-before.jsonl"
+  if [[ ${DFAAS_FAULTS_DP_SAMPLE:-0} == 1 ]]; then
+    dp_stats_sampler &
+    SAMPLER_PID=$!
+    BG_PIDS+=("$SAMPLER_PID")
+  fi
   LOAD_PIDS=()
   local stream ip rate
   for stream in a b; do
@@ -275,6 +308,13 @@ window_end() {
   for pid in "${LOAD_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   kill -TERM "$WATCH_PID" 2>/dev/null || true
   wait "$WATCH_PID" 2>/dev/null || true
+  if [[ -n $SAMPLER_PID ]]; then
+    kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+    SAMPLER_PID=""
+  fi
+  # The data planes' counters after the window: with dp-stats-before.jsonl, which reasons moved.
+  dp_stats_dump "$DIR/dp-stats-after.jsonl"
   # The machine's load: on a busy 2-core VM failures can be the machine's, not the fault's
   # (the baseline row shows what the load alone gives).
   note "load average (1 min) at the window's start and end: $LOADAVG_START, $(cut -d' ' -f1 /proc/loadavg)"
@@ -313,6 +353,28 @@ fault_baseline() {
   sleep "$BASELINE_S"
   fault_end
   window_end
+}
+
+# 0b. Client ports reused across nodes. Linux picks a client's source ports per destination, so
+#     the same port soon serves a connection to node a (forwarded by a to b) and one to node b
+#     (b's own user). Node b DNATs both to its gateway under one tuple; the earlier one, finished,
+#     must not catch the later one's packets (it did: the forwarded connection's SYN-ACK left
+#     as the finished local one's, and the request timed out: ct_out_of_window on b, SYN-ACKs
+#     missing on a). In the other rows this happens only when the two port sequences cross (a
+#     few seconds in some runs); here the client's ephemeral range is narrowed to 2,000 ports
+#     so that it happens all the time. A live connection on the tuple is a real collision:
+#     refused (an RST, counted), rare at this load.
+fault_tuple_reuse() {
+  TITLE="client ports reused across nodes (client's ephemeral range ${REUSE_PORTS/ /-})"
+  local saved
+  saved=$(inns client sysctl -n net.ipv4.ip_local_port_range | tr -s '\t ' ' ')
+  inns client sysctl -qw net.ipv4.ip_local_port_range="$REUSE_PORTS"
+  window_start tuple-reuse
+  fault_start
+  sleep "$REUSE_S"
+  fault_end
+  window_end
+  inns client sysctl -qw net.ipv4.ip_local_port_range="$saved"
 }
 
 # 1. Hostile bodies on the peer port and the API port of node a, from the client namespace
@@ -571,7 +633,7 @@ fault_peer_killed() {
 fault_partition() {
   TITLE="peer partitioned (nft drop in node b) and healed"
   if ! command -v nft >/dev/null; then
-    skip partition "$TITLE" "nft missing (apt-get install nftables; scripts/setup.sh lists it)"
+    skip partition "$TITLE" "nft missing (scripts/setup.sh --profile test installs nftables)"
     return
   fi
   window_start partition

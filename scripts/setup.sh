@@ -1,30 +1,89 @@
 #!/usr/bin/env bash
-# Installs every Debian package the project needs (idempotent, quiet when nothing is missing),
-# then configures and builds into build/. Usage: scripts/setup.sh [--no-build]
+# Installs the Debian packages a profile needs (idempotent, quiet when nothing is missing), then
+# configures and builds into build/.
+#   scripts/setup.sh [--profile core|test|bench|deploy|all[,...]] [--no-build] [--list]
+# Profiles (several allowed, comma-separated or repeated; core is always included):
+#   core    build the project and run the demo (scripts/demo.sh, scripts/lab.sh); the default
+#   test    what the test labels need beyond core: clang-format (style), libFuzzer (fuzz),
+#           nftables (faults), zsh (shell completion), python3-yaml (deploy checks), graphviz
+#           (the architecture diagram check)
+#   bench   scripts/bench.sh and its smoke test: wrk, haproxy, iptables; gnuplot, graphviz
+#   deploy  the chart checks: Go + sprig + yaml.v2 (Helm's template engine), python3-kubernetes,
+#           python3-jsonschema (values.schema.json), yamllint
+#   all     every profile (what CI installs: scripts/test.sh without a label)
+# --list prints the packages of the chosen profiles and exits.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(
-  # build (libclang-rt-14-dev: libFuzzer for the peer-message fuzz target)
-  build-essential cmake pkg-config git clang clang-format llvm libclang-rt-14-dev libbpf-dev bpftool
-  libelf-dev
-  zlib1g-dev
-  # libraries
-  libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
-  libbenchmark-dev libcli11-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
-  # runtime tools used by tests, the lab, the demo and the benchmarks
-  iproute2 iptables prometheus haproxy wrk curl procps psmisc gnuplot-nox python3 python3-yaml
-  # deploy tests: the Helm chart rendered with Go's template engine and sprig (what Helm uses),
-  # Kubernetes API models for schema checks, yamllint
-  golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-kubernetes
-  yamllint
-  # fault-injection suite (scripts/faults.sh): nft partitions a lab node
-  nftables
+declare -A PROFILE_PACKAGES=(
+  [core]="build-essential cmake pkg-config git clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+          libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
+          libbenchmark-dev libcli11-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
+          iproute2 prometheus curl openssl procps psmisc python3 gnuplot-nox"
+  [test]="clang-format libclang-rt-14-dev nftables zsh python3-yaml graphviz"
+  [bench]="wrk haproxy iptables gnuplot-nox graphviz"
+  [deploy]="golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml
+            python3-kubernetes python3-jsonschema yamllint"
 )
+ALL_PROFILES=(core test bench deploy)
+
+usage() {
+  sed -n '2,/^set -euo pipefail/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//'
+  exit "${1:-2}"
+}
+
+profiles=(core)
+build=1
+list=0
+while (($#)); do
+  case "$1" in
+    --profile | -p)
+      (($# >= 2)) || usage >&2
+      IFS=, read -r -a chosen <<<"$2"
+      profiles+=("${chosen[@]}")
+      shift 2
+      ;;
+    --profile=*)
+      IFS=, read -r -a chosen <<<"${1#--profile=}"
+      profiles+=("${chosen[@]}")
+      shift
+      ;;
+    --no-build) build=0; shift ;;
+    --list) list=1; shift ;;
+    -h | --help) usage 0 ;;
+    *) echo "setup: unknown argument '$1'" >&2; usage >&2 ;;
+  esac
+done
+
+packages=()
+declare -A seen=()
+for profile in "${profiles[@]}"; do
+  if [[ $profile == all ]]; then
+    expanded=("${ALL_PROFILES[@]}")
+  elif [[ -n "${PROFILE_PACKAGES[$profile]+x}" ]]; then
+    expanded=("$profile")
+  else
+    echo "setup: unknown profile '$profile' (core, test, bench, deploy, all)" >&2
+    exit 2
+  fi
+  for p in "${expanded[@]}"; do
+    for pkg in ${PROFILE_PACKAGES[$p]}; do
+      [[ -n "${seen[$pkg]+x}" ]] && continue
+      seen[$pkg]=1
+      packages+=("$pkg")
+    done
+  done
+done
+if ((list)); then
+  printf '%s\n' "${packages[@]}"
+  exit 0
+fi
+
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 missing=()
-for p in "${PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
@@ -32,22 +91,66 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq >/dev/null
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+  # Debian enables and starts the packaged Prometheus as a system service. The lab and the tests
+  # run their own instances inside network namespaces and need none on the host: a service this
+  # run installed is stopped and disabled, and a marker says setup did it (undo: systemctl enable
+  # --now prometheus). A Prometheus that was there before is the machine owner's: left alone (it
+  # does not clash: the lab's listen on 127.0.0.1:9090 of their own namespaces).
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1; then
+    marker=${DFAAS_SETUP_STATE_DIR:-/var/lib/dfaas-setup}/installed-prometheus
+    $SUDO mkdir -p "$(dirname "$marker")"
+    echo "installed by scripts/setup.sh on $(date -u +%FT%TZ); service stopped and disabled" |
+      $SUDO tee "$marker" >/dev/null
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    echo "setup: stopped and disabled the prometheus service the package started (marker: $marker)" >&2
+  fi
 fi
 
-# Debian enables and starts the packaged Prometheus as a service; the lab and tests run their
-# own instances, so make sure a stray system one does not hold port 9090 on the host.
-if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet prometheus 2>/dev/null; then
-  systemctl stop prometheus >/dev/null 2>&1 || true
-fi
+((build)) || exit 0
 
-[[ "${1:-}" == "--no-build" ]] && exit 0
-
-# Quiet on success; on failure print the build log.
+# The build: its full output goes to the log; the terminal gets one progress line (on a TTY,
+# rewritten in place) or a line every 10 % (CI logs), every compiler warning as it happens, and
+# on failure the end of the log.
 mkdir -p build
 log=build/setup-build.log
-if ! { cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo && cmake --build build -j"$(nproc)"; } >"$log" 2>&1; then
-  cat "$log" >&2
-  echo "setup: build failed (log: $log)" >&2
+echo "setup: building into build/ (log: $log)" >&2
+tty=0
+[[ -t 2 ]] && tty=1
+progress() {
+  local line percent last=-10 shown=0
+  while IFS= read -r line; do
+    printf '%s\n' "$line" >>"$log"
+    if [[ $line =~ ^\[\ *([0-9]+)%\] ]]; then
+      percent=${BASH_REMATCH[1]}
+      if ((tty)); then
+        printf '\r\033[K  %.*s' "$((${COLUMNS:-100} - 4))" "$line" >&2
+        shown=1
+      elif ((percent >= last + 10)); then
+        last=$((percent / 10 * 10))
+        echo "  build: $percent %" >&2
+      fi
+    elif [[ $line == *"warning:"* ]]; then
+      ((shown)) && printf '\r\033[K' >&2
+      shown=0
+      printf '%s\n' "$line" >&2
+    fi
+  done
+  ((shown)) && printf '\r\033[K' >&2
+  return 0
+}
+: >"$log"
+started=$SECONDS
+set +e
+{
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+    cmake --build build -j"$(nproc)"
+} 2>&1 | progress
+status=${PIPESTATUS[0]}
+set -e
+if ((status != 0)); then
+  echo "setup: build failed; the end of $log:" >&2
+  tail -n 40 "$log" >&2
   exit 1
 fi
-grep -E "warning:" "$log" >&2 || true
+echo "setup: built in $((SECONDS - started)) s (binaries in build/bin/)" >&2

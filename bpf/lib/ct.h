@@ -7,8 +7,13 @@
  *    TCP state of both directions lives in it. The entry keeps the function address:port the
  *    client called, restored at egress.
  *  - Connections without DNAT here (FORWARD, REJECT) are keyed by the client's tuple as sent.
- * Two connections of one client tuple to two function ports of this node would meet at the
- * gateway as one socket tuple; the second is refused (DFAAS_R_CT_COLLISION) instead of mixed.
+ * Two connections of one client tuple to two function ports (this node's own, or a peer's whose
+ * connections the peer forwards here) meet at the gateway as one socket tuple. While the first
+ * is live the second is not mixed into it (DFAAS_R_CT_COLLISION): a user connection goes to a
+ * peer its policy weights, else it and a forwarded-in one are refused. Once the first has
+ * finished, the second's SYN removes its entry (a half-open one is overwritten): egress looks the
+ * tuple up in the established table first and would send the new connection's replies as the
+ * old one's.
  *
  * SYN floods. A SYN creates its entry in dfaas_ct_half_open only. The entry moves to dfaas_ct
  * (established) when the client's ACK acknowledges the server's SYN-ACK, which this node saw

@@ -26,6 +26,7 @@
 #include "lib/fib.h"
 #include "lib/reject.h"
 #include "lib/http.h"
+#include "lib/events.h"
 
 DFAAS_INLINE int pass(__u32 reason) {
     count_reason(reason);
@@ -135,6 +136,8 @@ DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *
 
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_REJECT, pkt->ip_len, 1, 0);
+    event_reject(pkt, function_id,
+                 cfg->reject_mode == DFAAS_REJECT_DROP ? DFAAS_R_DROP_REJECT : DFAAS_R_RST_SENT);
     if (cfg->reject_mode != DFAAS_REJECT_DROP) return dfaas_send_rst(skb, pkt);
     /* Silent drop: remember the decision so SYN retries are dropped (and counted) once,
      * unless a flood is on, in which case entries for doomed connections would only evict
@@ -165,13 +168,16 @@ DFAAS_INLINE __u64 syn_rate_now(const struct dfaas_config *cfg, __u64 now) {
 /* Picks of the policy that may take a connection the gateway cannot: its client tuple is in
  * use towards the gateway by a live connection to another function port of this node (one
  * client host calling two functions; Linux reuses a source port for another destination). A
- * few more picks of the weighted table with other hashes, then the overflow choice: the first
- * peer found takes the connection. Returns the peer index + 1, or 0 (none: refused as before).
- * Out of line: only collisions pay for it. */
+ * few more picks of the weighted table with other hashes, then the overflow choice, then any
+ * peer the policy gives weight (from a place the hash chooses, so collisions spread over them):
+ * the first peer found takes the connection. Returns the peer index + 1, or 0 when the policy
+ * weights no peer at all (then refused). Out of line: only collisions pay for it. */
 #define DFAAS_COLLISION_PICKS 4
 DFAAS_SUBPROG __u32 dfaas_collision_peer(__u32 function_id, __u32 hash) {
     struct dfaas_choice choice = {};
-    __u32 i;
+    struct dfaas_policy *pol;
+    __u8 weights[DFAAS_MAX_PEERS];
+    __u32 named, i, idx;
 
     for (i = 0; i < DFAAS_COLLISION_PICKS; i++) {
         hash = hash * 0x9e3779b1u + 0x7f4a7c15u; /* the next pick's hash */
@@ -179,6 +185,16 @@ DFAAS_SUBPROG __u32 dfaas_collision_peer(__u32 function_id, __u32 hash) {
         if (choice.slot.action == DFAAS_ACTION_PEER) return choice.slot.peer + 1u;
     }
     if (choice.overflow.action == DFAAS_ACTION_PEER) return choice.overflow.peer + 1u;
+    pol = bpf_map_lookup_elem(&dfaas_policies, &function_id);
+    if (!pol) return 0;
+    bpf_spin_lock(&pol->lock);
+    named = pol->peers_named;
+    __builtin_memcpy(weights, pol->weight_peer, sizeof(weights));
+    bpf_spin_unlock(&pol->lock);
+    for (i = 0; i < DFAAS_MAX_PEERS; i++) {
+        idx = (hash + i) & (DFAAS_MAX_PEERS - 1);
+        if ((named & (1u << idx)) && weights[idx]) return idx + 1u;
+    }
     return 0;
 }
 
@@ -206,13 +222,17 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
         count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
         slot = choice.overflow;
         if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
+        event_new_connection(pkt, function_id, slot, DFAAS_R_LOCAL_CAP_OVERFLOW);
     }
     if (slot.action == DFAAS_ACTION_LOCAL && collision) {
         count_reason(DFAAS_R_CT_COLLISION);
         collision = dfaas_collision_peer(function_id, tuple_hash(pkt, cfg->hash_seed));
         slot.action = collision ? DFAAS_ACTION_PEER : DFAAS_ACTION_REJECT;
         slot.peer = collision - 1; /* read only for DFAAS_ACTION_PEER */
+        event_new_connection(pkt, function_id, slot, DFAAS_R_CT_COLLISION);
     }
+    if (slot.action == choice.slot.action)
+        event_new_connection(pkt, function_id, slot, DFAAS_R_SYN_NEW);
     syn_rate = syn_rate_now(cfg, now); /* every new connection with a policy counts */
     switch (slot.action) {
         case DFAAS_ACTION_LOCAL:
@@ -319,8 +339,11 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     return follow_user_connection(skb, pkt, ct, &key, half_open, dfaas_now());
 }
 
-/* Reply of a connection this node forwarded: decapsulate and send to the client. */
-DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+/* Reply of a connection this node forwarded: decapsulate and send to the client. `in_table`: the
+ * sender is still in the peer table (else its slot may hold another peer now, whose counters
+ * this reply must not touch). */
+DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                      __u32 in_table) {
     struct dfaas_config *cfg = load_config();
     struct dfaas_peer_stats *ps;
     struct dfaas_ct_key key;
@@ -334,7 +357,7 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     if (!ct || ct->path != DFAAS_PATH_FORWARD || ct->peer_addr != pkt->outer_saddr)
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     ct_touch(ct, dfaas_now());
-    if (ct->state == DFAAS_TCP_SYN_SENT) {
+    if (ct->state == DFAAS_TCP_SYN_SENT && in_table) {
         ps = peer_stats(ct->peer_index);
         if (ps && is_synack(pkt)) ps->synack_returned += 1;
         if (ps && (pkt->tcp_flags & TCP_FLAG_RST)) ps->rst_returned += 1;
@@ -345,7 +368,7 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     if (!(ct->flags & DFAAS_CT_F_PEER_MACS) && reply_macs(skb, &ct->peer_macs))
         ct->flags |= DFAAS_CT_F_PEER_MACS;
     ct_server_packet(ct, pkt);
-    count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
+    if (in_table) count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
     if (decap_ipip(skb, pkt->outer_hlen)) return drop(DFAAS_R_DROP_DECAP);
     count_reason(DFAAS_R_DECAP_IN);
     if (ct->flags & DFAAS_CT_F_CLIENT_MACS) return send_with_macs(skb, &ct->client_macs, 0);
@@ -370,6 +393,9 @@ DFAAS_INLINE int refuse_forwarded_in(struct __sk_buff *skb, const struct dfaas_c
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_FORWARDED_IN_REJECT, pkt->ip_len, 1, 0);
     count_fwd_in(function_id, peer_index, 0);
+    event_forward_in(
+        pkt, function_id, peer_index, DFAAS_ACTION_REJECT,
+        cfg->reject_mode == DFAAS_REJECT_DROP ? DFAAS_R_DROP_REJECT : DFAAS_R_RST_SENT);
     if (cfg->reject_mode == DFAAS_REJECT_DROP) return drop(DFAAS_R_DROP_REJECT);
     return dfaas_send_rst(skb, pkt);
 }
@@ -424,6 +450,7 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 1, 0);
     count_fwd_in(function_id, peer_index, 1);
+    event_forward_in(pkt, function_id, peer_index, DFAAS_ACTION_LOCAL, DFAAS_R_SYN_NEW);
     return deliver_forwarded_in(skb, pkt);
 }
 
@@ -454,12 +481,18 @@ DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_c
     ct = ct_lookup(&key);
     if (ct && !ct_serves(ct, pkt)) {
         collision = !ct_is_finished(ct);
+        /* A finished connection of this client tuple to another function port (a user of this
+         * node: the client reused its port for another node) goes at this SYN, as in
+         * dfaas_user_packet: egress finds it first under the same gateway key and would send
+         * this connection's SYN-ACK to the client as the old one's, and every retransmitted
+         * SYN would time out the same way. */
+        if (!collision && is_syn(pkt)) ct_delete(&key, 0);
         ct = 0;
     }
     if (unlikely(!ct)) {
         ct = ct_lookup_half_open(&key);
         if (ct && !ct_serves(ct, pkt)) {
-            collision |= !ct_is_finished(ct);
+            collision |= !ct_is_finished(ct); /* a finished one: the new entry overwrites it */
             ct = 0;
         }
         half_open = ct != 0;
@@ -490,11 +523,23 @@ DFAAS_INLINE int ipip_looks_like_ours(const struct dfaas_config *cfg, const stru
     return bpf_map_lookup_elem(&dfaas_services, &skey) != 0;
 }
 
+/* Whether an IP-in-IP packet is the reply of a connection this node forwarded to its sender. */
+DFAAS_INLINE int forwarded_to_sender(const struct dfaas_pkt *pkt) {
+    struct dfaas_ct_entry *ct;
+    struct dfaas_ct_key key;
+
+    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_BY_SERVICE);
+    ct = ct_lookup(&key);
+    if (!ct) ct = ct_lookup_half_open(&key);
+    return ct && ct->path == DFAAS_PATH_FORWARD && ct->peer_addr == pkt->outer_saddr;
+}
+
 /*
  * IP-in-IP is accepted only from peers in the table (written from authenticated membership),
  * sent to this node's address, and (handle_forwarded_in) for a function port of the sender that
- * this node serves too. A stranger's tunnel packet that is not dressed as ours passes: other
- * tunnels (a CNI's IP-in-IP) are not this program's to judge.
+ * this node serves too; from a former peer, only replies of the connections forwarded to it. A
+ * stranger's tunnel packet that is not dressed as ours passes: other tunnels (a CNI's IP-in-IP) are
+ * not this program's to judge.
  */
 DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
     struct dfaas_config *cfg = load_config();
@@ -503,11 +548,17 @@ DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     peer = bpf_map_lookup_elem(&dfaas_peers, &pkt->outer_saddr);
     if (!peer) {
+        /* A reply of a connection this node forwarded to a node that has left the peer table
+         * since (its agent died: its data plane still serves what it was given): the connection
+         * carries on. Only a tracked connection forwarded to that very address qualifies. */
+        if (pkt->saddr == cfg->node_addr && pkt->outer_daddr == cfg->node_addr &&
+            forwarded_to_sender(pkt))
+            return dfaas_forward_reply(skb, pkt, 0);
         if (ipip_looks_like_ours(cfg, pkt)) return drop(DFAAS_R_DROP_IPIP_NOT_PEER);
         return pass(DFAAS_R_PASS_IPIP_UNKNOWN_PEER);
     }
     if (pkt->outer_daddr != cfg->node_addr) return drop(DFAAS_R_DROP_IPIP_NOT_FOR_NODE);
-    if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt);
+    if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt, 1);
     return handle_forwarded_in(skb, cfg, pkt, peer->index);
 }
 

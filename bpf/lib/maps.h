@@ -156,4 +156,27 @@ struct {
     __type(value, struct dfaas_ct_scratch);
 } dfaas_ct_scratch SEC(".maps");
 
+/* Monitor events (lib/events.h): the ring `dfaasctl monitor` reads, the lease and filters it
+ * writes, and each CPU's token bucket (not pinned: a reload may start the buckets afresh). */
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, DFAAS_EVENTS_RING_BYTES);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_event_config);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_event_config SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_event_state);
+} dfaas_event_state SEC(".maps");
+
 #endif

@@ -1,8 +1,7 @@
 #include "dfaas/strategy/strategy.h"
 
-#include <algorithm>
-#include <array>
-#include <cctype>
+#include <string>
+#include <vector>
 
 #include "dfaas/strategy/error.h"
 #include "dfaas/strategy/strategies.h"
@@ -11,37 +10,19 @@ namespace dfaas::strategy {
 
 namespace {
 
-struct NamedKind {
-    std::string_view name;
-    StrategyKind kind;
-};
+// dfaasctl's shorthand for Node Margin; not a config name (the agent's strategy.name keeps the
+// names of dfaas/domain.h).
+constexpr std::string_view kNodeMarginShorthand = "nms";
 
-constexpr std::array<NamedKind, 11> kNames{{
-    {"alllocal", StrategyKind::AllLocal},
-    {"static", StrategyKind::StaticWeights},
-    {"recalc", StrategyKind::Recalc},
-    {"nodemargin", StrategyKind::NodeMargin},
-    {"nms", StrategyKind::NodeMargin},
-    {"external", StrategyKind::External},
-    {"alllocalstrategy", StrategyKind::AllLocal},
-    {"staticstrategy", StrategyKind::StaticWeights},
-    {"recalcstrategy", StrategyKind::Recalc},
-    {"nodemarginstrategy", StrategyKind::NodeMargin},
-    {"rlagentstrategy", StrategyKind::External},
-}};
-
-constexpr std::array<std::string_view, kNames.size()> kNameList = [] {
-    std::array<std::string_view, kNames.size()> names{};
-    for (size_t i = 0; i < kNames.size(); ++i)
-        names[i] = kNames[i].name;
+const std::vector<std::string_view> &selectable_names() {
+    static const std::vector<std::string_view> names = [] {
+        std::vector<std::string_view> list;
+        for (const auto &entry : strategy_kind_names())
+            list.push_back(entry.name);
+        list.push_back(kNodeMarginShorthand);
+        return list;
+    }();
     return names;
-}();
-
-std::string lowercase(std::string_view text) {
-    std::string result(text);
-    for (char &c : result)
-        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return result;
 }
 
 // floor(a / b) for b > 0, also for negative a.
@@ -62,24 +43,17 @@ void merge_step(Decision &total, Decision &&step) {
     if (step.nms) total.nms = std::move(step.nms);
 }
 
-std::string_view to_string(StrategyKind kind) {
-    for (const auto &named : kNames)
-        if (named.kind == kind) return named.name;
-    return "unknown";
-}
-
-StrategyKind parse_strategy_kind(std::string_view name) {
-    const std::string wanted = lowercase(name);
-    for (const auto &named : kNames)
-        if (named.name == wanted) return named.kind;
+StrategyKind select_strategy_kind(std::string_view name) {
+    if (auto kind = parse_strategy_kind(name, NameCase::Ignore)) return *kind;
+    if (names_match(name, kNodeMarginShorthand, NameCase::Ignore)) return StrategyKind::NodeMargin;
     std::string valid;
-    for (const auto &named : kNames)
-        valid += (valid.empty() ? "" : ", ") + std::string(named.name);
+    for (auto candidate : selectable_names())
+        valid += (valid.empty() ? "" : ", ") + std::string(candidate);
     throw Error("unknown strategy '" + std::string(name) + "'; valid names: " + valid);
 }
 
 std::span<const std::string_view> valid_strategy_names() {
-    return kNameList;
+    return selectable_names();
 }
 
 Millis peer_ttl(StrategyKind kind, Millis period) {

@@ -4,25 +4,6 @@
 
 namespace dfaas::strategy {
 
-std::string_view to_string(NodeType type) {
-    switch (type) {
-        case NodeType::Heavy:
-            return "heavy";
-        case NodeType::Mid:
-            return "mid";
-        case NodeType::Light:
-            return "light";
-    }
-    return "unknown";
-}
-
-std::optional<NodeType> parse_node_type(std::string_view text) {
-    if (text == "heavy" || text == "0") return NodeType::Heavy;
-    if (text == "mid" || text == "1") return NodeType::Mid;
-    if (text == "light" || text == "2") return NodeType::Light;
-    return std::nullopt;
-}
-
 std::string_view to_string(Group group) {
     switch (group) {
         case Group::High:

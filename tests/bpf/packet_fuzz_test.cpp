@@ -839,7 +839,7 @@ TEST_F(PacketFuzz, EveryPacketIsNamedAndTheMapsStayConsistent) {
     // Phase 2: reject mode drop with a SYN guard low enough to trip: rejected connections are
     // tracked, then not; a small MTU makes the clamp and the MTU check work.
     dp::Settings drop = default_settings();
-    drop.reject_mode = dp::RejectMode::Drop;
+    drop.reject_mode = RejectMode::Drop;
     drop.syn_guard_rate = 100;
     drop.mtu = 576;
     reattach(drop);

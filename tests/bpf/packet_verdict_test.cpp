@@ -719,7 +719,7 @@ class PacketVerdict : public DataplaneTest, public ::testing::WithParamInterface
                 return;
             case Node::FigletRejectAllDropMode: {
                 auto s = default_settings();
-                s.reject_mode = dp::RejectMode::Drop;
+                s.reject_mode = RejectMode::Drop;
                 reattach(s);
                 install_figlet(refuse_all);
                 return;

@@ -58,7 +58,7 @@ TEST_F(Reject, IpOptionsAreRemovedFromTheRst) {
 
 TEST_F(Reject, DropModeDropsAndRemembersForRetries) {
     auto s = default_settings();
-    s.reject_mode = dp::RejectMode::Drop;
+    s.reject_mode = RejectMode::Drop;
     reattach(s);
     install_figlet(reject_all());
     auto syn = user_syn();
@@ -74,7 +74,7 @@ TEST_F(Reject, DropModeDropsAndRemembersForRetries) {
 
 TEST_F(Reject, SynGuardStopsTrackingDoomedConnectionsUnderAFlood) {
     auto s = default_settings();
-    s.reject_mode = dp::RejectMode::Drop;
+    s.reject_mode = RejectMode::Drop;
     s.syn_guard_rate = 5;
     reattach(s);
     install_figlet(reject_all());

@@ -17,7 +17,9 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CHART = os.path.join(REPO, "deploy", "helm", "dfaas")
 MANIFESTS = os.path.join(REPO, "deploy", "manifests", "dfaas.yaml")
 RENDER = os.path.join(REPO, "deploy", "render.sh")
-SKIP = 77  # ctest SKIP_RETURN_CODE
+# ctest SKIP_RETURN_CODE when a tool is missing; in CI (CI, or DFAAS_TESTS_REQUIRE_ROOT=1 as
+# scripts/test.sh sets it) a missing tool fails instead, as scripts/lib/require_tools.sh does.
+SKIP = 1 if os.environ.get("CI") or os.environ.get("DFAAS_TESTS_REQUIRE_ROOT") == "1" else 77
 
 # Variables the chart sets that are not agent keys: read by the entrypoint.
 ENTRYPOINT_ENV = {"AUTODETECT_INTERFACE"}
@@ -81,16 +83,38 @@ def renderer_available():
     r = subprocess.run([RENDER, "--build"], capture_output=True, text=True)
     if r.returncode == 0:
         return True
-    if r.returncode == SKIP:
-        print(r.stderr.strip())
+    if r.returncode == 77:  # render.sh: Go or the sprig/yaml.v2 sources missing
+        print(r.stderr.strip() + " (scripts/setup.sh --profile deploy installs them)")
         return False
     raise RuntimeError("building the renderer failed:\n" + r.stderr)
 
 
-def render(*args):
-    """Renders the chart (deploy/render.sh -- ARGS); returns (returncode, stdout, stderr)."""
-    r = subprocess.run([RENDER, "--", *args], capture_output=True, text=True)
+def render(*args, check_schema=False):
+    """Renders the chart (deploy/render.sh -- ARGS); returns (returncode, stdout, stderr).
+    The values are checked against values.schema.json only with check_schema (a python start
+    per render: deploy.values-schema checks every test's value sets in one process instead)."""
+    env = dict(os.environ)
+    if check_schema:
+        env.pop("DFAAS_RENDER_SKIP_SCHEMA", None)
+    else:
+        env["DFAAS_RENDER_SKIP_SCHEMA"] = "1"
+    r = subprocess.run([RENDER, "--", *args], capture_output=True, text=True, env=env)
     return r.returncode, r.stdout, r.stderr
+
+
+_renderer = None
+
+
+def merged_values(*args):
+    """The values the chart would be rendered with (defaults, -f files, --set), as Helm merges
+    them: what Helm checks against values.schema.json. Needs the renderer."""
+    global _renderer
+    if _renderer is None:
+        _renderer = subprocess.run([RENDER, "--build"], check=True, capture_output=True, text=True).stdout.strip()
+    r = subprocess.run([_renderer, "--chart", CHART, *args, "--print-values"], capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"merging values {args}: {r.stderr}")
+    return json.loads(r.stdout)
 
 
 def parse_docs(text):

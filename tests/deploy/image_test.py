@@ -15,7 +15,8 @@ stages are replayed in a scratch directory, container paths mapped below it:
     stages the image's files. The compile itself uses the project's build tree (DFAAS_PREBUILT;
     a from-scratch compile takes ~20 min on 2 cores; DFAAS_IMAGE_TEST_FULL=1 does it anyway).
 Then the image's file tree is checked: ENTRYPOINT exists and is executable, the binaries run,
-EXPOSEd ports are the chart's.
+EXPOSEd ports are the chart's. First, deploy/image/build.sh's other subcommands (image, save,
+import into k3s) are checked without docker or k3s: usage, --dry-run's commands, refusals.
 """
 import fnmatch
 import json
@@ -30,12 +31,57 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import deploylib as dl  # noqa: E402
 
+import yaml  # noqa: E402
+
 DOCKERFILE = os.path.join(dl.REPO, "deploy", "Dockerfile")
 IGNORE = DOCKERFILE + ".dockerignore"
 # In debian:12-slim already (Priority required), so not installed by the Dockerfile.
 BASE_PACKAGES = {"libc6", "libgcc-s1", "libstdc++6", "zlib1g", "libzstd1", "liblzma5", "libbz2-1.0"}
 KNOWN = {"ARG", "FROM", "SHELL", "ENV", "RUN", "COPY", "LABEL", "EXPOSE", "STOPSIGNAL", "ENTRYPOINT",
          "CMD", "WORKDIR"}
+
+
+BUILD_SCRIPT = os.path.join(dl.REPO, "deploy", "image", "build.sh")
+
+
+def check_build_script(t):
+    """deploy/image/build.sh's image, save and import subcommands, without docker or k3s: usage,
+    the commands --dry-run prints, and the refusals."""
+    def run(*args, **env):
+        # No docker, podman or k3s on PATH here: only what the script itself needs.
+        e = {"PATH": "/usr/bin:/bin", **env}
+        return subprocess.run([BUILD_SCRIPT, *args], capture_output=True, text=True, env=e)
+
+    with open(os.path.join(dl.CHART, "Chart.yaml")) as f:
+        app_version = yaml.safe_load(f)["appVersion"]
+    values = dl.load_values()
+    default = f"{values['image']['repository']}:{values['image']['tag'] or app_version}"
+    r = run("--help")
+    t.check(r.returncode == 0 and all(w in r.stdout for w in ("image", "save", "import", "k3s ctr images import")),
+            "build.sh --help lists image, save, import (k3s ctr images import)")
+    r = run("import", "--dry-run")
+    t.check(r.returncode == 0 and r.stdout.splitlines()[:1] == [f"+ docker save {default} | k3s ctr images import -"],
+            f"import --dry-run pipes the chart's default image {default} into k3s ({r.stdout.splitlines()[:1]})")
+    r = run("import", "--dry-run", "-a", "/tmp/dfaas agent.tar", DFAAS_ENGINE="podman")
+    t.check(r.returncode == 0 and r.stdout.splitlines()[:1] == ["+ k3s ctr images import /tmp/dfaas\\ agent.tar"],
+            f"import --dry-run -a FILE imports the archive, the path quoted ({r.stdout.splitlines()[:1]})")
+    t.check(f"grep -Fx {default}" in r.stdout, "import then checks k3s has the image under the chart's name")
+    r = run("image", "--dry-run", "-t", "registry.example:5000/dfaas-agent:test", DFAAS_ENGINE="podman")
+    want = f"+ podman build -f {dl.REPO}/deploy/Dockerfile -t registry.example:5000/dfaas-agent:test {dl.REPO}"
+    t.check(r.returncode == 0 and r.stdout.strip() == want, f"image --dry-run builds deploy/Dockerfile ({r.stdout.strip()})")
+    r = run("save", "--dry-run", "-o", "out.tar")
+    t.check(r.returncode == 0 and r.stdout.strip() == f"+ docker save -o out.tar {default}", f"save --dry-run ({r.stdout.strip()})")
+    r = run("import")
+    t.check(r.returncode == 1 and "k3s not found" in r.stderr, f"import without k3s says so ({r.stderr.strip()[:120]})")
+    r = run("image")
+    t.check(r.returncode == 1 and "neither docker nor podman" in r.stderr, f"image without an engine says so ({r.stderr.strip()[:120]})")
+    for args, what in ((["deploy"], "an unknown subcommand"), (["import", "--tag"], "a missing tag"),
+                       (["save", "-a", "x.tar"], "--archive outside import"), ([], "no subcommand")):
+        r = run(*args)
+        t.check(r.returncode == 2 and not r.stdout and "build.sh import" in r.stderr,
+                f"{what}: exit 2 with the usage on stderr")
+    r = run("image", "--dry-run", DFAAS_ENGINE="nerdctl")
+    t.check(r.returncode == 1 and "DFAAS_ENGINE=nerdctl" in r.stderr, "an unknown DFAAS_ENGINE is refused, named")
 
 
 def logical_lines(text):
@@ -136,12 +182,9 @@ def copy_context(dst):
 
 
 def setup_packages():
-    text = open(os.path.join(dl.REPO, "scripts", "setup.sh")).read()
-    m = re.search(r"PACKAGES=\((.*?)\n\)", text, re.S)
-    words = []
-    for line in m.group(1).splitlines():
-        words += line.split("#", 1)[0].split()
-    return set(words)
+    r = subprocess.run([os.path.join(dl.REPO, "scripts", "setup.sh"), "--list", "--profile", "all"],
+                       capture_output=True, text=True, check=True)
+    return set(r.stdout.split())
 
 
 def apt_exists(pkgs):
@@ -170,6 +213,7 @@ def elf_packages(paths):
 
 def main():
     t = dl.Failures()
+    check_build_script(t)
     stages = parse(open(DOCKERFILE).read())
     t.check(len(stages) == 2 and stages[0]["name"] == "build", "two stages, the first named build")
     t.check(stages[0]["base"] == "debian:12", f"build stage on debian:12 ({stages[0]['base']})")

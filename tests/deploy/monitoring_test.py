@@ -29,6 +29,15 @@ import yaml  # noqa: E402
 
 ALL_ON = ["--set", "metrics.podMonitor.enabled=true", "--set", "metrics.serviceMonitor.enabled=true",
           "--set", "prometheusRule.enabled=true", "--set", "grafanaDashboard.enabled=true"]
+LABELS_AND_THRESHOLDS = ALL_ON + [
+    "--set", "metrics.podMonitor.labels.release=kps", "--set", "metrics.serviceMonitor.labels.release=kps",
+    "--set", "prometheusRule.labels.release=kps", "--set", "prometheusRule.rejectRatio=0.5",
+    "--set", "grafanaDashboard.namespace=monitoring"]
+LOOPBACK_API = {monitor: ["--set", f"metrics.{monitor}.enabled=true", "--set", "config.api.listen=127.0.0.1:9080"]
+                for monitor in ("podMonitor", "serviceMonitor")}
+# Every value set this test renders (deploy.values-schema checks them against values.schema.json).
+VALUE_SETS = {"monitoring: all on": ALL_ON, "monitoring: labels and thresholds": LABELS_AND_THRESHOLDS,
+              **{f"monitoring: {m} with a loopback API": a for m, a in LOOPBACK_API.items()}}
 MONITORING_KINDS = ("PodMonitor", "ServiceMonitor", "PrometheusRule", "Service")
 ALERT_TESTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "alerts_test.yaml")
 
@@ -113,7 +122,7 @@ def check_rules(t, rule, promtool):
 def main():
     promtool = shutil.which("promtool")
     if promtool is None:
-        print("promtool not installed (Debian package prometheus): skipped")
+        print("promtool not installed (Debian package prometheus; scripts/setup.sh installs it)")
         sys.exit(dl.SKIP)
     if not dl.renderer_available():
         sys.exit(dl.SKIP)
@@ -128,10 +137,7 @@ def main():
     rule = check_objects(t, docs) if docs is not None else None
     if rule is not None:
         check_rules(t, rule, promtool)
-    docs = render_docs(t, "selector labels and thresholds", *ALL_ON,
-                       "--set", "metrics.podMonitor.labels.release=kps", "--set", "metrics.serviceMonitor.labels.release=kps",
-                       "--set", "prometheusRule.labels.release=kps", "--set", "prometheusRule.rejectRatio=0.5",
-                       "--set", "grafanaDashboard.namespace=monitoring")
+    docs = render_docs(t, "selector labels and thresholds", *LABELS_AND_THRESHOLDS)
     if docs is not None:
         for kind in ("PodMonitor", "ServiceMonitor", "PrometheusRule"):
             t.check(dl.find(docs, kind)[0]["metadata"]["labels"].get("release") == "kps", f"{kind} carries the extra label release=kps")
@@ -141,8 +147,7 @@ def main():
         cms = [c for c in dl.find(docs, "ConfigMap") if "dfaas.json" in c.get("data", {})]
         t.check(len(cms) == 1 and cms[0]["metadata"]["namespace"] == "monitoring", "grafanaDashboard.namespace places the ConfigMap")
     for monitor in ("podMonitor", "serviceMonitor"):
-        rc, out, err = dl.render("--namespace", "openfaas", "--set", f"metrics.{monitor}.enabled=true",
-                                 "--set", "config.api.listen=127.0.0.1:9080")
+        rc, out, err = dl.render("--namespace", "openfaas", *LOOPBACK_API[monitor])
         t.check(rc != 0 and "is loopback" in err, f"refused: metrics.{monitor} with a loopback api.listen ({err.strip()[:120]})")
     t.finish()
 

@@ -123,6 +123,14 @@ test_prometheus() {
 }
 
 test_override() {
+  local code
+  # `dfaasctl monitor` follows the agent's events (the monitor of the data plane has its own test
+  # in dataplane_e2e.sh).
+  local mon_out="$E2E_RUN/monitor-agent.jsonl" mon_err="$E2E_RUN/monitor-agent.err" mon i
+  in_ns a "$CTL" --bpffs "$E2E_RUN/bpf/a" -o json monitor --type policy --function echo \
+    --duration 4s >"$mon_out" 2>"$mon_err" &
+  mon=$!
+  for ((i = 0; i < 50; i++)); do grep -q 'listening for agent events' "$mon_err" && break; sleep 0.1; done
   api -X PUT -d '{"local":0,"reject":100,"ttl_s":3}' http://127.0.0.1:9080/v1/policies/echo >/dev/null
   local rc=0
   in_ns client curl -s -o /dev/null --max-time 2 "http://$IP_A:31500/function/echo" || rc=$?
@@ -130,12 +138,22 @@ test_override() {
   local pol
   pol=$(in_ns a "$CTL" --bpffs "$E2E_RUN/bpf/a" -o json dp policy show echo)
   check "override visible with dfaasctl dp policy show" grep -q '"reject": 100' <<<"$pol"
+  # The override is an agent event: in GET /v1/events and in `dfaasctl monitor` (issue 16.4).
+  local events
+  events=$(api "http://127.0.0.1:9080/v1/events?since=0")
+  check "the override is a policy event in /v1/events" python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+sys.exit(0 if any(e["type"] == "policy" and e.get("function") == "echo" and e["detail"].endswith("-> local=0 reject=100") for e in d["events"]) else 1)' "$events"
+  code=$(in_ns a curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:9080/v1/events?since=x")
+  check "/v1/events?since=x is refused ($code)" [ "$code" == 400 ]
   check "override expires after its TTL" wait_for 10 "override expiry" \
     bash -c "[ \"\$(ip netns exec $(ns_of client) curl -s -o /dev/null -w '%{http_code}' --max-time 2 -d x http://$IP_A:31500/function/echo)\" == 200 ]"
-  local code
   code=$(in_ns client curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{"local":100}' \
     "http://$IP_A:9080/v1/policies/echo")
   check "mutations from a non-loopback client without the token are refused ($code)" [ "$code" == 403 ]
+  wait $mon || true
+  check "dfaasctl monitor showed the override ($(head -c 300 "$mon_out"))" \
+    grep -q '"detail":"[^"]*-> local=0 reject=100","function":"echo"' "$mon_out"
 }
 
 test_openfaas_down() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # dfaasctl against a running agent in a test namespace: every command in table and JSON form
-# checked against the agent's and the data plane's state, every exit code, --watch with --count,
-# an override visible in the data plane and expiring, the agent down (exit 2, one line) while
-# the `dp` commands keep working.
+# checked against the agent's and the data plane's state, -o yaml read back equal to -o json, every
+# exit code (docs/operations.md, "Exit codes"), --watch with --count, an override visible in the
+# data plane and expiring, the agent down (exit 5, one line) while the `dp` commands keep working.
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 source "$(dirname "$0")/../../scripts/lib/dfaas_node.sh"
 
@@ -52,6 +52,16 @@ test_read_commands() {
   agent_ports=$(ctl -o json functions | jq_py 'sorted((f["name"], f["port"]) for f in d)')
   dp_ports=$(ctl -o json dp service list | jq_py 'sorted((s["function"], s["port"]) for s in d)')
   check "functions -o json agrees with the data plane's services ($agent_ports)" [ "$agent_ports" == "$dp_ports" ]
+  local as_json as_yaml
+  # Documents that do not change between the two calls (status counts recalculations, policy
+  # versions move with each strategy period); richer documents are in tests/unit/cli.
+  for cmd in "dp service list" "dp peer list" version; do
+    # shellcheck disable=SC2086 # the command's words
+    as_json=$(ctl -o json $cmd | python3 -c 'import json,sys; print(json.load(sys.stdin))')
+    # shellcheck disable=SC2086
+    as_yaml=$(ctl -o yaml $cmd | python3 -c 'import yaml,sys; print(yaml.safe_load(sys.stdin))')
+    check "$cmd: -o yaml is the same document as -o json" [ "$as_yaml" == "$as_json" ]
+  done
   out=$(ctl -o json peers)
   check "peers -o json is a list" [ "$(jq_py 'type(d).__name__' <<<"$out")" == list ]
   out=$(ctl policies)
@@ -103,7 +113,7 @@ test_mutations() {
 test_exit_codes() {
   local rc
   rc=0; ctl --no-such-flag >/dev/null 2>&1 || rc=$?
-  check "usage error -> exit 1 ($rc)" [ "$rc" -eq 1 ]
+  check "usage error -> exit 2 ($rc)" [ "$rc" -eq 2 ]
   rc=0; ctl policies nosuch >/dev/null 2>&1 || rc=$?
   check "unknown function -> exit 3 ($rc)" [ "$rc" -eq 3 ]
   rc=0; in_ns client "$CTL" --agent "http://${NODE_IP[a]}:9080" policy set echo --local 100 >/dev/null 2>&1 || rc=$?
@@ -130,10 +140,10 @@ test_dp_attach_sizes() {
   attach_ctl() { in_ns attach "$CTL" --bpffs "$pins" "$@"; }
   local rc out
   rc=0; out=$(attach_ctl dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" --ct-half-open-entries 500 2>&1) || rc=$?
-  check "dp attach --ct-half-open-entries 500 -> exit 1 naming the range ($rc)" \
-    bash -c "[ $rc -eq 1 ] && grep -q '1024 to 16777216' <<<'$out'"
+  check "dp attach --ct-half-open-entries 500 -> exit 2 naming the range ($rc)" \
+    bash -c "[ $rc -eq 2 ] && grep -q '1024 to 16777216' <<<'$out'"
   rc=0; attach_ctl dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" --ct-entries 99999999 >/dev/null 2>&1 || rc=$?
-  check "dp attach --ct-entries above the range -> exit 1 ($rc)" [ "$rc" -eq 1 ]
+  check "dp attach --ct-entries above the range -> exit 2 ($rc)" [ "$rc" -eq 2 ]
   check "... and nothing was pinned" [ ! -e "$pins" ]
   rc=0; out=$(attach_ctl -o json dp attach --iface eth0 --node-ip "$ip" --gateway "$ip:8080" \
     --ct-entries 4096 --ct-half-open-entries 2048) || rc=$?
@@ -150,7 +160,8 @@ test_agent_down() {
   dfaas_node_stop_agent a
   local out rc=0
   out=$(ctl status 2>&1 >/dev/null) || rc=$?
-  check "agent down -> exit 2 ($rc)" [ "$rc" -eq 2 ]
+  check "agent down -> exit 5 ($rc)" [ "$rc" -eq 5 ]
+  check "agent down -> says the connection was refused ($out)" bash -c "grep -q 'connection refused' <<<'$out'"
   check "agent down -> one line on stderr ($out)" [ "$(wc -l <<<"$out")" -eq 1 ]
   rc=0; out=$(ctl -o json dp stats) || rc=$?
   check "dp stats works with the agent down ($rc)" bash -c "[ $rc -eq 0 ] && grep -q '\"functions\"' <<<'$out'"

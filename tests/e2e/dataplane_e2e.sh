@@ -3,7 +3,8 @@
 # bridge, each node with dfaas-faas-sim as its gateway and the data plane on its eth0.
 #   local path, forward path (served by the peer, which sees the real client address), 1 MiB
 #   through the forward path, a 70/30 split over 1000 connections, reject answered fast with
-#   "connection refused", connections surviving a program replace on both nodes.
+#   "connection refused", `dfaasctl monitor` seeing those decisions (JSON lines; the lease cleared
+#   at exit and on SIGINT), connections surviving a program replace on both nodes.
 # E2E_FAIL_AT=<step> makes the script fail on purpose at that step (used by the cleanup test).
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 
@@ -173,12 +174,58 @@ test_replace() {
   check "no mid-flow conntrack miss on A after replaces (${misses:-0})" [ "${misses:-0}" -eq 0 ]
 }
 
+# `dfaasctl monitor` sees real connections: two forwarded to B and one rejected (its decision and
+# the RST), as JSON lines, then stops by itself (--count).
+test_monitor() {
+  dp a dp policy set echo --local 0 --peer "$IP_B=100"
+  local out="$E2E_RUN/monitor.jsonl" err="$E2E_RUN/monitor.err" i
+  dp a -o json monitor --type new,reject --function echo --count 4 --duration 20s >"$out" 2>"$err" &
+  local mon=$!
+  for ((i = 0; i < 50; i++)); do grep -q 'listening' "$err" && break; sleep 0.1; done
+  served_by "http://$IP_A:$FPORT/function/echo" -d one >/dev/null
+  served_by "http://$IP_A:$FPORT/function/echo" -d two >/dev/null
+  dp a dp policy set echo --local 0 --reject 100
+  in_ns client curl -s -o /dev/null --max-time 2 "http://$IP_A:$FPORT/function/echo" || true
+  local rc=0
+  wait $mon || rc=$?
+  log "monitor (rc $rc): $(tr '\n' ' ' <"$out") $(cat "$err")"
+  local forwarded rejected rst
+  forwarded=$(grep -c "\"client\":\"$E2E_SUBNET.$CLIENT:[0-9]*\",\"decision\":\"peer\",\"function\":\"echo\",\"peer\":\"$IP_B\",\"reason\":\"syn_new\"" "$out" || true)
+  rejected=$(grep -c '"decision":"reject","function":"echo","reason":"syn_new".*"type":"new"' "$out" || true)
+  rst=$(grep -c '"reason":"rst_sent".*"type":"reject"' "$out" || true)
+  check "monitor: 4 events, then stopped by --count (rc $rc, $(wc -l <"$out") lines)" \
+    [ "$rc" -eq 0 -a "$(wc -l <"$out")" -eq 4 ]
+  check "monitor: the 2 forwarded connections, to B ($forwarded)" [ "$forwarded" -eq 2 ]
+  check "monitor: the rejected one, its decision ($rejected) and its RST ($rst)" \
+    [ "$rejected" -eq 1 -a "$rst" -eq 1 ]
+  check "monitor: the lease cleared at exit ($(monitor_lease expires_ns))" [ "$(monitor_lease expires_ns)" == 0 ]
+  # SIGINT: the monitor stops at once and clears the lease (data-plane emission off).
+  dp a monitor --type new --duration 20s >/dev/null 2>"$err" &
+  mon=$!
+  for ((i = 0; i < 50; i++)); do grep -q 'listening' "$err" && break; sleep 0.1; done
+  local owner
+  owner=$(monitor_lease owner_pid)
+  check "monitor: holds the lease while it runs (pid $owner)" [ "$(monitor_lease expires_ns)" != 0 ]
+  kill -INT "$owner"
+  rc=0
+  wait $mon || rc=$?
+  check "monitor: SIGINT ends it (rc $rc) and clears the lease" \
+    [ "$rc" -eq 0 -a "$(monitor_lease expires_ns)" == 0 ]
+}
+
+# A field of node A's monitor lease (dfaas_event_config), read with bpftool.
+monitor_lease() {
+  bpftool -j map dump pinned "$E2E_RUN/bpf/a/dfaas_event_config" |
+    python3 -c "import json, sys; e = json.load(sys.stdin)[0]; print(e.get('formatted', e)['value']['$1'])"
+}
+
 setup
 test_local
 test_forward
 test_forward_1mib
 test_split
 test_reject
+test_monitor
 test_forwarded_in_reject
 test_replace
 e2e_finish

@@ -48,7 +48,7 @@ void check_decoded(const Envelope &envelope) {
     Membership membership(settings);
     Envelope hello = envelope;
     hello.to.reset();
-    hello.body = Heartbeat{strategy::NodeType::Mid, {}, "recalc", Millis{10000}, {}, {}};
+    hello.body = Heartbeat{NodeType::Mid, {}, "recalc", Millis{10000}, {}, {}};
     // From the address each claims (past the identity check, into the membership proper).
     (void)membership.receive(hello, kNow, hello.sender_ip);
     (void)membership.receive(envelope, kNow, envelope.sender_ip);

@@ -13,7 +13,7 @@ for candidate in clang-format-$PINNED_MAJOR clang-format; do
   if command -v "$candidate" >/dev/null 2>&1; then formatter=$candidate; break; fi
 done
 if [[ -z $formatter ]]; then
-  echo "check_format: clang-format $PINNED_MAJOR not found (scripts/setup.sh installs it)" >&2
+  echo "check_format: clang-format $PINNED_MAJOR not found (scripts/setup.sh --profile test installs it)" >&2
   exit 2
 fi
 major=$("$formatter" --version | grep -oE 'version [0-9]+' | grep -oE '[0-9]+')

@@ -213,9 +213,19 @@ DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths excee
      * is left as it was (the endpoint judges the packet) */          \
     X(CT_OUT_OF_WINDOW, 39, "ct_out_of_window")                       \
     /* forwarded-in SYN judged by the default limit_in */             \
-    X(FWD_IN_DEFAULT_LIMIT, 40, "fwd_in_default_limit")
+    X(FWD_IN_DEFAULT_LIMIT, 40, "fwd_in_default_limit")               \
+    /* monitor event not sent: its connection fell outside the        \
+     * 1-in-N sample (dfaas_event_config.sample_every) */             \
+    X(EVENT_SAMPLED_OUT, 41, "event_sampled_out")                     \
+    /* monitor event not sent: the CPU's token bucket was empty */    \
+    X(EVENT_RATE_LIMITED, 42, "event_rate_limited")                   \
+    /* monitor event not sent: the ring buffer was full (the          \
+     * monitor reads too slowly) */                                   \
+    X(EVENT_RING_FULL, 43, "event_ring_full")                         \
+    /* monitor event written to the ring buffer */                    \
+    X(EVENT_SENT, 44, "event_sent")
 
-/* Fixed size of dfaas_reasons, independent of how many reasons exist (41 in ABI 3). */
+/* Fixed size of dfaas_reasons, independent of how many reasons exist (45 in ABI 3). */
 #define DFAAS_REASONS_MAX 128
 
 enum dfaas_reason {
@@ -428,5 +438,56 @@ struct dfaas_ct_entry {
 #define DFAAS_CT_F_CHARGE_FWD_IN (1u << 7)
 
 #define DFAAS_CT_REFRESH_NS 1000000000ull
+
+/* ---- monitor events (`dfaasctl monitor`) ---------------------------------------------------- */
+
+/* dfaas_events (RINGBUF): struct dfaas_event records for `dfaasctl monitor`. Bounded: when the
+ * monitor reads too slowly, new events are counted (event_ring_full) and lost, never queued. */
+#define DFAAS_EVENTS_RING_BYTES (256 * 1024)
+
+enum dfaas_event_type {
+    DFAAS_EVENT_NEW_CONNECTION = 1, /* a user SYN selected a target: decision and reason */
+    DFAAS_EVENT_REJECT = 2,         /* a user connection rejected: reason rst_sent | drop_reject */
+    DFAAS_EVENT_FORWARD_IN = 3,     /* a SYN a peer forwarded: accepted (LOCAL) or refused */
+};
+/* Bit of dfaas_event_config.type_mask for an event type. */
+#define DFAAS_EVENT_BIT(type) (1u << (type))
+
+/* One event. `reason` is a DFAAS_R_* value: for a new connection why the decision was taken
+ * (syn_new: the policy's weighted pick; local_cap_overflow: the pick was local and the local cap
+ * was reached; ct_collision: the pick was local and the client tuple was in use towards the
+ * gateway); for a reject and a refused forwarded-in SYN, what was done (rst_sent, drop_reject). */
+struct dfaas_event {
+    __u64 time_ns;      /* dfaas_now(): CLOCK_MONOTONIC_COARSE */
+    __u32 client_addr;  /* the connection's client */
+    __u32 service_addr; /* the function address it called */
+    __u32 peer_addr;    /* PEER: the target; FORWARD_IN: the forwarding node; else 0 */
+    __u32 reason;       /* enum dfaas_reason */
+    __u16 client_port;
+    __u16 service_port;
+    __u16 function_id;
+    __u8 type;     /* enum dfaas_event_type */
+    __u8 decision; /* enum dfaas_action */
+    __u8 peer_index;
+    __u8 pad[7];
+};
+
+/* dfaas_event_config (ARRAY, 1 entry): written by `dfaasctl monitor`. Events are emitted only
+ * while dfaas_now() < expires_ns: the monitor renews this lease every second and zeroes it on
+ * exit, so a monitor killed with SIGKILL stops the emission within DFAAS_EVENT_LEASE_NS. */
+struct dfaas_event_config {
+    __u64 expires_ns;   /* CLOCK_MONOTONIC_COARSE; 0 = off (what an unwritten map holds) */
+    __u32 sample_every; /* keep the connections whose tuple hash is 0 mod N; 0 and 1 = all */
+    __u32 rate_per_cpu; /* token bucket per CPU: events per second, burst of one second; 0 = off */
+    __u32 type_mask;    /* DFAAS_EVENT_BIT(type) of the types to emit; 0 = all */
+    __u32 owner_pid;    /* the monitor holding the lease (a second monitor is refused) */
+};
+#define DFAAS_EVENT_LEASE_NS (5ull * 1000000000ull)
+
+/* dfaas_event_state (PERCPU_ARRAY, 1 entry, not pinned): each CPU's token bucket. */
+struct dfaas_event_state {
+    __u64 tokens;         /* in nano-events: one event costs 10^9 */
+    __u64 last_refill_ns; /* dfaas_now() of the last refill */
+};
 
 #endif /* DFAAS_ABI_H */

@@ -8,11 +8,12 @@
 // rendered manifests, each under "# Source: <chart>/templates/<file>", sorted by kind in Helm's
 // install order; partials (_*.tpl) are not printed, nor NOTES.txt unless asked for with
 // --show-only templates/NOTES.txt (then it alone is printed, as helm install shows it).
+// values.schema.json is not checked here: --print-values prints the merged values Helm checks
+// against it, and deploy/render.sh validates them (python3-jsonschema) before rendering, as Helm.
 //
 // .Files.Get reads a file of the chart (as Helm: "" when missing; symlinks are followed, as
 // `helm package` does). Not supported (the DFaaS chart does not use them): subcharts, the other
-// .Files methods, hooks, values.schema.json,
-// lookup against a cluster (it returns an empty map, as in `helm template`).
+// .Files methods, hooks, lookup against a cluster (it returns an empty map, as in `helm template`).
 //
 // Built from Debian packages only (golang-go, golang-github-masterminds-sprig-dev,
 // golang-gopkg-yaml.v2-dev) in GOPATH mode: see deploy/render.sh.
@@ -123,7 +124,25 @@ func mergeValues(dst, src map[string]interface{}) map[string]interface{} {
 	return dst
 }
 
-// setValue applies one --set path=value (scalars only: true/false/null/integers/strings).
+// typedSetValue types one --set value as Helm does: true, false, null, 64-bit integers; anything
+// else (floats included) stays a string.
+func typedSetValue(raw string) interface{} {
+	switch raw {
+	case "true":
+		return true
+	case "false":
+		return false
+	case "null":
+		return nil
+	}
+	if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
+		return i
+	}
+	return raw
+}
+
+// setValue applies one --set path=value: a scalar (typed by typedSetValue) or a list {a,b}. Not
+// supported: several assignments separated by commas, escapes, list indexes (a[0]=x).
 func setValue(values map[string]interface{}, expr string) error {
 	eq := strings.Index(expr, "=")
 	if eq <= 0 {
@@ -131,18 +150,18 @@ func setValue(values map[string]interface{}, expr string) error {
 	}
 	keys := strings.Split(expr[:eq], ".")
 	raw := expr[eq+1:]
-	var val interface{} = raw
-	switch {
-	case raw == "true":
-		val = true
-	case raw == "false":
-		val = false
-	case raw == "null":
-		val = nil
-	default:
-		if i, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			val = i
+	var val interface{}
+	if strings.HasPrefix(raw, "{") && strings.HasSuffix(raw, "}") {
+		// A list, as Helm's --set writes one: {a,b}; {} is an empty list.
+		list := []interface{}{}
+		if inner := raw[1 : len(raw)-1]; inner != "" {
+			for _, item := range strings.Split(inner, ",") {
+				list = append(list, typedSetValue(item))
+			}
 		}
+		val = list
+	} else {
+		val = typedSetValue(raw)
 	}
 	m := values
 	for _, k := range keys[:len(keys)-1] {
@@ -230,6 +249,7 @@ func run() error {
 	kubeVersion := flag.String("kube-version", "v1.32.0", "Kubernetes version for .Capabilities")
 	output := flag.String("output", "", "write to this file instead of stdout")
 	showOnly := flag.String("show-only", "", "print only this template (e.g. templates/configmap.yaml)")
+	printValues := flag.Bool("print-values", false, "print the merged values as JSON (what Helm checks against values.schema.json) instead of rendering")
 	flag.Var(&valueFiles, "f", "values file (repeatable; later files win)")
 	flag.Var(&sets, "set", "path=value (repeatable; after the -f files)")
 	flag.Parse()
@@ -272,6 +292,15 @@ func run() error {
 		if err := setValue(values, s); err != nil {
 			return err
 		}
+	}
+
+	if *printValues {
+		b, err := json.MarshalIndent(values, "", "  ")
+		if err != nil {
+			return fmt.Errorf("merged values: %v", err)
+		}
+		_, err = os.Stdout.Write(append(b, '\n'))
+		return err
 	}
 
 	major, minor := "1", "32"

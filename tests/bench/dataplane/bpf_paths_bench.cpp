@@ -336,6 +336,27 @@ void BM_Egress_Unrelated(benchmark::State &state) {
         [](const Bytes &f) { return harness().time_egress(f); });
 }
 
+// BM_Syn_Local with `dfaasctl monitor` attached: every SYN writes an event (no sampling, no rate
+// limit); the ring is read between runs, untimed, as the monitor would.
+void BM_Syn_Local_MonitorOn(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto monitor = dp::EventMonitor::start(harness().bpffs(), dp::MonitorOptions{});
+    uint64_t events = 0;
+    auto count = [&](const dp::MonitorEvent &) { ++events; };
+    run_timed(
+        state,
+        [&](uint64_t i) {
+            if (i % 1024 == 0) {
+                monitor->renew();  // the lease lasts 5 s
+                monitor->poll(0, count);
+            }
+            return syn_number(i).frame();
+        },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+    monitor->poll(0, count);
+    state.counters["events"] = double(events);
+}
+
 #define PATH_BENCHMARK(fn) BENCHMARK(fn)->UseManualTime()->Unit(benchmark::kNanosecond)
 PATH_BENCHMARK(BM_Harness_Noop);
 PATH_BENCHMARK(BM_Passthrough_NotIpv4);
@@ -343,6 +364,7 @@ PATH_BENCHMARK(BM_Passthrough_NoService);
 PATH_BENCHMARK(BM_Established_Local);
 PATH_BENCHMARK(BM_Established_Forward);
 PATH_BENCHMARK(BM_Syn_Local);
+PATH_BENCHMARK(BM_Syn_Local_MonitorOn);
 PATH_BENCHMARK(BM_Syn_Forward);
 PATH_BENCHMARK(BM_Syn_Reject);
 PATH_BENCHMARK(BM_Syn_LocalCapOverflow);

@@ -49,7 +49,7 @@ class AgentLoopTest : public ::testing::Test {
         cfg_.node.ip = kNode;
         cfg_.node.state_file = state_file_;
         cfg_.dataplane.interface = "fake0";
-        cfg_.strategy.name = StrategyKind::Static;
+        cfg_.strategy.name = StrategyKind::StaticWeights;
         cfg_.strategy.period = 1s;
         cfg_.peers.control_tick = 500ms;
         cfg_.peers.cluster_key_file = "unused-by-the-fake-peer-link";

@@ -268,8 +268,8 @@ peers::Envelope heartbeat(const std::string &id, Ipv4 address,
     e.sender_id = id;
     e.sender_ip = address;
     e.sender_port = 30090;
-    e.body = peers::Heartbeat{strategy::NodeType::Mid, {}, "recalc", peers::Millis{10000},
-                              std::move(functions),    {}};
+    e.body = peers::Heartbeat{NodeType::Mid,        {}, "recalc", peers::Millis{10000},
+                              std::move(functions), {}};
     return e;
 }
 

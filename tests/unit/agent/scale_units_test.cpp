@@ -50,7 +50,7 @@ httplib::Result send_heartbeat(uint16_t port, const std::string &id, const std::
     envelope.seq = seq;
     envelope.sent_at = wall_now();
     peers::Heartbeat heartbeat;
-    heartbeat.node_type = strategy::NodeType::Mid;
+    heartbeat.node_type = NodeType::Mid;
     heartbeat.thresholds = {0.8, 0.8, 0.8};
     heartbeat.strategy = "recalc";
     heartbeat.period = std::chrono::seconds(4);

@@ -53,7 +53,7 @@ TEST(ConfigEnv, ReferenceStrategyNamesMapToOurs) {
         dfaas::StrategyKind kind;
     };
     for (Case c : {Case{"recalcstrategy", dfaas::StrategyKind::Recalc},
-                   Case{"staticstrategy", dfaas::StrategyKind::Static},
+                   Case{"staticstrategy", dfaas::StrategyKind::StaticWeights},
                    Case{"alllocalstrategy", dfaas::StrategyKind::AllLocal},
                    Case{"RecalcStrategy", dfaas::StrategyKind::Recalc}}) {
         Config config = load_ok(kMinimalYaml, {{"AGENT_STRATEGY", c.reference}});
@@ -112,7 +112,7 @@ TEST(ConfigEnv, GenericUrlAndHostPortMustAgree) {
 TEST(ConfigEnv, TwoNamesOfOneKeyMustAgree) {
     Config same =
         load_ok(kMinimalYaml, {{"DFAAS_STRATEGY_NAME", "static"}, {"AGENT_STRATEGY", "static"}});
-    EXPECT_EQ(same.strategy.name, dfaas::StrategyKind::Static);
+    EXPECT_EQ(same.strategy.name, dfaas::StrategyKind::StaticWeights);
     auto different = load_yaml(
         kMinimalYaml, {{"DFAAS_STRATEGY_NAME", "static"}, {"AGENT_STRATEGY", "recalcstrategy"}});
     EXPECT_TRUE(has_error(different, "strategy.name",

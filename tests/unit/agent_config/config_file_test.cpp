@@ -103,7 +103,7 @@ TEST(ConfigFile, JsonIsAccepted) {
 })");
     EXPECT_EQ(config.node.ip.str(), "10.0.0.7");
     EXPECT_EQ(config.node.type, dfaas::NodeType::Light);
-    EXPECT_EQ(config.strategy.name, dfaas::StrategyKind::Static);
+    EXPECT_EQ(config.strategy.name, dfaas::StrategyKind::StaticWeights);
     EXPECT_EQ(config.strategy.period, 30s);
 }
 

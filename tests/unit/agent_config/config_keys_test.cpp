@@ -49,7 +49,7 @@ std::vector<BadValue> bad_values() {
         {"strategy.nms.power_threshold", "0", "is not a positive number", ""},
         {"strategy.group_file", "/nonexistent/groups.json", "cannot read", ""},
         {"strategy.external.url", "ftp://model", "is not a valid URL", ""},
-        {"strategy.external.timeout", "5us", "is not a duration", ""},
+        {"strategy.external.timeout", "5us", "is finer than a millisecond", ""},
         {"strategy.recalc.overflow", "always", "is not one of standby, overloaded", ""},
         {"forecaster.mode", "remote", "is not one of native, http", ""},
         {"forecaster.models_dir", "/nonexistent/models", "is not a directory",

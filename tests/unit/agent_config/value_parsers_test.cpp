@@ -21,11 +21,13 @@ TEST(ValueParsers, DurationUnitsAndPlainSeconds) {
 }
 
 TEST(ValueParsers, DurationRejects) {
-    for (const char *bad : {"", "s", "10x", "10 s", "1d", "5us", "1..5s", "ms10", "10s5"}) {
+    for (const char *bad : {"", "s", "10x", "10 s", "1d", "1..5s", "ms10", "10s5"}) {
         auto parsed = detail::parse_duration(bad);
         ASSERT_FALSE(parsed) << "\"" << bad << "\"";
         EXPECT_NE(parsed.error().find("is not a duration"), std::string::npos) << parsed.error();
     }
+    EXPECT_EQ(detail::parse_duration("5us").error(),
+              "is finer than a millisecond (the smallest unit is 1ms)");
     EXPECT_EQ(detail::parse_duration("0.5ms").error(),
               "is finer than a millisecond (the smallest unit is 1ms)");
     EXPECT_EQ(detail::parse_positive_duration("-3s").error(), "is not a positive duration");
@@ -57,18 +59,19 @@ TEST(ValueParsers, PortRange) {
 }
 
 TEST(ValueParsers, EnumsAreCaseInsensitiveAndListAliases) {
-    EXPECT_EQ(*detail::parse_enum("HEAVY", detail::node_type_names()), dfaas::NodeType::Heavy);
-    EXPECT_EQ(*detail::parse_enum("2", detail::node_type_names()), dfaas::NodeType::Light);
-    EXPECT_EQ(*detail::parse_enum("warning", detail::log_level_names()), dfaas::LogLevel::Warn);
-    EXPECT_EQ(detail::parse_enum("3", detail::node_type_names()).error(),
+    EXPECT_EQ(*detail::parse_enum("HEAVY", dfaas::node_type_names()), dfaas::NodeType::Heavy);
+    EXPECT_EQ(*detail::parse_enum("2", dfaas::node_type_names()), dfaas::NodeType::Light);
+    EXPECT_EQ(*detail::parse_enum("warning", dfaas::log_level_names()), dfaas::LogLevel::Warn);
+    EXPECT_EQ(detail::parse_enum("3", dfaas::node_type_names()).error(),
               "is not one of heavy, mid, light (also accepted: 0, 1, 2)");
-    EXPECT_EQ(detail::parse_enum("x", detail::reject_mode_names()).error(),
+    EXPECT_EQ(detail::parse_enum("x", dfaas::reject_mode_names()).error(),
               "is not one of rst, drop");
 }
 
 TEST(ValueParsers, CanonicalNamesRoundTrip) {
-    for (const auto &[name, value] : detail::strategy_names())
-        EXPECT_EQ(*detail::parse_enum(dfaas::to_string(value), detail::strategy_names()), value);
+    for (const auto &[name, value] : dfaas::strategy_kind_names())
+        EXPECT_EQ(*detail::parse_enum(dfaas::to_string(value), dfaas::strategy_kind_names()),
+                  value);
     EXPECT_EQ(dfaas::to_string(dfaas::StrategyKind::NodeMargin), "nodemargin");
     EXPECT_EQ(dfaas::to_string(dfaas::NodeType::Mid), "mid");
 }

@@ -19,7 +19,6 @@ namespace {
 
 using strategy::ForecastError;
 using strategy::GroupLoad;
-using strategy::NodeType;
 
 // A fake reference service on a loopback socket. cpp-httplib's server ignores bodies on GET, so
 // this minimal server reads the raw request: it answers every request with `answer` and

@@ -13,7 +13,6 @@ namespace dfaas::forecast {
 namespace {
 
 using strategy::GroupLoad;
-using strategy::NodeType;
 
 constexpr double kTolerance = 0.01;
 

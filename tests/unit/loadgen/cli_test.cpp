@@ -191,7 +191,7 @@ TEST(Binary, OutputFlagWritesTheReportToAFile) {
     EXPECT_NE(text.find("node-a:5"), std::string::npos);
 }
 
-TEST(Binary, UsageErrorsExitWithOneAndSayWhy) {
+TEST(Binary, UsageErrorsExitWithTwoAndSayWhy) {
     struct Case {
         std::vector<std::string> args;
         std::string message;
@@ -208,13 +208,16 @@ TEST(Binary, UsageErrorsExitWithOneAndSayWhy) {
     };
     for (const Case &c : cases) {
         ProcessResult run = run_loadgen(c.args);
-        EXPECT_EQ(run.exit_code, 1) << c.message;
+        EXPECT_EQ(run.exit_code, 2) << c.message;
         EXPECT_NE(run.err.find("dfaas-loadgen: error:"), std::string::npos) << run.err;
         EXPECT_NE(run.err.find(c.message), std::string::npos) << run.err;
     }
     ProcessResult help = run_loadgen({"--help"});
     EXPECT_EQ(help.exit_code, 0);
     EXPECT_NE(help.out.find("--keepalive"), std::string::npos);
+    ProcessResult version = run_loadgen({"--version"});
+    EXPECT_EQ(version.exit_code, 0);
+    EXPECT_EQ(version.out.rfind("dfaas-loadgen ", 0), 0u) << version.out;
 }
 
 TEST(Binary, SigintStopsEarlyAndStillReports) {

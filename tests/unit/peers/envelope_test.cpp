@@ -60,7 +60,7 @@ TEST(Envelope, HeartbeatRoundTripsAndIsCanonical) {
 TEST(Envelope, EveryStrategyMessageRoundTrips) {
     std::vector<Body> bodies = {
         strategy::RecalcLimits{{{"figlet", 25.0}, {"shasum", 0.0}}},
-        strategy::NmsNodeInfo{strategy::NodeType::Light, {90.0, 2e9, 1e6}, {"curl", "figlet"}},
+        strategy::NmsNodeInfo{NodeType::Light, {90.0, 2e9, 1e6}, {"curl", "figlet"}},
         strategy::NmsMargin{24.55, strategy::GroupLoad{1.5, 0.0, 7.25}},
         strategy::StaticInfo{{"figlet"}},
         strategy::StaticInfo{{}},
@@ -117,7 +117,7 @@ TEST(Envelope, WireExampleOfTheDocsDecodes) {
     EXPECT_EQ(envelope.seq, 1718000000000001u);
     EXPECT_EQ(envelope.sent_at, at_ms(1718000000123));
     const auto &body = std::get<Heartbeat>(envelope.body);
-    EXPECT_EQ(body.node_type, strategy::NodeType::Mid);
+    EXPECT_EQ(body.node_type, NodeType::Mid);
     EXPECT_EQ(body.thresholds, (strategy::Thresholds{120.0, 5.5e9, 2.1e6}));
     EXPECT_EQ(body.strategy, "recalc");
     EXPECT_EQ(body.period, Millis{10000});

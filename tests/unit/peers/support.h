@@ -38,7 +38,7 @@ inline Keyring keyring(const std::string &text = kKeyText) {
 inline Heartbeat heartbeat(std::vector<FunctionPort> functions = {{"figlet", 31001}},
                            std::vector<PeerRef> peers = {}) {
     Heartbeat body;
-    body.node_type = strategy::NodeType::Heavy;
+    body.node_type = NodeType::Heavy;
     body.thresholds = {150.0, 8e9, 3e6};
     body.strategy = "recalc";
     body.period = Millis{10000};

@@ -11,23 +11,23 @@ namespace dfaas::strategy {
 namespace {
 
 TEST(StrategyNames, CanonicalShortAndReferenceNamesParse) {
-    EXPECT_EQ(parse_strategy_kind("recalc"), StrategyKind::Recalc);
-    EXPECT_EQ(parse_strategy_kind("nodemargin"), StrategyKind::NodeMargin);
-    EXPECT_EQ(parse_strategy_kind("nms"), StrategyKind::NodeMargin);
-    EXPECT_EQ(parse_strategy_kind("static"), StrategyKind::StaticWeights);
-    EXPECT_EQ(parse_strategy_kind("alllocal"), StrategyKind::AllLocal);
-    EXPECT_EQ(parse_strategy_kind("external"), StrategyKind::External);
-    EXPECT_EQ(parse_strategy_kind("recalcstrategy"), StrategyKind::Recalc);
-    EXPECT_EQ(parse_strategy_kind("nodemarginstrategy"), StrategyKind::NodeMargin);
-    EXPECT_EQ(parse_strategy_kind("staticstrategy"), StrategyKind::StaticWeights);
-    EXPECT_EQ(parse_strategy_kind("alllocalstrategy"), StrategyKind::AllLocal);
-    EXPECT_EQ(parse_strategy_kind("rlagentstrategy"), StrategyKind::External);
-    EXPECT_EQ(parse_strategy_kind("NodeMarginStrategy"), StrategyKind::NodeMargin);
+    EXPECT_EQ(select_strategy_kind("recalc"), StrategyKind::Recalc);
+    EXPECT_EQ(select_strategy_kind("nodemargin"), StrategyKind::NodeMargin);
+    EXPECT_EQ(select_strategy_kind("nms"), StrategyKind::NodeMargin);
+    EXPECT_EQ(select_strategy_kind("static"), StrategyKind::StaticWeights);
+    EXPECT_EQ(select_strategy_kind("alllocal"), StrategyKind::AllLocal);
+    EXPECT_EQ(select_strategy_kind("external"), StrategyKind::External);
+    EXPECT_EQ(select_strategy_kind("recalcstrategy"), StrategyKind::Recalc);
+    EXPECT_EQ(select_strategy_kind("nodemarginstrategy"), StrategyKind::NodeMargin);
+    EXPECT_EQ(select_strategy_kind("staticstrategy"), StrategyKind::StaticWeights);
+    EXPECT_EQ(select_strategy_kind("alllocalstrategy"), StrategyKind::AllLocal);
+    EXPECT_EQ(select_strategy_kind("rlagentstrategy"), StrategyKind::External);
+    EXPECT_EQ(select_strategy_kind("NodeMarginStrategy"), StrategyKind::NodeMargin);
 }
 
 TEST(StrategyNames, UnknownNameListsTheValidOnes) {
     try {
-        parse_strategy_kind("fastest");
+        select_strategy_kind("fastest");
         FAIL() << "no error";
     } catch (const Error &error) {
         const std::string message = error.what();
@@ -35,13 +35,13 @@ TEST(StrategyNames, UnknownNameListsTheValidOnes) {
         for (auto name : valid_strategy_names())
             EXPECT_NE(message.find(std::string(name)), std::string::npos) << name;
     }
-    EXPECT_THROW(parse_strategy_kind(""), Error);  // the reference fell back to Recalc
+    EXPECT_THROW(select_strategy_kind(""), Error);  // the reference fell back to Recalc
 }
 
 TEST(StrategyNames, CanonicalNamesRoundTrip) {
     for (auto kind : {StrategyKind::AllLocal, StrategyKind::StaticWeights, StrategyKind::Recalc,
                       StrategyKind::NodeMargin, StrategyKind::External})
-        EXPECT_EQ(parse_strategy_kind(to_string(kind)), kind);
+        EXPECT_EQ(select_strategy_kind(to_string(kind)), kind);
 }
 
 class ConstantForecaster final : public Forecaster {

@@ -154,7 +154,7 @@ TEST(FederationNodeMargin, NoModelsIsAClearError) {
     const Result r =
         run_dfaasctl({"simulate", "--snapshot", fixture("federation-nms.json").string()}, "",
                      {{"DFAAS_FORECASTER_DATA_DIR", std::nullopt}});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("Node Margin needs the forecaster models"), std::string::npos) << r.err;
 }
 
@@ -212,7 +212,7 @@ TEST(FederationErrors, NameTheFileThePathAndTheProblem) {
         SCOPED_TRACE(content);
         const auto file = dir.write("federation.json", content);
         const Result r = run_dfaasctl({"simulate", "--snapshot", file.string()});
-        EXPECT_EQ(r.code, 1);
+        EXPECT_EQ(r.code, 2);
         EXPECT_EQ(r.out, "");
         EXPECT_NE(r.err.find(file.string() + ": " + message), std::string::npos) << r.err;
     }

@@ -134,7 +134,7 @@ TEST_F(ForecastWithModels, BatchAnswersEveryGoodLineAroundBadOnes) {
         "\n" +                                                          // line 5: blank, skipped
         all[2].at("input").dump() + "\n" + line_of(0, 0, 0, 7) + "\n";  // line 7: no such node type
     const Result r = run_dfaasctl({"forecast", "--batch", "--models", dir()}, input);
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     const auto lines = r.out_lines();
     ASSERT_EQ(lines.size(), 6u) << r.out;
     expect_prediction(lines[0], all[0].at("regression"));
@@ -169,7 +169,7 @@ TEST_F(ForecastWithModels, BatchRejectsEachMalformedShape) {
     for (const auto &[line, message] : cases) {
         SCOPED_TRACE(line);
         const Result r = run_dfaasctl({"forecast", "--batch", "--models", dir()}, line + "\n");
-        EXPECT_EQ(r.code, 1);
+        EXPECT_EQ(r.code, 2);
         EXPECT_NE(r.err.find("line 1: " + message), std::string::npos) << r.err;
         ASSERT_EQ(r.out_lines().size(), 1u);
     }
@@ -196,7 +196,7 @@ TEST(Forecast, ModelsDirectoryWithoutTheVariantsFilesIsNotFound) {
 TEST(Forecast, NoModelsAnywhereIsAUsageError) {
     const Result r = run_dfaasctl({"forecast", "--low", "1", "--node-type", "mid"}, "",
                                   {{"DFAAS_FORECASTER_DATA_DIR", std::nullopt}});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("DFAAS_FORECASTER_DATA_DIR"), std::string::npos) << r.err;
 }
 
@@ -211,13 +211,13 @@ TEST(Forecast, BadArgumentsAreUsageErrors) {
     };
     for (const auto &args : cases) {
         const Result r = run_dfaasctl(args);
-        EXPECT_EQ(r.code, 1) << args[4] << " " << args[5] << ": " << r.err;
+        EXPECT_EQ(r.code, 2) << args[4] << " " << args[5] << ": " << r.err;
         EXPECT_FALSE(r.err.empty());
         EXPECT_EQ(r.out, "");
     }
     // --node-type is required for a single query.
     const Result r = run_dfaasctl({"forecast", "--models", nowhere, "--low", "1"});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("--node-type is required"), std::string::npos) << r.err;
 }
 

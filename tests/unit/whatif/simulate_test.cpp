@@ -181,7 +181,7 @@ TEST_F(SimulateNodeMargin, ModelsFromTheFileRelativeToIt) {
 TEST(SimulateNodeMarginErrors, NoModelsIsAClearError) {
     const Result r = run_dfaasctl({"simulate", "--snapshot", fixture("n1.json").string()}, "",
                                   {{"DFAAS_FORECASTER_DATA_DIR", std::nullopt}});
-    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.code, 2);
     EXPECT_NE(r.err.find("Node Margin needs the forecaster models"), std::string::npos) << r.err;
     const Result missing = run_dfaasctl(
         {"simulate", "--snapshot", fixture("n1.json").string(), "--models", "/nonexistent/m"});
@@ -195,14 +195,14 @@ TEST(SimulateNodeMarginErrors, NoModelsIsAClearError) {
 st::Snapshot agent_like_snapshot() {
     st::Snapshot s;
     s.node_id = "node1";
-    s.node_type = st::NodeType::Mid;
+    s.node_type = NodeType::Mid;
     s.period = std::chrono::seconds(10);
     s.now = st::Instant{std::chrono::milliseconds(1622548800000)};
     s.functions = {{"figlet", 31001, {{"dfaas.maxrate", "50"}}},
                    {"funca", 31002, {{"dfaas.maxrate", "10"}, {"dfaas.group", "HIGH_USAGE"}}},
                    {"nolimit", 31003, {}}};
     s.user_rates = {{"figlet", 12.5}, {"funca", 31.25}};
-    s.peers = st::PeerTable("node1", st::peer_ttl(st::StrategyKind::Recalc, s.period));
+    s.peers = st::PeerTable("node1", st::peer_ttl(StrategyKind::Recalc, s.period));
     const auto at = s.now - std::chrono::seconds(3);
     const Ipv4 two = *Ipv4::parse("10.0.0.2"), three = *Ipv4::parse("10.0.0.3");
     s.peers.record_membership("node2", two, {"funca", "shasum"}, at);
@@ -211,8 +211,7 @@ st::Snapshot agent_like_snapshot() {
     s.peers.apply("node3", three, st::RecalcLimits{{{"funca", 3}, {"figlet", 9}}}, at);
     s.peers.apply("node2", two, st::StaticInfo{{"funca", "shasum"}}, at);
     s.peers.apply("node3", three, st::StaticInfo{{"figlet", "funca"}}, at);
-    s.peers.apply("node2", two, st::NmsNodeInfo{st::NodeType::Heavy, {235, 6e9, 3.5e6}, {"funca"}},
-                  at);
+    s.peers.apply("node2", two, st::NmsNodeInfo{NodeType::Heavy, {235, 6e9, 3.5e6}, {"funca"}}, at);
     s.peers.apply("node2", two, st::NmsMargin{40.5, {1, 2, 3}}, at);
     return s;
 }
@@ -232,7 +231,7 @@ TEST(SimulateSnapshotJson, AgentSnapshotReplaysToTheInProcessDecision) {
         out.erase("node_id");
         out.erase("strategy");
         out.erase("now_ms");
-        const auto strategy = st::make_strategy(st::parse_strategy_kind(name));
+        const auto strategy = st::make_strategy(st::select_strategy_kind(name));
         EXPECT_EQ(out, st::decision_to_json(strategy->decide(snapshot)));
     }
 }
@@ -241,10 +240,9 @@ TEST(SimulateSnapshotJson, AgentSnapshotReplaysNodeMarginToo) {
     const auto directory = models();
     if (!directory) GTEST_SKIP() << dfaas::testing::forecaster_data_missing_message();
     st::Snapshot snapshot = agent_like_snapshot();
-    snapshot.peers =
-        st::PeerTable("node1", st::peer_ttl(st::StrategyKind::NodeMargin, snapshot.period),
-                      {snapshot.peers.entries().begin()->second,
-                       std::next(snapshot.peers.entries().begin())->second});
+    snapshot.peers = st::PeerTable("node1", st::peer_ttl(StrategyKind::NodeMargin, snapshot.period),
+                                   {snapshot.peers.entries().begin()->second,
+                                    std::next(snapshot.peers.entries().begin())->second});
     snapshot.user_rates["funca"] = 80;  // HIGH_USAGE: overloads a mid node
     TempDir dir;
     const auto file = dir.write("snapshot.json", st::snapshot_to_json(snapshot).dump());
@@ -256,7 +254,7 @@ TEST(SimulateSnapshotJson, AgentSnapshotReplaysNodeMarginToo) {
         out.erase(key);
     const auto forecaster =
         forecast::NativeForecaster::load(*directory, forecast::Variant::Regression);
-    const auto strategy = st::make_strategy(st::StrategyKind::NodeMargin, &forecaster);
+    const auto strategy = st::make_strategy(StrategyKind::NodeMargin, &forecaster);
     const st::Decision expected = strategy->decide(snapshot);
     ASSERT_TRUE(expected.nms.has_value());
     EXPECT_TRUE(expected.nms->overloaded);
@@ -293,27 +291,27 @@ struct ErrorCase {
 
 TEST(SimulateErrors, NameTheFileThePathAndTheProblem) {
     const std::vector<ErrorCase> cases{
-        {R"({"node_id": "a",)", {}, 1, "not valid JSON: parse error at line 1, column 17"},
-        {R"([1])", {}, 1, "expected a JSON object"},
-        {R"({"functions": []})", {}, 1, "snapshot.node_id: missing"},
+        {R"({"node_id": "a",)", {}, 2, "not valid JSON: parse error at line 1, column 17"},
+        {R"([1])", {}, 2, "expected a JSON object"},
+        {R"({"functions": []})", {}, 2, "snapshot.node_id: missing"},
         {R"({"node_id": "a", "functions": [{"name": "f", "port": 70000}]})",
          {},
-         1,
+         2,
          "snapshot.functions[0].port: expected an integer in 0..65535, got 70000"},
-        {R"({"node_id": "a", "user_rates": {"f": -1}})", {}, 1, "snapshot.user_rates['f']"},
-        {R"({"node_id": "a", "strategy": "roundrobin"})", {}, 1, "strategy: unknown strategy"},
-        {R"({"node_id": "a", "strategy": 3})", {}, 1, "strategy: expected a strategy name"},
+        {R"({"node_id": "a", "user_rates": {"f": -1}})", {}, 2, "snapshot.user_rates['f']"},
+        {R"({"node_id": "a", "strategy": "roundrobin"})", {}, 2, "strategy: unknown strategy"},
+        {R"({"node_id": "a", "strategy": 3})", {}, 2, "strategy: expected a strategy name"},
         {R"({"node_id": "a", "forecaster": {"model_dir": "m"}})",
          {},
-         1,
+         2,
          "forecaster.model_dir: unknown key"},
-        {R"({"node_id": "a", "forecaster": {"variant": "q50"}})", {}, 1, "forecaster.variant:"},
+        {R"({"node_id": "a", "forecaster": {"variant": "q50"}})", {}, 2, "forecaster.variant:"},
         {R"({"node_id": "a"})",
          {"--strategy", "roundrobin"},
-         1,
+         2,
          "--strategy: unknown strategy",
          false},
-        {R"({"node_id": "a"})", {"--steps", "3"}, 1, "--steps runs a federation file"},
+        {R"({"node_id": "a"})", {"--steps", "3"}, 2, "--steps runs a federation file"},
     };
     TempDir dir;
     for (const auto &c : cases) {

@@ -64,7 +64,7 @@ Agent::Agent(Config config, std::string node_id, AgentDependencies deps)
                                         std::pair{!deps_.attach_dataplane, "attach_dataplane"},
                                         std::pair{!deps_.open_peer_link, "open_peer_link"}})
         if (missing) throw std::invalid_argument(std::string("agent dependency missing: ") + what);
-    strategy_kind_ = to_strategy_kind(cfg_.strategy.name);
+    strategy_kind_ = cfg_.strategy.name;
     peer_table_ =
         strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
     health_.require(kInputOpenFaas);
@@ -257,8 +257,7 @@ void Agent::run_period_step(size_t step) {
         }
         snapshot = build_snapshot(clock_->system_now());
     }
-    if (step == 0 && strategy_kind_ == strategy::StrategyKind::External)
-        ask_external_model(snapshot);
+    if (step == 0 && strategy_kind_ == StrategyKind::External) ask_external_model(snapshot);
 
     strategy::Decision decision;
     try {
@@ -308,8 +307,8 @@ void Agent::run_period_step(size_t step) {
 
 void Agent::ensure_strategy() {
     // Node Margin needs its forecaster; until it loads, the node runs All-Local and says why.
-    if (strategy_ && (strategy_kind_ != strategy::StrategyKind::NodeMargin || forecaster_)) return;
-    if (strategy_kind_ == strategy::StrategyKind::NodeMargin && !forecaster_) {
+    if (strategy_ && (strategy_kind_ != StrategyKind::NodeMargin || forecaster_)) return;
+    if (strategy_kind_ == StrategyKind::NodeMargin && !forecaster_) {
         try {
             if (cfg_.forecaster.mode == ForecasterMode::Http)
                 forecaster_ = std::make_unique<forecast::HttpForecaster>(
@@ -326,8 +325,8 @@ void Agent::ensure_strategy() {
                  e.what());
         }
     }
-    if (strategy_kind_ == strategy::StrategyKind::NodeMargin && !forecaster_) {
-        if (!strategy_) strategy_ = strategy::make_strategy(strategy::StrategyKind::AllLocal);
+    if (strategy_kind_ == StrategyKind::NodeMargin && !forecaster_) {
+        if (!strategy_) strategy_ = strategy::make_strategy(StrategyKind::AllLocal);
         return;
     }
     strategy_ = strategy::make_strategy(strategy_kind_, forecaster_.get());
@@ -537,7 +536,7 @@ void Agent::gather_node_metrics() {
 strategy::Snapshot Agent::build_snapshot(Clock::time_point now) {
     strategy::Snapshot s;
     s.node_id = node_id_;
-    s.node_type = to_strategy_node_type(cfg_.node.type);
+    s.node_type = cfg_.node.type;
     s.thresholds =
         strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram, cfg_.strategy.nms.power};
     s.period = cfg_.strategy.period;
@@ -644,6 +643,8 @@ void Agent::install(const PolicySet &policies) {
         if (it != installed_.end() && it->second == policy) continue;
         try {
             dp_->set_policy(name, policy);
+            events_.policy_changed(name, it != installed_.end() ? &it->second : nullptr, policy,
+                                   clock_->system_now());
             installed_[name] = policy;
             ++policy_updates_;
         } catch (const std::exception &e) {
@@ -852,7 +853,7 @@ AgentView Agent::view() const {
     v.stats = last_stats_;
     v.ct_entries = ct_entries_;
     v.ct_expired_total = ct_expired_total_;
-    v.strategy_name = strategy_ ? std::string(strategy::to_string(strategy_->kind())) : "";
+    v.strategy_name = strategy_ ? std::string(to_string(strategy_->kind())) : "";
     v.unreachable = unreachable_;
     v.peers_over_capacity = peers_over_capacity_;
     v.skipped_functions = skipped_functions_;

@@ -29,6 +29,7 @@
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/strategy/strategy.h"
 #include "agent_deps.h"
+#include "event_log.h"
 #include "step_histogram.h"
 #include "failure_detector.h"
 #include "function_list_guard.h"
@@ -153,6 +154,8 @@ class Agent {
                       std::optional<std::chrono::seconds> ttl);
     bool clear_override(const std::string &function);
     void request_recalc();
+    // Recent peer and policy events (GET /v1/events, `dfaasctl monitor`); thread-safe.
+    const EventLog &events() const { return events_; }
 
   private:
     // start() up to the API and the loops.
@@ -187,7 +190,7 @@ class Agent {
     PortAllocator ports_;
     std::unique_ptr<strategy::Forecaster> forecaster_;
     std::unique_ptr<strategy::Strategy> strategy_;
-    strategy::StrategyKind strategy_kind_ = strategy::StrategyKind::AllLocal;
+    StrategyKind strategy_kind_ = StrategyKind::AllLocal;
     strategy::PeerTable peer_table_;  // stays empty without the peer protocol
     std::unique_ptr<PeerNetwork> peers_;
 
@@ -217,6 +220,7 @@ class Agent {
     std::optional<dp::Status> last_status_;
     FailureDetector failure_detector_;
     std::set<Ipv4> unreachable_;
+    EventLog events_;
 
     std::mutex wake_mu_;
     std::condition_variable wake_;

@@ -21,11 +21,13 @@ void Agent::detect_failures(const dp::Stats &stats, strategy::Instant now) {
             "every policy",
             id.value_or("?"), addr.str());
         unreachable_.insert(addr);
+        events_.peer_unreachable(addr, clock_->system_now());
         changed = true;
     }
     for (const auto &addr : peers_->take_recovered(now)) {
         spdlog::info("peer {} answers again", addr.str());
         unreachable_.erase(addr);
+        events_.peer_recovered(addr, clock_->system_now());
         failure_detector_.reset(addr);
         changed = true;
         request_recalc();  // the strategy may give it weight again right away

@@ -37,10 +37,10 @@ void Agent::peer_tick(
 peers::Heartbeat Agent::local_heartbeat() {
     std::lock_guard lock(mu_);
     peers::Heartbeat h;
-    h.node_type = to_strategy_node_type(cfg_.node.type);
+    h.node_type = cfg_.node.type;
     h.thresholds =
         strategy::Thresholds{cfg_.strategy.nms.cpu, cfg_.strategy.nms.ram, cfg_.strategy.nms.power};
-    h.strategy = std::string(strategy::to_string(strategy_kind_));
+    h.strategy = std::string(to_string(strategy_kind_));
     h.period = cfg_.strategy.period;
     for (const auto &[name, kf] : functions_)
         h.functions.push_back(peers::FunctionPort{name, kf.port});

@@ -1,6 +1,7 @@
 #include "api.h"
 
 #include <httplib.h>
+#include <charconv>
 #include <spdlog/spdlog.h>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +26,18 @@ void reply_json(httplib::Response &res, int status, const json &body) {
 
 void reply_error(httplib::Response &res, int status, const std::string &message) {
     reply_json(res, status, json{{"error", message}});
+}
+
+// A query parameter that must be a decimal number no larger than `max`; `fallback` when absent.
+std::optional<uint64_t> query_number(const httplib::Request &req, const char *name,
+                                     uint64_t fallback, uint64_t max) {
+    if (!req.has_param(name)) return fallback;
+    const std::string text = req.get_param_value(name);
+    uint64_t value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (text.empty() || ec != std::errc() || end != text.data() + text.size() || value > max)
+        return std::nullopt;
+    return value;
 }
 
 bool from_loopback(const httplib::Request &req) {
@@ -154,6 +167,17 @@ void register_api(peers::GuardedServer &server, Agent &agent, const Config &cfg)
     });
     server.Get("/v1/stats", [&agent](const httplib::Request &, httplib::Response &res) {
         reply_json(res, 200, stats_json(agent.view_with_fresh_stats()));
+    });
+    // Recent peer and policy events (`dfaasctl monitor`): those after `since`, at most `limit`
+    // (<= 256) per answer.
+    server.Get("/v1/events", [&agent](const httplib::Request &req, httplib::Response &res) {
+        auto since = query_number(req, "since", 0, UINT64_MAX);
+        if (!since) return reply_error(res, 400, "since: expects a sequence number");
+        auto limit = query_number(req, "limit", EventLog::kMaxPage, EventLog::kMaxPage);
+        if (!limit)
+            return reply_error(res, 400, "limit: expects 0.." + std::to_string(EventLog::kMaxPage));
+        const auto &log = agent.events();
+        reply_json(res, 200, to_json(log.since(*since, *limit), log.overwritten()));
     });
     server.Get("/v1/snapshot", [&agent](const httplib::Request &, httplib::Response &res) {
         auto snap = agent.last_snapshot();

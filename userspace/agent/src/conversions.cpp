@@ -7,8 +7,7 @@ dp::Settings dataplane_settings(const Config &cfg) {
     s.node = cfg.node.ip;
     s.gateway = cfg.dataplane.gateway;
     if (s.gateway.addr.is_unspecified()) s.gateway = Endpoint{cfg.node.ip, 8080};
-    s.reject_mode =
-        cfg.dataplane.reject_mode == RejectMode::Drop ? dp::RejectMode::Drop : dp::RejectMode::Rst;
+    s.reject_mode = cfg.dataplane.reject_mode;
     s.mtu = static_cast<uint16_t>(cfg.dataplane.mtu);
     s.syn_guard_rate = cfg.dataplane.syn_guard_rate;
     s.ct_timeout_syn = cfg.dataplane.ct_timeouts.syn;
@@ -16,34 +15,6 @@ dp::Settings dataplane_settings(const Config &cfg) {
     s.ct_timeout_closing = cfg.dataplane.ct_timeouts.closing;
     s.default_limit_in = cfg.dataplane.default_limit_in;
     return s;
-}
-
-strategy::StrategyKind to_strategy_kind(StrategyKind kind) {
-    switch (kind) {
-        case StrategyKind::Recalc:
-            return strategy::StrategyKind::Recalc;
-        case StrategyKind::NodeMargin:
-            return strategy::StrategyKind::NodeMargin;
-        case StrategyKind::Static:
-            return strategy::StrategyKind::StaticWeights;
-        case StrategyKind::AllLocal:
-            return strategy::StrategyKind::AllLocal;
-        case StrategyKind::External:
-            return strategy::StrategyKind::External;
-    }
-    return strategy::StrategyKind::AllLocal;
-}
-
-strategy::NodeType to_strategy_node_type(NodeType type) {
-    switch (type) {
-        case NodeType::Heavy:
-            return strategy::NodeType::Heavy;
-        case NodeType::Mid:
-            return strategy::NodeType::Mid;
-        case NodeType::Light:
-            return strategy::NodeType::Light;
-    }
-    return strategy::NodeType::Mid;
 }
 
 forecast::Variant to_forecast_variant(ForecasterVariant variant) {

@@ -1,4 +1,6 @@
-// Between the configuration's types and the libraries' (data plane, strategies, forecaster).
+// Between the configuration's types and the libraries' (data plane, strategies, forecaster). The
+// shared enumerations (dfaas/domain.h) need no conversion; what is left here assembles settings
+// or maps enumerations the configuration still defines on its own.
 #pragma once
 
 #include "dfaas/config/config.h"
@@ -9,8 +11,6 @@
 namespace dfaas::agent {
 
 dp::Settings dataplane_settings(const Config &cfg);
-strategy::StrategyKind to_strategy_kind(StrategyKind kind);
-strategy::NodeType to_strategy_node_type(NodeType type);
 forecast::Variant to_forecast_variant(ForecasterVariant variant);
 // The group table the strategies use: the configured group file, or the reference's defaults
 // when none is configured (labels dfaas.group override either).

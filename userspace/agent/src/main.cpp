@@ -18,6 +18,11 @@
 
 namespace {
 
+// The exit codes of every DFaaS binary (docs/operations.md, "Exit codes").
+constexpr int kExitOk = 0;
+constexpr int kExitFailure = 1;  // could not start, detach failed
+constexpr int kExitUsage = 2;    // bad command line or configuration
+
 spdlog::level::level_enum to_spdlog(dfaas::LogLevel level) {
     switch (level) {
         case dfaas::LogLevel::Trace:
@@ -87,11 +92,17 @@ int main(int argc, char **argv) {
     app.add_flag(
         "--detach", detach,
         "Remove the data plane (programs and pinned maps; open connections are reset), exit");
-    app.add_flag("--version", version, "Print the version");
-    CLI11_PARSE(app, argc, argv);
+    app.add_flag("--version", version, "Print the version and exit");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError &e) {
+        // --help prints and exits 0; a bad command line is a usage error, exit 2 like every DFaaS
+        // binary (docs/operations.md, "Exit codes"), not CLI11's own codes (105, 109, ...).
+        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+    }
     if (version) {
         std::cout << "dfaas-agent " << DFAAS_VERSION << " (" << DFAAS_GIT << ")\n";
-        return 0;
+        return kExitOk;
     }
 
     spdlog::set_default_logger(spdlog::stderr_color_mt("dfaas-agent"));
@@ -103,7 +114,7 @@ int main(int argc, char **argv) {
     if (!loaded.ok()) {
         for (const auto &e : loaded.errors)
             std::cerr << "dfaas-agent: config: " << e << '\n';
-        return 2;
+        return kExitUsage;
     }
     dfaas::Config cfg = *loaded.config;
     spdlog::set_level(to_spdlog(cfg.log.level));
@@ -119,7 +130,7 @@ int main(int argc, char **argv) {
         const auto problems = secret_problems(cfg);
         for (const auto &problem : problems)
             std::cerr << "dfaas-agent: config: " << problem << '\n';
-        return problems.empty() ? 0 : 2;
+        return problems.empty() ? kExitOk : kExitUsage;
     }
     if (detach) {
         try {
@@ -128,10 +139,10 @@ int main(int argc, char **argv) {
                                         " unpinned"
                                   : "nothing attached under " + cfg.dataplane.bpffs)
                       << '\n';
-            return 0;
+            return kExitOk;
         } catch (const std::exception &e) {
             std::cerr << "dfaas-agent: detach: " << e.what() << '\n';
-            return 1;
+            return kExitFailure;
         }
     }
 
@@ -141,7 +152,7 @@ int main(int argc, char **argv) {
     auto node_id = dfaas::resolve_node_id(cfg.node, dfaas::NodeIdFile::CreateIfMissing);
     if (!node_id) {
         std::cerr << "dfaas-agent: " << node_id.error() << '\n';
-        return 2;
+        return kExitUsage;
     }
 
     // Signals are taken synchronously by the main thread; every other thread inherits the mask.
@@ -156,7 +167,7 @@ int main(int argc, char **argv) {
         agent.start();
     } catch (const std::exception &e) {
         spdlog::critical("cannot start: {}", e.what());
-        return 1;
+        return kExitFailure;
     }
     std::thread waiter([&] {
         int sig = 0;
@@ -171,5 +182,5 @@ int main(int argc, char **argv) {
     pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
     spdlog::info("stopped");
-    return 0;
+    return kExitOk;
 }

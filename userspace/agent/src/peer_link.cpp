@@ -100,7 +100,7 @@ bool PeerAdmission::admits(const std::string &function) const {
 
 PeerAdmissions plan_peer_admissions(const std::vector<PeerView> &members,
                                     const strategy::PeerTable &table, strategy::Instant now) {
-    const std::string recalc(strategy::to_string(strategy::StrategyKind::Recalc));
+    const std::string recalc(to_string(StrategyKind::Recalc));
     PeerAdmissions admissions;
     for (const auto &member : members) {
         if (member.provisional || member.strategy != recalc) {

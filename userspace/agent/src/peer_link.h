@@ -39,7 +39,7 @@ struct PeerView {
     uint64_t messages = 0;
     std::vector<peers::FunctionPort> functions;
     std::string strategy;
-    strategy::NodeType node_type = strategy::NodeType::Mid;
+    NodeType node_type = NodeType::Mid;
     // What it last reported to the strategies (from the peer table), for `dfaasctl peers`.
     std::optional<std::map<std::string, double>> recalc_limit_out;
     std::optional<double> nms_margin;

@@ -178,7 +178,7 @@ json peers_json(const AgentView &v) {
                {"joined_unix", instant_seconds(p.joined)},
                {"messages", p.messages},
                {"strategy", p.strategy},
-               {"node_type", std::string(strategy::to_string(p.node_type))},
+               {"node_type", std::string(to_string(p.node_type))},
                {"functions", functions},
                {"reported", reported},
                {"reported_summary", summary.empty() ? "-" : summary}};

@@ -1,5 +1,7 @@
 #include "agent_commands.h"
 
+#include "dfaas/duration.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -22,6 +24,11 @@ int guarded(const std::function<int()> &body) {
     } catch (const CommandError &e) {
         std::cerr << "dfaasctl: " << e.message << '\n';
         return e.code;
+    } catch (const nlohmann::json::exception &e) {
+        // An agent of another version, or not an agent: its document lacks what the table shows.
+        std::cerr << "dfaasctl: the agent's answer is not the document this dfaasctl reads ("
+                  << e.what() << "; -o json prints it as it is)\n";
+        return kFailure;
     }
 }
 
@@ -238,7 +245,10 @@ int watch_stats(const GlobalOptions &g, const AgentClient &client, const std::st
                     r.req_rate = double(r.requests - std::min(r.requests, p.requests)) / seconds;
                 }
         double at = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
-        if (g.format == Format::Json) {
+        if (g.format == Format::Yaml) {
+            // One YAML document per refresh, each opened with "---".
+            std::cout << "---\n" << to_yaml(rows_json(rows, at)) << std::flush;
+        } else if (g.format == Format::Json) {
             std::cout << rows_json(rows, at).dump() << std::endl;  // one JSON document per line
         } else {
             if (tty) std::cout << "\033[H\033[2J";  // redraw in place on a terminal
@@ -254,23 +264,19 @@ int watch_stats(const GlobalOptions &g, const AgentClient &client, const std::st
     return kOk;
 }
 
-// "5m", "30s", "1h", "500ms", or plain seconds.
+// The shared duration grammar (dfaas/duration.h; plain seconds too): "5m", "1h30m", "500ms",
+// "2". At least 1ms, whole milliseconds.
 std::chrono::milliseconds parse_duration(const std::string &text, const std::string &option) {
-    try {
-        size_t used = 0;
-        double value = std::stod(text, &used);
-        std::string unit = text.substr(used);
-        double ms = unit == "ms"                  ? value
-                    : unit == "s" || unit.empty() ? value * 1e3
-                    : unit == "m"                 ? value * 60e3
-                    : unit == "h"                 ? value * 3600e3
-                                                  : -1;
-        if (ms <= 0) throw std::invalid_argument("");
-        return std::chrono::milliseconds(int64_t(ms));
-    } catch (const std::exception &) {
-        throw CommandError{option + ": \"" + text + "\" is not a duration (e.g. 1s, 500ms, 5m)",
+    auto parsed = dfaas::parse_duration(text, dfaas::BareNumber::Seconds);
+    if (!parsed) throw CommandError{dfaas::duration_error(option, text, parsed.reason), kUsage};
+    if (*parsed < std::chrono::milliseconds(1))
+        throw CommandError{dfaas::duration_error(option, text, "is shorter than the minimum 1ms"),
                            kUsage};
-    }
+    if (*parsed % std::chrono::milliseconds(1) != std::chrono::nanoseconds(0))
+        throw CommandError{
+            dfaas::duration_error(option, text, "is finer than a millisecond (the smallest unit)"),
+            kUsage};
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*parsed);
 }
 
 std::map<std::string, uint32_t> parse_weights(const std::vector<std::string> &items,
@@ -304,10 +310,10 @@ struct AgentContext {
 
     AgentClient client() const { return AgentClient(agent); }
 
-    // The document as is with -o json, else as the table `table` prints.
+    // The document as is with -o json or yaml, else as the table `table` prints.
     int emit(const json &doc, void (*table)(const json &)) const {
-        if (g.format == Format::Json)
-            print_json(std::cout, doc);
+        if (is_document(g.format))
+            print_document(std::cout, g.format, doc);
         else
             table(doc);
         return int(kOk);
@@ -368,9 +374,9 @@ void add_stats(CLI::App &app, const AgentContext &ctx) {
             if (r.path.rfind("peer ", 0) == 0)
                 r.req_rate = fr["to_peer_rps"].value(r.path.substr(5), NAN);
         }
-        if (ctx.g.format == Format::Json) {
-            print_json(
-                std::cout,
+        if (is_document(ctx.g.format)) {
+            print_document(
+                std::cout, ctx.g.format,
                 rows_json(rows,
                           std::chrono::duration<double>(Clock::now().time_since_epoch()).count()));
         } else {
@@ -385,8 +391,8 @@ void add_recalc(CLI::App &app, const AgentContext &ctx) {
         app.add_subcommand("recalc", "Recalculate the policies now (all steps of the strategy)");
     ctx.on_run(c, [ctx] {
         auto r = ctx.client().post("/v1/recalc", json::object());
-        if (ctx.g.format == Format::Json)
-            print_json(std::cout, r);
+        if (is_document(ctx.g.format))
+            print_document(std::cout, ctx.g.format, r);
         else
             std::cerr << "recalculation requested\n";
         return int(kOk);
@@ -442,7 +448,9 @@ void add_snapshot(CLI::App &app, const AgentContext &ctx) {
     auto *c = app.add_subcommand(
         "snapshot", "Print the agent's last strategy snapshot (for dfaasctl simulate)");
     ctx.on_run(c, [ctx] {
-        print_json(std::cout, ctx.client().get("/v1/snapshot"));
+        // A document in any case (the input of dfaasctl simulate): JSON unless -o yaml.
+        print_document(std::cout, ctx.g.format == Format::Yaml ? Format::Yaml : Format::Json,
+                       ctx.client().get("/v1/snapshot"));
         return int(kOk);
     });
 }

@@ -2,11 +2,24 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <map>
 #include <string>
 
 namespace dfaas::cli {
 
-// A bash completion script for `app` (dfaasctl completion bash > /etc/bash_completion.d/dfaasctl).
-std::string bash_completion(const CLI::App &app);
+// Words the tree cannot tell: the values an option takes ("--output" -> "table json yaml") and
+// the arguments of a command (" completion" -> "bash zsh fish"), keyed by option name or by
+// command path (" dp service").
+struct CompletionExtras {
+    std::map<std::string, std::string> option_values;
+    std::map<std::string, std::string> command_arguments;
+};
+
+// The completion script for `shell` ("bash", "zsh" or "fish"):
+//   dfaasctl completion bash > /etc/bash_completion.d/dfaasctl
+//   dfaasctl completion zsh > "${fpath[1]}/_dfaasctl"
+//   dfaasctl completion fish > ~/.config/fish/completions/dfaasctl.fish
+std::string completion_script(const CLI::App &app, const std::string &shell,
+                              const CompletionExtras &extras);
 
 }  // namespace dfaas::cli

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "dfaas/abi.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/dataplane/json.h"
 
@@ -22,7 +23,7 @@ int exit_code_for(const dp::Error &e) {
         case ENOENT:
             return kNotFound;
         default:
-            return kUsage;
+            return kFailure;
     }
 }
 
@@ -36,6 +37,9 @@ int guarded(const std::function<int()> &body) {
     } catch (const CommandError &e) {
         std::cerr << "dfaasctl: " << e.message << '\n';
         return e.code;
+    } catch (const std::exception &e) {  // a bug or an exhausted resource, never a crash
+        std::cerr << "dfaasctl: unexpected error: " << e.what() << '\n';
+        return kFailure;
     }
 }
 
@@ -67,6 +71,18 @@ std::map<Ipv4, uint32_t> parse_pairs(const std::vector<std::string> &items,
     return out;
 }
 
+// A function name as the data plane stores it (1..63 bytes): checked before any map is opened,
+// so a bad name never leaves a half-done change.
+const std::string &checked_function(const std::string &name) {
+    if (name.empty() || name.size() >= DFAAS_FUNCTION_NAME_LEN)
+        throw CommandError{"function name \"" + name.substr(0, DFAAS_FUNCTION_NAME_LEN) +
+                               (name.size() > DFAAS_FUNCTION_NAME_LEN ? "..." : "") +
+                               "\" must be 1 to " + std::to_string(DFAAS_FUNCTION_NAME_LEN - 1) +
+                               " characters",
+                           kUsage};
+    return name;
+}
+
 std::string weights_text(const std::map<Ipv4, uint32_t> &weights) {
     std::string text;
     for (const auto &[a, w] : weights)
@@ -75,7 +91,7 @@ std::string weights_text(const std::map<Ipv4, uint32_t> &weights) {
 }
 
 void print_status(const GlobalOptions &g, const dp::Status &st) {
-    if (g.format == Format::Json) return print_json(std::cout, dp::to_json(st));
+    if (is_document(g.format)) return print_document(std::cout, g.format, dp::to_json(st));
     Table t({"FIELD", "VALUE"});
     t.add({"interface", st.interface.empty()
                             ? "ifindex " + std::to_string(st.ifindex) + " (not in this netns)"
@@ -89,7 +105,7 @@ void print_status(const GlobalOptions &g, const dp::Status &st) {
     t.add({"attached since", format_unix_time(st.attached_unix_ns)});
     t.add({"node", st.settings.node.str()});
     t.add({"gateway", st.settings.gateway.str()});
-    t.add({"reject mode", to_string(st.settings.reject_mode)});
+    t.add({"reject mode", std::string(to_string(st.settings.reject_mode))});
     t.add({"mtu", std::to_string(st.settings.mtu)});
     t.add({"steering", st.settings.enabled ? "enabled" : "disabled (all traffic passes)"});
     t.add({"conntrack capacity", std::to_string(st.ct_capacity)});
@@ -100,7 +116,7 @@ void print_status(const GlobalOptions &g, const dp::Status &st) {
 }
 
 void print_stats(const GlobalOptions &g, const dp::Stats &st) {
-    if (g.format == Format::Json) return print_json(std::cout, dp::to_json(st));
+    if (is_document(g.format)) return print_document(std::cout, g.format, dp::to_json(st));
     Table f({"FUNCTION", "PATH", "CONNS", "REQUESTS", "PACKETS", "BYTES"});
     auto row = [&](const std::string &fn, const std::string &path, const dp::PathCounters &c) {
         if (c.connections == 0 && c.packets == 0) return;
@@ -135,11 +151,11 @@ void print_stats(const GlobalOptions &g, const dp::Stats &st) {
 }
 
 void print_ct(const GlobalOptions &g, const std::vector<dp::CtEntry> &entries) {
-    if (g.format == Format::Json) {
+    if (is_document(g.format)) {
         json arr = json::array();
         for (const auto &e : entries)
             arr.push_back(dp::to_json(e));
-        return print_json(std::cout, arr);
+        return print_document(std::cout, g.format, arr);
     }
     Table t({"CLIENT", "SERVICE", "FUNCTION", "PATH", "STATE", "PEER", "AGE", "IDLE"});
     for (const auto &e : entries)
@@ -173,8 +189,8 @@ void print_policies(const GlobalOptions &g, Dataplane &dp, const std::string &on
                weights_text(p->policy.overflow), weights_text(p->policy.limit_in)});
     }
     if (!only.empty() && !found) throw CommandError{"function " + only + " not found", kNotFound};
-    if (g.format == Format::Json)
-        print_json(std::cout, out);
+    if (is_document(g.format))
+        print_document(std::cout, g.format, out);
     else
         t.print(std::cout);
 }
@@ -214,7 +230,7 @@ void add_attach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
         auto gw = Endpoint::parse(*gateway);
         if (!gw) throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};
         attach->settings.gateway = *gw;
-        attach->settings.reject_mode = *dp::parse_reject_mode(*reject);
+        attach->settings.reject_mode = *parse_reject_mode(*reject);
         auto d = Dataplane::attach(*attach);
         print_status(g, d->status());
         return kOk;
@@ -254,12 +270,14 @@ void add_service_add(CLI::App &svc, GlobalOptions &g, std::function<int()> &run)
     c->add_flag("--peer-port", args->peer_port,
                 "The port belongs to a peer (forwarded-in traffic)");
     on_run(c, run, [&g, args] {
-        auto d = Dataplane::open(g.bpffs);
+        std::optional<Ipv4> addr;
+        if (!args->addr.empty()) addr = parse_ip(args->addr, "--addr");
         dp::Service s;
-        s.addr = args->addr.empty() ? d->settings().node : parse_ip(args->addr, "--addr");
+        s.function = checked_function(args->function);
         s.port = args->port;
-        s.function = args->function;
         s.local = !args->peer_port;
+        auto d = Dataplane::open(g.bpffs);
+        s.addr = addr ? *addr : d->settings().node;
         d->set_service(s);
         return kOk;
     });
@@ -275,8 +293,10 @@ void add_service_del(CLI::App &svc, GlobalOptions &g, std::function<int()> &run)
     c->add_option("port", args->port, "Function port")->required()->check(CLI::Range(1, 65535));
     c->add_option("--addr", args->addr, "Address of the port (default: this node's address)");
     on_run(c, run, [&g, args] {
+        std::optional<Ipv4> given;
+        if (!args->addr.empty()) given = parse_ip(args->addr, "--addr");
         auto d = Dataplane::open(g.bpffs);
-        Ipv4 addr = args->addr.empty() ? d->settings().node : parse_ip(args->addr, "--addr");
+        Ipv4 addr = given ? *given : d->settings().node;
         if (!d->delete_service(addr, args->port))
             throw CommandError{"no service at " + addr.str() + ":" + std::to_string(args->port),
                                kNotFound};
@@ -288,11 +308,11 @@ void add_service_list(CLI::App &svc, GlobalOptions &g, std::function<int()> &run
     auto *c = svc.add_subcommand("list", "List function ports");
     on_run(c, run, [&g] {
         auto list = Dataplane::open(g.bpffs)->services();
-        if (g.format == Format::Json) {
+        if (is_document(g.format)) {
             json arr = json::array();
             for (const auto &s : list)
                 arr.push_back(dp::to_json(s));
-            print_json(std::cout, arr);
+            print_document(std::cout, g.format, arr);
             return kOk;
         }
         Table t({"ADDRESS", "PORT", "FUNCTION", "OWNER"});
@@ -309,8 +329,10 @@ void add_peer_add(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) {
     auto *c = peer.add_subcommand("add", "Add a peer");
     c->add_option("ip", *ip, "Peer address")->required();
     on_run(c, run, [&g, ip] {
-        uint32_t idx = Dataplane::open(g.bpffs)->add_peer(parse_ip(*ip, "peer"));
-        if (g.format == Format::Json) print_json(std::cout, json{{"addr", *ip}, {"index", idx}});
+        Ipv4 addr = parse_ip(*ip, "peer");
+        uint32_t idx = Dataplane::open(g.bpffs)->add_peer(addr);
+        if (is_document(g.format))
+            print_document(std::cout, g.format, json{{"addr", *ip}, {"index", idx}});
         return kOk;
     });
 }
@@ -320,7 +342,8 @@ void add_peer_del(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) {
     auto *c = peer.add_subcommand("del", "Remove a peer (and its weights from every policy)");
     c->add_option("ip", *ip, "Peer address")->required();
     on_run(c, run, [&g, ip] {
-        if (!Dataplane::open(g.bpffs)->remove_peer(parse_ip(*ip, "peer")))
+        Ipv4 addr = parse_ip(*ip, "peer");
+        if (!Dataplane::open(g.bpffs)->remove_peer(addr))
             throw CommandError{"peer " + *ip + " not found", kNotFound};
         return kOk;
     });
@@ -330,11 +353,11 @@ void add_peer_list(CLI::App &peer, GlobalOptions &g, std::function<int()> &run) 
     auto *c = peer.add_subcommand("list", "List peers");
     on_run(c, run, [&g] {
         auto list = Dataplane::open(g.bpffs)->peers();
-        if (g.format == Format::Json) {
+        if (is_document(g.format)) {
             json arr = json::array();
             for (const auto &p : list)
                 arr.push_back(json{{"addr", p.addr.str()}, {"index", p.index}});
-            print_json(std::cout, arr);
+            print_document(std::cout, g.format, arr);
             return kOk;
         }
         Table t({"PEER", "INDEX"});
@@ -371,7 +394,9 @@ void add_policy_set(CLI::App &pol, GlobalOptions &g, std::function<int()> &run) 
         p.overflow = parse_pairs(args->overflow, "--overflow");
         p.limit_in = parse_pairs(args->limit_in, "--limit-in");
         if (auto err = p.validate()) throw CommandError{*err, kUsage};
-        Dataplane::open(g.bpffs)->set_policy(args->function, p);
+        // Checked on a line of its own: in open()->set_policy(checked(...)), open() runs first.
+        const std::string &function = checked_function(args->function);
+        Dataplane::open(g.bpffs)->set_policy(function, p);
         return kOk;
     });
 }
@@ -381,6 +406,7 @@ void add_policy_show(CLI::App &pol, GlobalOptions &g, std::function<int()> &run)
     auto *c = pol.add_subcommand("show", "Show installed policies");
     c->add_option("function", *function, "Only this function");
     on_run(c, run, [&g, function] {
+        if (!function->empty()) checked_function(*function);
         auto d = Dataplane::open(g.bpffs);
         print_policies(g, *d, *function);
         return kOk;
@@ -392,6 +418,7 @@ void add_policy_clear(CLI::App &pol, GlobalOptions &g, std::function<int()> &run
     auto *c = pol.add_subcommand("clear", "Uninstall a function's policy");
     c->add_option("function", *function, "Function name")->required();
     on_run(c, run, [&g, function] {
+        checked_function(*function);
         auto d = Dataplane::open(g.bpffs);
         if (!d->function_id(*function))
             throw CommandError{"function " + *function + " not found", kNotFound};
@@ -411,7 +438,8 @@ void add_stats(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
 void add_ct(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     auto limit = std::make_shared<size_t>(1000);
     auto *c = dp_cmd.add_subcommand("ct", "Tracked connections");
-    c->add_option("--limit", *limit, "At most this many entries");
+    c->add_option("--limit", *limit, "At most this many entries (1 to 16777216)")
+        ->check(CLI::Range(size_t(1), size_t(16) * 1024 * 1024));
     on_run(c, run, [&g, limit] {
         print_ct(g, Dataplane::open(g.bpffs)->conntrack(*limit));
         return kOk;
@@ -422,9 +450,9 @@ void add_gc(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     auto *c = dp_cmd.add_subcommand("gc", "Delete expired conntrack entries now");
     on_run(c, run, [&g] {
         auto r = Dataplane::open(g.bpffs)->collect_garbage();
-        if (g.format == Format::Json)
-            print_json(std::cout,
-                       json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
+        if (is_document(g.format))
+            print_document(std::cout, g.format,
+                           json{{"scanned", r.scanned}, {"expired", r.expired}, {"live", r.live}});
         else
             std::cout << "scanned " << r.scanned << ", expired " << r.expired << ", live " << r.live
                       << '\n';

@@ -7,7 +7,10 @@
 #include "agent_commands.h"
 #include "completion.h"
 #include "dfaas/version.h"
+#include "dfaas/duration.h"
 #include "dp_commands.h"
+#include "monitor_command.h"
+#include "suggestions.h"
 #include "whatif_commands.h"
 
 int main(int argc, char **argv) {
@@ -16,12 +19,17 @@ int main(int argc, char **argv) {
                  "dfaasctl"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "Help for every command");
+    app.set_version_flag("--version",
+                         std::string("dfaasctl ") + DFAAS_VERSION + " (" + DFAAS_GIT + ")",
+                         "Print the version and exit");
+    // Global options may follow the subcommand too (dfaasctl dp stats -o json), as with kubectl.
+    app.fallthrough();
 
     GlobalOptions global;
     if (const char *env = std::getenv("DFAAS_BPFFS")) global.bpffs = env;
     std::string output = "table";
-    app.add_option("-o,--output", output, "Output format: table or json")
-        ->check(CLI::IsMember({"table", "json"}))
+    app.add_option("-o,--output", output, "Output format: table, json or yaml")
+        ->check(CLI::IsMember({"table", "json", "yaml"}))
         ->capture_default_str();
     app.add_option("--bpffs", global.bpffs, "Pin directory of the data plane (env DFAAS_BPFFS)")
         ->capture_default_str();
@@ -32,17 +40,23 @@ int main(int argc, char **argv) {
         ->capture_default_str();
     app.add_option("--token", agent.token,
                    "Control token for mutations from other hosts (env DFAAS_TOKEN)");
+    std::string request_timeout = "5s";
+    app.add_option("--request-timeout", request_timeout,
+                   "How long to wait for the agent: connect, send, answer (e.g. 2s, 500ms)")
+        ->capture_default_str();
 
     std::function<int()> run;
     add_agent_commands(app, global, agent, run);
     add_dp_commands(app, global, run);
+    add_monitor_command(app, global, agent, run);
     add_whatif_commands(app, global, run);
 
     auto *version = app.add_subcommand("version", "Print the version");
     version->callback([&] {
         run = [&] {
-            if (global.format == Format::Json)
-                print_json(std::cout, {{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}});
+            if (is_document(global.format))
+                print_document(std::cout, global.format,
+                               nlohmann::json{{"version", DFAAS_VERSION}, {"git", DFAAS_GIT}});
             else
                 std::cout << "dfaasctl " << DFAAS_VERSION << " (" << DFAAS_GIT << ")\n";
             return int(kOk);
@@ -51,23 +65,51 @@ int main(int argc, char **argv) {
 
     auto *completion = app.add_subcommand("completion", "Print a shell completion script");
     std::string shell;
-    completion->add_option("shell", shell, "bash")->required()->check(CLI::IsMember({"bash"}));
+    completion->add_option("shell", shell, "bash, zsh or fish")
+        ->required()
+        ->check(CLI::IsMember({"bash", "zsh", "fish"}));
     completion->callback([&] {
         run = [&] {
-            std::cout << bash_completion(app);
+            CompletionExtras extras;
+            extras.command_arguments[" completion"] = "bash zsh fish";
+            extras.option_values["-o"] = extras.option_values["--output"] = "table json yaml";
+            std::cout << completion_script(app, shell, extras);
             return int(kOk);
         };
     });
 
     // Options are parsed before subcommand callbacks run, so the format is known when the
     // callbacks pick the action; the action itself runs after parsing.
-    app.parse_complete_callback(
-        [&] { global.format = output == "json" ? Format::Json : Format::Table; });
+    std::string bad_timeout;
+    app.parse_complete_callback([&] {
+        global.format = output == "json"   ? Format::Json
+                        : output == "yaml" ? Format::Yaml
+                                           : Format::Table;
+        auto timeout = dfaas::parse_duration(request_timeout, dfaas::BareNumber::Seconds);
+        if (!timeout || *timeout < std::chrono::milliseconds(1))
+            bad_timeout =
+                dfaas::duration_error("--request-timeout", request_timeout,
+                                      timeout ? "is shorter than the minimum 1ms" : timeout.reason);
+        else
+            agent.timeout_ms = int(std::min<int64_t>(
+                std::chrono::duration_cast<std::chrono::milliseconds>(*timeout).count(),
+                24 * 3600 * 1000));
+    });
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError &e) {
-        int rc = app.exit(e);
-        return rc == 0 ? kOk : kUsage;
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+        std::vector<std::string> args(argv + 1, argv + argc);
+        if (auto message = unknown_word_message(app, args)) {
+            std::cerr << "dfaasctl: " << *message << "\nRun 'dfaasctl --help' for usage.\n";
+            return kUsage;
+        }
+        app.exit(e);
+        return kUsage;
+    }
+    if (!bad_timeout.empty()) {
+        std::cerr << "dfaasctl: " << bad_timeout << '\n';
+        return kUsage;
     }
     return run ? run() : int(kUsage);
 }

@@ -1,8 +1,11 @@
 #include "output.h"
 
 #include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
@@ -50,6 +53,121 @@ std::string bold(const std::string &text) {
 
 void print_json(std::ostream &out, const nlohmann::json &value) {
     out << value.dump(2) << '\n';
+}
+
+namespace {
+
+// Plain (unquoted) only when no YAML reader could take the text for anything but a string:
+// identifier-like, and not a word YAML 1.1 reads as a boolean or null.
+bool plain_is_safe(const std::string &text) {
+    if (text.empty()) return false;
+    const unsigned char first = static_cast<unsigned char>(text.front());
+    if (!std::isalpha(first) && first != '_' && first != '/') return false;
+    for (char c : text) {
+        const unsigned char u = static_cast<unsigned char>(c);
+        if (!std::isalnum(u) && c != '_' && c != '-' && c != '.' && c != '/') return false;
+    }
+    std::string lower;
+    for (char c : text)
+        lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    static const char *const kReserved[] = {"y",    "n",     "yes",  "no",   "on",  "off",
+                                            "true", "false", "null", ".nan", ".inf"};
+    for (const char *word : kReserved)
+        if (lower == word) return false;
+    return true;
+}
+
+void emit_string(YAML::Emitter &out, const std::string &text) {
+    if (!plain_is_safe(text)) out << YAML::DoubleQuoted;
+    out << text;
+}
+
+template <class Json>
+void emit(YAML::Emitter &out, const Json &value) {
+    switch (value.type()) {
+        case nlohmann::json::value_t::object:
+            out << YAML::BeginMap;
+            for (auto it = value.begin(); it != value.end(); ++it) {
+                out << YAML::Key;
+                emit_string(out, it.key());
+                out << YAML::Value;
+                emit(out, it.value());
+            }
+            out << YAML::EndMap;
+            break;
+        case nlohmann::json::value_t::array:
+            out << YAML::BeginSeq;
+            for (const auto &element : value)
+                emit(out, element);
+            out << YAML::EndSeq;
+            break;
+        case nlohmann::json::value_t::string:
+            emit_string(out, value.template get_ref<const std::string &>());
+            break;
+        case nlohmann::json::value_t::boolean:
+            out << YAML::TrueFalseBool << value.template get<bool>();
+            break;
+        case nlohmann::json::value_t::number_integer:
+            out << value.template get<int64_t>();
+            break;
+        case nlohmann::json::value_t::number_unsigned:
+            out << value.template get<uint64_t>();
+            break;
+        case nlohmann::json::value_t::number_float: {
+            // nlohmann writes NaN and infinities as null; so does the YAML.
+            // The JSON's own shortest round-trip text, with a '.' before any exponent: YAML 1.1
+            // readers (PyYAML) take "1e-05" for a string and "1.0e-05" for a number.
+            const double number = value.template get<double>();
+            if (!std::isfinite(number)) {
+                out << YAML::Null;
+                break;
+            }
+            std::string text = nlohmann::json(number).dump();
+            auto exponent = text.find_first_of("eE");
+            if (exponent != std::string::npos && text.find('.') == std::string::npos)
+                text.insert(exponent, ".0");
+            out << text;
+            break;
+        }
+        default:  // null, discarded, binary (never produced by dfaasctl)
+            out << YAML::Null;
+            break;
+    }
+}
+
+template <class Json>
+std::string yaml_text(const Json &value) {
+    YAML::Emitter out;
+    out.SetNullFormat(YAML::LowerNull);
+    emit(out, value);
+    return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace
+
+std::string to_yaml(const nlohmann::json &value) {
+    return yaml_text(value);
+}
+std::string to_yaml(const nlohmann::ordered_json &value) {
+    return yaml_text(value);
+}
+
+std::string to_yaml_sequence_item(const nlohmann::json &value) {
+    return yaml_text(nlohmann::json::array({value}));
+}
+
+void print_document(std::ostream &out, Format format, const nlohmann::json &value) {
+    if (format == Format::Yaml)
+        out << to_yaml(value);
+    else
+        print_json(out, value);
+}
+
+void print_document(std::ostream &out, Format format, const nlohmann::ordered_json &value) {
+    if (format == Format::Yaml)
+        out << to_yaml(value);
+    else
+        out << value.dump(2) << '\n';
 }
 
 std::string format_count(uint64_t n) {

@@ -1,5 +1,5 @@
-// Output for dfaasctl: aligned tables for people, stable JSON for scripts. Data goes to stdout,
-// diagnostics to stderr.
+// Output for dfaasctl: aligned tables for people, stable JSON or YAML for scripts (the YAML is
+// the same document as the JSON). Data goes to stdout, diagnostics to stderr.
 #pragma once
 
 #include <iosfwd>
@@ -9,21 +9,27 @@
 
 namespace dfaas::cli {
 
-enum class Format { Table, Json };
+enum class Format { Table, Json, Yaml };
 
-// Exit codes shared by every command.
+// -o json or -o yaml: a document rather than a table.
+inline bool is_document(Format format) {
+    return format != Format::Table;
+}
+
+// Exit codes of every DFaaS binary (the table in docs/operations.md, "Exit codes").
 enum ExitCode : int {
     kOk = 0,
-    kUsage = 1,
-    kUnreachable = 2,
-    kNotFound = 3,
-    kPermission = 4,
+    kFailure = 1,      // the operation failed at run time (kernel, I/O, the agent's own error)
+    kUsage = 2,        // invalid command line or input, refused before anything was changed
+    kNotFound = 3,     // the function, peer, service or file named does not exist
+    kPermission = 4,   // not allowed (not root, token missing or refused)
+    kUnreachable = 5,  // the agent cannot be reached (refused, unresolvable host, timeout)
 };
 
 // A command failure: the message for stderr and the exit code.
 struct CommandError {
     std::string message;
-    int code = kUsage;
+    int code = kFailure;
 };
 
 class Table {
@@ -43,6 +49,17 @@ bool use_colour();
 std::string bold(const std::string &text);
 
 void print_json(std::ostream &out, const nlohmann::json &value);
+
+// The same value as a YAML block document (strings quoted wherever plain text would read as
+// something else, empty containers as {} and [], non-finite numbers as null like the JSON).
+std::string to_yaml(const nlohmann::json &value);
+std::string to_yaml(const nlohmann::ordered_json &value);
+// One element of a YAML sequence ("- ..."), so a list can be printed element by element.
+std::string to_yaml_sequence_item(const nlohmann::json &value);
+
+// `value` as JSON (2-space indented) or YAML, as `format` asks (not Format::Table).
+void print_document(std::ostream &out, Format format, const nlohmann::json &value);
+void print_document(std::ostream &out, Format format, const nlohmann::ordered_json &value);
 
 // Human formats.
 std::string format_count(uint64_t n);            // 1234567 -> 1.23M

@@ -21,7 +21,6 @@ namespace {
 using nlohmann::json;
 using namespace whatif;
 using strategy::Decision;
-using strategy::StrategyKind;
 
 int guarded(const std::function<int()> &body) {
     try {
@@ -34,7 +33,7 @@ int guarded(const std::function<int()> &body) {
         return kUsage;
     } catch (const std::exception &e) {  // a bug or an exhausted resource, never a crash
         std::cerr << "dfaasctl: unexpected error: " << e.what() << '\n';
-        return kUsage;
+        return kFailure;
     }
 }
 
@@ -66,11 +65,11 @@ struct ForecastOptions {
 
 int run_forecast(const GlobalOptions &g, const ForecastOptions &o) {
     const auto variant = variant_from_option(o.variant);
-    std::optional<strategy::NodeType> type;
+    std::optional<NodeType> type;
     if (!o.batch) {
         if (o.node_type.empty())
             throw CommandError{"--node-type is required (heavy, mid, light or 0, 1, 2)", kUsage};
-        type = strategy::parse_node_type(o.node_type);
+        type = parse_node_type(o.node_type);
         if (!type)
             throw CommandError{
                 "--node-type: \"" + o.node_type + "\" is not heavy, mid, light, 0, 1 or 2", kUsage};
@@ -82,8 +81,9 @@ int run_forecast(const GlobalOptions &g, const ForecastOptions &o) {
     if (o.batch)
         return run_forecast_batch(forecaster, std::cin, std::cout, std::cerr) == 0 ? kOk : kUsage;
     const auto prediction = forecaster.predict({o.high, o.low, o.medium}, *type);
-    if (g.format == Format::Json) {
-        std::cout << prediction_to_json(prediction).dump(2) << '\n';  // print_json would sort
+    if (is_document(g.format)) {
+        // ordered_json: the metrics in the order the table has them (print_json would sort).
+        print_document(std::cout, g.format, prediction_to_json(prediction));
         return kOk;
     }
     Table t({"METRIC", "VALUE", "UNIT"});
@@ -325,14 +325,14 @@ int run_simulate(const GlobalOptions &g, const SimulateOptions &o) {
     StrategyKind kind;
     if (o.strategy_option->count() > 0) {
         try {
-            kind = strategy::parse_strategy_kind(o.strategy);
+            kind = strategy::select_strategy_kind(o.strategy);
         } catch (const strategy::Error &e) {
             throw CommandError{std::string("--strategy: ") + e.what(), kUsage};
         }
     } else {
         kind = about_file(o.file, [&] {
             try {
-                return strategy::parse_strategy_kind(settings.strategy.value_or("recalc"));
+                return strategy::select_strategy_kind(settings.strategy.value_or("recalc"));
             } catch (const strategy::Error &e) {
                 throw strategy::Error(std::string("strategy: ") + e.what());
             }
@@ -369,12 +369,12 @@ int run_simulate(const GlobalOptions &g, const SimulateOptions &o) {
         const auto snapshot =
             about_file(o.file, [&] { return snapshot_from_document(document, kind); });
         const Decision decision = about_file(o.file, [&] { return strategy->decide(snapshot); });
-        if (g.format == Format::Json) {
+        if (is_document(g.format)) {
             json out = decision_json(decision);
             out["node_id"] = snapshot.node_id;
             out["strategy"] = to_string(kind);
             out["now_ms"] = snapshot.now.time_since_epoch().count();
-            print_json(std::cout, out);
+            print_document(std::cout, g.format, out);
         } else {
             print_decision_table(snapshot, kind, decision);
         }
@@ -392,6 +392,8 @@ int run_simulate(const GlobalOptions &g, const SimulateOptions &o) {
         const PeriodResult result = about_file(o.file, [&] { return simulator.run_period(); });
         if (g.format == Format::Json)
             print_json_element(period_json(result), k == 0);
+        else if (g.format == Format::Yaml)
+            std::cout << to_yaml_sequence_item(period_json(result));
         else
             print_period_table(result, names, period);
     }

@@ -35,12 +35,12 @@ double rate_from(const json &value, const std::string &key) {
     return rate;
 }
 
-strategy::NodeType node_type_from(const json &value) {
-    std::optional<strategy::NodeType> type;
+NodeType node_type_from(const json &value) {
+    std::optional<NodeType> type;
     if (value.is_string())
-        type = strategy::parse_node_type(value.get<std::string>());
+        type = parse_node_type(value.get<std::string>());
     else if (value.is_number_integer())
-        type = strategy::parse_node_type(std::to_string(value.get<int64_t>()));
+        type = parse_node_type(std::to_string(value.get<int64_t>()));
     if (!type)
         throw Error(std::string(kNodeTypeKey) + ": expected 0, 1, 2 or heavy, mid, light, got " +
                     value.dump());

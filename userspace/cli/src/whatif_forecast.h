@@ -19,7 +19,7 @@ inline constexpr const char *kModelsEnv = "DFAAS_FORECASTER_DATA_DIR";
 // One forecaster input: the load per function group (req/s) and the node type.
 struct ForecastQuery {
     strategy::GroupLoad load;
-    strategy::NodeType type = strategy::NodeType::Mid;
+    NodeType type = NodeType::Mid;
 };
 
 // The metric names of the reference service, in its order.

@@ -16,7 +16,6 @@ using strategy::Error;
 using strategy::Instant;
 using strategy::Millis;
 using strategy::Snapshot;
-using strategy::StrategyKind;
 
 constexpr const char *kStrategyKey = "strategy";
 constexpr const char *kForecasterKey = "forecaster";

@@ -82,12 +82,11 @@ RunSettings run_settings_from(const nlohmann::json &document, const std::filesys
 
 // The strategies library's Snapshot from a snapshot document (tool keys ignored), the peer
 // table's TTL defaulting to the strategy's. `root` names the document in error messages.
-strategy::Snapshot snapshot_from_document(const nlohmann::json &document,
-                                          strategy::StrategyKind kind,
+strategy::Snapshot snapshot_from_document(const nlohmann::json &document, StrategyKind kind,
                                           const std::string &root = "snapshot");
 
 // The federation of a federation document. Throws strategy::Error with the JSON path.
-Federation federation_from_document(const nlohmann::json &document, strategy::StrategyKind kind);
+Federation federation_from_document(const nlohmann::json &document, StrategyKind kind);
 
 // What one node did in one period.
 struct NodePeriod {

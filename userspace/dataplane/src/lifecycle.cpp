@@ -160,12 +160,12 @@ void check_map_table(const bpf_object *obj) {
     }
 }
 
-std::function<void(LogLevel, const std::string &)> &log_sink() {
-    static std::function<void(LogLevel, const std::string &)> sink = [](LogLevel level,
-                                                                        const std::string &msg) {
-        static const bool debug = std::getenv("DFAAS_LIBBPF_DEBUG") != nullptr;
-        if (level == LogLevel::Warn || debug) std::fputs(msg.c_str(), stderr);
-    };
+std::function<void(LibbpfPrintLevel, const std::string &)> &log_sink() {
+    static std::function<void(LibbpfPrintLevel, const std::string &)> sink =
+        [](LibbpfPrintLevel level, const std::string &msg) {
+            static const bool debug = std::getenv("DFAAS_LIBBPF_DEBUG") != nullptr;
+            if (level == LibbpfPrintLevel::Warn || debug) std::fputs(msg.c_str(), stderr);
+        };
     return sink;
 }
 
@@ -175,9 +175,9 @@ int libbpf_print(enum libbpf_print_level level, const char *format, va_list args
     std::string msg(buf);
     // bpf_tc_hook_create on an interface that already has clsact: expected, handled.
     if (msg.find("Exclusivity flag on") != std::string::npos) return 0;
-    LogLevel l = level == LIBBPF_WARN   ? LogLevel::Warn
-                 : level == LIBBPF_INFO ? LogLevel::Info
-                                        : LogLevel::Debug;
+    LibbpfPrintLevel l = level == LIBBPF_WARN   ? LibbpfPrintLevel::Warn
+                         : level == LIBBPF_INFO ? LibbpfPrintLevel::Info
+                                                : LibbpfPrintLevel::Debug;
     log_sink()(l, msg);
     return 0;
 }
@@ -193,7 +193,7 @@ struct SkeletonDeleter {
 
 }  // namespace
 
-void set_libbpf_log_sink(std::function<void(LogLevel, const std::string &)> sink) {
+void set_libbpf_log_sink(std::function<void(LibbpfPrintLevel, const std::string &)> sink) {
     install_libbpf_logging();
     log_sink() = std::move(sink);
 }
@@ -218,10 +218,11 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
                                                 opts.ct_half_open_entries}}) {
         uint32_t size = wanted;
         if (uint32_t pinned = pinned_capacity(opts.bpffs, name); pinned && pinned != wanted) {
-            log_sink()(LogLevel::Warn, std::string(name) + ": keeping the pinned table of " +
-                                           std::to_string(pinned) + " entries (configured " +
-                                           std::to_string(wanted) +
-                                           "; detach to resize, which resets connections)\n");
+            log_sink()(LibbpfPrintLevel::Warn,
+                       std::string(name) + ": keeping the pinned table of " +
+                           std::to_string(pinned) + " entries (configured " +
+                           std::to_string(wanted) +
+                           "; detach to resize, which resets connections)\n");
             size = pinned;
         }
         if (bpf_map__set_max_entries(map, size))
@@ -269,7 +270,7 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     if (!upgrade.empty()) {
         cfg.abi_version = DFAAS_ABI_VERSION;
         map_update(cfg_fd, zero, cfg, BPF_ANY, "write the ABI version after the upgrade");
-        log_sink()(LogLevel::Warn,
+        log_sink()(LibbpfPrintLevel::Warn,
                    "upgraded in place; migrated " + upgrade.summary() + " from the previous ABI\n");
     }
     // The filters hold the programs and the pins hold the maps: the skeleton can go.

@@ -26,6 +26,8 @@ std::span<const Maps::Pinned> Maps::pinned() {
         {"dfaas_rate_syn", &Maps::rate_syn},
         {"dfaas_ct", &Maps::ct},
         {"dfaas_ct_half_open", &Maps::ct_half_open},
+        {"dfaas_events", &Maps::events, true},
+        {"dfaas_event_config", &Maps::event_config, true},
     };
     return kPinned;
 }
@@ -41,6 +43,7 @@ std::unique_ptr<Maps> Maps::open_pinned(const std::string &dir) {
     for (const auto &entry : pinned()) {
         std::string path = dir + "/" + entry.name;
         int fd = bpf_obj_get(path.c_str());
+        if (fd < 0 && errno == ENOENT && entry.added_in_place) continue;
         if (fd < 0) {
             int err = errno;
             throw Error(describe("open pinned map " + path +

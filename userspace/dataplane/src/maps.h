@@ -27,6 +27,9 @@ class Maps {
     struct Pinned {
         const char *name;
         int Maps::*fd;
+        // A map added in place after ABI 3 (docs/architecture.md, "ABI version rule"): pins of
+        // an older binary lack it, and readers must still open them (fd stays -1).
+        bool added_in_place = false;
     };
     // Every pinned map, the one list that open, unpin and close walk. attach() checks it
     // against the loaded object, so a pinned map added to bpf/lib/maps.h and not here is an
@@ -45,6 +48,8 @@ class Maps {
     int config = -1, services = -1, functions = -1, policies = -1, peers = -1, peer_addrs = -1,
         peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
         rate_fwd_in = -1, rate_syn = -1, ct = -1, ct_half_open = -1;
+    // Monitor events (userspace/dataplane/src/events.cpp).
+    int events = -1, event_config = -1;
 
   private:
     Maps() = default;

@@ -8,16 +8,6 @@ namespace dfaas::dp {
 Error::Error(const std::string &what, int error_number)
     : std::runtime_error(what), errno_(error_number < 0 ? -error_number : error_number) {}
 
-std::string to_string(RejectMode mode) {
-    return mode == RejectMode::Drop ? "drop" : "rst";
-}
-
-std::optional<RejectMode> parse_reject_mode(const std::string &text) {
-    if (text == "rst") return RejectMode::Rst;
-    if (text == "drop") return RejectMode::Drop;
-    return std::nullopt;
-}
-
 PathCounters &PathCounters::operator+=(const PathCounters &o) {
     connections += o.connections;
     packets += o.packets;

@@ -44,7 +44,7 @@ httplib::Client make_client(const std::string &base_url, std::chrono::millisecon
 
 }  // namespace
 
-std::string node_usage_request_body(const strategy::GroupLoad &load, strategy::NodeType type) {
+std::string node_usage_request_body(const strategy::GroupLoad &load, NodeType type) {
     Json body = Json::object();
     body["rate_group_HIGH_USAGE"] = load.high;
     body["rate_group_LOW_USAGE"] = load.low;
@@ -74,8 +74,7 @@ HttpForecaster::HttpForecaster(std::string base_url, std::chrono::milliseconds t
     make_client(base_url_, timeout_);  // reject an unusable URL at configuration time
 }
 
-strategy::Prediction HttpForecaster::predict(const strategy::GroupLoad &load,
-                                             strategy::NodeType type) const {
+strategy::Prediction HttpForecaster::predict(const strategy::GroupLoad &load, NodeType type) const {
     httplib::Client client = make_client(base_url_, timeout_);
     // The reference service reads a JSON body on GET, as the reference agent sends it.
     httplib::Request request;

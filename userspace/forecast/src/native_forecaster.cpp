@@ -87,7 +87,7 @@ NativeForecaster::NativeForecaster(ForecastScalers scalers, TreeEnsemble cpu, Tr
 }
 
 NativeForecaster::Features NativeForecaster::scaled_features(const strategy::GroupLoad &load,
-                                                             strategy::NodeType type) const {
+                                                             NodeType type) const {
     using strategy::Group;
     for (Group group : {Group::High, Group::Low, Group::Medium})
         require_rate(load[group], group);
@@ -123,7 +123,7 @@ strategy::Prediction NativeForecaster::evaluate(const Features &scaled) const {
 }
 
 strategy::Prediction NativeForecaster::predict_unrounded(const strategy::GroupLoad &load,
-                                                         strategy::NodeType type) const {
+                                                         NodeType type) const {
     const Features scaled = scaled_features(load, type);
     const auto key = memo_key(scaled);
     if (!key || !memo_) return evaluate(scaled);
@@ -140,7 +140,7 @@ strategy::Prediction NativeForecaster::predict_unrounded(const strategy::GroupLo
 }
 
 strategy::Prediction NativeForecaster::predict_without_memo(const strategy::GroupLoad &load,
-                                                            strategy::NodeType type) const {
+                                                            NodeType type) const {
     const auto exact = evaluate(scaled_features(load, type));
     return {round_to_cents(exact.cpu), round_to_cents(exact.ram), round_to_cents(exact.power)};
 }
@@ -152,7 +152,7 @@ void NativeForecaster::clear_memo() const {
 }
 
 strategy::Prediction NativeForecaster::predict(const strategy::GroupLoad &load,
-                                               strategy::NodeType type) const {
+                                               NodeType type) const {
     const auto exact = predict_unrounded(load, type);
     return {round_to_cents(exact.cpu), round_to_cents(exact.ram), round_to_cents(exact.power)};
 }

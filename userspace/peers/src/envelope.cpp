@@ -272,7 +272,7 @@ Json heartbeat_to_json(const Heartbeat &heartbeat) {
     for (const auto &peer : heartbeat.peers)
         peers.push_back(
             {{"id", peer.id}, {"ip", peer.endpoint.addr.str()}, {"port", peer.endpoint.port}});
-    return {{"node_type", strategy::to_string(heartbeat.node_type)},
+    return {{"node_type", to_string(heartbeat.node_type)},
             {"thresholds",
              {{"cpu", heartbeat.thresholds.cpu},
               {"ram", heartbeat.thresholds.ram},
@@ -287,11 +287,11 @@ Heartbeat heartbeat_from(const Reader &body, std::string_view sender_id) {
     body.require_object();
     Heartbeat heartbeat;
     const Reader type = body.at("node_type");
-    std::optional<strategy::NodeType> node_type;
+    std::optional<NodeType> node_type;
     if (type.raw().is_string())
-        node_type = strategy::parse_node_type(type.string());
+        node_type = parse_node_type(type.string());
     else
-        node_type = strategy::parse_node_type(std::to_string(type.integer(0, 2)));
+        node_type = parse_node_type(std::to_string(type.integer(0, 2)));
     if (!node_type) type.fail_here("expected heavy, mid, light or 0, 1, 2");
     heartbeat.node_type = *node_type;
 

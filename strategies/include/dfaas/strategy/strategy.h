@@ -17,14 +17,12 @@
 
 namespace dfaas::strategy {
 
-enum class StrategyKind { AllLocal, StaticWeights, Recalc, NodeMargin, External };
-
-// Canonical names: "alllocal", "static", "recalc", "nodemargin", "external".
-std::string_view to_string(StrategyKind kind);
-// Accepts the canonical names, "nms", and the reference names "alllocalstrategy",
-// "staticstrategy", "recalcstrategy", "nodemarginstrategy", "rlagentstrategy"; case-insensitive.
-// Throws Error listing every valid name otherwise.
-StrategyKind parse_strategy_kind(std::string_view name);
+// The strategy a person names (dfaasctl simulate --strategy, a snapshot file's "strategy"): any
+// name of dfaas/domain.h's strategy_kind_names() ("recalc", "nodemargin", "static", "alllocal",
+// "external" and the reference names "recalcstrategy", …, "rlagentstrategy") or the shorthand
+// "nms", case-insensitive. Throws Error listing every valid name otherwise.
+StrategyKind select_strategy_kind(std::string_view name);
+// Every name select_strategy_kind accepts: strategy_kind_names(), then "nms".
 std::span<const std::string_view> valid_strategy_names();
 
 // How long a peer entry lives after its last message: 1.2·P for Recalc, 2·P otherwise.

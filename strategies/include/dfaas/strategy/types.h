@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "dfaas/domain.h"
+
 namespace dfaas::strategy {
 
 // The library never reads a clock: the caller passes instants. Instants are wall-clock
@@ -17,12 +19,8 @@ namespace dfaas::strategy {
 using Millis = std::chrono::milliseconds;
 using Instant = std::chrono::sys_time<Millis>;
 
-// Node classes of the forecaster models (their numeric value is the model feature).
-enum class NodeType : uint8_t { Heavy = 0, Mid = 1, Light = 2 };
-
-std::string_view to_string(NodeType type);
-// Accepts "heavy", "mid", "light" and the model codes "0", "1", "2".
-std::optional<NodeType> parse_node_type(std::string_view text);
+// NodeType (heavy, mid, light: the forecaster's node classes) and StrategyKind, with their names
+// and parsers, are dfaas/domain.h's, shared with the agent's configuration.
 
 // Node Margin thresholds ("MaxValues" in the reference): cpu in percent (100 = one core), ram in
 // bytes, power in micro-watts. Defaults are the reference's Helm values.

@@ -83,8 +83,14 @@ auto unsigned_in(uint64_t min, uint64_t max) {
 }
 
 template <class E>
-auto enum_of(const EnumNames<E> &(*names)()) {
+auto enum_of(EnumNames<E> (*names)()) {
     return [names](std::string_view text) { return parse_enum(text, names()); };
+}
+// The type column of an enumeration key, from its name table: the documented names are the
+// parsed ones (docs/config-reference.md is checked against this listing).
+template <class E>
+std::string enum_type(EnumNames<E> names) {
+    return "enum: " + canonical_names(names);
 }
 auto enum_text = [](auto value) { return std::string(to_string(value)); };
 
@@ -174,8 +180,8 @@ std::vector<KeySpec> build_key_specs() {
         "This node's address: where users and peers reach it (in k8s: the "
         "downward API status.hostIP). Required.",
         {"AGENT_NODE_IP"}, "(required)"));
-    keys.push_back(scalar_key("node.type", "enum: heavy|mid|light (or 0|1|2)", FIELD(node.type),
-                              enum_of(node_type_names), enum_text,
+    keys.push_back(scalar_key("node.type", enum_type(node_type_names()) + " (or 0|1|2)",
+                              FIELD(node.type), enum_of(node_type_names), enum_text,
                               "Node class, input of the forecaster: heavy (0), mid (1) or light "
                               "(2), as in the reference.",
                               {"AGENT_NODE_TYPE"}));
@@ -191,11 +197,11 @@ std::vector<KeySpec> build_key_specs() {
                               "Where locally served function connections are DNATed: the OpenFaaS "
                               "gateway.",
                               {}, "<node.ip>:8080"));
-    keys.push_back(scalar_key("dataplane.reject_mode", "enum: rst|drop",
+    keys.push_back(scalar_key("dataplane.reject_mode", enum_type(reject_mode_names()),
                               FIELD(dataplane.reject_mode), enum_of(reject_mode_names), enum_text,
                               "Rejected new connections: rst answers the SYN with a TCP RST (the "
                               "client fails at once), drop discards it (the client times out)."));
-    keys.push_back(scalar_key("dataplane.forward_mode", "enum: encap",
+    keys.push_back(scalar_key("dataplane.forward_mode", enum_type(forward_mode_names()),
                               FIELD(dataplane.forward_mode), enum_of(forward_mode_names), enum_text,
                               "How forwarded connections reach a peer: encap = IP-in-IP, the "
                               "client's own addresses travel inside."));
@@ -250,8 +256,8 @@ std::vector<KeySpec> build_key_specs() {
                               "be inside); peer and API ports must be outside."));
     // --- strategy ---
     keys.push_back(scalar_key(
-        "strategy.name", "enum: recalc|nodemargin|static|alllocal|external", FIELD(strategy.name),
-        enum_of(strategy_names), enum_text,
+        "strategy.name", enum_type(strategy_kind_names()), FIELD(strategy.name),
+        enum_of(strategy_kind_names), enum_text,
         "Offloading strategy. The reference names recalcstrategy, nodemarginstrategy, "
         "staticstrategy, alllocalstrategy and rlagentstrategy (= external) are accepted.",
         {"AGENT_STRATEGY"}));
@@ -282,21 +288,21 @@ std::vector<KeySpec> build_key_specs() {
                               FIELD(strategy.external.timeout), positive_duration(), duration_text,
                               "External strategy: time limit of one request (below the period)."));
     keys.push_back(scalar_key(
-        "strategy.recalc.overflow", "enum: standby|overloaded", FIELD(strategy.recalc_overflow),
-        enum_of(recalc_overflow_names), enum_text,
+        "strategy.recalc.overflow", enum_type(recalc_overflow_names()),
+        FIELD(strategy.recalc_overflow), enum_of(recalc_overflow_names), enum_text,
         "Recalc: standby installs every function's overflow weights (peers' LimitOut) under its "
         "local cap at all times, so a burst above the maxrate goes to peers at once; overloaded "
         "installs them only after a step found the function overloaded, as the reference."));
     // --- forecaster ---
-    keys.push_back(scalar_key("forecaster.mode", "enum: native|http", FIELD(forecaster.mode),
-                              enum_of(forecaster_mode_names), enum_text,
+    keys.push_back(scalar_key("forecaster.mode", enum_type(forecaster_mode_names()),
+                              FIELD(forecaster.mode), enum_of(forecaster_mode_names), enum_text,
                               "native evaluates the LightGBM models in-process; http calls the "
                               "reference forecaster service at forecaster.url."));
     keys.push_back(scalar_key("forecaster.models_dir", "path", FIELD(forecaster.models_dir),
                               parse_directory_path, as_is,
                               "Directory of the LightGBM text models (native mode; must exist when "
                               "the strategy is nodemargin)."));
-    keys.push_back(scalar_key("forecaster.variant", "enum: regression|quantile005|quantile095",
+    keys.push_back(scalar_key("forecaster.variant", enum_type(forecaster_variant_names()),
                               FIELD(forecaster.variant), enum_of(forecaster_variant_names),
                               enum_text, "Which model set predicts the node's load."));
     keys.push_back(scalar_key("forecaster.url", "URL", FIELD(forecaster.url), parse_optional_url,
@@ -412,7 +418,7 @@ std::vector<KeySpec> build_key_specs() {
                               "Open connections of the peer port in total (one worker thread "
                               "each)."));
     // --- log ---
-    keys.push_back(scalar_key("log.level", "enum: trace|debug|info|warn|error", FIELD(log.level),
+    keys.push_back(scalar_key("log.level", enum_type(log_level_names()), FIELD(log.level),
                               enum_of(log_level_names), enum_text, "Least severe level logged.",
                               {"AGENT_LOG_LEVEL"}));
     return keys;

@@ -1,21 +1,12 @@
-// Internal: "did you mean …?" for misspelt keys and variables.
+// Internal: "did you mean …?" for misspelt keys and variables; the suggester lives in
+// userspace/common (dfaas/suggest.h), shared with dfaasctl.
 #pragma once
 
-#include <optional>
-#include <string>
-#include <string_view>
-#include <vector>
+#include "dfaas/suggest.h"
 
 namespace dfaas::config_detail {
 
-// Edit distance (insertions, deletions, substitutions).
-size_t edit_distance(std::string_view a, std::string_view b);
-
-// The candidate most likely meant by `word`: those with the same last dotted component (a key put
-// in the wrong section; several are joined as "a, b or c"), else one `word` abbreviates at a '_'
-// ("cpu" for "cpu_threshold"), else the closest by edit distance if close enough to be a typo
-// (never a section enclosing `word`).
-std::optional<std::string> closest_match(std::string_view word,
-                                         const std::vector<std::string> &candidates);
+using dfaas::closest_match;
+using dfaas::edit_distance;
 
 }  // namespace dfaas::config_detail

@@ -6,62 +6,15 @@
 #include <cmath>
 
 #include "dfaas/clients/duration_text.h"
+#include "dfaas/duration.h"
 
 namespace dfaas::config_detail {
 namespace {
-
-constexpr std::string_view kDurationHelp =
-    "is not a duration (use e.g. 10s, 500ms, 1m, 2h, or a number of seconds)";
 
 bool all_digits(std::string_view text) {
     return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
         return std::isdigit(static_cast<unsigned char>(c));
     });
-}
-
-// A non-negative decimal number with an optional fraction ("10", "2.5"), consumed from the front.
-std::optional<double> take_number(std::string_view &text) {
-    size_t length = 0;
-    while (length < text.size() &&
-           (std::isdigit(static_cast<unsigned char>(text[length])) || text[length] == '.'))
-        ++length;
-    if (length == 0) return std::nullopt;
-    double value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + length, value);
-    if (ec != std::errc{} || end != text.data() + length) return std::nullopt;
-    text.remove_prefix(length);
-    return value;
-}
-
-std::optional<double> take_unit_millis(std::string_view &text) {
-    struct Unit {
-        std::string_view suffix;
-        double millis;
-    };
-    // "ms" before "m" so "500ms" is not read as 500 minutes followed by "s".
-    for (Unit unit : {Unit{"ms", 1}, Unit{"s", 1e3}, Unit{"m", 6e4}, Unit{"h", 3.6e6}}) {
-        if (text.substr(0, unit.suffix.size()) == unit.suffix) {
-            text.remove_prefix(unit.suffix.size());
-            return unit.millis;
-        }
-    }
-    return std::nullopt;
-}
-
-std::optional<double> duration_millis(std::string_view text) {
-    if (text.find_first_not_of("0123456789.") == std::string_view::npos) {  // plain seconds
-        auto seconds = take_number(text);
-        if (!seconds || !text.empty()) return std::nullopt;
-        return *seconds * 1e3;
-    }
-    double total = 0;
-    while (!text.empty()) {
-        auto number = take_number(text);
-        auto unit = number ? take_unit_millis(text) : std::nullopt;
-        if (!unit) return std::nullopt;
-        total += *number * *unit;
-    }
-    return total;
 }
 
 bool has_control_or_space(std::string_view text) {
@@ -193,15 +146,15 @@ std::vector<std::string> split_list(std::string_view text) {
 Result<Duration> parse_duration(std::string_view text) {
     std::string trimmed = trim(text);
     std::string_view body = trimmed;
+    // The shared grammar refuses negatives; the sign is taken here so that the positive-only
+    // check can say what is wrong with "-3s".
     bool negative = !body.empty() && body.front() == '-';
     if (negative || (!body.empty() && body.front() == '+')) body.remove_prefix(1);
-    auto millis = duration_millis(body);
-    if (!millis) return fail(std::string(kDurationHelp));
-    if (*millis > 1e13) return fail("is too long a duration");
-    double whole = std::round(*millis);
-    if (std::abs(whole - *millis) > 1e-6)
+    auto parsed = dfaas::parse_duration(body, BareNumber::Seconds);
+    if (!parsed) return fail(parsed.reason);
+    if (*parsed % std::chrono::milliseconds(1) != std::chrono::nanoseconds(0))
         return fail("is finer than a millisecond (the smallest unit is 1ms)");
-    auto result = Duration(static_cast<Duration::rep>(whole));
+    auto result = std::chrono::duration_cast<Duration>(*parsed);
     return negative ? -result : result;
 }
 
@@ -358,62 +311,29 @@ Result<std::string> parse_query_template(std::string_view text) {
     return std::string(text);
 }
 
-const EnumNames<NodeType> &node_type_names() {
-    static const EnumNames<NodeType> names{{"heavy", NodeType::Heavy}, {"mid", NodeType::Mid},
-                                           {"light", NodeType::Light}, {"0", NodeType::Heavy},
-                                           {"1", NodeType::Mid},       {"2", NodeType::Light}};
-    return names;
+EnumNames<ForwardMode> forward_mode_names() {
+    static constexpr EnumName<ForwardMode> kNames[]{{"encap", ForwardMode::Encap}};
+    return kNames;
 }
 
-const EnumNames<RejectMode> &reject_mode_names() {
-    static const EnumNames<RejectMode> names{{"rst", RejectMode::Rst}, {"drop", RejectMode::Drop}};
-    return names;
+EnumNames<RecalcOverflow> recalc_overflow_names() {
+    static constexpr EnumName<RecalcOverflow> kNames[]{{"standby", RecalcOverflow::Standby},
+                                                       {"overloaded", RecalcOverflow::Overloaded}};
+    return kNames;
 }
 
-const EnumNames<ForwardMode> &forward_mode_names() {
-    static const EnumNames<ForwardMode> names{{"encap", ForwardMode::Encap}};
-    return names;
+EnumNames<ForecasterMode> forecaster_mode_names() {
+    static constexpr EnumName<ForecasterMode> kNames[]{{"native", ForecasterMode::Native},
+                                                       {"http", ForecasterMode::Http}};
+    return kNames;
 }
 
-const EnumNames<StrategyKind> &strategy_names() {
-    static const EnumNames<StrategyKind> names{{"recalc", StrategyKind::Recalc},
-                                               {"nodemargin", StrategyKind::NodeMargin},
-                                               {"static", StrategyKind::Static},
-                                               {"alllocal", StrategyKind::AllLocal},
-                                               {"external", StrategyKind::External},
-                                               {"recalcstrategy", StrategyKind::Recalc},
-                                               {"nodemarginstrategy", StrategyKind::NodeMargin},
-                                               {"staticstrategy", StrategyKind::Static},
-                                               {"alllocalstrategy", StrategyKind::AllLocal},
-                                               {"rlagentstrategy", StrategyKind::External}};
-    return names;
-}
-
-const EnumNames<RecalcOverflow> &recalc_overflow_names() {
-    static const EnumNames<RecalcOverflow> names{{"standby", RecalcOverflow::Standby},
-                                                 {"overloaded", RecalcOverflow::Overloaded}};
-    return names;
-}
-
-const EnumNames<ForecasterMode> &forecaster_mode_names() {
-    static const EnumNames<ForecasterMode> names{{"native", ForecasterMode::Native},
-                                                 {"http", ForecasterMode::Http}};
-    return names;
-}
-
-const EnumNames<ForecasterVariant> &forecaster_variant_names() {
-    static const EnumNames<ForecasterVariant> names{
+EnumNames<ForecasterVariant> forecaster_variant_names() {
+    static constexpr EnumName<ForecasterVariant> kNames[]{
         {"regression", ForecasterVariant::Regression},
         {"quantile005", ForecasterVariant::Quantile005},
         {"quantile095", ForecasterVariant::Quantile095}};
-    return names;
-}
-
-const EnumNames<LogLevel> &log_level_names() {
-    static const EnumNames<LogLevel> names{{"trace", LogLevel::Trace}, {"debug", LogLevel::Debug},
-                                           {"info", LogLevel::Info},   {"warn", LogLevel::Warn},
-                                           {"error", LogLevel::Error}, {"warning", LogLevel::Warn}};
-    return names;
+    return kNames;
 }
 
 }  // namespace dfaas::config_detail

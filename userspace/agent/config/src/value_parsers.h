@@ -16,7 +16,7 @@
 
 namespace dfaas::config_detail {
 
-// "10s", "500ms", "1m", "2h", Go-style sequences ("1m30s") and plain seconds ("10", "2.5").
+// The shared grammar of dfaas/duration.h ("10s", "500ms", "1h30m"), plain seconds ("10", "2.5").
 // Negative values parse (so the positive-only check can say so); sub-millisecond values do not.
 Result<Duration> parse_duration(std::string_view text);
 // parse_duration, then > 0 and >= minimum.
@@ -34,26 +34,21 @@ Result<uint16_t> parse_port(std::string_view text);
 Result<PortRange> parse_port_range(std::string_view text);
 Result<HttpUrl> parse_url(std::string_view text);
 
-// Name -> value tables for enumerations; the first entry for each value is its canonical name.
-template <class E>
-using EnumNames = std::vector<std::pair<std::string_view, E>>;
-
-const EnumNames<NodeType> &node_type_names();
-const EnumNames<RejectMode> &reject_mode_names();
-const EnumNames<ForwardMode> &forward_mode_names();
-const EnumNames<StrategyKind> &strategy_names();
-const EnumNames<ForecasterMode> &forecaster_mode_names();
-const EnumNames<RecalcOverflow> &recalc_overflow_names();
-const EnumNames<ForecasterVariant> &forecaster_variant_names();
-const EnumNames<LogLevel> &log_level_names();
+// Name -> value tables for the configuration's own enumerations, in the form of dfaas/domain.h
+// (whose node_type_names, reject_mode_names, strategy_kind_names and log_level_names the keys of
+// the shared enumerations use): the first entry for each value is its canonical name.
+EnumNames<ForwardMode> forward_mode_names();
+EnumNames<ForecasterMode> forecaster_mode_names();
+EnumNames<RecalcOverflow> recalc_overflow_names();
+EnumNames<ForecasterVariant> forecaster_variant_names();
 
 // Canonical names joined with '|', e.g. "rst|drop".
 template <class E>
-std::string canonical_names(const EnumNames<E> &names);
+std::string canonical_names(EnumNames<E> names);
 
 // Case-insensitive lookup; the error lists the canonical names (and the accepted aliases).
 template <class E>
-Result<E> parse_enum(std::string_view text, const EnumNames<E> &names);
+Result<E> parse_enum(std::string_view text, EnumNames<E> names);
 
 // String checks.
 Result<std::string> parse_node_id(std::string_view text);         // "" or a valid node id

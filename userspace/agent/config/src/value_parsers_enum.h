@@ -2,19 +2,11 @@
 #pragma once
 
 #include <algorithm>
-#include <cctype>
 
 namespace dfaas::config_detail {
 
-inline bool equal_ignoring_case(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
 template <class E>
-std::string canonical_names(const EnumNames<E> &names) {
+std::string canonical_names(EnumNames<E> names) {
     std::string joined;
     std::vector<E> seen;
     for (const auto &[name, value] : names) {
@@ -27,9 +19,8 @@ std::string canonical_names(const EnumNames<E> &names) {
 }
 
 template <class E>
-Result<E> parse_enum(std::string_view text, const EnumNames<E> &names) {
-    for (const auto &[name, value] : names)
-        if (equal_ignoring_case(text, name)) return value;
+Result<E> parse_enum(std::string_view text, EnumNames<E> names) {
+    if (auto value = find_enum(names, text, NameCase::Ignore)) return *value;
     std::string canonical, aliases;
     std::vector<E> seen;
     for (const auto &[name, value] : names) {

@@ -72,7 +72,9 @@ void add_flags(CLI::App &app, CommandLine &cli) {
         ->capture_default_str();
     app.add_flag("--check-config", cli.check_config,
                  "Validate the functions file, print what would be served, and exit");
-    app.set_version_flag("--version", std::string(DFAAS_VERSION) + " (" DFAAS_GIT_DESCRIBE ")");
+    app.set_version_flag(
+        "--version", std::string("dfaas-faas-sim ") + DFAAS_VERSION + " (" DFAAS_GIT_DESCRIBE ")",
+        "Print the version and exit");
 }
 
 std::string host_name() {

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dfaas/version.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -195,12 +197,19 @@ CommandLine parse_command_line(int argc, const char *const *argv) {
     CLI::App app{kDescription, "dfaas-loadgen"};
     RawFlags raw;
     define_flags(app, raw);
+    app.set_version_flag("--version",
+                         std::string("dfaas-loadgen ") + DFAAS_VERSION + " (" + DFAAS_GIT + ")",
+                         "Print the version and exit");
     CommandLine result;
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp &) {
         result.exit_now = true;
         result.message = app.help();
+        return result;
+    } catch (const CLI::CallForVersion &e) {
+        result.exit_now = true;
+        result.message = std::string(e.what()) + "\n";
         return result;
     } catch (const CLI::ParseError &e) {
         throw UsageError(e.what());

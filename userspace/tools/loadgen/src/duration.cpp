@@ -6,21 +6,10 @@
 #include <cmath>
 #include <cstdio>
 
+#include "dfaas/duration.h"
+
 namespace dfaas::loadgen {
 namespace {
-
-// Longest duration any flag accepts: far beyond any experiment, far below int64 overflow.
-constexpr long double kMaxDurationNanos = 1e6L * 3600 * kNanosPerSecond;
-
-long double unit_nanos(std::string_view unit) {
-    if (unit == "ns") return 1;
-    if (unit == "us" || unit == "µs") return kNanosPerMicro;
-    if (unit == "ms") return kNanosPerMilli;
-    if (unit == "s") return kNanosPerSecond;
-    if (unit == "m") return 60.0L * kNanosPerSecond;
-    if (unit == "h") return 3600.0L * kNanosPerSecond;
-    return -1;
-}
 
 // value with at most `decimals` decimals and no trailing zeros: 1.5, 12, 0.25.
 std::string trimmed(long double value, int decimals) {
@@ -34,42 +23,12 @@ std::string trimmed(long double value, int decimals) {
     return text;
 }
 
-bool is_number_char(char c) {
-    return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
-}
-
-std::string invalid(std::string_view text, std::string_view why) {
-    return "invalid duration '" + std::string(text) + "': " + std::string(why) +
-           " (examples: 30s, 5m, 1h30m, 250ms)";
-}
-
 }  // namespace
 
 Nanos parse_duration(std::string_view text) {
-    if (text.empty()) throw UsageError(invalid(text, "empty"));
-    if (text == "0") return 0;
-    long double total = 0;
-    size_t pos = 0;
-    while (pos < text.size()) {
-        size_t number_end = pos;
-        while (number_end < text.size() && is_number_char(text[number_end]))
-            ++number_end;
-        std::string number(text.substr(pos, number_end - pos));
-        if (number.empty() || number == "." || number.find('.') != number.rfind('.')) {
-            throw UsageError(invalid(text, "expected a number"));
-        }
-        size_t unit_end = number_end;
-        while (unit_end < text.size() && !is_number_char(text[unit_end]))
-            ++unit_end;
-        std::string_view unit = text.substr(number_end, unit_end - number_end);
-        if (unit.empty()) throw UsageError(invalid(text, "missing unit after '" + number + "'"));
-        long double scale = unit_nanos(unit);
-        if (scale < 0) throw UsageError(invalid(text, "unknown unit '" + std::string(unit) + "'"));
-        total += std::strtold(number.c_str(), nullptr) * scale;
-        if (total > kMaxDurationNanos) throw UsageError(invalid(text, "too long"));
-        pos = unit_end;
-    }
-    return static_cast<Nanos>(std::llround(total));
+    auto parsed = dfaas::parse_duration(text, dfaas::BareNumber::Refuse);
+    if (!parsed) throw UsageError(dfaas::duration_error("", text, parsed.reason));
+    return (*parsed).count();
 }
 
 std::string format_duration(Nanos ns) {

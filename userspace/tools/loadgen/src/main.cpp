@@ -1,5 +1,6 @@
-// dfaas-loadgen: see docs/loadgen.md. Exit status: 0 when the run completed (failed requests
-// included, and after SIGINT), 1 on usage errors, 2 on an unexpected system failure.
+// dfaas-loadgen: see docs/loadgen.md. Exit status (the table in docs/operations.md): 0 when the
+// run completed (failed requests included, and after SIGINT), 2 on usage errors, 1 on a failure
+// at run time (the report cannot be written, an unexpected system error).
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -19,6 +20,9 @@
 namespace {
 
 using namespace dfaas::loadgen;
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
 
 std::atomic<LoadGenerator *> g_running{nullptr};
 
@@ -85,7 +89,7 @@ int run(const Options &options) {
     }
     if (!out || (timeline_file && !*timeline_file)) {
         std::cerr << "dfaas-loadgen: error: writing the report failed\n";
-        return 2;
+        return kExitFailure;
     }
     return 0;
 }
@@ -102,9 +106,9 @@ int main(int argc, char **argv) {
         return run(command_line.options);
     } catch (const UsageError &e) {
         std::cerr << "dfaas-loadgen: error: " << e.what() << "\nRun with --help for usage.\n";
-        return 1;
+        return kExitUsage;
     } catch (const std::exception &e) {
         std::cerr << "dfaas-loadgen: error: " << e.what() << "\n";
-        return 2;
+        return kExitFailure;
     }
 }

@@ -17,6 +17,8 @@
 
 #include "dfaas/dataplane/types.h"
 
+struct ring_buffer;  // libbpf: the event ring reader of EventMonitor
+
 namespace dfaas::dp {
 
 class Maps;  // pinned map file descriptors
@@ -94,11 +96,75 @@ class Dataplane {
 };
 
 // Where libbpf's messages go (the verifier log on a failed load, among others). The default sink
-// prints warnings to stderr, and debug output too when DFAAS_LIBBPF_DEBUG is set.
-enum class LogLevel { Debug, Info, Warn };
-void set_libbpf_log_sink(std::function<void(LogLevel, const std::string &)> sink);
+// prints warnings to stderr, and debug output too when DFAAS_LIBBPF_DEBUG is set. The levels are
+// libbpf's (enum libbpf_print_level), not the agent's log.level.
+enum class LibbpfPrintLevel { Debug, Info, Warn };
+void set_libbpf_log_sink(std::function<void(LibbpfPrintLevel, const std::string &)> sink);
 
 // Names of the drop/pass reasons, in the order of enum dfaas_reason.
 const std::vector<std::string> &reason_names();
+
+// ---- monitor events (`dfaasctl monitor`; bpf/lib/events.h) ----------------------------------
+
+// What the data plane emits while a monitor holds the lease.
+struct MonitorOptions {
+    uint32_t sample_every = 1;  // keep 1 connection in N (by tuple hash); 1 = all
+    uint32_t rate_per_cpu = 0;  // events/s per CPU (token bucket); 0 = unlimited
+    uint32_t type_mask = 0;     // DFAAS_EVENT_BIT(type) of the types wanted; 0 = all
+};
+// Bounds the monitor accepts (and the program honours): larger values are refused.
+constexpr uint32_t kMonitorMaxSampleEvery = 1000000;
+constexpr uint32_t kMonitorMaxRatePerCpu = 1000000;
+
+// One data-plane event, converted to host order.
+struct MonitorEvent {
+    uint64_t time_ns = 0;  // CLOCK_MONOTONIC_COARSE, as the data plane stamps it
+    std::string type;      // "new", "reject", "forward-in"
+    std::string decision;  // "local", "peer", "reject"
+    uint32_t function_id = 0;
+    Endpoint client;
+    Endpoint service;          // the function address:port the client called
+    std::optional<Ipv4> peer;  // new/peer: the target; forward-in: the forwarding node
+    std::string reason;        // a reason counter's name (abi.h, struct dfaas_event)
+};
+
+// Holds the monitor lease of a data plane and reads its event ring. The lease (an expiry in
+// dfaas_event_config) must be renewed at least every DFAAS_EVENT_LEASE_NS (5 s): a monitor that
+// dies without releasing it stops the emission by itself. Not thread-safe.
+class EventMonitor {
+  public:
+    // Opens the ring and the lease pinned under `bpffs` and takes the lease. Throws Error when
+    // the data plane has no event maps (attached by an older binary: re-attach) or when another
+    // live monitor holds the lease (EBUSY).
+    static std::unique_ptr<EventMonitor> start(const std::string &bpffs,
+                                               const MonitorOptions &options);
+    ~EventMonitor();  // releases the lease
+    EventMonitor(const EventMonitor &) = delete;
+    EventMonitor &operator=(const EventMonitor &) = delete;
+
+    // Extends the lease by DFAAS_EVENT_LEASE_NS from now.
+    void renew();
+    // Turns the emission off (idempotent); safe to call from a signal handler's aftermath.
+    void release();
+    // Waits up to timeout_ms for events and hands each to `handler`; returns how many. Records
+    // of the wrong size (another binary's layout) are skipped and counted in malformed().
+    int poll(int timeout_ms, const std::function<void(const MonitorEvent &)> &handler);
+    uint64_t malformed() const { return malformed_; }
+
+  private:
+    EventMonitor(int ring_fd, int config_fd, MonitorOptions options);
+    static int on_record(void *self, void *data, size_t size);
+    void write_lease(uint64_t expires_ns);
+
+    int ring_fd_ = -1, config_fd_ = -1;
+    MonitorOptions options_;
+    ::ring_buffer *ring_ = nullptr;
+    const std::function<void(const MonitorEvent &)> *handler_ = nullptr;
+    uint64_t malformed_ = 0;
+    bool released_ = false;
+};
+
+// The event type names, for filters: "new", "reject", "forward-in" and their bit in type_mask.
+std::optional<uint32_t> monitor_event_type_bit(const std::string &name);
 
 }  // namespace dfaas::dp

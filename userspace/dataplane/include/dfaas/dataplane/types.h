@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "dfaas/domain.h"
 #include "dfaas/net.h"
 #include "dfaas/policy.h"
 
@@ -26,9 +27,8 @@ class Error : public std::runtime_error {
     int errno_ = 0;
 };
 
-enum class RejectMode { Rst, Drop };
-std::string to_string(RejectMode mode);
-std::optional<RejectMode> parse_reject_mode(const std::string &text);
+// RejectMode (rst, drop), with its names and parser, is dfaas/domain.h's: the agent's
+// dataplane.reject_mode is this setting, without a conversion.
 
 using Nanoseconds = std::chrono::nanoseconds;
 

@@ -10,7 +10,7 @@
 namespace dfaas::forecast {
 
 // {"rate_group_HIGH_USAGE":h,"rate_group_LOW_USAGE":l,"rate_group_MEDIUM_USAGE":m,"node_type":t}
-std::string node_usage_request_body(const strategy::GroupLoad &load, strategy::NodeType type);
+std::string node_usage_request_body(const strategy::GroupLoad &load, NodeType type);
 
 // The answer is a one-element list:
 // [{"cpu_usage_node":x,"ram_usage_node":y,"power_usage_node":z}]. Throws ForecastError when the
@@ -26,8 +26,7 @@ class HttpForecaster final : public strategy::Forecaster {
 
     // One request per call (thread-safe: no shared connection). Throws ForecastError when the
     // service is unreachable, times out, answers a non-200 status or a malformed body.
-    strategy::Prediction predict(const strategy::GroupLoad &load,
-                                 strategy::NodeType type) const override;
+    strategy::Prediction predict(const strategy::GroupLoad &load, NodeType type) const override;
 
     const std::string &base_url() const { return base_url_; }
 

@@ -39,15 +39,12 @@ class NativeForecaster final : public strategy::Forecaster {
 
     // Rounded to 2 decimals like the reference service. Throws ForecastError on a negative or
     // non-finite rate.
-    strategy::Prediction predict(const strategy::GroupLoad &load,
-                                 strategy::NodeType type) const override;
+    strategy::Prediction predict(const strategy::GroupLoad &load, NodeType type) const override;
     // The same prediction before rounding.
-    strategy::Prediction predict_unrounded(const strategy::GroupLoad &load,
-                                           strategy::NodeType type) const;
+    strategy::Prediction predict_unrounded(const strategy::GroupLoad &load, NodeType type) const;
     // The rounded prediction evaluated from the trees, bypassing the memo (tests and benchmarks
     // compare the two).
-    strategy::Prediction predict_without_memo(const strategy::GroupLoad &load,
-                                              strategy::NodeType type) const;
+    strategy::Prediction predict_without_memo(const strategy::GroupLoad &load, NodeType type) const;
     // Forgets the memoized predictions (a benchmark measures a cold decision with it).
     void clear_memo() const;
 
@@ -63,7 +60,7 @@ class NativeForecaster final : public strategy::Forecaster {
         std::unordered_map<uint64_t, strategy::Prediction> predictions;
     };
 
-    Features scaled_features(const strategy::GroupLoad &load, strategy::NodeType type) const;
+    Features scaled_features(const strategy::GroupLoad &load, NodeType type) const;
     std::optional<uint64_t> memo_key(const Features &scaled) const;
     strategy::Prediction evaluate(const Features &scaled) const;
 

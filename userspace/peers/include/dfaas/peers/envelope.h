@@ -66,7 +66,7 @@ struct PeerRef {
 // hello/heartbeat: what the sender is and runs, and whom it knows. The first heartbeat a node
 // receives from a sender makes the sender a member.
 struct Heartbeat {
-    strategy::NodeType node_type = strategy::NodeType::Mid;
+    NodeType node_type = NodeType::Mid;
     strategy::Thresholds thresholds;
     std::string strategy;  // the sender's strategy name (diagnostics: mixed federations)
     Millis period{10000};  // the sender's period (diagnostics)

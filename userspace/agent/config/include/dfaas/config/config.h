@@ -18,34 +18,28 @@
 #include "dfaas/clients/function_group.h"
 #include "dfaas/clients/http_url.h"
 #include "dfaas/clients/result.h"
+#include "dfaas/domain.h"
 #include "dfaas/net.h"
 
 namespace dfaas {
 
 using Duration = std::chrono::milliseconds;
 
-// The reference's node classes (forecaster input): heavy 0, mid 1, light 2.
-enum class NodeType : uint8_t { Heavy = 0, Mid = 1, Light = 2 };
-// What the data plane does with a connection nobody can take.
-enum class RejectMode { Rst, Drop };
+// NodeType, RejectMode, StrategyKind and LogLevel, shared with the strategies and the data plane,
+// are in dfaas/domain.h with their names. The enumerations below are the configuration's own.
+
 // How a forwarded connection reaches the peer (IP-in-IP keeps the client tuple).
 enum class ForwardMode { Encap };
-enum class StrategyKind { Recalc, NodeMargin, Static, AllLocal, External };
 enum class ForecasterMode { Native, Http };
 // Recalc: when a function's overflow weights are installed (see docs/strategies.md).
 enum class RecalcOverflow { Standby, Overloaded };
 enum class ForecasterVariant { Regression, Quantile005, Quantile095 };
-enum class LogLevel { Trace, Debug, Info, Warn, Error };
 
-// Canonical config spellings ("mid", "rst", "nodemargin", "quantile005", "warn", ...).
-std::string_view to_string(NodeType value);
-std::string_view to_string(RejectMode value);
+// Canonical config spellings ("encap", "native", "standby", "quantile005", ...).
 std::string_view to_string(ForwardMode value);
-std::string_view to_string(StrategyKind value);
 std::string_view to_string(ForecasterMode value);
 std::string_view to_string(RecalcOverflow value);
 std::string_view to_string(ForecasterVariant value);
-std::string_view to_string(LogLevel value);
 
 // An inclusive TCP port range, e.g. 31000-31999.
 struct PortRange {

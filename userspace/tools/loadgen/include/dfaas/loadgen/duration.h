@@ -1,5 +1,5 @@
 // Time values of the load generator: signed 64-bit nanoseconds on CLOCK_MONOTONIC, plus the
-// Go-style duration syntax ("5m", "1h30m", "2.5s", "250ms") every flag and stage uses.
+// shared duration syntax ("5m", "1h30m", "2.5s", "250ms") every flag and stage uses.
 #pragma once
 
 #include <cstdint>
@@ -21,9 +21,9 @@ class UsageError : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-// Parses one or more <number><unit> groups, units ns, us, ms, s, m, h ("1h30m", "0.5s").
-// A bare "0" is accepted; any other number without a unit is rejected, because "30" could mean
-// seconds or minutes. Throws UsageError.
+// The shared grammar of dfaas/duration.h: <number><unit> groups, units ns, us, ms, s, m, h
+// ("1h30m", "0.5s"). A bare "0" is accepted; any other number without a unit is rejected, because
+// "30" could mean seconds or minutes. Throws UsageError naming the text.
 Nanos parse_duration(std::string_view text);
 
 // "1.5s", "12.3ms", "850µs", "5m0s": compact and unambiguous, for human-readable reports.

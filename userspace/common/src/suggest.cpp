@@ -1,9 +1,9 @@
-#include "suggest.h"
+#include "dfaas/suggest.h"
 
 #include <algorithm>
 #include <numeric>
 
-namespace dfaas::config_detail {
+namespace dfaas {
 namespace {
 
 std::string_view last_component(std::string_view path) {
@@ -68,4 +68,4 @@ std::optional<std::string> closest_match(std::string_view word,
     return best;
 }
 
-}  // namespace dfaas::config_detail
+}  // namespace dfaas
