@@ -125,7 +125,9 @@ async def loris_one(a, stats, stop_at):
     while time.monotonic() < stop_at:
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(a.host, a.port), timeout=2)
+                asyncio.open_connection(a.host, a.port,
+                                        local_addr=(a.source, 0) if a.source else None),
+                timeout=2)
         except (OSError, asyncio.TimeoutError):
             stats["refused"] += 1
             await asyncio.sleep(1)
@@ -437,6 +439,8 @@ def main():
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--connections", type=int, default=64)
     s.add_argument("--duration", type=float, default=10)
+    s.add_argument("--source", default="",
+                   help="local address to connect from (default: the kernel's choice)")
     k = sub.add_parser("keepalive")
     k.add_argument("--host", required=True)
     k.add_argument("--port", type=int, required=True)
