@@ -15,18 +15,6 @@ namespace {
 using dp::Dataplane;
 using nlohmann::json;
 
-int exit_code_for(const dp::Error &e) {
-    switch (e.error_number()) {
-        case EPERM:
-        case EACCES:
-            return kPermission;
-        case ENOENT:
-            return kNotFound;
-        default:
-            return kFailure;
-    }
-}
-
 // Runs a command body, turning library errors into a one-line message and an exit code.
 int guarded(const std::function<int()> &body) {
     try {
@@ -461,6 +449,18 @@ void add_gc(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
 }
 
 }  // namespace
+
+int exit_code_for(const dp::Error &e) {
+    switch (e.error_number()) {
+        case EPERM:
+        case EACCES:
+            return kPermission;
+        case ENOENT:
+            return kNotFound;
+        default:
+            return kFailure;
+    }
+}
 
 void add_dp_commands(CLI::App &app, GlobalOptions &g, std::function<int()> &run) {
     auto *dp_cmd = app.add_subcommand("dp", "Operate the data plane's pinned maps directly (root)");

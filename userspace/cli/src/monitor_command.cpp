@@ -171,18 +171,9 @@ bool agent_type_wanted(const std::set<std::string> &wanted, const std::string &t
     return wanted.count(type) > 0;
 }
 
+// Options the library refuses (EINVAL: out of range) are usage errors here; the rest as `dp`.
 int error_code(const dp::Error &e) {
-    switch (e.error_number()) {
-        case EPERM:
-        case EACCES:
-            return kPermission;
-        case ENOENT:
-            return kNotFound;
-        case EINVAL:
-            return kUsage;
-        default:
-            return kFailure;
-    }
+    return e.error_number() == EINVAL ? kUsage : exit_code_for(e);
 }
 
 // The agent's side of the stream: polled once a second from the last sequence seen. Unreachable:
