@@ -168,7 +168,7 @@ Json group_load_to_json(const GroupLoad &load) {
 GroupLoad group_load_from(const Reader &reader) {
     GroupLoad load;
     for (const auto &[key, value] : reader.members()) {
-        const auto group = parse_group(key);
+        const auto group = parse_function_group(key);
         if (!group) value.fail("unknown group (expected HIGH_USAGE, LOW_USAGE or MEDIUM_USAGE)");
         load[*group] = value.non_negative();
     }
@@ -466,7 +466,7 @@ NmsReport report_from(const Reader &reader) {
 GroupTable group_table_from(const Reader &reader) {
     GroupTable groups;
     for (const auto &[key, names] : reader.members()) {
-        const auto group = parse_group(key);
+        const auto group = parse_function_group(key);
         if (!group) names.fail("unknown group (expected HIGH_USAGE, LOW_USAGE or MEDIUM_USAGE)");
         for (const auto &name : names.strings())
             if (!groups.emplace(name, *group).second)

@@ -4,25 +4,6 @@
 
 namespace dfaas::strategy {
 
-std::string_view to_string(Group group) {
-    switch (group) {
-        case Group::High:
-            return "HIGH_USAGE";
-        case Group::Low:
-            return "LOW_USAGE";
-        case Group::Medium:
-            return "MEDIUM_USAGE";
-    }
-    return "unknown";
-}
-
-std::optional<Group> parse_group(std::string_view text) {
-    if (text == "HIGH_USAGE") return Group::High;
-    if (text == "LOW_USAGE") return Group::Low;
-    if (text == "MEDIUM_USAGE") return Group::Medium;
-    return std::nullopt;
-}
-
 double &GroupLoad::operator[](Group group) {
     switch (group) {
         case Group::High:
@@ -68,7 +49,8 @@ std::optional<Group> group_of(const LocalFunction &function, const GroupTable &g
                               std::vector<std::string> &warnings) {
     auto label = function.labels.find(std::string(kLabelGroup));
     if (label != function.labels.end()) {
-        if (auto group = parse_group(label->second)) return group;
+        // Operators type labels: any case, as the OpenFaaS client and the group file accept.
+        if (auto group = parse_function_group(label->second, NameCase::Ignore)) return group;
         warnings.push_back("function '" + function.name + "': label " + std::string(kLabelGroup) +
                            "='" + label->second +
                            "' is not HIGH_USAGE, LOW_USAGE or MEDIUM_USAGE: using the group table");

@@ -42,7 +42,7 @@ TEST(ConfigEnv, ReferenceAgentNames) {
     EXPECT_DOUBLE_EQ(config.strategy.nms.ram, 4.1e9);
     EXPECT_DOUBLE_EQ(config.strategy.nms.power, 7e5);
     EXPECT_EQ(config.strategy.group_file, groups);
-    EXPECT_EQ(config.strategy.groups.at("nmap"), dfaas::FunctionGroup::HighUsage);
+    EXPECT_EQ(config.strategy.groups.at("nmap"), dfaas::FunctionGroup::High);
     EXPECT_EQ(config.log.level, dfaas::LogLevel::Warn);
     EXPECT_EQ(config.dataplane.interface, "ens3");
 }

@@ -146,8 +146,8 @@ TEST(ConfigValidation, GroupFileIsLoaded) {
         "LOW_USAGE":["env","figlet","shasum"],"MEDIUM_USAGE":["curl"]})");
     dfaas::Config config = load_ok(kMinimalYaml + "strategy:\n  group_file: " + file + "\n");
     EXPECT_EQ(config.strategy.groups.size(), 6u);
-    EXPECT_EQ(config.strategy.groups.at("curl"), dfaas::FunctionGroup::MediumUsage);
-    EXPECT_EQ(config.strategy.groups.at("figlet"), dfaas::FunctionGroup::LowUsage);
+    EXPECT_EQ(config.strategy.groups.at("curl"), dfaas::FunctionGroup::Medium);
+    EXPECT_EQ(config.strategy.groups.at("figlet"), dfaas::FunctionGroup::Low);
 }
 
 TEST(ConfigValidation, BadGroupFilesAreErrorsOfTheKey) {

@@ -42,7 +42,7 @@ TEST(OpenFaasParse, ReadsEveryFieldOfAFullGatewayEntry) {
     EXPECT_EQ(figlet.annotations.at("prometheus.io.scrape"), "false");
     EXPECT_EQ(figlet.dfaas.max_rate, 100u);
     EXPECT_EQ(figlet.dfaas.port, 31001);
-    EXPECT_EQ(figlet.dfaas.group, FunctionGroup::LowUsage);
+    EXPECT_EQ(figlet.dfaas.group, FunctionGroup::Low);
     EXPECT_EQ(figlet.dfaas.timeout_ms, 6000u);
     EXPECT_TRUE(figlet.dfaas.problems.empty());
 }
@@ -104,7 +104,7 @@ TEST(OpenFaasParse, BadLabelsAreReportedPerFunctionAndTheFunctionIsKept) {
     ASSERT_EQ(shasum.dfaas.problems.size(), 1u);
     EXPECT_EQ(shasum.dfaas.problems[0].label, "dfaas.maxrate");
     EXPECT_EQ(shasum.dfaas.port, 31002);
-    EXPECT_EQ(shasum.dfaas.group, FunctionGroup::HighUsage);  // case-insensitive
+    EXPECT_EQ(shasum.dfaas.group, FunctionGroup::High);  // case-insensitive
 }
 
 TEST(OpenFaasParse, LabelBoundaries) {

@@ -44,6 +44,16 @@ const std::vector<Spellings<LogLevel>> kLogLevels{
     {LogLevel::Trace, {"trace"}},          {LogLevel::Debug, {"debug"}}, {LogLevel::Info, {"info"}},
     {LogLevel::Warn, {"warn", "warning"}}, {LogLevel::Error, {"error"}},
 };
+const std::vector<Spellings<FunctionGroup>> kFunctionGroups{
+    {FunctionGroup::High, {"HIGH_USAGE"}},
+    {FunctionGroup::Low, {"LOW_USAGE"}},
+    {FunctionGroup::Medium, {"MEDIUM_USAGE"}},
+};
+const std::vector<Spellings<ForecasterVariant>> kForecasterVariants{
+    {ForecasterVariant::Regression, {"regression"}},
+    {ForecasterVariant::Quantile005, {"quantile005"}},
+    {ForecasterVariant::Quantile095, {"quantile095"}},
+};
 
 std::string uppercase(std::string_view text) {
     std::string result(text);
@@ -113,6 +123,22 @@ TEST(DomainNames, LogLevelIsTraceToErrorWithWarningForWarn) {
     });
 }
 
+TEST(DomainNames, FunctionGroupHasTheReferenceNamesInAnyCaseWhenAsked) {
+    expect_names(
+        function_group_names(), kFunctionGroups,
+        [](std::string_view text, NameCase match) { return parse_function_group(text, match); });
+    // What operators type (labels, the group file) is read ignoring case; peers must match.
+    EXPECT_EQ(parse_function_group("high_usage", NameCase::Ignore), FunctionGroup::High);
+    EXPECT_EQ(parse_function_group("high_usage", NameCase::Exact), std::nullopt);
+}
+
+TEST(DomainNames, ForecasterVariantIsTheModelFileSuffix) {
+    expect_names(forecaster_variant_names(), kForecasterVariants,
+                 [](std::string_view text, NameCase match) {
+                     return parse_forecaster_variant(text, match);
+                 });
+}
+
 // --- the documents ------------------------------------------------------------------------
 
 std::string read_doc(const std::string &name) {
@@ -142,6 +168,7 @@ TEST(DomainNames, ConfigReferenceListsTheNames) {
     expect_row("dataplane.reject_mode", "enum: " + joined_canonical(kRejectModes, "\\|"));
     expect_row("strategy.name", "enum: " + joined_canonical(kStrategyKinds, "\\|"));
     expect_row("log.level", "enum: " + joined_canonical(kLogLevels, "\\|"));
+    expect_row("forecaster.variant", "enum: " + joined_canonical(kForecasterVariants, "\\|"));
     // The reference names of the strategies are in the description of strategy.name.
     for (const auto &spellings : kStrategyKinds)
         EXPECT_NE(doc.find(std::string(spellings.names[1])), std::string::npos)

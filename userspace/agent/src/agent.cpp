@@ -316,7 +316,7 @@ void Agent::ensure_strategy() {
             else
                 forecaster_ =
                     std::make_unique<forecast::NativeForecaster>(forecast::NativeForecaster::load(
-                        cfg_.forecaster.models_dir, to_forecast_variant(cfg_.forecaster.variant)));
+                        cfg_.forecaster.models_dir, cfg_.forecaster.variant));
             std::lock_guard lock(mu_);
             note(kInputForecaster, health_.ok(kInputForecaster, clock_->system_now()));
         } catch (const std::exception &e) {

@@ -17,34 +17,11 @@ dp::Settings dataplane_settings(const Config &cfg) {
     return s;
 }
 
-forecast::Variant to_forecast_variant(ForecasterVariant variant) {
-    switch (variant) {
-        case ForecasterVariant::Regression:
-            return forecast::Variant::Regression;
-        case ForecasterVariant::Quantile005:
-            return forecast::Variant::Quantile005;
-        case ForecasterVariant::Quantile095:
-            return forecast::Variant::Quantile095;
-    }
-    return forecast::Variant::Regression;
-}
-
 strategy::GroupTable to_group_table(const StrategyConfig &strategy) {
     if (strategy.group_file.empty()) return strategy::reference_group_table();
     strategy::GroupTable table;
-    for (const auto &[function, group] : strategy.groups) {
-        switch (group) {
-            case FunctionGroup::HighUsage:
-                table[function] = strategy::Group::High;
-                break;
-            case FunctionGroup::LowUsage:
-                table[function] = strategy::Group::Low;
-                break;
-            case FunctionGroup::MediumUsage:
-                table[function] = strategy::Group::Medium;
-                break;
-        }
-    }
+    for (const auto &[function, group] : strategy.groups)
+        table[function] = group;  // one FunctionGroup type on both sides
     return table;
 }
 

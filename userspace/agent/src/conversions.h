@@ -11,7 +11,6 @@
 namespace dfaas::agent {
 
 dp::Settings dataplane_settings(const Config &cfg);
-forecast::Variant to_forecast_variant(ForecasterVariant variant);
 // The group table the strategies use: the configured group file, or the reference's defaults
 // when none is configured (labels dfaas.group override either).
 strategy::GroupTable to_group_table(const StrategyConfig &strategy);

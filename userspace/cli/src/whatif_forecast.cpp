@@ -124,8 +124,7 @@ std::filesystem::path resolve_models_dir(const ModelsSource &source, forecast::V
             kNotFound};
     std::vector<std::string> needed{"scalers.json"};
     for (const char *metric : kFiles)
-        needed.push_back(std::string(metric) + "." + std::string(forecast::to_string(variant)) +
-                         ".txt");
+        needed.push_back(std::string(metric) + "." + std::string(to_string(variant)) + ".txt");
     for (const auto &name : needed)
         if (!std::filesystem::exists(directory / name, error))
             throw CommandError{"models directory '" + directory.string() + "' (from " + origin +

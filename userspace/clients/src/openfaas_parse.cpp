@@ -166,7 +166,7 @@ DfaasLabels parse_dfaas_labels(const std::map<std::string, std::string> &labels)
                         "is not a whole number of milliseconds in 1..4294967295", parsed.timeout_ms,
                         parsed.problems);
     if (auto it = labels.find(std::string(kLabelGroup)); it != labels.end()) {
-        parsed.group = parse_function_group(it->second);
+        parsed.group = parse_function_group(it->second, NameCase::Ignore);
         if (!parsed.group)
             parsed.problems.push_back({std::string(kLabelGroup), it->second,
                                        "is not one of HIGH_USAGE, LOW_USAGE, MEDIUM_USAGE"});

@@ -43,6 +43,18 @@ constexpr std::array<EnumName<LogLevel>, 6> kLogLevelNames{{
     {"warning", LogLevel::Warn},
 }};
 
+constexpr std::array<EnumName<FunctionGroup>, 3> kFunctionGroupNames{{
+    {"HIGH_USAGE", FunctionGroup::High},
+    {"LOW_USAGE", FunctionGroup::Low},
+    {"MEDIUM_USAGE", FunctionGroup::Medium},
+}};
+
+constexpr std::array<EnumName<ForecasterVariant>, 3> kForecasterVariantNames{{
+    {"regression", ForecasterVariant::Regression},
+    {"quantile005", ForecasterVariant::Quantile005},
+    {"quantile095", ForecasterVariant::Quantile095},
+}};
+
 // Every enumerator listed here has a name in its table: a table entry lost in an edit fails the
 // build, not a peer or a config dump. A new enumerator goes into its table and into this list.
 template <class Enum, size_t N>
@@ -61,6 +73,11 @@ static_assert(names_every(kStrategyKindNames, {StrategyKind::Recalc, StrategyKin
                                                StrategyKind::External}));
 static_assert(names_every(kLogLevelNames, {LogLevel::Trace, LogLevel::Debug, LogLevel::Info,
                                            LogLevel::Warn, LogLevel::Error}));
+static_assert(names_every(kFunctionGroupNames,
+                          {FunctionGroup::High, FunctionGroup::Low, FunctionGroup::Medium}));
+static_assert(names_every(kForecasterVariantNames,
+                          {ForecasterVariant::Regression, ForecasterVariant::Quantile005,
+                           ForecasterVariant::Quantile095}));
 
 }  // namespace
 
@@ -76,6 +93,12 @@ EnumNames<StrategyKind> strategy_kind_names() {
 EnumNames<LogLevel> log_level_names() {
     return kLogLevelNames;
 }
+EnumNames<FunctionGroup> function_group_names() {
+    return kFunctionGroupNames;
+}
+EnumNames<ForecasterVariant> forecaster_variant_names() {
+    return kForecasterVariantNames;
+}
 
 std::string_view to_string(NodeType value) {
     return canonical_name(node_type_names(), value);
@@ -88,6 +111,12 @@ std::string_view to_string(StrategyKind value) {
 }
 std::string_view to_string(LogLevel value) {
     return canonical_name(log_level_names(), value);
+}
+std::string_view to_string(FunctionGroup value) {
+    return canonical_name(function_group_names(), value);
+}
+std::string_view to_string(ForecasterVariant value) {
+    return canonical_name(forecaster_variant_names(), value);
 }
 
 bool names_match(std::string_view a, std::string_view b, NameCase match) {
@@ -109,6 +138,12 @@ std::optional<StrategyKind> parse_strategy_kind(std::string_view text, NameCase 
 }
 std::optional<LogLevel> parse_log_level(std::string_view text, NameCase match) {
     return find_enum(log_level_names(), text, match);
+}
+std::optional<FunctionGroup> parse_function_group(std::string_view text, NameCase match) {
+    return find_enum(function_group_names(), text, match);
+}
+std::optional<ForecasterVariant> parse_forecaster_variant(std::string_view text, NameCase match) {
+    return find_enum(forecaster_variant_names(), text, match);
 }
 
 }  // namespace dfaas

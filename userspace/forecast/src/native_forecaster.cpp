@@ -26,28 +26,14 @@ void require_features(const TreeEnsemble &model, std::string_view metric) {
 
 void require_rate(double rate, strategy::Group group) {
     if (!std::isfinite(rate) || rate < 0.0)
-        throw strategy::ForecastError("forecast: rate of " +
-                                      std::string(strategy::to_string(group)) +
+        throw strategy::ForecastError("forecast: rate of " + std::string(to_string(group)) +
                                       " must be a finite number >= 0, got " + std::to_string(rate));
 }
 
 }  // namespace
 
-std::string_view to_string(Variant variant) {
-    switch (variant) {
-        case Variant::Regression:
-            return "regression";
-        case Variant::Quantile005:
-            return "quantile005";
-        case Variant::Quantile095:
-            return "quantile095";
-    }
-    return "unknown";
-}
-
 Variant parse_variant(std::string_view name) {
-    for (Variant variant : {Variant::Regression, Variant::Quantile005, Variant::Quantile095})
-        if (to_string(variant) == name) return variant;
+    if (auto variant = parse_forecaster_variant(name)) return *variant;
     throw strategy::ForecastError("unknown forecaster model variant '" + std::string(name) +
                                   "'; valid: regression, quantile005, quantile095");
 }

@@ -32,12 +32,9 @@ struct Thresholds {
     bool operator==(const Thresholds &) const = default;
 };
 
-// Function groups of the forecaster (resource profiles).
-enum class Group : uint8_t { High, Low, Medium };
-
-// "HIGH_USAGE", "LOW_USAGE", "MEDIUM_USAGE" (the names of the reference group file).
-std::string_view to_string(Group group);
-std::optional<Group> parse_group(std::string_view text);
+// Function groups of the forecaster (resource profiles): one type with the agent and its
+// configuration (dfaas/domain.h names them).
+using Group = FunctionGroup;
 
 // Request rate per group in req/s: the forecaster's input and the load a Node Margin peer reports.
 struct GroupLoad {

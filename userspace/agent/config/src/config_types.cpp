@@ -12,8 +12,5 @@ std::string_view to_string(ForecasterMode value) {
 std::string_view to_string(RecalcOverflow value) {
     return canonical_name(config_detail::recalc_overflow_names(), value);
 }
-std::string_view to_string(ForecasterVariant value) {
-    return canonical_name(config_detail::forecaster_variant_names(), value);
-}
 
 }  // namespace dfaas

@@ -59,7 +59,7 @@ Result<std::map<std::string, FunctionGroup>> load_group_file(const std::string &
 
     std::map<std::string, FunctionGroup> groups;
     for (const auto &[group_name, functions] : document.items()) {
-        auto group = parse_function_group(group_name);
+        auto group = parse_function_group(group_name, NameCase::Ignore);
         if (!group)
             return fail("\"" + path + "\": unknown group \"" + group_name +
                         "\" (valid: HIGH_USAGE, LOW_USAGE, MEDIUM_USAGE)");

@@ -302,8 +302,8 @@ std::vector<KeySpec> build_key_specs() {
                               parse_directory_path, as_is,
                               "Directory of the LightGBM text models (native mode; must exist when "
                               "the strategy is nodemargin)."));
-    keys.push_back(scalar_key("forecaster.variant", enum_type(forecaster_variant_names()),
-                              FIELD(forecaster.variant), enum_of(forecaster_variant_names),
+    keys.push_back(scalar_key("forecaster.variant", enum_type(dfaas::forecaster_variant_names()),
+                              FIELD(forecaster.variant), enum_of(dfaas::forecaster_variant_names),
                               enum_text, "Which model set predicts the node's load."));
     keys.push_back(scalar_key("forecaster.url", "URL", FIELD(forecaster.url), parse_optional_url,
                               render_optional_url,

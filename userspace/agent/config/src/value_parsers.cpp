@@ -328,12 +328,4 @@ EnumNames<ForecasterMode> forecaster_mode_names() {
     return kNames;
 }
 
-EnumNames<ForecasterVariant> forecaster_variant_names() {
-    static constexpr EnumName<ForecasterVariant> kNames[]{
-        {"regression", ForecasterVariant::Regression},
-        {"quantile005", ForecasterVariant::Quantile005},
-        {"quantile095", ForecasterVariant::Quantile095}};
-    return kNames;
-}
-
 }  // namespace dfaas::config_detail

@@ -40,7 +40,6 @@ Result<HttpUrl> parse_url(std::string_view text);
 EnumNames<ForwardMode> forward_mode_names();
 EnumNames<ForecasterMode> forecaster_mode_names();
 EnumNames<RecalcOverflow> recalc_overflow_names();
-EnumNames<ForecasterVariant> forecaster_variant_names();
 
 // Canonical names joined with '|', e.g. "rst|drop".
 template <class E>

@@ -1,5 +1,5 @@
 // The domain enumerations that more than one component speaks of, each defined once with its
-// names: the node class, the reject mode, the strategy and the log level.
+// names: the node class, the reject mode, the strategy, the log level and the function group.
 //
 // They live in dfaas_common because it is the one library every user links: the data plane
 // (RejectMode) may depend on neither the strategies nor the configuration, the configuration
@@ -32,6 +32,14 @@ enum class StrategyKind : uint8_t { Recalc, NodeMargin, StaticWeights, AllLocal,
 // Severity of the agent's log lines, least severe first.
 enum class LogLevel : uint8_t { Trace, Debug, Info, Warn, Error };
 
+// Resource profile of a function for Node Margin's forecaster, which predicts a node's load from
+// the request rate of each group. Operators set it with the label dfaas.group or the group file;
+// peers carry it in their load reports.
+enum class FunctionGroup : uint8_t { High, Low, Medium };
+
+// The forecaster model variants the reference ships (config forecaster.variant, dfaasctl whatif).
+enum class ForecasterVariant : uint8_t { Regression, Quantile005, Quantile095 };
+
 // One accepted spelling of an enumerator.
 template <class Enum>
 struct EnumName {
@@ -54,11 +62,17 @@ EnumNames<RejectMode> reject_mode_names();
 EnumNames<StrategyKind> strategy_kind_names();
 // trace, debug, info, warn, error; alias warning.
 EnumNames<LogLevel> log_level_names();
+// HIGH_USAGE, LOW_USAGE, MEDIUM_USAGE (the reference's names).
+EnumNames<FunctionGroup> function_group_names();
+// regression, quantile005, quantile095 (the model files' suffixes).
+EnumNames<ForecasterVariant> forecaster_variant_names();
 
 std::string_view to_string(NodeType value);
 std::string_view to_string(RejectMode value);
 std::string_view to_string(StrategyKind value);
 std::string_view to_string(LogLevel value);
+std::string_view to_string(FunctionGroup value);
+std::string_view to_string(ForecasterVariant value);
 
 // How a parser compares names. What operators type (config values, command-line options, the
 // strategy of a snapshot file) ignores case; what programs write (peer messages, JSON
@@ -90,5 +104,9 @@ std::optional<RejectMode> parse_reject_mode(std::string_view text,
 std::optional<StrategyKind> parse_strategy_kind(std::string_view text,
                                                 NameCase match = NameCase::Exact);
 std::optional<LogLevel> parse_log_level(std::string_view text, NameCase match = NameCase::Exact);
+std::optional<FunctionGroup> parse_function_group(std::string_view text,
+                                                  NameCase match = NameCase::Exact);
+std::optional<ForecasterVariant> parse_forecaster_variant(std::string_view text,
+                                                          NameCase match = NameCase::Exact);
 
 }  // namespace dfaas

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dfaas/clients/function_group.h"
+#include "dfaas/domain.h"
 #include "dfaas/clients/http_url.h"
 #include "dfaas/clients/result.h"
 

@@ -17,10 +17,9 @@
 
 namespace dfaas::forecast {
 
-// The model variants the reference ships.
-enum class Variant { Regression, Quantile005, Quantile095 };
+// The model variants the reference ships: one type with the agent's configuration.
+using Variant = ForecasterVariant;
 
-std::string_view to_string(Variant variant);
 // "regression", "quantile005", "quantile095"; throws ForecastError listing them otherwise.
 Variant parse_variant(std::string_view name);
 

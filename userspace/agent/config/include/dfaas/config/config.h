@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "dfaas/clients/function_group.h"
+#include "dfaas/domain.h"
 #include "dfaas/clients/http_url.h"
 #include "dfaas/clients/result.h"
 #include "dfaas/domain.h"
@@ -33,13 +33,11 @@ enum class ForwardMode { Encap };
 enum class ForecasterMode { Native, Http };
 // Recalc: when a function's overflow weights are installed (see docs/strategies.md).
 enum class RecalcOverflow { Standby, Overloaded };
-enum class ForecasterVariant { Regression, Quantile005, Quantile095 };
 
 // Canonical config spellings ("encap", "native", "standby", "quantile005", ...).
 std::string_view to_string(ForwardMode value);
 std::string_view to_string(ForecasterMode value);
 std::string_view to_string(RecalcOverflow value);
-std::string_view to_string(ForecasterVariant value);
 
 // An inclusive TCP port range, e.g. 31000-31999.
 struct PortRange {
