@@ -30,7 +30,7 @@ done
 
 # Set up and build when needed (quiet when everything is there).
 if [[ ! -x build/bin/dfaas-agent || ! -x build/bin/dfaas-loadgen ]]; then
-  echo "demo: first run: installing dependencies and building (a few minutes)..." >&2
+  echo "demo: first run: installing dependencies and building (on a fresh Debian 12 about 3 min of packages and 10-20 min of build on 2 cores; docs/operations.md#setup-profiles)..." >&2
   scripts/setup.sh
 else
   scripts/setup.sh --no-build

@@ -5,8 +5,8 @@
 # Profiles (several allowed, comma-separated or repeated; core is always included):
 #   core    build the project and run the demo (scripts/demo.sh, scripts/lab.sh); the default
 #   test    what the test labels need beyond core: clang-format (style), libFuzzer (fuzz),
-#           nftables (faults), zsh (shell completion), python3-yaml (deploy checks), graphviz
-#           (the architecture diagram check)
+#           nftables (faults), zsh and fish (shell completion), python3-yaml (deploy checks),
+#           graphviz (the architecture diagram check)
 #   bench   scripts/bench.sh and its smoke test: wrk, haproxy, iptables; gnuplot, graphviz
 #   deploy  the chart checks: Go + sprig + yaml.v2 (Helm's template engine), python3-kubernetes,
 #           python3-jsonschema (values.schema.json), yamllint
@@ -20,7 +20,7 @@ declare -A PROFILE_PACKAGES=(
           libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
           libbenchmark-dev libcli11-dev libssl-dev libyaml-cpp-dev prometheus-cpp-dev
           iproute2 prometheus curl openssl procps psmisc python3 gnuplot-nox"
-  [test]="clang-format libclang-rt-14-dev nftables zsh python3-yaml graphviz"
+  [test]="clang-format libclang-rt-14-dev nftables zsh fish python3-yaml graphviz"
   [bench]="wrk haproxy iptables gnuplot-nox graphviz"
   [deploy]="golang-go golang-github-masterminds-sprig-dev golang-gopkg-yaml.v2-dev python3-yaml
             python3-kubernetes python3-jsonschema yamllint"
@@ -89,8 +89,19 @@ if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   if [[ $(id -u) -ne 0 ]]; then SUDO=sudo; else SUDO=; fi
   export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_log=$(mktemp /tmp/dfaas-setup-apt.XXXXXX.log)
+  $SUDO apt-get update -qq >>"$apt_log" 2>&1
+  # Say what is coming before apt's quiet minutes: the packages with their dependencies and the
+  # download (sizes from apt's own URI list; docs/operations.md#setup-profiles has measured times).
+  read -r count bytes < <($SUDO apt-get install -y --no-install-recommends --print-uris \
+    "${missing[@]}" 2>/dev/null | awk '/^\x27/ { n++; b += $3 } END { print n + 0, b + 0 }')
+  echo "setup: $count packages with their dependencies, $((bytes / 1000000)) MB to download" \
+    "(a few minutes; apt's log: $apt_log)" >&2
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >>"$apt_log" 2>&1 || {
+    tail -n 20 "$apt_log" >&2
+    echo "setup: apt-get install failed (log: $apt_log)" >&2
+    exit 1
+  }
 
   # Debian enables and starts the packaged Prometheus as a system service. The lab and the tests
   # run their own instances inside network namespaces and need none on the host: a service this
@@ -102,8 +113,13 @@ if ((${#missing[@]})); then
     $SUDO mkdir -p "$(dirname "$marker")"
     echo "installed by scripts/setup.sh on $(date -u +%FT%TZ); service stopped and disabled" |
       $SUDO tee "$marker" >/dev/null
+    if systemctl is-active --quiet prometheus 2>/dev/null; then
+      what="stopped and disabled the prometheus service the package started"
+    else
+      what="disabled the prometheus service the package installed (it was not running)"
+    fi
     $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
-    echo "setup: stopped and disabled the prometheus service the package started (marker: $marker)" >&2
+    echo "setup: $what (marker: $marker)" >&2
   fi
 fi
 

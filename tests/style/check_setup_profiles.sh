@@ -15,7 +15,7 @@ cd "$repo" || exit 2
 TOOLS=(
   clang:core bpftool:core ip:core prometheus:core promtool:core curl:core gnuplot:core
   python3:core openssl:core
-  clang-format:test nft:test zsh:test dot:test
+  clang-format:test nft:test zsh:test fish:test dot:test
   wrk:bench haproxy:bench iptables:bench
   go:deploy yamllint:deploy
 )

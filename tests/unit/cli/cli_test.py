@@ -221,14 +221,25 @@ class Completion(Base):
         self.assertTrue({"add", "del", "list"} <= self.zsh("dfaasctl", "dp", "service", ""))
         self.assertEqual(self.zsh("dfaasctl", "--output", ""), {"table", "json", "yaml"})
 
-    @unittest.skipUnless(shutil.which("fish"), "fish is not installed")
-    def test_fish(self):
+    def fish(self, *words):
         script = self.script("fish")
-        r = subprocess.run(["fish", "--no-config", "-c",
-                            'source $argv[1]; complete -C "dfaasctl dp "', script],
-                           capture_output=True, text=True, timeout=20)
+        # `complete -C LINE` prints what fish offers for LINE (word, then a tab and a description).
+        r = subprocess.run(["fish", "--no-config", "-c", 'source $argv[1]; complete -C $argv[2]',
+                            script, " ".join(words)], capture_output=True, text=True, timeout=20)
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertTrue(self.DP_WORDS <= {l.split("\t")[0] for l in r.stdout.split("\n")})
+        return {l.split("\t")[0] for l in r.stdout.split("\n") if l}
+
+    @unittest.skipUnless(shutil.which("fish"), "fish is not installed (scripts/setup.sh --profile test)")
+    def test_fish(self):
+        self.assertEqual(self.fish("dfaasctl", "d"), {"dp"})
+        self.assertTrue(self.DP_WORDS <= self.fish("dfaasctl", "dp", ""), self.fish("dfaasctl", "dp", ""))
+        self.assertEqual({w for w in self.fish("dfaasctl", "dp", "service", "") if w[0] != "-"},
+                         {"add", "del", "list"})
+        self.assertIn("--limit", self.fish("dfaasctl", "dp", "ct", "--"))
+        self.assertEqual(self.fish("dfaasctl", "-o", ""), {"table", "json", "yaml"})
+        self.assertEqual(self.fish("dfaasctl", "--output", ""), {"table", "json", "yaml"})
+        self.assertEqual({w for w in self.fish("dfaasctl", "completion", "") if w[0] != "-"},
+                         {"bash", "zsh", "fish"})
 
 
 class ConnectionErrors(Base):
