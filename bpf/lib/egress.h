@@ -28,13 +28,11 @@ DFAAS_INLINE int handle_egress(struct __sk_buff *skb) {
     ct_touch(ct, dfaas_now());
     ct_server_packet(ct, &pkt);
 
-    if (rewrite_addr(skb, pkt.l3_off, pkt.l4_off, IP_SADDR_OFF, pkt.saddr, ct->service_addr) ||
-        rewrite_port(skb, pkt.l4_off, TCP_SPORT_OFF, pkt.sport, ct->service_port))
-        return drop(DFAAS_R_DROP_NAT);
+    if (rewrite_snat(skb, &pkt, ct->service_addr, ct->service_port)) return drop(DFAAS_R_DROP_NAT);
 
     if (ct->path == DFAAS_PATH_FORWARDED_IN) {
         count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt.ip_len, 0, 0);
-        if (encap_ipip(skb, cfg->node_addr, ct->peer_addr)) return drop(DFAAS_R_DROP_ENCAP);
+        if (encap_ipip(skb, cfg->node_addr, ct->peer_addr, 0)) return drop(DFAAS_R_DROP_ENCAP);
         count_reason(DFAAS_R_ENCAP_OUT);
         if (ct->flags & DFAAS_CT_F_PEER_MACS) return send_with_macs(skb, &ct->peer_macs, 1);
         return send_towards(skb, ct->peer_addr, 1);

@@ -11,18 +11,24 @@
 #include "lib/csum.h"
 #include "lib/parse.h"
 
-DFAAS_INLINE int encap_ipip(struct __sk_buff *skb, __u32 outer_src, __u32 outer_dst) {
+/*
+ * Pushes the outer header (outer_src -> outer_dst) in front of the packet's IPv4 header: one
+ * bpf_skb_adjust_room, then the header with its checksum computed here, written directly at
+ * ingress (`direct`) and with one store at egress (see lib/csum.h on why egress does not write
+ * directly). The inner header's TOS is read directly: the parse left it linear.
+ */
+DFAAS_INLINE int encap_ipip(struct __sk_buff *skb, __u32 outer_src, __u32 outer_dst, int direct) {
     struct iphdr outer = {};
     __u32 inner_len = skb->len - ETH_HLEN;
-    __u8 tos = 0;
+    void *data = skb_data(skb), *data_end = skb_data_end(skb);
+    struct iphdr *ip = data + ETH_HLEN;
 
     if (inner_len + IPIP_OVERHEAD > 0xffff) return -1;
-    bpf_skb_load_bytes(skb, ETH_HLEN + 1, &tos, 1);
+    if ((void *)(ip + 1) <= data_end) outer.tos = ip->tos;
     if (bpf_skb_adjust_room(skb, IPIP_OVERHEAD, BPF_ADJ_ROOM_MAC, BPF_F_ADJ_ROOM_ENCAP_L3_IPV4))
         return -1;
     outer.version = 4;
     outer.ihl = 5;
-    outer.tos = tos;
     outer.tot_len = bpf_htons(inner_len + IPIP_OVERHEAD);
     /* DF: the MSS clamp keeps segments small enough, and fragments are never steered. */
     outer.frag_off = bpf_htons(IP_DF);
@@ -30,8 +36,17 @@ DFAAS_INLINE int encap_ipip(struct __sk_buff *skb, __u32 outer_src, __u32 outer_
     outer.protocol = IPPROTO_IPIP_NR;
     outer.saddr = outer_src;
     outer.daddr = outer_dst;
-    if (bpf_skb_store_bytes(skb, ETH_HLEN, &outer, sizeof(outer), 0)) return -1;
-    return finish_ipv4_csum(skb, ETH_HLEN, &outer);
+    outer.check = ipv4_header_csum(&outer);
+    if (direct) {
+        /* adjust_room made the room in the linear head, right after the MAC header. */
+        data = skb_data(skb);
+        data_end = skb_data_end(skb);
+        ip = data + ETH_HLEN;
+        if ((void *)(ip + 1) > data_end) return -1;
+        *ip = outer;
+        return 0;
+    }
+    return bpf_skb_store_bytes(skb, ETH_HLEN, &outer, sizeof(outer), 0);
 }
 
 DFAAS_INLINE int decap_ipip(struct __sk_buff *skb, __u32 outer_hlen) {

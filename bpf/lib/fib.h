@@ -66,21 +66,35 @@ DFAAS_INLINE int fib_macs(struct __sk_buff *skb, __u32 dst, struct dfaas_macs *o
 
 /* The packet's own Ethernet addresses, reversed: where a reply to it goes. */
 DFAAS_INLINE int reply_macs(struct __sk_buff *skb, struct dfaas_macs *out) {
-    __u8 eth[2 * ETH_ALEN];
-    if (bpf_skb_load_bytes(skb, 0, eth, sizeof(eth))) return 0;
-    __builtin_memcpy(out->dst, eth + ETH_ALEN, ETH_ALEN);
-    __builtin_memcpy(out->src, eth, ETH_ALEN);
+    struct ethhdr *eth = skb_data(skb);
+
+    if ((void *)(eth + 1) > skb_data_end(skb)) return 0;
+    __builtin_memcpy(out->dst, eth->h_source, ETH_ALEN);
+    __builtin_memcpy(out->src, eth->h_dest, ETH_ALEN);
     return 1;
 }
 
-/* Sends with known next-hop MACs out of the device the program runs on. */
+/* Sends with known next-hop MACs out of the device the program runs on. Ingress writes them
+ * directly; egress with a store (lib/csum.h says why). */
 DFAAS_INLINE int send_with_macs(struct __sk_buff *skb, const struct dfaas_macs *macs,
                                 int at_egress) {
-    if (bpf_skb_store_bytes(skb, 0, macs, sizeof(*macs), 0)) {
+    struct ethhdr *eth;
+
+    if (at_egress) {
+        if (bpf_skb_store_bytes(skb, 0, macs, sizeof(*macs), 0)) {
+            count_reason(DFAAS_R_DROP_NAT);
+            return TC_ACT_SHOT;
+        }
+        return TC_ACT_OK;
+    }
+    eth = skb_data(skb);
+    if ((void *)(eth + 1) > skb_data_end(skb)) {
         count_reason(DFAAS_R_DROP_NAT);
         return TC_ACT_SHOT;
     }
-    return at_egress ? TC_ACT_OK : bpf_redirect(skb->ifindex, 0);
+    __builtin_memcpy(eth->h_dest, macs->dst, ETH_ALEN);
+    __builtin_memcpy(eth->h_source, macs->src, ETH_ALEN);
+    return bpf_redirect(skb->ifindex, 0);
 }
 
 #endif

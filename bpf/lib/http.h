@@ -14,10 +14,18 @@
 #define WORD(a, b, c, d) (((__u32)(a) << 24) | ((__u32)(b) << 16) | ((__u32)(c) << 8) | (__u32)(d))
 
 DFAAS_INLINE int is_http_request(struct __sk_buff *skb, const struct dfaas_pkt *pkt) {
+    /* Bounded for the verifier: l4_off <= ETH_HLEN + 120, tcp_hlen <= 60. */
+    __u32 off = (pkt->l4_off & 0xff) + (pkt->tcp_hlen & 0x3c);
+    void *data = skb_data(skb), *data_end = skb_data_end(skb);
     __u32 word;
 
     if (pkt->payload_len < 4) return 0;
-    if (bpf_skb_load_bytes(skb, pkt->l4_off + pkt->tcp_hlen, &word, sizeof(word))) return 0;
+    /* The parse made the headers linear, not the payload: GRO may leave it in fragments. */
+    if (data + off + sizeof(word) <= data_end)
+        word = *(__u32 *)(data + off); /* unaligned reads of packet data: allowed without
+                                          BPF_F_STRICT_ALIGNMENT */
+    else if (bpf_skb_load_bytes(skb, off, &word, sizeof(word)))
+        return 0;
     switch (bpf_ntohl(word)) {
         case WORD('G', 'E', 'T', ' '):
         case WORD('P', 'O', 'S', 'T'):

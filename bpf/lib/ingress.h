@@ -56,9 +56,7 @@ DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt)
     struct dfaas_config *cfg = load_config();
 
     if (!skb || !pkt || !cfg) return TC_ACT_SHOT;
-    if (rewrite_addr(skb, pkt->l3_off, pkt->l4_off, IP_DADDR_OFF, pkt->daddr, cfg->gateway_addr) ||
-        rewrite_port(skb, pkt->l4_off, TCP_DPORT_OFF, pkt->dport, cfg->gateway_port))
-        return drop(DFAAS_R_DROP_NAT);
+    if (rewrite_dnat(skb, pkt, cfg->gateway_addr, cfg->gateway_port)) return drop(DFAAS_R_DROP_NAT);
     return TC_ACT_OK;
 }
 
@@ -80,7 +78,7 @@ DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaa
     if (pkt->tcp_flags & TCP_FLAG_SYN) {
         if (clamp_mss(skb, pkt, cfg->mtu - MSS_HEADROOM) > 0) count_reason(DFAAS_R_MSS_CLAMPED);
     }
-    if (encap_ipip(skb, cfg->node_addr, peer_addr)) return drop(DFAAS_R_DROP_ENCAP);
+    if (encap_ipip(skb, cfg->node_addr, peer_addr, 1)) return drop(DFAAS_R_DROP_ENCAP);
     count_reason(DFAAS_R_ENCAP_OUT);
     if (macs) return send_with_macs(skb, macs, 0);
     return send_towards(skb, peer_addr, 0);
@@ -165,35 +163,40 @@ DFAAS_INLINE __u64 syn_rate_now(const struct dfaas_config *cfg, __u64 now) {
     return window ? rate_count(window, now) : 0;
 }
 
-/* Picks of the policy that may take a connection the gateway cannot: its client tuple is in
- * use towards the gateway by a live connection to another function port of this node (one
- * client host calling two functions; Linux reuses a source port for another destination). A
- * few more picks of the weighted table with other hashes, then the overflow choice, then any
- * peer the policy gives weight (from a place the hash chooses, so collisions spread over them):
- * the first peer found takes the connection. Returns the peer index + 1, or 0 when the policy
- * weights no peer at all (then refused). Out of line: only collisions pay for it. */
-#define DFAAS_COLLISION_PICKS 4
+/* A peer for a connection the gateway cannot take: its client tuple is in use towards the
+ * gateway by a live connection to another function port of this node (one client host calling
+ * two functions; Linux reuses a source port for another destination). Drawn from the peers the
+ * policy weights, in proportion to their weights (`hash` spreads collisions over them), else from
+ * the overflow peers. Reads the weights only: it takes no slot of either table, so the sequences
+ * stay the policy's picks. Returns the peer index + 1, or 0 when the policy weights no peer at
+ * all (then refused). Out of line: only collisions pay for it. */
 DFAAS_SUBPROG __u32 dfaas_collision_peer(__u32 function_id, __u32 hash) {
-    struct dfaas_choice choice = {};
-    struct dfaas_policy *pol;
+    struct dfaas_policy *pol = bpf_map_lookup_elem(&dfaas_policies, &function_id);
     __u8 weights[DFAAS_MAX_PEERS];
-    __u32 named, i, idx;
+    __u32 named, installed, total = 0, i, w;
+    int table;
 
-    for (i = 0; i < DFAAS_COLLISION_PICKS; i++) {
-        hash = hash * 0x9e3779b1u + 0x7f4a7c15u; /* the next pick's hash */
-        if (read_policy(function_id, hash, 0, &choice) || !choice.installed) return 0;
-        if (choice.slot.action == DFAAS_ACTION_PEER) return choice.slot.peer + 1u;
-    }
-    if (choice.overflow.action == DFAAS_ACTION_PEER) return choice.overflow.peer + 1u;
-    pol = bpf_map_lookup_elem(&dfaas_policies, &function_id);
     if (!pol) return 0;
-    bpf_spin_lock(&pol->lock);
-    named = pol->peers_named;
-    __builtin_memcpy(weights, pol->weight_peer, sizeof(weights));
-    bpf_spin_unlock(&pol->lock);
-    for (i = 0; i < DFAAS_MAX_PEERS; i++) {
-        idx = (hash + i) & (DFAAS_MAX_PEERS - 1);
-        if ((named & (1u << idx)) && weights[idx]) return idx + 1u;
+    for (table = 0; table < 2; table++) {
+        bpf_spin_lock(&pol->lock);
+        installed = pol->flags & DFAAS_POL_F_INSTALLED;
+        named = table ? pol->overflow_named : pol->peers_named;
+        if (table)
+            __builtin_memcpy(weights, pol->overflow_peer, sizeof(weights));
+        else
+            __builtin_memcpy(weights, pol->weight_peer, sizeof(weights));
+        bpf_spin_unlock(&pol->lock);
+        if (!installed) return 0;
+        total = 0;
+        for (i = 0; i < DFAAS_MAX_PEERS; i++)
+            if (named & (1u << i)) total += weights[i];
+        if (!total) continue;
+        hash %= total; /* a point on the peers' cumulative weights */
+        for (i = 0; i < DFAAS_MAX_PEERS; i++) {
+            w = (named & (1u << i)) ? weights[i] : 0;
+            if (hash < w) return i + 1u;
+            hash -= w;
+        }
     }
     return 0;
 }
@@ -210,7 +213,7 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
     __u64 syn_rate;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    if (read_policy(function_id, tuple_hash(pkt, cfg->hash_seed), 0, &choice) || !choice.installed)
+    if (read_policy(function_id, DFAAS_PICK_WEIGHTED, 0, &choice) || !choice.installed)
         return pass(DFAAS_R_PASS_NO_POLICY);
 
     slot = choice.slot;
@@ -220,7 +223,7 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
     if (slot.action == DFAAS_ACTION_LOCAL && choice.local_cap && local &&
         !rate_below(local, choice.local_cap, now)) {
         count_reason(DFAAS_R_LOCAL_CAP_OVERFLOW);
-        slot = choice.overflow;
+        slot = take_overflow(function_id, &choice);
         if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
         event_new_connection(pkt, function_id, slot, DFAAS_R_LOCAL_CAP_OVERFLOW);
     }

@@ -115,6 +115,17 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_rate_syn SEC(".maps");
 
+/* Selection sequences (lib/select.h). Atomic, not per-CPU: one sequence per table is what makes
+ * any window of a cycle's length hold exactly each weight, whichever CPU takes each SYN. Not
+ * pinned: a reload starts every cycle at slot 0 again, which only the windows spanning the reload
+ * notice (as with a policy rewrite), and it keeps the sequences out of the pinned ABI. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, DFAAS_MAX_FUNCTIONS);
+    __type(key, __u32);
+    __type(value, struct dfaas_select_seq);
+} dfaas_select_seq SEC(".maps");
+
 /*
  * Conntrack. max_entries of both tables is set by the loader from the configuration before load.
  *

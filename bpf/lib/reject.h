@@ -5,7 +5,7 @@
  * For a forwarded-in SYN the inner packet becomes the RST and the outer header is reversed, so
  * the RST travels back through the forwarding node like any reply.
  *
- * Checksums: the IPv4 header is rebuilt and summed with bpf_csum_diff; the TCP checksum is
+ * Checksums: the IPv4 header is rebuilt and summed here (lib/csum.h); the TCP checksum is
  * updated incrementally with the header diff (the pseudo header keeps its length), which is
  * correct whatever the skb's checksum state is.
  */
@@ -35,8 +35,8 @@ DFAAS_INLINE int write_ipv4_header(struct __sk_buff *skb, __u32 off, __u32 src, 
     ip.protocol = protocol;
     ip.saddr = src;
     ip.daddr = dst;
-    if (bpf_skb_store_bytes(skb, off, &ip, sizeof(ip), 0)) return -1;
-    return finish_ipv4_csum(skb, off, &ip);
+    ip.check = ipv4_header_csum(&ip);
+    return bpf_skb_store_bytes(skb, off, &ip, sizeof(ip), 0);
 }
 
 /*

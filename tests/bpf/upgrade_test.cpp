@@ -1,12 +1,14 @@
-// Upgrading in place over the maps of the previous ABI (2): the current programs load over pins
-// laid out as ABI 2 left them, an established connection keeps being steered, and the counters
-// are kept (docs/architecture.md, "ABI version rule").
+// Upgrading in place over the maps of an earlier ABI (2): the current programs load over pins
+// laid out as ABI 2 left them, an established connection keeps being steered, the counters are
+// kept, and the policies are laid out again for the current selection (ABI 4: SWRR tables with
+// a length; ABI 2 and 3 share the policy layout) (docs/architecture.md, "ABI version rule").
 //
 // The ABI 2 maps are made here from a table (not from the current object), filled with the state
 // of a connection that the current programs established, and pinned in a directory of their own.
 #include <bpf/libbpf.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -28,6 +30,7 @@ struct PinnedLayout {
 };
 constexpr uint32_t kAbi2Reasons = 41;
 constexpr uint32_t kAbi2StatPaths = 36;
+constexpr uint32_t kAbi2PolicySize = 1244;  // dfaas_policy without table_len, overflow_len
 const PinnedLayout kAbi2Maps[] = {
     {"dfaas_config", BPF_MAP_TYPE_ARRAY, 4, 80, 1, 0},
     {"dfaas_services", BPF_MAP_TYPE_HASH, 8, 8, 4 * 256 * 8, 0},
@@ -107,6 +110,22 @@ void pin_previous_layout(const std::string &current, const std::string &dir,
         if (dst.fd < 0)
             throw std::runtime_error(std::string("create ABI 2 ") + l.name + ": " +
                                      std::strerror(errno));
+        if (std::string(l.name) == "dfaas_policies" && l.value_size == kAbi2PolicySize &&
+            info.value_size > l.value_size) {
+            // The current value with its ABI 2 prefix only, and its tables as ABI 2 laid them
+            // out: each target's slots in one block (the current ones sorted).
+            dfaas_policy value{};
+            for (uint32_t k = 0; k < l.max_entries; ++k) {
+                if (bpf_map_lookup_elem(src.fd, &k, &value) != 0) continue;
+                auto by_target = [](const dfaas_slot &a, const dfaas_slot &b) {
+                    return a.action != b.action ? a.action < b.action : a.peer < b.peer;
+                };
+                std::stable_sort(std::begin(value.table), std::end(value.table), by_target);
+                std::stable_sort(std::begin(value.overflow), std::end(value.overflow), by_target);
+                if (bpf_map_update_elem(dst.fd, &k, &value, BPF_ANY) != 0)
+                    throw std::runtime_error("fill ABI 2 dfaas_policies");
+            }
+        }
         if (info.key_size == l.key_size && info.value_size == l.value_size) {
             bool array = l.type == BPF_MAP_TYPE_ARRAY || l.type == BPF_MAP_TYPE_PERCPU_ARRAY;
             std::vector<uint8_t> key(l.key_size), next(l.key_size),
@@ -240,6 +259,14 @@ class Upgrade : public ::testing::Test {
 };
 
 TEST_F(Upgrade, CurrentProgramsOverAbi2PinsKeepConnectionsAndCounters) {
+    // A function with a 60/40 split: its ABI 2 table holds the local slots in one block.
+    constexpr uint16_t kSplitPort = 31002;
+    FunctionPolicy split;
+    split.local = 60;
+    split.peers[kPeerB] = 40;
+    h_.dp().add_peer(kPeerB);
+    h_.dp().set_service(dp::Service{kNode, kSplitPort, "shasum", true});
+    h_.dp().set_policy("shasum", split);
     switch_to_previous_layout({std::begin(kAbi2Maps), std::end(kAbi2Maps)});
     ASSERT_EQ(pinned_max_entries(abi2_dir() + "/dfaas_reasons"), kAbi2Reasons);
     // Before the upgrade this binary must not read or write the old layout (`dfaasctl dp ...`).
@@ -302,6 +329,21 @@ TEST_F(Upgrade, CurrentProgramsOverAbi2PinsKeepConnectionsAndCounters) {
     ASSERT_NO_THROW(dp_ = attach_current());
     EXPECT_EQ(dp_->stats().function("figlet")->local.packets, fig_before->local.packets + 1);
     EXPECT_EQ(dp_->conntrack().size(), 1u);
+
+    // The split's policy was laid out again in SWRR order: new connections go local, B, local,
+    // B, local (the ABI 2 blocks read by sequence would send the first 154 local).
+    Fd ingress_after(bpf_prog_get_fd_by_id(dp_->status().ingress_prog_id));
+    ASSERT_GE(ingress_after.fd, 0);
+    ASSERT_TRUE(dp_->policy("shasum"));
+    EXPECT_EQ(dp_->policy("shasum")->policy, split);
+    std::string order;
+    for (uint16_t port = 41000; port < 41005; ++port) {
+        auto syn = Harness::user_syn(port);
+        syn.dport = kSplitPort;
+        auto split_r = run_program(ingress_after.fd, syn.frame());
+        order += !split_r.parsed.outer ? 'L' : split_r.parsed.outer->dst == kPeerB ? 'B' : '?';
+    }
+    EXPECT_EQ(order, "LBLBL");
 }
 
 TEST_F(Upgrade, PinnedMapOfAnUnknownLayoutIsRefusedByName) {

@@ -25,8 +25,11 @@
 #endif
 
 /* 3: dfaas_reasons sized DFAAS_REASONS_MAX (was the reason count, 41), dfaas_stats rows
- * DFAAS_STAT_PATHS wide (was 36). Both migrated from ABI 2 by the loader. */
-#define DFAAS_ABI_VERSION 3
+ * DFAAS_STAT_PATHS wide (was 36). Both migrated from ABI 2 by the loader.
+ * 4: dfaas_policy gains table_len and overflow_len (the tables are in smooth weighted round robin
+ * order); the loader migrates ABI 2 and 3 policies by laying their tables out again from the
+ * weights they store. */
+#define DFAAS_ABI_VERSION 4
 /* The oldest ABI whose pinned maps the loader migrates; older pins are refused. */
 #define DFAAS_ABI_OLDEST_MIGRATED 2
 
@@ -42,8 +45,9 @@
 #define DFAAS_MAX_PEERS 32
 #define DFAAS_FUNCTION_NAME_LEN 64
 
-/* Each policy is compiled into a selection table: a new connection takes slot
- * hash(tuple) % DFAAS_SELECT_SLOTS. 256 slots give a resolution of 0.4 % per target. */
+/* Each policy is compiled into two selection tables (weighted and overflow) laid out in smooth
+ * weighted round robin order, one cycle of the weights long (their total over their gcd) and at
+ * most DFAAS_SELECT_SLOTS slots: the n-th new connection of a function takes slot n % length. */
 #define DFAAS_SELECT_SLOTS 256
 
 /* limit_in value meaning "no cap configured" for a (function, peer) pair. */
@@ -257,7 +261,7 @@ struct dfaas_config {
     __u64 ct_timeout_established_ns;
     __u64 ct_timeout_closing_ns;
     __u64 attached_unix_ns; /* wall-clock time of the first attach (status) */
-    __u64 hash_seed;        /* mixes the selection hash so nodes do not pick in lockstep */
+    __u64 hash_seed;        /* mixes the tuple hash that spreads collision fallbacks over peers */
     /* Forwarded-in connections/s per (function, peer) when the policy names no limit_in for the
      * peer (or the function has no policy): a peer cannot push unlimited work onto this node by
      * default. DFAAS_UNLIMITED turns the default off. */
@@ -329,8 +333,20 @@ struct dfaas_policy {
         limit_in[DFAAS_MAX_PEERS]; /* forwarded-in cap per peer (conn/s); DFAAS_UNLIMITED = none */
     struct dfaas_slot table[DFAAS_SELECT_SLOTS];
     struct dfaas_slot overflow[DFAAS_SELECT_SLOTS];
+    /* Slots of one cycle in table / overflow (1..DFAAS_SELECT_SLOTS). The slots after the cycle
+     * repeat it, so 0 (a value this ABI's control library never writes) reads as all
+     * DFAAS_SELECT_SLOTS slots and still follows the weights. */
+    __u16 table_len;
+    __u16 overflow_len;
 };
 #define DFAAS_POL_F_INSTALLED (1u << 0)
+
+/* dfaas_select_seq (ARRAY, DFAAS_MAX_FUNCTIONS, not pinned): per function, how many picks each
+ * table has given; a pick takes slot seq % length and adds one atomically. */
+struct dfaas_select_seq {
+    __u64 weighted;
+    __u64 overflow;
+};
 
 /* dfaas_peers (HASH): peer address -> index (who may send forwarded-in traffic). */
 struct dfaas_peer {

@@ -141,6 +141,21 @@ void BM_Established_Local(benchmark::State &state) {
         [](const Bytes &f) { return harness().time_ingress(f); });
 }
 
+// A pure ACK of an established local connection: no payload, so no HTTP request check.
+void BM_Established_LocalAck(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    complete_handshake(syn, false);
+    auto ack = client_data(syn);
+    ack.flags = kAck;
+    ack.payload.clear();
+    auto frame = ack.frame();
+    run_timed(
+        state, [&](uint64_t) { return frame; },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
 void BM_Established_Forward(benchmark::State &state) {
     fresh(all_to_b());
     auto syn = Harness::user_syn();
@@ -362,6 +377,7 @@ PATH_BENCHMARK(BM_Harness_Noop);
 PATH_BENCHMARK(BM_Passthrough_NotIpv4);
 PATH_BENCHMARK(BM_Passthrough_NoService);
 PATH_BENCHMARK(BM_Established_Local);
+PATH_BENCHMARK(BM_Established_LocalAck);
 PATH_BENCHMARK(BM_Established_Forward);
 PATH_BENCHMARK(BM_Syn_Local);
 PATH_BENCHMARK(BM_Syn_Local_MonitorOn);

@@ -12,6 +12,10 @@
 #include "abi_upgrade.h"
 #include "dfaas/abi.h"
 #include "dfaas/dataplane/types.h"
+#include "policy_compiler.h"
+
+// The policy value of ABI 2 and 3 (dfaas_policy without table_len and overflow_len).
+constexpr size_t kAbi3PolicySize = 1244;
 
 static_assert(sizeof(struct dfaas_config) == 80);
 static_assert(offsetof(struct dfaas_config, default_limit_in) == 72);
@@ -22,7 +26,10 @@ static_assert(sizeof(struct dfaas_service) == 8);
 static_assert(sizeof(struct dfaas_function) == DFAAS_FUNCTION_NAME_LEN + 8);
 static_assert(sizeof(struct dfaas_slot) == 2);
 static_assert(sizeof(struct dfaas_policy) ==
-              4 * 6 + 4 + 2 * DFAAS_MAX_PEERS + 4 * DFAAS_MAX_PEERS + 4 * DFAAS_SELECT_SLOTS);
+              4 * 6 + 4 + 2 * DFAAS_MAX_PEERS + 4 * DFAAS_MAX_PEERS + 4 * DFAAS_SELECT_SLOTS + 4);
+static_assert(offsetof(struct dfaas_policy, table_len) == kAbi3PolicySize,
+              "ABI 4 appended the lengths to the ABI 3 policy: the migration copies that prefix");
+static_assert(sizeof(struct dfaas_select_seq) == 16);
 static_assert(sizeof(struct dfaas_peer) == 8);
 static_assert(sizeof(struct dfaas_peer_addr) == 8);
 static_assert(sizeof(struct dfaas_peer_stats) == 32);
@@ -39,7 +46,8 @@ static_assert(offsetof(struct dfaas_ct_key, kind) == 12);
 static_assert(DFAAS_MAX_PEERS <= 32, "peers_named bitmasks are 32 bits wide");
 static_assert(DFAAS_MAX_PEERS <= 256, "dfaas_slot.peer is one byte");
 static_assert((DFAAS_MAX_PEERS & (DFAAS_MAX_PEERS - 1)) == 0, "BPF masks peer indexes");
-static_assert(DFAAS_SELECT_SLOTS == 256, "BPF takes slots from hash bytes");
+static_assert(DFAAS_SELECT_SLOTS <= 0xffff, "table_len and overflow_len are 16 bits");
+static_assert((DFAAS_SELECT_SLOTS & (DFAAS_SELECT_SLOTS - 1)) == 0, "BPF masks slot indexes");
 // The public types header (dataplane/types.h) spells these defaults as literals.
 static_assert(DFAAS_DEFAULT_LIMIT_IN == 1000);
 static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);
@@ -47,8 +55,8 @@ static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);
 // DFAAS_ABI_VERSION and add the migration below.
 static_assert(DFAAS_REASONS_MAX == 128, "dfaas_reasons max_entries is part of the ABI");
 static_assert(DFAAS_STAT_PATHS == 48, "dfaas_stats row width is part of the ABI");
-static_assert(DFAAS_ABI_VERSION == 3 && DFAAS_ABI_OLDEST_MIGRATED == 2,
-              "kMigrations below migrates ABI 2 to 3: update it with the version");
+static_assert(DFAAS_ABI_VERSION == 4 && DFAAS_ABI_OLDEST_MIGRATED == 2,
+              "kMigrations below migrates ABI 2 and 3 to 4: update it with the version");
 
 // ---- Run time: pinned maps of an earlier binary ------------------------------------------------
 
@@ -107,9 +115,30 @@ void migrate_stats_from_abi2(int old_fd, int new_fd) {
                          function * DFAAS_STAT_PATHS + path, buf);
 }
 
+// ABI 2/3 -> 4, dfaas_policies: the value gained table_len and overflow_len at its end, and the
+// tables of an installed policy are laid out again in SWRR order from the weights it stores
+// (the old tables were largest-remainder blocks for a hash pick).
+void migrate_policies_from_abi3(int old_fd, int new_fd) {
+    std::vector<uint8_t> buf(kAbi3PolicySize);
+    for (uint32_t key = 0; key < DFAAS_MAX_FUNCTIONS; ++key) {
+        if (bpf_map_lookup_elem(old_fd, &key, buf.data()) != 0)
+            throw Error("migrate dfaas_policies: read element " + std::to_string(key) + ": " +
+                            errno_text(errno),
+                        errno);
+        dfaas_policy value;
+        std::memset(&value, 0, sizeof(value));
+        std::memcpy(&value, buf.data(), kAbi3PolicySize);
+        if (value.flags & DFAAS_POL_F_INSTALLED) dp::lay_out_tables(value);
+        if (bpf_map_update_elem(new_fd, &key, &value, BPF_ANY) != 0)
+            throw Error("migrate dfaas_policies: write element " + std::to_string(key) + ": " +
+                            errno_text(errno),
+                        errno);
+    }
+}
+
 // Every migration this binary knows: the pinned layout it starts from and the layout of this
 // binary it produces. A pinned map that differs from this binary's and is not listed here is
-// refused. Keep the entries of the previous ABI only (DFAAS_ABI_OLDEST_MIGRATED).
+// refused. Keep the entries of the ABIs from DFAAS_ABI_OLDEST_MIGRATED on.
 struct Migration {
     const char *name;
     MapShape from, to;
@@ -126,6 +155,10 @@ const Migration kMigrations[] = {
      {BPF_MAP_TYPE_PERCPU_ARRAY, sizeof(__u32), sizeof(dfaas_path_stats),
       DFAAS_MAX_FUNCTIONS *DFAAS_STAT_PATHS, 0},
      migrate_stats_from_abi2},
+    {"dfaas_policies",
+     {BPF_MAP_TYPE_ARRAY, sizeof(__u32), kAbi3PolicySize, DFAAS_MAX_FUNCTIONS, 0},
+     {BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(dfaas_policy), DFAAS_MAX_FUNCTIONS, 0},
+     migrate_policies_from_abi3},
 };
 
 const Migration *find_migration(const std::string &name, const MapShape &pinned,
