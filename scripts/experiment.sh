@@ -6,17 +6,24 @@
 #
 #   scripts/experiment.sh [--scenarios t1,t2,t3]
 #                         [--strategies alllocal,static,recalc-ref,recalc,nodemargin]
-#                         [--scale 1] [--time-scale 0.2] [--period 5s] [--models DIR] [--out DIR]
+#                         [--repeat 3] [--full] [--scale 1] [--time-scale 0.2] [--period 5s]
+#                         [--models DIR] [--out DIR] [--print-plan]
 #   scripts/experiment.sh --report DIR       only the tables and plots of an earlier run
 #
-# --scale multiplies every rate and maxrate (the simulator's capacity follows the maxrate),
-# --time-scale every duration (0.2: T1 lasts 1 min instead of 5, T2 2 min, T3 3 min). Each
-# (scenario, strategy) runs on a fresh lab; the load comes from dfaas-loadgen in the client
-# namespace, one open-loop stream per (node, function) of the scenario, one connection per
-# request. Node Margin needs the forecaster models (--models, default ../shared/data/forecaster)
-# and is skipped with a message without them. Results in DIR (default results/experiment-<time>):
-# results.md (tables), results.json, <scenario>.png, raw reports and timelines per run.
-# The full default run takes about 40 minutes.
+# --repeat N runs every (scenario, strategy) cell N times (default 3), repetition by repetition
+# (all cells once, then all again), so a slow spell of the machine spreads over the cells; the
+# tables give the mean and min-max per cell. --scale multiplies every rate and maxrate (the
+# simulator's capacity follows the maxrate), --time-scale every duration (0.2: T1 lasts 1 min
+# instead of 5, T2 2 min, T3 3 min). --full is the published profile: --time-scale 1 --period 1m
+# (a flag after it still wins). --print-plan prints what would run (streams, stages, period,
+# repetitions) and exits without root or a lab. Each run is on a fresh lab; the load comes from
+# dfaas-loadgen in the client namespace, one open-loop stream per (node, function) of the
+# scenario, one connection per request. Node Margin needs the forecaster models (--models, default
+# ../shared/data/forecaster) and is skipped with a message without them. Results in DIR (default
+# results/experiment-<time>): results.md (tables), results.json, <scenario>.png, and per run
+# (DIR/<scenario>/<strategy>/rep-<i>/) the loadgen reports and timelines, per-second.csv, the
+# agents' stats and logs. The default profile (1 repetition) takes about 40 minutes, so 3 about
+# two hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +33,8 @@ scale=1
 timescale=0.2
 period=5s
 scrape=5s
+repeat=3
+print_plan=""
 models=${DFAAS_FORECASTER_DATA_DIR:-$PWD/../shared/data/forecaster}
 out=""
 report_only=""
@@ -36,6 +45,9 @@ while (($#)); do
   --strategies) strategies=$2; shift 2 ;;
   --scale) scale=$2; shift 2 ;;
   --time-scale) timescale=$2; shift 2 ;;
+  --repeat) repeat=$2; shift 2 ;;
+  --full) timescale=1; period=1m; shift ;;
+  --print-plan) print_plan=1; shift ;;
   --period) period=$2; shift 2 ;;
   --models) models=$2; shift 2 ;;
   --out) out=$2; shift 2 ;;
@@ -63,7 +75,7 @@ plots() {  # DIR: one PNG per scenario, HTTP 200 and failures per second of ever
     gnuplot <<EOF
 set terminal pngcairo size 1100,750 font ",10"
 set output "$dir/$name.png"
-set multiplot layout 2,1 title "DFaaS lab, scenario ${name^^} (scale $scale, durations x $timescale)"
+set multiplot layout 2,1 title "DFaaS lab, scenario ${name^^} (scale $scale, durations x $timescale, mean of $repeat run(s))"
 set xlabel "second"
 set ylabel "requests/s"
 set key outside right
@@ -82,12 +94,16 @@ EOF
 
 if [[ -n $report_only ]]; then
   strategies=$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["strategies"]))' "$report_only/experiment.json")
+  repeat=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("repeat", 1))' "$report_only/experiment.json")
   python3 "$EXP" report "$report_only"
   plots "$report_only"
   exit 0
 fi
 
-[[ $(id -u) -eq 0 ]] || { echo "experiment: needs root (network namespaces, eBPF)" >&2; exit 1; }
+[[ $repeat =~ ^[0-9]+$ ]] && ((repeat >= 1 && repeat <= 100)) ||
+  { echo "experiment: --repeat '$repeat': expected a whole number from 1 to 100" >&2; exit 2; }
+[[ $period =~ ^[0-9]+[sm]$ ]] ||
+  { echo "experiment: --period '$period': expected whole seconds or minutes, e.g. 5s or 1m" >&2; exit 2; }
 for name in ${scenarios//,/ }; do
   python3 "$EXP" streams "$name" 1 1 >/dev/null || exit 2
 done
@@ -98,25 +114,30 @@ if [[ ,$strategies, == *,nodemargin,* && ! -d $models ]]; then
   echo "experiment: no forecaster models in $models (--models DIR): Node Margin skipped" >&2
   strategies=$(sed 's/\(^\|,\)nodemargin//; s/^,//' <<<"$strategies")
 fi
+if [[ -n $print_plan ]]; then
+  python3 "$EXP" plan "$scenarios" "$strategies" "$scale" "$timescale" "$period" "$scrape" "$repeat"
+  exit 0
+fi
+[[ $(id -u) -eq 0 ]] || { echo "experiment: needs root (network namespaces, eBPF)" >&2; exit 1; }
 if [[ ! -x build/bin/dfaas-agent || ! -x build/bin/dfaas-loadgen ]]; then scripts/setup.sh; fi
 
 out=${out:-results/experiment-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
-python3 - "$out/experiment.json" "$scenarios" "$strategies" "$scale" "$timescale" "$period" "$scrape" <<'PY'
+python3 - "$out/experiment.json" "$scenarios" "$strategies" "$scale" "$timescale" "$period" "$scrape" "$repeat" <<'PY'
 import json, sys
-path, scenarios, strategies, scale, timescale, period, scrape = sys.argv[1:]
+path, scenarios, strategies, scale, timescale, period, scrape, repeat = sys.argv[1:]
 json.dump({"scenarios": scenarios.split(","), "strategies": strategies.split(","),
            "scale": float(scale), "timescale": float(timescale), "period": period,
-           "scrape": scrape}, open(path, "w"), indent=2)
+           "scrape": scrape, "repeat": int(repeat)}, open(path, "w"), indent=2)
 PY
 trap 'scripts/lab.sh down >/dev/null 2>&1 || true' EXIT
 scripts/lab.sh down >/dev/null 2>&1 || true
 
-total=$(($(tr ',' '\n' <<<"$scenarios" | wc -l) * $(tr ',' '\n' <<<"$strategies" | wc -l)))
+total=$(($(tr ',' '\n' <<<"$scenarios" | wc -l) * $(tr ',' '\n' <<<"$strategies" | wc -l) * repeat))
 n=0
-run() {  # SCENARIO STRATEGY
-  local name=$1 s=$2 dir="$out/$1/$2"
+run() {  # SCENARIO STRATEGY REPETITION
+  local name=$1 s=$2 dir="$out/$1/$2/rep-$3"
   n=$((n + 1))
   mkdir -p "$dir"
   python3 "$EXP" functions "$name" "$scale" "$dir/functions"
@@ -127,12 +148,14 @@ run() {  # SCENARIO STRATEGY
     printf 'strategy:\n  recalc:\n    overflow: overloaded\n' >"$dir/agent.yaml"
     extra=(--config "$dir/agent.yaml")
   fi
-  echo "experiment: [$n/$total] $name $s: starting the lab..." >&2
+  echo "experiment: [$n/$total] $name $s (repetition $3 of $repeat): starting the lab..." >&2
   scripts/lab.sh up --strategy "$lab_strategy" --period "$period" --scrape "$scrape" \
     --functions "$dir/functions" "${extra[@]}" >"$dir/lab.txt" 2>&1 ||
     { cat "$dir/lab.txt" >&2; return 1; }
   # Two periods: the first decisions and peer messages are in before the load starts.
-  sleep "$(python3 -c "import re; print(2 * int(re.fullmatch(r'(\d+)s', '$period').group(1)))")"
+  local period_seconds=${period%[sm]}
+  [[ $period == *m ]] && period_seconds=$((period_seconds * 60))
+  sleep $((2 * period_seconds))
   local pids=() node function port stages first=1
   while read -r node function port stages; do
     local ip
@@ -156,12 +179,15 @@ run() {  # SCENARIO STRATEGY
   done
   cp -r /run/dfaas-$DFAAS_LAB_ID/logs "$dir/logs" 2>/dev/null || true
   scripts/lab.sh down >/dev/null 2>&1
+  python3 "$EXP" csv "$dir" || echo "experiment: [$n/$total] no per-second.csv in $dir" >&2
   ((rc == 0)) || echo "experiment: [$n/$total] $name $s: a load generator failed (see $dir)" >&2
 }
 
 start=$SECONDS
-for name in ${scenarios//,/ }; do
-  for s in ${strategies//,/ }; do run "$name" "$s"; done
+for ((rep = 1; rep <= repeat; rep++)); do
+  for name in ${scenarios//,/ }; do
+    for s in ${strategies//,/ }; do run "$name" "$s" "$rep"; done
+  done
 done
 echo "experiment: all runs done in $(((SECONDS - start) / 60)) min $(((SECONDS - start) % 60)) s" >&2
 python3 "$EXP" report "$out"

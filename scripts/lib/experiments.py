@@ -3,8 +3,16 @@
 
   experiments.py functions SCENARIO SCALE DIR      writes DIR/{light,mid,heavy}.yaml
   experiments.py streams SCENARIO SCALE TIMESCALE  prints "NODE FUNCTION PORT STAGES" lines
+  experiments.py plan SCENARIOS STRATEGIES SCALE TIMESCALE PERIOD SCRAPE REPEAT
+                                                    prints what experiment.sh would run
+  experiments.py csv RUN_DIR                        RUN_DIR/per-second.csv from its timelines
   experiments.py report OUT                         tables (stdout, OUT/results.md), OUT/results.json,
-                                                    gnuplot data OUT/<scenario>-<strategy>.dat
+                                                    gnuplot data OUT/<scenario>-<strategy>.dat,
+                                                    per-second.csv of every run
+
+A cell (scenario, strategy) is OUT/<scenario>/<strategy>/ with one directory per repetition,
+rep-1, rep-2, ... (a run of an older layout keeps its files in the cell directory itself: one
+repetition). The tables give the mean over the repetitions and, with more than one, min-max.
 
 Scaling: rates and maxrates are multiplied by SCALE, durations by TIMESCALE. The simulator's
 capacity of a function is about 10 % above its maxrate (the agent's belief), as in the lab's
@@ -23,7 +31,7 @@ SERVICE_MS = 40.2  # sleep_ms + cpu_ms of every simulated function
 # Published by the reference (3 nodes light/mid/heavy, vegeta, success = HTTP 200 ratio).
 SCENARIOS = {
     "t1": {
-        "title": "T1: 250 req/s of figlet on Light for 5 min",
+        "title": "T1: 250 req/s of figlet on Light for {duration}",
         "maxrates": {"figlet": {"light": 200, "mid": 450, "heavy": 700}},
         # (node, function, [(from_min, to_min, rate)])
         "streams": [("a", "figlet", [(0, 5, 250)])],
@@ -31,7 +39,7 @@ SCENARIOS = {
         "published": {"nodemargin": "97.63 % (p99 1.541 s)", "recalc": "95.58 % (p99 679 ms)"},
     },
     "t2": {
-        "title": "T2: figlet and shasum on Mid, figlet 100 then 300 req/s, shasum 50 req/s, 10 min",
+        "title": "T2: figlet and shasum on Mid, figlet 100 then 300 req/s, shasum 50 req/s, {duration}",
         "maxrates": {"figlet": {"light": 100, "mid": 225, "heavy": 350},
                      "shasum": {"light": 100, "mid": 225, "heavy": 350}},
         "streams": [("b", "figlet", [(0, 5, 100), (5, 10, 300)]),
@@ -40,7 +48,7 @@ SCENARIOS = {
         "published": {"nodemargin": "99.54 %", "recalc": "95.11 %"},
     },
     "t3": {
-        "title": "T3: figlet on all three nodes, 15 min in three phases",
+        "title": "T3: figlet on all three nodes, {duration} in three phases",
         "maxrates": {"figlet": {"light": 200, "mid": 450, "heavy": 700}},
         "streams": [("a", "figlet", [(0, 15, 350)]),
                     ("b", "figlet", [(0, 5, 0), (5, 10, 100), (10, 15, 600)]),
@@ -101,6 +109,27 @@ def seconds(minutes, timescale):
     return round(minutes * 60 * timescale)
 
 
+def published_minutes(name):
+    return max(b for _, _, stages in scenario(name)["streams"] for _, b, _ in stages)
+
+
+def human_duration(total_seconds):
+    minutes, rest = divmod(int(total_seconds), 60)
+    if minutes and rest:
+        return f"{minutes} min {rest} s"
+    return f"{minutes} min" if minutes else f"{rest} s"
+
+
+def title(name, timescale):
+    """The scenario's heading with the duration this run has, and the published one if it differs."""
+    published = published_minutes(name)
+    ran = seconds(published, timescale)
+    duration = human_duration(ran)
+    if ran != published * 60:
+        duration += f" (published: {published} min)"
+    return scenario(name)["title"].format(duration=duration)
+
+
 def print_streams(name, scale, timescale):
     for node, function, stages in scenario(name)["streams"]:
         text = ",".join(f"{seconds(a, timescale)}-{seconds(b, timescale)}s:{rate * scale:g}"
@@ -108,10 +137,30 @@ def print_streams(name, scale, timescale):
         print(node, function, PORTS[function], text)
 
 
+def print_plan(scenarios, strategies, scale, timescale, period, scrape, repeat):
+    names = scenarios.split(",")
+    runs = len(names) * len(strategies.split(",")) * repeat
+    load = sum(seconds(published_minutes(n), timescale) for n in names) * len(
+        strategies.split(",")) * repeat
+    print(f"strategies: {strategies}")
+    print(f"repetitions: {repeat} per (scenario, strategy), each on a fresh lab")
+    print(f"scale: {scale:g} (rates and maxrates); durations x {timescale:g}")
+    print(f"agent period: {period}; Prometheus scrape: {scrape}")
+    for name in names:
+        print(f"scenario {name}: {title(name, timescale)}")
+        print(f"  duration: {seconds(published_minutes(name), timescale)} s")
+        for node, function, stages in scenario(name)["streams"]:
+            text = ",".join(f"{seconds(a, timescale)}-{seconds(b, timescale)}s:{rate * scale:g}"
+                            for a, b, rate in stages)
+            print(f"  stream {node} {function}: --stages {text}")
+    print(f"runs: {runs}; load time {human_duration(load)} (each run adds the lab's start-up, "
+          "two agent periods before the load, and its teardown)")
+
+
 # ---- report -------------------------------------------------------------------------------
 
 def load_run(run_dir):
-    """The streams of one (scenario, strategy) run: reports and per-second timelines."""
+    """The streams of one run (one repetition of a cell): reports and per-second timelines."""
     streams = []
     for entry in sorted(os.listdir(run_dir)):
         if not (entry.startswith("report-") and entry.endswith(".json")):
@@ -122,6 +171,15 @@ def load_run(run_dir):
         rows = list(csv.DictReader(open(timeline_path))) if os.path.exists(timeline_path) else []
         streams.append((key, report, rows))
     return streams
+
+
+def repetition_dirs(cell_dir):
+    """rep-1, rep-2, ... in order; a cell of the older layout is its own single repetition."""
+    reps = [e for e in os.listdir(cell_dir)
+            if e.startswith("rep-") and e[4:].isdigit() and os.path.isdir(os.path.join(cell_dir, e))]
+    if reps:
+        return [os.path.join(cell_dir, e) for e in sorted(reps, key=lambda e: int(e[4:]))]
+    return [cell_dir]
 
 
 def per_second(streams):
@@ -136,6 +194,50 @@ def per_second(streams):
             for node in "abc":
                 slot[node] += int(row.get(f"served_by_node-{node}") or 0)
     return total
+
+
+# Columns of per-second.csv (documented in docs/experiments.md, "Per-second CSV").
+CSV_COLUMNS = ["second", "node", "function", "offered", "http_200", "success_ratio",
+               "rejected_429", "refused", "reset", "timeouts", "other_failures", "p50_ms",
+               "p99_ms", "served_by_a", "served_by_b", "served_by_c", "p50_ms_a", "p99_ms_a",
+               "p50_ms_b", "p99_ms_b", "p50_ms_c", "p99_ms_c"]
+
+
+def csv_rows(streams):
+    """One row per (second, stream) from loadgen's timelines; a stream is NODE-FUNCTION."""
+    rows = []
+    for key, _, timeline in streams:
+        node, _, function = key.partition("-")
+        for row in timeline:
+            def count(column):
+                return int(row.get(column) or 0)
+            offered = count("issued")
+            ok = count("http_200")
+            rejected = count("code_429")
+            refused, reset, timeouts = count("error_refused"), count("error_reset"), count(
+                "error_timeout")
+            rows.append({
+                "second": int(row["second"]), "node": node, "function": function,
+                "offered": offered, "http_200": ok,
+                "success_ratio": f"{ok / offered:.4f}" if offered else "",
+                "rejected_429": rejected, "refused": refused, "reset": reset,
+                "timeouts": timeouts,
+                "other_failures": offered - ok - rejected - refused - reset - timeouts,
+                "p50_ms": row.get("p50_ms", ""), "p99_ms": row.get("p99_ms", ""),
+                **{f"served_by_{n}": count(f"served_by_node-{n}") for n in "abc"},
+                **{f"{p}_ms_{n}": row.get(f"{p}_ms_node-{n}", "") for n in "abc"
+                   for p in ("p50", "p99")},
+            })
+    rows.sort(key=lambda r: (r["second"], r["node"], r["function"]))
+    return rows
+
+
+def write_csv(run_dir, streams=None):
+    streams = load_run(run_dir) if streams is None else streams
+    with open(os.path.join(run_dir, "per-second.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(csv_rows(streams))
 
 
 def summarize(name, streams, timescale):
@@ -171,11 +273,45 @@ def summarize(name, streams, timescale):
         "status_codes": codes,
         "errors": errors,
         "served_by": served,
+        "rejected": codes.get("429", 0) + errors.get("refused", 0),
+        "timeouts": errors.get("timeout", 0),
+    }
+
+
+def spread(values):
+    """{"mean", "min", "max"} of the values that exist (None when none do)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    return {"mean": sum(present) / len(present), "min": min(present), "max": max(present)}
+
+
+def aggregate(summaries):
+    """Mean and min-max over the repetitions of one cell."""
+    phases = len(summaries[0]["phases"])
+    return {
+        "runs": len(summaries),
+        **{key: spread([s[key] for s in summaries])
+           for key in ("requests", "success", "p50_ms", "p99_ms", "rejected", "timeouts")},
+        "phases": [spread([s["phases"][i] for s in summaries]) for i in range(phases)],
+        "served_by": {f"node-{n}": spread([s["served_by"].get(f"node-{n}", 0) for s in summaries])
+                      for n in "abc"},
     }
 
 
 def percent(x):
     return "-" if x is None else f"{100 * x:.2f} %"
+
+
+def with_range(value, runs, show, show_bound=None):
+    """ "mean" with one run, "mean (min-max)" with more; show formats the mean (and the bounds
+    unless show_bound is given)."""
+    if value is None:
+        return "-"
+    if runs == 1:
+        return show(value["mean"])
+    bound = show_bound or show
+    return f"{show(value['mean'])} ({bound(value['min'])}–{bound(value['max'])})"
 
 
 def table(rows, header):
@@ -189,50 +325,75 @@ def table(rows, header):
 def report(out):
     meta = json.load(open(os.path.join(out, "experiment.json")))
     timescale = meta["timescale"]
+    repeat = meta.get("repeat", 1)
     results = {}
     text = [f"Scale {meta['scale']} (rates and maxrates), durations x {timescale}, agent period "
-            f"{meta['period']}, Prometheus scrape {meta['scrape']}.", ""]
+            f"{meta['period']}, Prometheus scrape {meta['scrape']}, {repeat} "
+            f"repetition{'s' if repeat != 1 else ''} per cell (mean, and min–max over the "
+            "repetitions when there are several).", ""]
+    pct = percent
+    ms = lambda v: f"{v:.1f} ms"  # noqa: E731
+    whole = lambda v: f"{v:.0f}"  # noqa: E731
     for name in meta["scenarios"]:
         info = scenario(name)
         rows = []
         results[name] = {}
         for strategy in meta["strategies"]:
-            run_dir = os.path.join(out, name, strategy)
-            if not os.path.isdir(run_dir):
+            cell_dir = os.path.join(out, name, strategy)
+            if not os.path.isdir(cell_dir):
                 continue
-            streams = load_run(run_dir)
-            if not streams:
+            summaries = []
+            runs = []
+            for run_dir in repetition_dirs(cell_dir):
+                streams = load_run(run_dir)
+                if not streams:
+                    continue
+                write_csv(run_dir, streams)
+                summaries.append(summarize(name, streams, timescale))
+                runs.append(streams)
+            if not summaries:
                 continue
-            s = summarize(name, streams, timescale)
-            results[name][strategy] = s
-            write_plot_data(out, name, strategy, streams)
-            rejected = s["status_codes"].get("429", 0) + s["errors"].get("refused", 0)
+            cell = aggregate(summaries)
+            results[name][strategy] = {**cell, "repetitions": summaries}
+            write_plot_data(out, name, strategy, runs)
+            n = cell["runs"]
             rows.append([
-                STRATEGY_NAMES.get(strategy, strategy), str(s["requests"]), percent(s["success"]),
-                " / ".join(percent(p) for p in s["phases"]),
-                f"{s['p50_ms']:.1f} ms", f"{s['p99_ms']:.1f} ms",
-                " / ".join(str(s["served_by"].get(f"node-{n}", 0)) for n in "abc"),
-                str(rejected), str(s["errors"].get("timeout", 0)),
+                STRATEGY_NAMES.get(strategy, strategy), str(n), with_range(cell["requests"], 1, whole),
+                with_range(cell["success"], n, pct, lambda v: f"{100 * v:.2f}"),
+                " / ".join(with_range(p, 1, pct) for p in cell["phases"]),
+                with_range(cell["p50_ms"], 1, ms),
+                with_range(cell["p99_ms"], n, ms, lambda v: f"{v:.1f}"),
+                " / ".join(whole(cell["served_by"][f"node-{x}"]["mean"]) for x in "abc"),
+                with_range(cell["rejected"], n, whole), with_range(cell["timeouts"], n, whole),
                 info["published"].get(PUBLISHED_AS.get(strategy, strategy), "-"),
             ])
-        text += [f"### {info['title']}", "", table(rows, [
-            "strategy", "requests", "HTTP 200", "per phase", "p50", "p99 (worst stream)",
-            "served by a / b / c", "rejected (429 + reset)", "timeouts", "reference (published)"]),
-            ""]
+        if not rows:
+            continue
+        text += [f"### {title(name, timescale)}", "", table(rows, [
+            "strategy", "runs", "requests", "HTTP 200", "per phase", "p50",
+            "p99 (worst stream)", "served by a / b / c", "rejected (429 + reset)", "timeouts",
+            "reference (published)"]), ""]
     json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=2)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(text))
     print("\n".join(text))
 
 
-def write_plot_data(out, name, strategy, streams):
-    seconds_table = per_second(streams)
+def write_plot_data(out, name, strategy, runs):
+    """Per second: the mean over the repetitions, then the min and max of HTTP 200."""
+    tables = [per_second(streams) for streams in runs]
     with open(os.path.join(out, f"{name}-{strategy}.dat"), "w") as f:
-        f.write("# second offered http_200 failed served_a served_b served_c\n")
-        for second in sorted(seconds_table):
-            v = seconds_table[second]
-            f.write(f"{second} {v['issued']} {v['ok']} {v['issued'] - v['ok']} "
-                    f"{v['a']} {v['b']} {v['c']}\n")
+        f.write("# second offered http_200 failed served_a served_b served_c "
+                "http_200_min http_200_max (means over the repetitions)\n")
+        for second in sorted(set().union(*tables)):
+            slots = [t[second] for t in tables if second in t]
+
+            def mean(key):
+                return sum(v[key] for v in slots) / len(slots)
+            oks = [v["ok"] for v in slots]
+            f.write(f"{second} {mean('issued'):g} {mean('ok'):g} "
+                    f"{mean('issued') - mean('ok'):g} {mean('a'):g} {mean('b'):g} {mean('c'):g} "
+                    f"{min(oks)} {max(oks)}\n")
 
 
 def main(argv):
@@ -243,6 +404,13 @@ def main(argv):
         write_functions(argv[2], float(argv[3]), argv[4])
     elif command == "streams" and len(argv) == 5:
         print_streams(argv[2], float(argv[3]), float(argv[4]))
+    elif command == "plan" and len(argv) == 9:
+        for name in argv[2].split(","):
+            scenario(name)
+        print_plan(argv[2], argv[3], float(argv[4]), float(argv[5]), argv[6], argv[7],
+                   int(argv[8]))
+    elif command == "csv" and len(argv) == 3:
+        write_csv(argv[2])
     elif command == "report" and len(argv) == 3:
         report(argv[2])
     elif command == "list":

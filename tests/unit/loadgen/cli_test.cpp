@@ -156,7 +156,7 @@ TEST(Binary, TimelineCsvHasOneRowPerSecond) {
     std::getline(csv, header);
     EXPECT_EQ(header,
               "second,issued,completed,errors,success,http_200,p50_ms,p99_ms,lag_max_ms,"
-              "code_200,code_429,served_by_node-a");
+              "code_200,code_429,served_by_node-a,p50_ms_node-a,p99_ms_node-a");
     std::vector<std::string> rows;
     for (std::string row; std::getline(csv, row);)
         rows.push_back(row);
@@ -174,6 +174,92 @@ TEST(Binary, TimelineCsvHasOneRowPerSecond) {
     EXPECT_EQ(issued, 100u);
     EXPECT_TRUE(rows[0].starts_with("0,40,40,0,"));
     EXPECT_TRUE(rows[2].starts_with("2,20,20,0,"));
+}
+
+// Up to 400/s over 250 ms and back down to 0 over 250 ms: 50 requests in each half, written
+// inline and as a k6 script. (The schedule's timing inside a ramp is checked in ramp_test.cpp.)
+TEST(Binary, RampSendsTheIntegralOfTheRate) {
+    TestServer server(labelled_ok());
+    ScratchDir dir;
+    fs::path stages = dir / "stages.js";
+    std::ofstream(stages) << "export const options = { scenarios: { up_down: {\n"
+                             "  executor: 'ramping-arrival-rate', timeUnit: '1s',\n"
+                             "  stages: [{ duration: '250ms', target: 400 }, { duration: '250ms', "
+                             "target: 0 }] } } };\n";
+    for (const std::vector<std::string> &form :
+         {std::vector<std::string>{"--ramp", "250ms:400,250ms:0"},
+          std::vector<std::string>{"--stages-file", stages.string()}}) {
+        std::vector<std::string> args = form;
+        args.insert(args.end(), {"--target", server.url(), "--json"});
+        ProcessResult run = run_loadgen(args);
+        ASSERT_EQ(run.exit_code, 0) << run.err;
+        nlohmann::json report = nlohmann::json::parse(run.out);
+        EXPECT_EQ(report["scheduled"], 100) << form[0];
+        EXPECT_EQ(report["requests"], 100) << form[0];
+        EXPECT_EQ(report["planned_duration"], 500'000'000) << form[0];
+        EXPECT_EQ(report["status_codes"]["200"], 80) << form[0];  // every 5th is a 429
+    }
+}
+
+// Every other request is served by a node that answers 60 ms late: its latency columns say so,
+// the other node's do not.
+TEST(Binary, TimelineHasLatencyPerServingNode) {
+    TestServer server([](const ReceivedRequest &request) {
+        bool slow = request.sequence % 2 == 1;
+        testing::Reply reply =
+            http_reply(200, "ok", {{"DFaaS-Node-ID", slow ? "node-b" : "node-a"}});
+        if (slow) reply.delay = 60ms;
+        return reply;
+    });
+    ScratchDir dir;
+    fs::path timeline = dir / "timeline.csv";
+    ProcessResult run = run_loadgen({"--rate", "40", "--duration", "500ms", "--target",
+                                     server.url(), "--timeline", timeline.string(), "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::istringstream csv(read_file(timeline));
+    std::string header, row;
+    std::getline(csv, header);
+    std::getline(csv, row);
+    EXPECT_TRUE(header.ends_with(
+        "served_by_node-a,served_by_node-b,p50_ms_node-a,p99_ms_node-a,p50_ms_node-b,"
+        "p99_ms_node-b"))
+        << header;
+    std::vector<std::string> cells;
+    std::istringstream fields(row);
+    for (std::string cell; std::getline(fields, cell, ',');)
+        cells.push_back(cell);
+    ASSERT_EQ(cells.size(), 16u) << row;
+    EXPECT_EQ(cells[10], "10");  // served by node-a
+    EXPECT_EQ(cells[11], "10");
+    EXPECT_LT(std::stod(cells[12]), 30.0) << row;  // node-a p50: immediate
+    EXPECT_GE(std::stod(cells[14]), 60.0) << row;  // node-b p50 and p99: 60 ms late
+    EXPECT_GE(std::stod(cells[15]), 60.0) << row;
+}
+
+// A server naming a new node in every response gets latency columns for the first 32 only; every
+// node is still counted.
+TEST(Binary, LatencyPerNodeIsBounded) {
+    TestServer server([](const ReceivedRequest &request) {
+        return http_reply(200, "ok", {{"DFaaS-Node-ID", "n" + std::to_string(request.sequence)}});
+    });
+    ScratchDir dir;
+    fs::path timeline = dir / "timeline.csv";
+    ProcessResult run = run_loadgen({"--rate", "80", "--duration", "500ms", "--target",
+                                     server.url(), "--timeline", timeline.string(), "--quiet"});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    std::istringstream csv(read_file(timeline));
+    std::string header;
+    std::getline(csv, header);
+    auto count = [&](const std::string &prefix) {
+        size_t found = 0;
+        for (size_t at = header.find(prefix); at != std::string::npos;
+             at = header.find(prefix, at + 1))
+            ++found;
+        return found;
+    };
+    EXPECT_EQ(count(",served_by_n"), 40u);
+    EXPECT_EQ(count(",p50_ms_n"), 32u);
+    EXPECT_EQ(count(",p99_ms_n"), 32u);
 }
 
 TEST(Binary, OutputFlagWritesTheReportToAFile) {
@@ -205,6 +291,19 @@ TEST(Binary, UsageErrorsExitWithTwoAndSayWhy) {
           "/nonexistent-dir/t.csv"},
          "--timeline"},
         {{"--unknown-flag"}, "--unknown-flag"},
+        {{"--ramp", "30s:100,1m:abc", "--target", "http://127.0.0.1:9/"},
+         "--ramp stage 2 '1m:abc'"},
+        {{"--ramp", "1s:5", "--stages", "0-1s:5", "--target", "http://127.0.0.1:9/"},
+         "give one of --stages, --ramp and --stages-file"},
+        {{"--ramp", "1s:5", "--rate", "5", "--target", "http://127.0.0.1:9/"},
+         "--ramp replaces --rate"},
+        {{"--rate", "5", "--duration", "1s", "--start-rate", "5", "--target",
+          "http://127.0.0.1:9/"},
+         "--start-rate applies only with --ramp"},
+        {{"--stages-file", "/nonexistent/stages.js", "--target", "http://127.0.0.1:9/"},
+         "cannot read --stages-file '/nonexistent/stages.js'"},
+        {{"--rate", "5", "--duration", "169h", "--target", "http://127.0.0.1:9/"},
+         "--duration must be at most"},
     };
     for (const Case &c : cases) {
         ProcessResult run = run_loadgen(c.args);

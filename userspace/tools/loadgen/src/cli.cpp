@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "dfaas/loadgen/ramp.h"
 #include "dfaas/version.h"
 
 #include <algorithm>
@@ -29,6 +30,9 @@ struct RawFlags {
     std::string rate;
     std::string duration;
     std::string stages;
+    std::string ramp;
+    std::string stages_file;
+    std::string start_rate;
     std::vector<std::string> targets;
     std::string method = "GET";
     std::string body;
@@ -49,6 +53,15 @@ void define_flags(CLI::App &app, RawFlags &raw) {
     app.add_option("--stages", raw.stages,
                    "Piecewise-constant rates instead of --rate/--duration, e.g. "
                    "\"0-5m:100,5-10m:300\" (contiguous from 0; rate 0 pauses)");
+    app.add_option(
+        "--ramp", raw.ramp,
+        "Linear ramps as k6 stages, DURATION:TARGET items, e.g. \"30s:200,1m:200,30s:0\" "
+        "(from the previous target, 0 or --start-rate at first)");
+    app.add_option("--stages-file", raw.stages_file,
+                   "Read k6 stages from a k6 script (literal stages: [{duration, target}, ...], "
+                   "startRate, timeUnit) or their JSON form");
+    app.add_option("--start-rate", raw.start_rate,
+                   "With --ramp: the rate the first stage ramps from (k6 startRate, default 0)");
     // One value per occurrence: "--target A --target B".
     app.add_option("--target", raw.targets, "http://host[:port]/path; repeat for round-robin")
         ->allow_extra_args(false);
@@ -83,13 +96,38 @@ double parse_rate(const std::string &text) {
 }
 
 Schedule build_schedule(const RawFlags &raw) {
-    if (!raw.stages.empty()) {
-        if (!raw.rate.empty() || !raw.duration.empty()) {
-            throw UsageError("--stages replaces --rate and --duration; give one or the other");
-        }
-        return Schedule::staged(parse_stages(raw.stages));
+    int forms = !raw.stages.empty() + !raw.ramp.empty() + !raw.stages_file.empty();
+    if (forms > 1) throw UsageError("give one of --stages, --ramp and --stages-file");
+    if (forms == 1 && (!raw.rate.empty() || !raw.duration.empty())) {
+        throw UsageError(std::string(!raw.stages.empty() ? "--stages"
+                                     : !raw.ramp.empty() ? "--ramp"
+                                                         : "--stages-file") +
+                         " replaces --rate and --duration; give one or the other");
     }
-    if (raw.rate.empty()) throw UsageError("missing --rate (or --stages)");
+    if (!raw.start_rate.empty() && raw.ramp.empty()) {
+        throw UsageError("--start-rate applies only with --ramp (a stages file has startRate)");
+    }
+    if (!raw.stages.empty()) return Schedule::staged(parse_stages(raw.stages));
+    if (!raw.ramp.empty() || !raw.stages_file.empty()) {
+        RampPlan plan =
+            raw.ramp.empty() ? read_k6_stages_file(raw.stages_file) : parse_ramp_list(raw.ramp);
+        if (!raw.start_rate.empty()) {
+            try {
+                plan.start_rate = parse_rate(raw.start_rate);
+            } catch (const UsageError &) {
+                throw UsageError("invalid --start-rate '" + raw.start_rate +
+                                 "': expected requests per second, e.g. 100");
+            }
+        }
+        try {
+            return Schedule::staged(ramp_schedule_stages(plan));
+        } catch (const UsageError &e) {
+            throw UsageError((raw.ramp.empty() ? "--stages-file '" + raw.stages_file + "': "
+                                               : std::string("--ramp: ")) +
+                             e.what());
+        }
+    }
+    if (raw.rate.empty()) throw UsageError("missing --rate (or --stages, --ramp, --stages-file)");
     if (raw.duration.empty()) throw UsageError("missing --duration (or --stages)");
     double rate = parse_rate(raw.rate);
     Nanos duration = 0;

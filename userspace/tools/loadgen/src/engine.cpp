@@ -519,13 +519,20 @@ void Engine::complete_request(uint32_t id, Nanos now) {
         ++tally.status_codes[status];
         if (status >= 200 && status < 400) ++tally.success;
         if (status == 200) ++tally.http_200;
+        Nanos latency = now - request.issued;
         if (parser.node_id().empty()) {
             ++tally.no_node_id;
         } else {
             ++tally.served_by[parser.node_id()];
+            auto node = tally.served_by_latency.find(parser.node_id());
+            if (node != tally.served_by_latency.end()) {
+                node->second.record(latency);
+            } else if (tally.served_by_latency.size() < kMaxLatencyNodes) {
+                tally.served_by_latency[parser.node_id()].record(latency);
+            }
         }
         tally.bytes_in += parser.body_bytes();
-        tally.latency.record(now - request.issued);
+        tally.latency.record(latency);
     });
     connection.request = kNone;
     finish_request(slot, now);
@@ -866,8 +873,11 @@ void Engine::finalize_front_second() {
     row.p50 = row.tally.latency.percentile(50);
     row.p99 = row.tally.latency.percentile(99);
     row.lag_max = row.tally.lag.max();
+    for (const auto &[node, histogram] : row.tally.served_by_latency)
+        row.served_by_p50_p99[node] = {histogram.percentile(50), histogram.percentile(99)};
     row.tally.latency = Histogram{};
     row.tally.lag = Histogram{};
+    row.tally.served_by_latency.clear();
     result_.timeline.push_back(std::move(row));
 }
 

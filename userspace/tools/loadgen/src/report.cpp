@@ -220,6 +220,11 @@ void write_timeline_csv(const RunResult &result, std::ostream &out) {
     for (const std::string &node : nodes)
         out << "," << csv_field("served_by_" + node);
     if (any_without_node) out << ",no_node_id";
+    std::vector<std::string> latency_nodes;
+    for (const auto &[node, histogram] : result.totals.served_by_latency)
+        latency_nodes.push_back(node);
+    for (const std::string &node : latency_nodes)
+        out << "," << csv_field("p50_ms_" + node) << "," << csv_field("p99_ms_" + node);
     out << "\n";
 
     for (const TimelineRow &row : result.timeline) {
@@ -239,6 +244,15 @@ void write_timeline_csv(const RunResult &result, std::ostream &out) {
             out << "," << (it == tally.served_by.end() ? 0 : it->second);
         }
         if (any_without_node) out << "," << tally.no_node_id;
+        for (const std::string &node : latency_nodes) {
+            auto it = row.served_by_p50_p99.find(node);
+            if (it == row.served_by_p50_p99.end()) {
+                out << ",,";
+            } else {
+                out << "," << fixed(milliseconds(it->second.first), 3) << ","
+                    << fixed(milliseconds(it->second.second), 3);
+            }
+        }
         out << "\n";
     }
 }

@@ -37,6 +37,11 @@ enum class ErrorKind : uint8_t {
 inline constexpr size_t kErrorKindCount = 10;
 std::string_view error_kind_name(ErrorKind kind);
 
+// Most DFaaS-Node-ID values whose latency is kept apart (per second and for the run): a server
+// inventing IDs cannot grow the histograms beyond that; responses of further IDs are still
+// counted in served_by and in the overall latency.
+inline constexpr size_t kMaxLatencyNodes = 32;
+
 // Counts for the whole run or for one second of the timeline.
 struct Tally {
     uint64_t issued = 0;
@@ -52,6 +57,8 @@ struct Tally {
     uint64_t bytes_out = 0;                     // request body bytes
     Histogram latency;                          // responses only, from issue to last byte
     Histogram lag;                              // issue time minus scheduled time
+    // Latency of the responses each node served, for the first kMaxLatencyNodes IDs seen.
+    std::map<std::string, Histogram> served_by_latency;
 
     uint64_t completed() const { return responses + errors; }
 };
@@ -63,6 +70,7 @@ struct TimelineRow {
     Nanos p50 = 0;
     Nanos p99 = 0;
     Nanos lag_max = 0;
+    std::map<std::string, std::pair<Nanos, Nanos>> served_by_p50_p99;  // per node that answered
 };
 
 struct RunConfig {

@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""scripts/experiment.sh without a lab: the plan it prints (durations and period of the default
+profile and of --full, --repeat), and the report of a run made of synthetic loadgen outputs (mean
+and min-max over repetitions, the per-second CSV of each run, the older one-run layout).
+
+  experiment_report_test.py REPO_ROOT
+"""
+import csv
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../..")
+EXPERIMENT = os.path.join(ROOT, "scripts/experiment.sh")
+HELPER = os.path.join(ROOT, "scripts/lib/experiments.py")
+
+TIMELINE_HEADER = ("second,issued,completed,errors,success,http_200,p50_ms,p99_ms,lag_max_ms,"
+                   "code_200,code_429,error_refused,error_timeout,served_by_node-a,served_by_node-b,"
+                   "p50_ms_node-a,p99_ms_node-a,p50_ms_node-b,p99_ms_node-b")
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def plan(*args):
+    return subprocess.run([EXPERIMENT, "--print-plan", "--strategies", "recalc", *args],
+                          capture_output=True, text=True, check=False)
+
+
+def write_run(directory, seconds, latencies_ms):
+    """One stream a-figlet: rows of (issued, ok, 429, refused, timeout, served a, served b)."""
+    os.makedirs(directory, exist_ok=True)
+    lines = [TIMELINE_HEADER]
+    for i, (issued, ok, rejected, refused, timeouts, on_a, on_b) in enumerate(seconds):
+        completed = ok + rejected
+        lines.append(f"{i},{issued},{completed},{refused + timeouts},{ok},{ok},40.5,41.0,0.1,"
+                     f"{ok},{rejected},{refused},{timeouts},{on_a},{on_b},40.2,40.9,55.0,60.5")
+    with open(os.path.join(directory, "timeline-a-figlet.csv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    total = [sum(column) for column in zip(*seconds)]
+    report = {
+        "requests": total[0],
+        "status_codes": {"200": total[1], "429": total[2], "0": total[3] + total[4]},
+        "error_kinds": {"refused": total[3], "timeout": total[4]},
+        "served_by": {"node-a": total[5], "node-b": total[6]},
+        "latencies": {"50th": int(latencies_ms[0] * 1e6), "99th": int(latencies_ms[1] * 1e6)},
+    }
+    with open(os.path.join(directory, "report-a-figlet.json"), "w") as f:
+        json.dump(report, f)
+
+
+class Plan(unittest.TestCase):
+    def test_default_profile_says_what_it_runs(self):
+        run = plan("--scenarios", "t1,t3")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("repetitions: 3 per (scenario, strategy)", run.stdout)
+        self.assertIn("agent period: 5s", run.stdout)
+        self.assertIn("T1: 250 req/s of figlet on Light for 1 min (published: 5 min)", run.stdout)
+        self.assertIn("stream a figlet: --stages 0-60s:250\n", run.stdout)
+        self.assertIn("stream b figlet: --stages 0-60s:0,60-120s:100,120-180s:600", run.stdout)
+        self.assertIn("runs: 6;", run.stdout)
+
+    def test_full_runs_the_published_durations_with_a_one_minute_period(self):
+        run = plan("--full", "--repeat", "1", "--scenarios", "t1,t2,t3")
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("agent period: 1m", run.stdout)
+        self.assertIn("durations x 1\n", run.stdout)
+        self.assertIn("T1: 250 req/s of figlet on Light for 5 min\n", run.stdout)
+        self.assertIn("T3: figlet on all three nodes, 15 min in three phases", run.stdout)
+        self.assertIn("stream a figlet: --stages 0-300s:250\n", run.stdout)
+        self.assertIn("stream b figlet: --stages 0-300s:100,300-600s:300", run.stdout)
+        self.assertIn("repetitions: 1 per", run.stdout)
+        self.assertNotIn("published:", run.stdout)
+
+    def test_bad_values_are_refused(self):
+        for args, message in [(["--repeat", "0"], "--repeat '0'"), (["--repeat", "x"], "--repeat"),
+                              (["--period", "5"], "--period '5'"),
+                              (["--scenarios", "t9"], "unknown scenario")]:
+            run = plan(*args)
+            self.assertEqual(run.returncode, 2, args)
+            self.assertIn(message, run.stderr)
+
+
+class Report(unittest.TestCase):
+    def setUp(self):
+        self.scratch = tempfile.TemporaryDirectory(prefix="experiment-report-")
+        self.out = self.scratch.name
+        with open(os.path.join(self.out, "experiment.json"), "w") as f:
+            json.dump({"scenarios": ["t1"], "strategies": ["recalc", "static"], "scale": 1.0,
+                       "timescale": 0.2, "period": "5s", "scrape": "5s", "repeat": 2}, f)
+        cell = os.path.join(self.out, "t1", "recalc")
+        write_run(os.path.join(cell, "rep-1"), [(50, 45, 3, 2, 0, 40, 8), (50, 45, 3, 2, 0, 44, 4)],
+                  (40.0, 10.0))
+        write_run(os.path.join(cell, "rep-2"), [(50, 49, 1, 0, 0, 45, 5), (50, 49, 1, 0, 0, 45, 5)],
+                  (40.0, 20.0))
+        # The layout before repetitions: the run's files in the cell directory itself.
+        write_run(os.path.join(self.out, "t1", "static"), [(100, 100, 0, 0, 0, 60, 40)],
+                  (40.0, 12.0))
+        self.report = subprocess.run([sys.executable, HELPER, "report", self.out],
+                                     capture_output=True, text=True, check=False)
+        self.assertEqual(self.report.returncode, 0, self.report.stderr)
+
+    def tearDown(self):
+        self.scratch.cleanup()
+
+    def row(self, strategy):
+        lines = [line for line in read(os.path.join(self.out, "results.md")).splitlines()
+                 if line.startswith(f"| {strategy} ")]
+        self.assertEqual(len(lines), 1)
+        return [cell.strip() for cell in lines[0].strip().strip("|").split("|")]
+
+    def test_cells_give_mean_and_min_max_over_repetitions(self):
+        text = read(os.path.join(self.out, "results.md"))
+        self.assertIn("### T1: 250 req/s of figlet on Light for 1 min (published: 5 min)", text)
+        self.assertIn("2 repetitions per cell", text)
+        recalc = self.row("Recalc, standby overflow")
+        # runs, requests, HTTP 200 (90 % and 98 %), p99 (10 and 20 ms), rejected (10 and 2).
+        self.assertEqual(recalc[1], "2")
+        self.assertEqual(recalc[2], "100")
+        self.assertEqual(recalc[3], "94.00 % (90.00–98.00)")
+        self.assertEqual(recalc[6], "15.0 ms (10.0–20.0)")
+        self.assertEqual(recalc[7], "87 / 11 / 0")
+        self.assertEqual(recalc[8], "6 (2–10)")
+        self.assertEqual(recalc[10], "95.58 % (p99 679 ms)")
+        static = self.row("Static")
+        self.assertEqual(static[1:4], ["1", "100", "100.00 %"])
+        results = json.loads(read(os.path.join(self.out, "results.json")))
+        self.assertEqual(len(results["t1"]["recalc"]["repetitions"]), 2)
+        success = results["t1"]["recalc"]["success"]
+        self.assertAlmostEqual(success["mean"], 0.94)
+        self.assertEqual((success["min"], success["max"]), (0.9, 0.98))
+
+    def test_every_run_gets_a_per_second_csv(self):
+        path = os.path.join(self.out, "t1", "recalc", "rep-1", "per-second.csv")
+        with open(path) as f:
+            header = f.readline().strip()
+            rows = list(csv.DictReader(f, fieldnames=header.split(",")))
+        self.assertEqual(header, "second,node,function,offered,http_200,success_ratio,"
+                                 "rejected_429,refused,reset,timeouts,other_failures,p50_ms,"
+                                 "p99_ms,served_by_a,served_by_b,served_by_c,p50_ms_a,p99_ms_a,"
+                                 "p50_ms_b,p99_ms_b,p50_ms_c,p99_ms_c")
+        self.assertEqual(len(rows), 2)
+        self.assertEqual(rows[1], {
+            "second": "1", "node": "a", "function": "figlet", "offered": "50", "http_200": "45",
+            "success_ratio": "0.9000", "rejected_429": "3", "refused": "2", "reset": "0",
+            "timeouts": "0", "other_failures": "0", "p50_ms": "40.5", "p99_ms": "41.0",
+            "served_by_a": "44", "served_by_b": "4", "served_by_c": "0", "p50_ms_a": "40.2",
+            "p99_ms_a": "40.9", "p50_ms_b": "55.0", "p99_ms_b": "60.5", "p50_ms_c": "",
+            "p99_ms_c": ""})
+        self.assertTrue(os.path.exists(os.path.join(self.out, "t1", "static", "per-second.csv")))
+        # The plot data: the mean per second, then the min and max of HTTP 200.
+        data = read(os.path.join(self.out, "t1-recalc.dat")).splitlines()
+        self.assertEqual(data[1].split(), ["0", "50", "47", "3", "42.5", "6.5", "0", "45", "49"])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
