@@ -21,8 +21,8 @@
 # scenario, one connection per request. Node Margin needs the forecaster models (--models, default
 # ../shared/data/forecaster) and is skipped with a message without them. Results in DIR (default
 # results/experiment-<time>): results.md (tables), results.json, <scenario>.png, and per run
-# (DIR/<scenario>/<strategy>/rep-<i>/) the loadgen reports and timelines, per-second.csv, the
-# agents' stats and logs. The default profile (1 repetition) takes about 40 minutes, so 3 about
+# (DIR/<scenario>/<strategy>/rep-<i>/) the loadgen reports and timelines, per-second.csv,
+# prometheus-<node>.csv (each node's Prometheus series over the load), the agents' stats and logs. The default profile (1 repetition) takes about 40 minutes, so 3 about
 # two hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,23 +59,30 @@ EXP=scripts/lib/experiments.py
 # A lab of its own: a lab the user keeps up (scripts/lab.sh up) is left alone.
 export DFAAS_LAB_ID=${DFAAS_LAB_ID:-exp}
 
-plots() {  # DIR: one PNG per scenario, HTTP 200 and failures per second of every strategy
+plots() {  # DIR: per scenario <scenario>.gp and its PNG: HTTP 200, failures and p99 per second
   local dir=$1 name s
   for name in $(python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))["scenarios"]))' "$dir/experiment.json"); do
-    local success=() failed=() first="" colour=0
+    local success=() failed=() latency=() first="" colour=0 data
     for s in ${strategies//,/ }; do
-      [[ -s $dir/$name-$s.dat ]] || continue
+      data=$dir/$name-$s.dat
+      [[ -s $data ]] || continue
       [[ -z $first ]] && first=$s
-      colour=$((colour + 1))  # one colour per strategy in both panels
-      success+=("\"$dir/$name-$s.dat\" using 1:3 with lines lw 2 lc $colour title \"$s\"")
-      failed+=("\"$dir/$name-$s.dat\" using 1:4 with lines lw 2 lc $colour title \"$s\"")
+      colour=$((colour + 1))  # one colour per strategy in every panel
+      # Columns: PLOT_COLUMNS in scripts/lib/experiments.py; the bands are the min-max over the
+      # repetitions (zero width with one).
+      success+=("\"$data\" using 1:8:9 with filledcurves fs transparent solid 0.2 noborder lc $colour notitle"
+        "\"$data\" using 1:3 with lines lw 2 lc $colour title \"$s\"")
+      failed+=("\"$data\" using 1:4 with lines lw 2 lc $colour title \"$s\"")
+      latency+=("\"$data\" using 1:11:12 with filledcurves fs transparent solid 0.2 noborder lc $colour notitle"
+        "\"$data\" using 1:10 with lines lw 2 lc $colour title \"$s\"")
     done
     [[ -n $first ]] || continue
     local IFS=,
-    gnuplot <<EOF
-set terminal pngcairo size 1100,750 font ",10"
+    cat >"$dir/$name.gp" <<EOF
+set terminal pngcairo size 1100,1000 font ",10"
 set output "$dir/$name.png"
-set multiplot layout 2,1 title "DFaaS lab, scenario ${name^^} (scale $scale, durations x $timescale, mean of $repeat run(s))"
+set datafile missing "?"
+set multiplot layout 3,1 title "DFaaS lab, scenario ${name^^} (scale $scale, durations x $timescale, mean of $repeat run(s); bands: min-max over the runs)"
 set xlabel "second"
 set ylabel "requests/s"
 set key outside right
@@ -86,9 +93,16 @@ set title "HTTP 200 per second (dashed: offered)"
 plot ${success[*]}, "$dir/$name-$first.dat" using 1:2 with lines lw 1 dashtype 2 lc rgb "black" title "offered"
 set title "failed requests per second (429, reset, timeout)"
 plot ${failed[*]}
+set title "p99 latency per second (worst stream, any status)"
+set ylabel "ms"
+set logscale y
+set yrange [*:*]
+set offsets 0, 0, 0, 0
+plot ${latency[*]}
 unset multiplot
 EOF
     unset IFS
+    gnuplot "$dir/$name.gp" || echo "experiment: gnuplot failed on $dir/$name.gp" >&2
   done
 }
 
@@ -156,7 +170,8 @@ run() {  # SCENARIO STRATEGY REPETITION
   local period_seconds=${period%[sm]}
   [[ $period == *m ]] && period_seconds=$((period_seconds * 60))
   sleep $((2 * period_seconds))
-  local pids=() node function port stages first=1
+  local pids=() node function port stages first=1 load_start load_end
+  load_start=$(date +%s)
   while read -r node function port stages; do
     local ip
     ip=$(awk -v n="$node" '$1 == n {print $4}' /run/dfaas-$DFAAS_LAB_ID/lab.env)
@@ -172,6 +187,15 @@ run() {  # SCENARIO STRATEGY REPETITION
   done < <(python3 "$EXP" streams "$name" "$scale" "$timescale")
   local rc=0 pid
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  load_end=$(date +%s)
+  # Each node's Prometheus series over the load (plus a scrape on either side), from inside the
+  # node (its Prometheus listens on the namespace's loopback); a failure is a warning, no file.
+  local scrape_seconds=${scrape%s}
+  for node in a b c; do
+    scripts/lab.sh exec "$node" python3 "$EXP" prometheus http://127.0.0.1:9090 \
+      $((load_start - scrape_seconds)) $((load_end + scrape_seconds)) "$scrape_seconds" \
+      "$dir/prometheus-$node.csv" || true
+  done
   scripts/lab.sh status >"$dir/status.txt" 2>&1 || true
   for node in a b c; do
     scripts/lab.sh exec "$node" curl -s --max-time 2 http://127.0.0.1:9080/v1/stats \

@@ -6,6 +6,9 @@
   experiments.py plan SCENARIOS STRATEGIES SCALE TIMESCALE PERIOD SCRAPE REPEAT
                                                     prints what experiment.sh would run
   experiments.py csv RUN_DIR                        RUN_DIR/per-second.csv from its timelines
+  experiments.py prometheus URL START END STEP CSV  CSV (timestamp, series, value) from the
+                                                    Prometheus at URL (loopback) over [START, END]
+                                                    (UNIX seconds), STEP = scrape interval, s
   experiments.py report OUT                         tables (stdout, OUT/results.md), OUT/results.json,
                                                     gnuplot data OUT/<scenario>-<strategy>.dat,
                                                     per-second.csv of every run
@@ -379,21 +382,166 @@ def report(out):
     print("\n".join(text))
 
 
+# Columns of <scenario>-<strategy>.dat, 1-based as gnuplot counts them (plots() in experiment.sh).
+PLOT_COLUMNS = ["second", "offered", "http_200", "failed", "served_a", "served_b", "served_c",
+                "http_200_min", "http_200_max", "p99_ms", "p99_ms_min", "p99_ms_max"]
+
+
+def worst_p99_per_second(streams):
+    """Seconds -> the highest per-second p99 of any stream, ms (the table's "worst stream"); a
+    second in which no stream had a response has none."""
+    worst = {}
+    for _, _, rows in streams:
+        for row in rows:
+            text = row.get("p99_ms") or ""
+            if not text:
+                continue
+            second = int(row["second"])
+            worst[second] = max(worst.get(second, 0.0), float(text))
+    return worst
+
+
 def write_plot_data(out, name, strategy, runs):
-    """Per second: the mean over the repetitions, then the min and max of HTTP 200."""
+    """Per second: the means over the repetitions, the min and max of HTTP 200, then p99 latency
+    (worst stream) as mean, min and max over the repetitions that had responses in that second
+    ("?" when none had: gnuplot leaves a gap)."""
     tables = [per_second(streams) for streams in runs]
+    latencies = [worst_p99_per_second(streams) for streams in runs]
     with open(os.path.join(out, f"{name}-{strategy}.dat"), "w") as f:
-        f.write("# second offered http_200 failed served_a served_b served_c "
-                "http_200_min http_200_max (means over the repetitions)\n")
+        f.write("# " + " ".join(PLOT_COLUMNS) + " (means over the repetitions, min and max "
+                "across them; p99 of the worst stream, ms)\n")
         for second in sorted(set().union(*tables)):
             slots = [t[second] for t in tables if second in t]
 
             def mean(key):
                 return sum(v[key] for v in slots) / len(slots)
             oks = [v["ok"] for v in slots]
+            p99s = [t[second] for t in latencies if second in t]
+            p99 = (f"{sum(p99s) / len(p99s):g} {min(p99s):g} {max(p99s):g}" if p99s
+                   else "? ? ?")
             f.write(f"{second} {mean('issued'):g} {mean('ok'):g} "
                     f"{mean('issued') - mean('ok'):g} {mean('a'):g} {mean('b'):g} {mean('c'):g} "
-                    f"{min(oks)} {max(oks)}\n")
+                    f"{min(oks)} {max(oks)} {p99}\n")
+
+
+# ---- Prometheus export ----------------------------------------------------------------------
+
+# The series the reference's analysis read (dfaas-reference.md §4.2-4.4: node CPU and RAM,
+# invocation rate per function and code, AFET, replicas), as far as a lab node has them: no
+# node-exporter or cAdvisor runs in the lab, so node CPU and RAM are what the agent takes from its
+# Prometheus (dfaas_node_cpu_ratio, dfaas_node_memory_bytes) and the agent's own process figures.
+# WINDOW is the rate window (4 scrape intervals, as the agents use).
+PROMETHEUS_SERIES = [
+    ("node_cpu_ratio", "dfaas_node_cpu_ratio"),
+    ("node_memory_bytes", "dfaas_node_memory_bytes"),
+    ("agent_cpu_cores", "rate(process_cpu_seconds_total{job=\"dfaas-agent\"}[WINDOW])"),
+    ("agent_resident_memory_bytes", "process_resident_memory_bytes{job=\"dfaas-agent\"}"),
+    ("invocation_rate",
+     "sum by (function_name, code) (rate(gateway_function_invocation_total[WINDOW]))"),
+    ("function_seconds_mean",
+     "sum by (function_name) (rate(gateway_functions_seconds_sum[WINDOW])) / "
+     "sum by (function_name) (rate(gateway_functions_seconds_count[WINDOW]))"),
+    ("inflight_requests", "faas_sim_function_inflight_requests"),
+    ("replicas", "gateway_service_count"),
+    ("user_request_rate", "dfaas_user_request_rate_per_second"),
+]
+PROMETHEUS_ANSWER_MAX_BYTES = 8 << 20  # one query's answer; beyond it the export is refused
+PROMETHEUS_SERIES_MAX = 200  # series in one node's file; the rest are dropped with a warning
+PROMETHEUS_POINTS_MAX = 10000  # points per series: the step grows for a long run
+PROMETHEUS_TIMEOUT_SECONDS = 5
+PROMETHEUS_CSV_COLUMNS = ["timestamp", "series", "value"]
+
+
+class PrometheusExportError(Exception):
+    pass
+
+
+def prometheus_url_is_loopback(url):
+    from urllib.parse import urlsplit
+    parts = urlsplit(url)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def query_range(base_url, query, start, end, step):
+    """The matrix of one /api/v1/query_range call; PrometheusExportError on any failure."""
+    from urllib.error import URLError
+    from urllib.parse import urlencode
+    from urllib.request import urlopen
+    url = f"{base_url.rstrip('/')}/api/v1/query_range?" + urlencode(
+        {"query": query, "start": start, "end": end, "step": step})
+    try:
+        with urlopen(url, timeout=PROMETHEUS_TIMEOUT_SECONDS) as answer:
+            body = answer.read(PROMETHEUS_ANSWER_MAX_BYTES + 1)
+    except (URLError, OSError) as e:  # HTTPError is a URLError: 4xx/5xx land here too
+        raise PrometheusExportError(f"{query!r}: {e}") from None
+    if len(body) > PROMETHEUS_ANSWER_MAX_BYTES:
+        raise PrometheusExportError(
+            f"{query!r}: answer over {PROMETHEUS_ANSWER_MAX_BYTES} bytes (answer_too_large)")
+    try:
+        data = json.loads(body)
+        if data.get("status") != "success" or data["data"]["resultType"] != "matrix":
+            raise ValueError(f"status {data.get('status')!r}: {data.get('error', '')}")
+        return data["data"]["result"]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise PrometheusExportError(f"{query!r}: not a query_range matrix ({e})") from None
+
+
+def series_name(name, labels):
+    shown = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    return f"{name}{{{shown}}}" if shown else name
+
+
+def export_prometheus(base_url, start, end, scrape_seconds, path):
+    """PATH (timestamp, series, value) from the node's Prometheus over [start, end]. Returns the
+    warnings; raises PrometheusExportError (and writes nothing) when a query fails."""
+    if not prometheus_url_is_loopback(base_url):
+        raise PrometheusExportError(
+            f"{base_url}: only a Prometheus on loopback (run inside the lab node's namespace)")
+    if not (end > start and scrape_seconds > 0):
+        raise PrometheusExportError(f"empty window {start}-{end} or step {scrape_seconds}")
+    step = max(scrape_seconds, math.ceil((end - start) / PROMETHEUS_POINTS_MAX))
+    window = f"{4 * scrape_seconds}s"
+    rows, warnings, kept, dropped = [], [], 0, 0
+    for name, query in PROMETHEUS_SERIES:
+        for series in query_range(base_url, query.replace("WINDOW", window), start, end, step):
+            if kept >= PROMETHEUS_SERIES_MAX:
+                dropped += 1
+                continue
+            kept += 1
+            label = series_name(name, series.get("metric") or {})
+            for point in series.get("values") or []:
+                try:
+                    timestamp, value = float(point[0]), point[1]
+                    float(value)
+                except (TypeError, ValueError, IndexError):
+                    raise PrometheusExportError(f"{name}: bad point {point!r}") from None
+                rows.append((timestamp, label, value))
+    if dropped:
+        warnings.append(f"{dropped} series over the cap of {PROMETHEUS_SERIES_MAX} dropped "
+                        "(series_dropped)")
+    rows.sort(key=lambda r: (r[0], r[1]))
+    temporary = f"{path}.tmp"
+    with open(temporary, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(PROMETHEUS_CSV_COLUMNS)
+        writer.writerows((f"{t:.3f}", label, value) for t, label, value in rows)
+    os.replace(temporary, path)
+    return warnings
+
+
+def prometheus_command(base_url, start, end, scrape_seconds, path):
+    """Exit 0 with the file, or 3 with a warning and no file: the run goes on either way."""
+    try:
+        for warning in export_prometheus(base_url, int(start), int(end), int(scrape_seconds),
+                                         path):
+            print(f"experiments: warning: {path}: {warning}", file=sys.stderr)
+    except (PrometheusExportError, ValueError, OSError) as e:
+        print(f"experiments: warning: no {os.path.basename(path)}: Prometheus export failed: {e}",
+              file=sys.stderr)
+        for leftover in (path, f"{path}.tmp"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        sys.exit(3)
 
 
 def main(argv):
@@ -411,6 +559,8 @@ def main(argv):
                    int(argv[8]))
     elif command == "csv" and len(argv) == 3:
         write_csv(argv[2])
+    elif command == "prometheus" and len(argv) == 7:
+        prometheus_command(*argv[2:])
     elif command == "report" and len(argv) == 3:
         report(argv[2])
     elif command == "list":

@@ -11,7 +11,10 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = sys.argv.pop(1) if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "../../..")
 EXPERIMENT = os.path.join(ROOT, "scripts/experiment.sh")
@@ -32,13 +35,15 @@ def plan(*args):
                           capture_output=True, text=True, check=False)
 
 
-def write_run(directory, seconds, latencies_ms):
-    """One stream a-figlet: rows of (issued, ok, 429, refused, timeout, served a, served b)."""
+def write_run(directory, seconds, latencies_ms, p99_per_second=None):
+    """One stream a-figlet: rows of (issued, ok, 429, refused, timeout, served a, served b);
+    p99_per_second gives the timeline's p99_ms per second ("" = no response), else 41.0."""
     os.makedirs(directory, exist_ok=True)
     lines = [TIMELINE_HEADER]
+    p99s = p99_per_second or ["41.0"] * len(seconds)
     for i, (issued, ok, rejected, refused, timeouts, on_a, on_b) in enumerate(seconds):
         completed = ok + rejected
-        lines.append(f"{i},{issued},{completed},{refused + timeouts},{ok},{ok},40.5,41.0,0.1,"
+        lines.append(f"{i},{issued},{completed},{refused + timeouts},{ok},{ok},40.5,{p99s[i]},0.1,"
                      f"{ok},{rejected},{refused},{timeouts},{on_a},{on_b},40.2,40.9,55.0,60.5")
     with open(os.path.join(directory, "timeline-a-figlet.csv"), "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -153,9 +158,191 @@ class Report(unittest.TestCase):
             "p99_ms_a": "40.9", "p50_ms_b": "55.0", "p99_ms_b": "60.5", "p50_ms_c": "",
             "p99_ms_c": ""})
         self.assertTrue(os.path.exists(os.path.join(self.out, "t1", "static", "per-second.csv")))
-        # The plot data: the mean per second, then the min and max of HTTP 200.
+        # The plot data: the mean per second, then the min and max of HTTP 200, then p99.
         data = read(os.path.join(self.out, "t1-recalc.dat")).splitlines()
-        self.assertEqual(data[1].split(), ["0", "50", "47", "3", "42.5", "6.5", "0", "45", "49"])
+        self.assertEqual(data[1].split(), ["0", "50", "47", "3", "42.5", "6.5", "0", "45", "49",
+                                           "41", "41", "41"])
+
+
+class Plots(unittest.TestCase):
+    """experiment.sh --report on a synthetic 2-repetition run: the PNG per scenario, and the plot
+    data and gnuplot script hold the min-max bands of HTTP 200 and p99 per second."""
+
+    @classmethod
+    def setUpClass(cls):  # one report for every test: gnuplot takes most of a second
+        self = cls
+        self.scratch = tempfile.TemporaryDirectory(prefix="experiment-plots-")
+        self.out = self.scratch.name
+        with open(os.path.join(self.out, "experiment.json"), "w") as f:
+            json.dump({"scenarios": ["t1"], "strategies": ["recalc", "static"], "scale": 1.0,
+                       "timescale": 0.2, "period": "5s", "scrape": "5s", "repeat": 2}, f)
+        cell = os.path.join(self.out, "t1", "recalc")
+        # p99 of second 0: 41 and 80 ms; second 1: 300 ms in rep-1, no response in rep-2.
+        write_run(os.path.join(cell, "rep-1"), [(50, 45, 3, 2, 0, 40, 8), (50, 30, 3, 17, 0, 30, 3)],
+                  (40.0, 10.0), ["41.0", "300.0"])
+        write_run(os.path.join(cell, "rep-2"), [(50, 49, 1, 0, 0, 45, 5), (50, 0, 0, 50, 0, 0, 0)],
+                  (40.0, 20.0), ["80.0", ""])
+        static = os.path.join(self.out, "t1", "static")
+        for rep in ("rep-1", "rep-2"):
+            write_run(os.path.join(static, rep), [(50, 50, 0, 0, 0, 50, 0)] * 2, (40.0, 12.0))
+        self.run_report = subprocess.run([EXPERIMENT, "--report", self.out], capture_output=True,
+                                         text=True, check=False)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.scratch.cleanup()
+
+    def test_report_succeeds(self):
+        self.assertEqual(self.run_report.returncode, 0, self.run_report.stderr)
+
+    def test_png_is_written(self):
+        with open(os.path.join(self.out, "t1.png"), "rb") as f:
+            head = f.read(8)
+        self.assertEqual(head, b"\x89PNG\r\n\x1a\n")
+        self.assertGreater(os.path.getsize(os.path.join(self.out, "t1.png")), 10000)
+        self.assertNotIn("gnuplot failed", self.run_report.stderr)
+
+    def test_plot_data_holds_the_bands(self):
+        rows = [line.split() for line in read(os.path.join(self.out, "t1-recalc.dat")).splitlines()
+                if not line.startswith("#")]
+        self.assertEqual(len(rows), 2)
+        # second, offered, http_200 mean, failed, served a/b/c, http_200 min/max, p99 mean/min/max
+        self.assertEqual(rows[0], ["0", "50", "47", "3", "42.5", "6.5", "0", "45", "49",
+                                   "60.5", "41", "80"])
+        # A repetition without responses in a second leaves the p99 band to the others.
+        self.assertEqual(rows[1][1:3] + rows[1][7:], ["50", "15", "0", "30", "300", "300", "300"])
+
+    def test_every_strategy_is_drawn_with_both_bands(self):
+        script = read(os.path.join(self.out, "t1.gp"))
+        for strategy in ("recalc", "static"):
+            data = os.path.join(self.out, f"t1-{strategy}.dat")
+            self.assertIn(f'"{data}" using 1:8:9 with filledcurves', script)
+            self.assertIn(f'"{data}" using 1:11:12 with filledcurves', script)
+            self.assertIn(f'"{data}" using 1:10 with lines', script)
+        self.assertIn("p99 latency per second", script)
+        self.assertIn(f'set output "{os.path.join(self.out, "t1.png")}"', script)
+
+
+class StubPrometheus(BaseHTTPRequestHandler):
+    """/api/v1/query_range on 127.0.0.1: `answer(query, params)` of the server gives (status,
+    body bytes); every query is recorded."""
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        params = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        self.server.queries.append((parts.path, params))
+        status, body = self.server.answer(params.get("query", ""), params)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def matrix(series):
+    """series: [(labels, [(t, value), ...])] -> a query_range answer."""
+    return json.dumps({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": labels, "values": [[t, str(v)] for t, v in values]}
+        for labels, values in series]}}).encode()
+
+
+class PrometheusExport(unittest.TestCase):
+    """experiments.py prometheus against a stub Prometheus on loopback: the CSV, the caps, and a
+    failing Prometheus leaving a warning and no file."""
+
+    def setUp(self):
+        self.scratch = tempfile.TemporaryDirectory(prefix="experiment-prometheus-")
+        self.path = os.path.join(self.scratch.name, "prometheus-a.csv")
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), StubPrometheus)
+        self.server.queries = []
+        self.server.answer = self.answer
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def tearDown(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.scratch.cleanup()
+
+    def answer(self, query, params):
+        if query.startswith("sum by (function_name, code)"):
+            return 200, matrix([({"code": "200", "function_name": "figlet"},
+                                 [(1000, 249.5), (1005, 250)]),
+                                ({"code": "429", "function_name": "figlet"}, [(1005, 0.4)])])
+        if query == "dfaas_node_cpu_ratio":
+            return 200, matrix([({"__name__": "dfaas_node_cpu_ratio", "job": "dfaas-agent",
+                                  "instance": "127.0.0.1:9080"}, [(1000, 0.25)])])
+        return 200, matrix([])
+
+    def export(self, url=None, start="1000", end="1010"):
+        return subprocess.run([sys.executable, HELPER, "prometheus", url or self.url, start, end,
+                               "5", self.path], capture_output=True, text=True, check=False)
+
+    def test_series_become_timestamp_series_value_rows(self):
+        run = self.export()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(read(self.path).splitlines(), [
+            "timestamp,series,value",
+            '1000.000,"invocation_rate{code=""200"",function_name=""figlet""}",249.5',
+            '1000.000,"node_cpu_ratio{instance=""127.0.0.1:9080"",job=""dfaas-agent""}",0.25',
+            '1005.000,"invocation_rate{code=""200"",function_name=""figlet""}",250',
+            '1005.000,"invocation_rate{code=""429"",function_name=""figlet""}",0.4'])
+        paths = {path for path, _ in self.server.queries}
+        self.assertEqual(paths, {"/api/v1/query_range"})
+        params = self.server.queries[0][1]
+        self.assertEqual((params["start"], params["end"], params["step"]), ("1000", "1010", "5"))
+        queries = [p["query"] for _, p in self.server.queries]
+        # The reference's series: node CPU and RAM, invocation rate, AFET; rates over 4 scrapes.
+        for expected in ("dfaas_node_cpu_ratio", "dfaas_node_memory_bytes",
+                         "sum by (function_name, code) (rate(gateway_function_invocation_total[20s]))"):
+            self.assertIn(expected, queries)
+        self.assertTrue(any("gateway_functions_seconds_sum[20s]" in q for q in queries))
+
+    def test_a_long_run_gets_a_coarser_step(self):
+        run = self.export(start="0", end="100000")  # 20000 points at 5 s: over the cap of 10000
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertEqual(self.server.queries[0][1]["step"], "10")
+
+    def test_series_over_the_cap_are_dropped_with_a_warning(self):
+        self.server.answer = lambda query, params: (200, matrix(
+            [({"function_name": f"f{i}"}, [(1000, i)]) for i in range(201)])
+            if query == "dfaas_node_cpu_ratio" else matrix([]))
+        run = self.export()
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("1 series over the cap of 200 dropped (series_dropped)", run.stderr)
+        rows = read(self.path).splitlines()[1:]
+        self.assertEqual(len(rows), 200)
+        self.assertNotIn('f200', read(self.path))
+
+    def test_a_failing_prometheus_leaves_a_warning_and_no_file(self):
+        for status, body, message in [
+                (500, b"oops", "HTTP Error 500"),
+                (200, b"{not json", "not a query_range matrix"),
+                (200, json.dumps({"status": "error", "error": "bad query"}).encode(), "bad query"),
+                (200, b" " * (8 << 20) + b"{}", "answer_too_large")]:
+            self.server.answer = lambda query, params, s=status, b=body: (s, b)
+            run = self.export()
+            self.assertEqual(run.returncode, 3, message)
+            self.assertIn("warning: no prometheus-a.csv: Prometheus export failed", run.stderr)
+            self.assertIn(message, run.stderr)
+            self.assertFalse(os.path.exists(self.path), message)
+            self.assertFalse(os.path.exists(self.path + ".tmp"), message)
+
+    def test_no_prometheus_at_all(self):
+        run = self.export(url="http://127.0.0.1:9")  # discard port: nothing listens
+        self.assertEqual(run.returncode, 3)
+        self.assertIn("Prometheus export failed", run.stderr)
+        self.assertFalse(os.path.exists(self.path))
+
+    def test_only_loopback(self):
+        run = self.export(url="http://10.77.0.1:9090")
+        self.assertEqual(run.returncode, 3)
+        self.assertIn("only a Prometheus on loopback", run.stderr)
+        self.assertEqual(self.server.queries, [])
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "dfaas/loadgen/ramp.h"
+#include "dfaas/loadgen/vegeta_targets.h"
 #include "dfaas/version.h"
 
 #include <algorithm>
@@ -34,7 +35,8 @@ struct RawFlags {
     std::string stages_file;
     std::string start_rate;
     std::vector<std::string> targets;
-    std::string method = "GET";
+    std::string targets_file;
+    std::string method;  // empty: GET
     std::string body;
     std::string body_file;
     std::vector<std::string> headers;
@@ -65,7 +67,11 @@ void define_flags(CLI::App &app, RawFlags &raw) {
     // One value per occurrence: "--target A --target B".
     app.add_option("--target", raw.targets, "http://host[:port]/path; repeat for round-robin")
         ->allow_extra_args(false);
-    app.add_option("--method", raw.method, "GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
+    app.add_option("--targets-file", raw.targets_file,
+                   "Read the targets from a vegeta targets file (METHOD URL lines, optional "
+                   "headers and @body lines), round-robin; instead of --target");
+    app.add_option("--method", raw.method,
+                   "GET (default), POST, PUT, PATCH, DELETE, HEAD or OPTIONS");
     app.add_option("--body", raw.body, "Request body text");
     app.add_option("--body-file", raw.body_file, "Read the request body from this file");
     app.add_option("--header", raw.headers, "Extra request header 'Name: value'; repeatable")
@@ -169,14 +175,48 @@ size_t parse_connections(const std::string &text) {
     return std::stoul(text);
 }
 
+// The targets of a vegeta targets file, each with its own method, headers and body.
+std::vector<Target> targets_from_file(const RawFlags &raw) {
+    if (!raw.targets.empty()) throw UsageError("give --target or --targets-file, not both");
+    for (const auto &[flag, given] :
+         {std::pair{"--method", !raw.method.empty()}, std::pair{"--body", !raw.body.empty()},
+          std::pair{"--body-file", !raw.body_file.empty()}}) {
+        if (given) {
+            throw UsageError(std::string(flag) +
+                             " does not apply with --targets-file (the file gives each target's "
+                             "method and body)");
+        }
+    }
+    std::vector<Target> targets;
+    for (VegetaTarget &entry : read_vegeta_targets_file(raw.targets_file)) {
+        Target target;
+        try {
+            target = resolve_target(entry.url);
+        } catch (const UsageError &e) {
+            throw UsageError("--targets-file '" + raw.targets_file + "' line " +
+                             std::to_string(entry.line) + ": " + e.what());
+        }
+        target.request =
+            TargetRequest{std::move(entry.method), std::move(entry.headers), std::move(entry.body)};
+        targets.push_back(std::move(target));
+    }
+    return targets;
+}
+
 RunConfig build_config(const RawFlags &raw) {
     RunConfig config;
     config.schedule = build_schedule(raw);
-    if (raw.targets.empty()) throw UsageError("missing --target URL (at least one is required)");
-    for (const std::string &url : raw.targets)
-        config.targets.push_back(resolve_target(url));
+    if (!raw.targets_file.empty()) {
+        config.targets = targets_from_file(raw);
+    } else {
+        if (raw.targets.empty()) {
+            throw UsageError("missing --target URL (at least one is required) or --targets-file");
+        }
+        for (const std::string &url : raw.targets)
+            config.targets.push_back(resolve_target(url));
+    }
 
-    config.method = uppercase(raw.method);
+    config.method = raw.method.empty() ? "GET" : uppercase(raw.method);
     if (std::find(std::begin(kAllowedMethods), std::end(kAllowedMethods), config.method) ==
         std::end(kAllowedMethods)) {
         throw UsageError("invalid --method '" + raw.method +
@@ -204,6 +244,11 @@ RunConfig build_config(const RawFlags &raw) {
 }
 
 }  // namespace
+
+bool is_allowed_method(std::string_view method) {
+    return std::find(std::begin(kAllowedMethods), std::end(kAllowedMethods), method) !=
+           std::end(kAllowedMethods);
+}
 
 std::pair<std::string, std::string> parse_header_flag(const std::string &text) {
     size_t colon = text.find(':');

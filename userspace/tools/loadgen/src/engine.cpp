@@ -119,28 +119,45 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
-bool has_header(const RunConfig &config, std::string_view name) {
-    return std::any_of(config.headers.begin(), config.headers.end(),
+bool has_header(const std::vector<std::pair<std::string, std::string>> &headers,
+                std::string_view name) {
+    return std::any_of(headers.begin(), headers.end(),
                        [&](const auto &header) { return iequals(header.first, name); });
+}
+
+const std::string &method_of(const RunConfig &config, const Target &target) {
+    return target.request ? target.request->method : config.method;
+}
+
+const std::string &body_of(const RunConfig &config, const Target &target) {
+    return target.request ? target.request->body : config.body;
 }
 
 // The bytes of one request to a target; identical for every request to it, so built once.
 std::string build_wire_request(const RunConfig &config, const Target &target) {
-    std::string wire = config.method + " " + target.parts.path + " HTTP/1.1\r\n";
-    if (!has_header(config, "Host")) wire += "Host: " + target.parts.host_header + "\r\n";
-    if (!has_header(config, "User-Agent")) wire += "User-Agent: dfaas-loadgen\r\n";
+    const std::string &method = method_of(config, target);
+    const std::string &body = body_of(config, target);
+    static const std::vector<std::pair<std::string, std::string>> kNoHeaders;
+    const auto &own_headers = target.request ? target.request->headers : kNoHeaders;
+    auto given = [&](std::string_view name) {
+        return has_header(config.headers, name) || has_header(own_headers, name);
+    };
+    std::string wire = method + " " + target.parts.path + " HTTP/1.1\r\n";
+    if (!given("Host")) wire += "Host: " + target.parts.host_header + "\r\n";
+    if (!given("User-Agent")) wire += "User-Agent: dfaas-loadgen\r\n";
     // Asking the server to close makes it the side that closes first, so TIME_WAIT lands there
     // and this client does not run out of ephemeral ports at thousands of connections a second.
     if (!config.keepalive) wire += "Connection: close\r\n";
-    bool method_has_body =
-        config.method == "POST" || config.method == "PUT" || config.method == "PATCH";
-    if (!config.body.empty() || method_has_body) {
-        wire += "Content-Length: " + std::to_string(config.body.size()) + "\r\n";
+    bool method_has_body = method == "POST" || method == "PUT" || method == "PATCH";
+    if (!body.empty() || method_has_body) {
+        wire += "Content-Length: " + std::to_string(body.size()) + "\r\n";
     }
     for (const auto &[name, value] : config.headers)
         wire += name + ": " + value + "\r\n";
+    for (const auto &[name, value] : own_headers)
+        wire += name + ": " + value + "\r\n";
     wire += "\r\n";
-    wire += config.body;
+    wire += body;
     return wire;
 }
 
@@ -262,8 +279,9 @@ class Engine {
     void finish();
 
     RunConfig config_;
-    std::vector<std::string> wire_requests_;
-    bool head_request_ = false;
+    std::vector<std::string> wire_requests_;  // per target
+    std::vector<size_t> body_sizes_;          // per target
+    std::vector<bool> head_requests_;         // per target: a HEAD's response has no body
     int epoll_fd_ = -1;
     int timer_fd_ = -1;
     int stop_fd_ = -1;
@@ -301,8 +319,9 @@ Engine::Engine(RunConfig config) : config_(std::move(config)) {
     }
     for (const Target &target : config_.targets) {
         wire_requests_.push_back(build_wire_request(config_, target));
+        body_sizes_.push_back(body_of(config_, target).size());
+        head_requests_.push_back(method_of(config_, target) == "HEAD");
     }
-    head_request_ = config_.method == "HEAD";
     idle_.resize(config_.targets.size());
 
     epoll_fd_ = checked(epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
@@ -360,7 +379,15 @@ RunResult Engine::run(const ProgressCallback &progress) {
 }
 
 void Engine::describe_run() {
-    result_.method = config_.method;
+    // A targets file may give several methods: the report lists each once, in target order.
+    std::vector<std::string> methods;
+    for (const Target &target : config_.targets) {
+        const std::string &method = method_of(config_, target);
+        if (std::find(methods.begin(), methods.end(), method) == methods.end()) {
+            methods.push_back(method);
+            result_.method += (methods.size() > 1 ? "," : "") + method;
+        }
+    }
     result_.keepalive = config_.keepalive;
     result_.timeout = config_.timeout;
     for (const Target &target : config_.targets)
@@ -431,7 +458,7 @@ void Engine::issue(Nanos due, Nanos now) {
     record(second, [&](Tally &tally) {
         ++tally.issued;
         tally.lag.record(now - due);
-        tally.bytes_out += config_.body.size();
+        tally.bytes_out += body_sizes_[request.target];
     });
     if (first_issue_ < 0) first_issue_ = now;
     last_issue_ = now;
@@ -503,7 +530,7 @@ void Engine::dispatch(uint32_t slot, Nanos now, bool fresh_connection) {
     Connection &connection = connections_[id];
     connection.request = slot;
     connection.written = 0;
-    connection.parser.reset(head_request_);
+    connection.parser.reset(head_requests_[connection.target]);
     request.connection = id;
     if (connection.state == ConnState::Writing) send_request(id, now);
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include "dfaas/loadgen/engine.h"
@@ -24,6 +25,9 @@ struct CommandLine {
 
 // Throws UsageError with a message that names the bad flag or value.
 CommandLine parse_command_line(int argc, const char *const *argv);
+
+// GET, POST, PUT, PATCH, DELETE, HEAD or OPTIONS, as written (upper case).
+bool is_allowed_method(std::string_view method);
 
 // "Name: value" -> {"Name", "value"}; rejects malformed names, CR/LF in values and the headers
 // the generator owns (Content-Length, Transfer-Encoding, Connection).

@@ -6,7 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <optional>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace dfaas::loadgen {
 
@@ -21,11 +24,20 @@ struct ParsedUrl {
 // Throws UsageError for anything but http:// URLs (https is rejected explicitly: no TLS).
 ParsedUrl parse_url(std::string_view url);
 
+// A request of the target's own (a vegeta targets file): its method and body replace the run's
+// --method and --body; its headers follow the run's --header ones.
+struct TargetRequest {
+    std::string method;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+};
+
 struct Target {
     std::string url;  // as the user wrote it, for reports
     ParsedUrl parts;
     sockaddr_storage address{};
     socklen_t address_length = 0;
+    std::optional<TargetRequest> request;  // none: the run's method, headers and body
 };
 
 // Parses and resolves (numeric addresses or getaddrinfo, first result). Throws UsageError.
