@@ -56,18 +56,21 @@ DFAAS_INLINE int nat_update_csums(struct __sk_buff *skb, const struct dfaas_pkt 
 }
 
 /*
- * DNAT of a client packet at ingress: destination address and port to `addr`:`port`, with
- * direct writes of the fields (the parse left the headers linear; a packet that is not is
- * dropped by the caller as a NAT failure, as with the helpers).
+ * DNAT of a client packet at ingress: destination address and port to `addr`:`port`, and the
+ * source port to `client_port` (the client's own unless lib/ct.h remapped it), with direct
+ * writes of the fields (the parse left the headers linear; a packet that is not is dropped by
+ * the caller as a NAT failure, as with the helpers).
  */
 DFAAS_INLINE int rewrite_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 addr,
-                              __u16 port) {
+                              __u16 port, __u16 client_port) {
     void *data, *data_end;
     struct iphdr *ip;
     struct tcphdr *tcp;
 
-    if (pkt->daddr == addr && pkt->dport == port) return 0;
-    if (nat_update_csums(skb, pkt, pkt->daddr, addr, pkt->dport, port)) return -1;
+    if (pkt->daddr == addr && pkt->dport == port && pkt->sport == client_port) return 0;
+    if (nat_update_csums(skb, pkt, pkt->daddr, addr, pkt->dport, port) ||
+        nat_update_csums(skb, pkt, 0, 0, pkt->sport, client_port))
+        return -1;
     /* Helpers may move the data: the pointers are taken afterwards. Offsets bounded for the
      * verifier (parse_packet: l3_off <= ETH_HLEN + 60, l4_off <= l3_off + 60). */
     data = skb_data(skb);
@@ -77,29 +80,34 @@ DFAAS_INLINE int rewrite_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt
     if ((void *)(ip + 1) > data_end || (void *)(tcp + 1) > data_end) return -1;
     ip->daddr = addr;
     tcp->dest = port;
+    tcp->source = client_port;
     return 0;
 }
 
-/* Source address, destination address and source port: contiguous when the IPv4 header has no
- * options, so one store writes the source rewrite (the destination unchanged). */
+/* Source address, destination address and both ports: contiguous when the IPv4 header has no
+ * options, so one store writes the reply's rewrite (the destination address unchanged). */
 struct snat_fields {
     __u32 saddr;
     __u32 daddr;
     __u16 sport;
+    __u16 dport;
 } __attribute__((packed));
 
-/* SNAT of a server reply at egress: source address and port to `addr`:`port`, written with
- * bpf_skb_store_bytes (see the note at the top), once when the header has no options. */
+/* SNAT of a server reply at egress: source address and port to `addr`:`port`, and the
+ * destination port back to the client's own (`client_port`, when lib/ct.h remapped it), written
+ * with bpf_skb_store_bytes (see the note at the top), once when the header has no options. */
 DFAAS_INLINE int rewrite_snat(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 addr,
-                              __u16 port) {
-    struct snat_fields f = {.saddr = addr, .daddr = pkt->daddr, .sport = port};
+                              __u16 port, __u16 client_port) {
+    struct snat_fields f = {.saddr = addr, .daddr = pkt->daddr, .sport = port, .dport = client_port};
 
-    if (pkt->saddr == addr && pkt->sport == port) return 0;
-    if (nat_update_csums(skb, pkt, pkt->saddr, addr, pkt->sport, port)) return -1;
+    if (pkt->saddr == addr && pkt->sport == port && pkt->dport == client_port) return 0;
+    if (nat_update_csums(skb, pkt, pkt->saddr, addr, pkt->sport, port) ||
+        nat_update_csums(skb, pkt, 0, 0, pkt->dport, client_port))
+        return -1;
     if (pkt->l4_off == pkt->l3_off + IP_SADDR_OFF + 8)
         return bpf_skb_store_bytes(skb, pkt->l3_off + IP_SADDR_OFF, &f, sizeof(f), 0);
     if (bpf_skb_store_bytes(skb, pkt->l3_off + IP_SADDR_OFF, &addr, sizeof(addr), 0)) return -1;
-    return bpf_skb_store_bytes(skb, pkt->l4_off + TCP_SPORT_OFF, &port, sizeof(port), 0);
+    return bpf_skb_store_bytes(skb, pkt->l4_off + TCP_SPORT_OFF, &f.sport, 2 * sizeof(__u16), 0);
 }
 
 #endif

@@ -1,26 +1,36 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Connection tracking: two LRU tables with the same key and value, one entry per connection.
- *  - Connections this node DNATs to its gateway (LOCAL, FORWARDED_IN) are keyed by the tuple
- *    after DNAT, client -> gateway: ingress rebuilds it from the configured gateway, egress reads
- *    it off the gateway's reply, so both directions find the same entry with one lookup and the
- *    TCP state of both directions lives in it. The entry keeps the function address:port the
- *    client called, restored at egress.
- *  - Connections without DNAT here (FORWARD, REJECT) are keyed by the client's tuple as sent.
- * Two connections of one client tuple to two function ports (this node's own, or a peer's whose
- * connections the peer forwards here) meet at the gateway as one socket tuple. While the first
- * is live the second is not mixed into it (DFAAS_R_CT_COLLISION): a user connection goes to a
- * peer its policy weights, else it and a forwarded-in one are refused. Once the first has
- * finished, the second's SYN removes its entry (a half-open one is overwritten): egress looks the
- * tuple up in the established table first and would send the new connection's replies as the
- * old one's.
+ * Connection tracking (v2): two LRU tables with the same key and value, one entry per connection,
+ * keyed by the tuple as the client sent it (client addr:port -> function addr:port) on every path:
+ * local, forward, reject, and forwarded-in (the inner tuple, towards the forwarder's function
+ * address). Ingress finds every tracked connection with ONE lookup of that key, before the
+ * services map, for destination ports in dfaas_ct_ports (a bit set at a user SYN): an unrelated
+ * packet costs an array read and a bit test.
+ *
+ * Egress sees the gateway's replies (gateway -> client addr:port as the gateway knows it) and
+ * reaches the entry through the gateway-side index dfaas_ct_gw, keyed by (client addr, client
+ * port at the gateway), whose value is the connection's key. The entry says what egress restores:
+ * the function addr:port the client called and the client's own port (the key's).
+ *
+ * No tuple collisions. Two live connections of one client tuple to two function ports (this
+ * node's own, or a peer's that the peer forwards here) would meet at the gateway as one socket
+ * tuple. A new LOCAL or FORWARDED_IN connection therefore claims its gateway-side tuple in the
+ * index (BPF_NOEXIST): the client's own port first, then DFAAS_NAT_PROBES - 1 ports derived from
+ * the tuple's hash. An index entry whose connection is gone, finished, or no longer on that port
+ * is stale and taken over (nat_port_reclaimed). A connection given another port is counted
+ * (ct_collision) and SNATed at ingress (source port only: the client's address reaches the
+ * gateway unchanged); egress restores the port. No free port after the probes is a policy: counted
+ * (nat_ports_exhausted), then the user connection goes to its overflow peer or is refused, a
+ * forwarded-in one is refused.
  *
  * SYN floods. A SYN creates its entry in dfaas_ct_half_open only. The entry moves to dfaas_ct
  * (established) when the client's ACK acknowledges the server's SYN-ACK, which this node saw
  * (egress for LOCAL/FORWARDED_IN, the peer's encapsulated reply for FORWARD): a sender with a
  * spoofed address never sees the SYN-ACK, so it can fill and churn only the half-open table,
  * whose LRU evicts other half-open entries, never an established connection. Lookups try the
- * established table first, so established packets cost what they did with a single table.
+ * established table first, so established packets cost what they did with a single table. The
+ * index is split the same way (dfaas_ct_gw_half_open at the SYN, dfaas_ct_gw at promotion): a
+ * flood never evicts the index entry of an established connection.
  *
  * Admission caps (local_cap, limit_in) count confirmed connections, not SYNs: a SYN is admitted
  * while the cap's window is below the cap and marked DFAAS_CT_F_CHARGE_*; the window is charged
@@ -44,6 +54,7 @@
 #include "lib/parse.h"
 #include "lib/stats.h"
 #include "lib/ratelimit.h"
+#include "lib/select.h"
 
 /* Sequence numbers are tracked in 64 KiB units (the upper 16 bits, see struct dfaas_ct_entry).
  * A RST or FIN must fall into the unit of the highest sequence number seen from its sender, or
@@ -53,25 +64,46 @@
 #define DFAAS_SEQ_UNIT_SHIFT 16
 
 DFAAS_INLINE void ct_key_init(struct dfaas_ct_key *key, __u32 client_addr, __u32 service_addr,
-                              __u16 client_port, __u16 service_port, __u8 kind) {
-    __builtin_memset(key, 0, sizeof(*key));
+                              __u16 client_port, __u16 service_port) {
     key->client_addr = client_addr;
     key->service_addr = service_addr;
     key->client_port = client_port;
     key->service_port = service_port;
-    key->kind = kind;
-}
-
-/* Key of a client's packet (pkt src = client) that this node DNATs to its gateway. */
-DFAAS_INLINE void ct_key_gateway(struct dfaas_ct_key *key, const struct dfaas_pkt *pkt,
-                                 const struct dfaas_config *cfg) {
-    ct_key_init(key, pkt->saddr, cfg->gateway_addr, pkt->sport, cfg->gateway_port,
-                DFAAS_CT_BY_GATEWAY);
 }
 
 /* Key of a client's packet (pkt src = client) as sent, towards the function address. */
-DFAAS_INLINE void ct_key_service(struct dfaas_ct_key *key, const struct dfaas_pkt *pkt) {
-    ct_key_init(key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport, DFAAS_CT_BY_SERVICE);
+DFAAS_INLINE void ct_key_client(struct dfaas_ct_key *key, const struct dfaas_pkt *pkt) {
+    ct_key_init(key, pkt->saddr, pkt->daddr, pkt->sport, pkt->dport);
+}
+
+DFAAS_INLINE void ct_gw_key_init(struct dfaas_ct_gw_key *key, __u32 client_addr, __u16 port) {
+    key->client_addr = client_addr;
+    key->client_port = port;
+    key->pad = 0;
+}
+
+/* Whether user connections were ever tracked towards this destination port (the filter in
+ * front of the conntrack lookup). */
+DFAAS_INLINE int ct_port_tracked(__u16 port) {
+    __u32 zero = 0;
+    struct dfaas_ct_ports *ports = bpf_map_lookup_elem(&dfaas_ct_ports, &zero);
+    return ports && ((ports->bits[(port >> 6) & (DFAAS_CT_PORT_WORDS - 1)] >> (port & 63)) & 1);
+}
+
+/* Marks the port at a user SYN (written only when the bit is not set yet). */
+DFAAS_INLINE void ct_port_track(__u16 port) {
+    __u32 zero = 0;
+    struct dfaas_ct_ports *ports = bpf_map_lookup_elem(&dfaas_ct_ports, &zero);
+    __u64 bit = 1ull << (port & 63);
+    __u64 *word;
+
+    if (!ports) return;
+    word = &ports->bits[(port >> 6) & (DFAAS_CT_PORT_WORDS - 1)];
+    if (!(*word & bit)) __sync_fetch_and_or(word, bit);
+}
+
+DFAAS_INLINE int ct_path_uses_gateway(__u8 path) {
+    return path == DFAAS_PATH_LOCAL || path == DFAAS_PATH_FORWARDED_IN;
 }
 
 DFAAS_INLINE struct dfaas_ct_entry *ct_lookup(const struct dfaas_ct_key *key) {
@@ -88,16 +120,25 @@ DFAAS_INLINE int ct_insert_half_open(const struct dfaas_ct_key *key,
     return bpf_map_update_elem(&dfaas_ct_half_open, key, entry, BPF_ANY);
 }
 
-/* Deletes the entry found under `key` in the table it was found in. */
-DFAAS_INLINE void ct_delete(const struct dfaas_ct_key *key, int half_open) {
-    if (half_open)
-        bpf_map_delete_elem(&dfaas_ct_half_open, key);
-    else
-        bpf_map_delete_elem(&dfaas_ct, key);
+DFAAS_INLINE int ct_key_equal(const struct dfaas_ct_key *a, const struct dfaas_ct_key *b) {
+    return a->client_addr == b->client_addr && a->service_addr == b->service_addr &&
+           a->client_port == b->client_port && a->service_port == b->service_port;
 }
 
-DFAAS_INLINE int ct_serves(const struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
-    return ct->service_addr == pkt->daddr && ct->service_port == pkt->dport;
+/* Deletes the entry `ct` found under `key` in the table it was found in, and its gateway-side
+ * index entry when that still names this connection. */
+DFAAS_INLINE void ct_delete(const struct dfaas_ct_key *key, struct dfaas_ct_entry *ct,
+                            int half_open) {
+    struct dfaas_ct_gw_key gw_key;
+    struct dfaas_ct_key *named;
+    void *index = half_open ? (void *)&dfaas_ct_gw_half_open : (void *)&dfaas_ct_gw;
+
+    if (ct_path_uses_gateway(ct->path)) {
+        ct_gw_key_init(&gw_key, key->client_addr, ct->gateway_port);
+        named = bpf_map_lookup_elem(index, &gw_key);
+        if (named && ct_key_equal(named, key)) bpf_map_delete_elem(index, &gw_key);
+    }
+    bpf_map_delete_elem(half_open ? (void *)&dfaas_ct_half_open : (void *)&dfaas_ct, key);
 }
 
 /* Refreshes last_seen at most once per DFAAS_CT_REFRESH_NS: a write per packet would bounce the
@@ -241,6 +282,7 @@ static __attribute__((noinline)) void ct_charge_admission(struct dfaas_ct_entry 
 DFAAS_INLINE struct dfaas_ct_entry *ct_confirm(const struct dfaas_ct_key *key,
                                                struct dfaas_ct_entry *half,
                                                const struct dfaas_pkt *pkt) {
+    struct dfaas_ct_gw_key gw_key;
     struct dfaas_ct_entry *established;
 
     if ((pkt->tcp_flags & (TCP_FLAG_ACK | TCP_FLAG_SYN | TCP_FLAG_RST)) != TCP_FLAG_ACK ||
@@ -260,6 +302,16 @@ DFAAS_INLINE struct dfaas_ct_entry *ct_confirm(const struct dfaas_ct_key *key,
     }
     established = bpf_map_lookup_elem(&dfaas_ct, key);
     if (!established) return half; /* evicted at once: the half-open entry still serves */
+    if (ct_path_uses_gateway(established->path)) {
+        /* The index entry moves with the connection, out of the flood's reach. */
+        ct_gw_key_init(&gw_key, key->client_addr, established->gateway_port);
+        if (bpf_map_update_elem(&dfaas_ct_gw, &gw_key, key, BPF_ANY)) {
+            count_reason(DFAAS_R_CT_PROMOTE_FAILED);
+            bpf_map_delete_elem(&dfaas_ct, key);
+            return half;
+        }
+        bpf_map_delete_elem(&dfaas_ct_gw_half_open, &gw_key);
+    }
     bpf_map_delete_elem(&dfaas_ct_half_open, key);
     count_reason(DFAAS_R_CT_PROMOTED);
     return established;
@@ -285,6 +337,83 @@ DFAAS_INLINE void ct_entry_init(struct dfaas_ct_entry *e, __u8 path, __u32 funct
     e->state = DFAAS_TCP_SYN_SENT;
     e->peer_index = peer_index;
     e->client_seq_hi = seq_unit(seq_after_segment(pkt));
+}
+
+/* The connection an index entry names, or NULL when it is stale: the connection is gone, has
+ * finished, or no longer holds `port` at the gateway (its entry was replaced). */
+DFAAS_INLINE struct dfaas_ct_entry *ct_index_target(const struct dfaas_ct_key *named, __u16 port) {
+    struct dfaas_ct_entry *ct = bpf_map_lookup_elem(&dfaas_ct, named);
+
+    if (!ct) ct = bpf_map_lookup_elem(&dfaas_ct_half_open, named);
+    if (!ct || !ct_path_uses_gateway(ct->path) || ct->gateway_port != port) return 0;
+    return ct;
+}
+
+/* The index entry under gw_key (in `index`): held by a live connection, absent, or stale (may
+ * be taken over). */
+#define DFAAS_GW_HELD 0
+#define DFAAS_GW_ABSENT 1
+#define DFAAS_GW_STALE 2
+DFAAS_INLINE int ct_gw_state(void *index, const struct dfaas_ct_gw_key *gw_key) {
+    struct dfaas_ct_key *named = bpf_map_lookup_elem(index, gw_key);
+    struct dfaas_ct_entry *ct;
+
+    if (!named) return DFAAS_GW_ABSENT;
+    ct = ct_index_target(named, gw_key->client_port);
+    return !ct || ct_is_finished(ct) ? DFAAS_GW_STALE : DFAAS_GW_HELD;
+}
+
+/* The i-th client port tried at the gateway (network order): the client's own first, then ports
+ * above 1023 spread by the tuple's hash. */
+DFAAS_INLINE __u16 ct_probe_port(__u16 client_port, __u32 hash, __u32 i) {
+    __u32 h;
+
+    if (i == 0) return client_port;
+    h = (hash + i) * 0x9e3779b1u;
+    return bpf_htons((__u16)(1024 + (h >> 16) % (65536 - 1024)));
+}
+
+/*
+ * Claims a gateway-side tuple for a new LOCAL or FORWARDED_IN connection (see the note at the
+ * top): writes the half-open index entry naming `key` and returns the client port the gateway
+ * will see (network order), or 0 when every probe is held by a live connection. The key is
+ * taken from the packet here. Out of line: only the SYN path pays for its loop, and the key
+ * stays off its callers' frames.
+ */
+DFAAS_SUBPROG __u32 dfaas_ct_claim_gateway_port(const struct dfaas_pkt *pkt, __u64 hash_seed) {
+    struct dfaas_ct_gw_key gw_key;
+    __u32 hash = 0;
+    struct dfaas_ct_key k;
+    struct dfaas_ct_key *key = &k;
+    int established = DFAAS_GW_ABSENT;
+    __u32 i;
+
+    if (!pkt) return 0;
+    ct_key_client(key, pkt);
+    for (i = 0; i < DFAAS_NAT_PROBES; i++) {
+        /* Hashed only when the client's own port is taken: the common SYN never pays for it. */
+        if (i == 1) hash = tuple_hash(pkt, hash_seed);
+        ct_gw_key_init(&gw_key, key->client_addr, ct_probe_port(key->client_port, hash, i));
+        established = ct_gw_state(&dfaas_ct_gw, &gw_key);
+        if (established == DFAAS_GW_HELD) continue;
+        if (!bpf_map_update_elem(&dfaas_ct_gw_half_open, &gw_key, key, BPF_NOEXIST)) goto claimed;
+        if (ct_gw_state(&dfaas_ct_gw_half_open, &gw_key) == DFAAS_GW_HELD) continue;
+        /* Stale in the half-open index: taken over (the established one is free too). */
+        if (bpf_map_update_elem(&dfaas_ct_gw_half_open, &gw_key, key, BPF_ANY)) continue;
+        count_reason(DFAAS_R_NAT_PORT_RECLAIMED);
+        goto claimed;
+    }
+    count_reason(DFAAS_R_NAT_PORTS_EXHAUSTED);
+    return 0;
+claimed:
+    /* A stale established index entry would be found first by egress: it goes (only then: a
+     * delete of an absent key costs a lookup on every SYN). */
+    if (established == DFAAS_GW_STALE) {
+        bpf_map_delete_elem(&dfaas_ct_gw, &gw_key);
+        count_reason(DFAAS_R_NAT_PORT_RECLAIMED);
+    }
+    if (i) count_reason(DFAAS_R_CT_COLLISION);
+    return gw_key.client_port;
 }
 
 #endif

@@ -51,12 +51,15 @@ DFAAS_INLINE __u32 stat_peer_path(__u32 peer_index) {
     return DFAAS_STAT_PEER_BASE + (peer_index & (DFAAS_MAX_PEERS - 1));
 }
 
-/* DNAT of the client's packet to the gateway (local and forwarded-in paths). */
-DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt) {
+/* DNAT of the client's packet to the gateway (local and forwarded-in paths), and SNAT of its
+ * source port to `gateway_port` when the connection was given another one (lib/ct.h). */
+DFAAS_SUBPROG int dfaas_dnat(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
+                             __u32 gateway_port) {
     struct dfaas_config *cfg = load_config();
 
     if (!skb || !pkt || !cfg) return TC_ACT_SHOT;
-    if (rewrite_dnat(skb, pkt, cfg->gateway_addr, cfg->gateway_port)) return drop(DFAAS_R_DROP_NAT);
+    if (rewrite_dnat(skb, pkt, cfg->gateway_addr, cfg->gateway_port, (__u16)gateway_port))
+        return drop(DFAAS_R_DROP_NAT);
     return TC_ACT_OK;
 }
 
@@ -84,20 +87,21 @@ DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaa
     return send_towards(skb, peer_addr, 0);
 }
 
-/* `charge`: DFAAS_CT_F_CHARGE_LOCAL when the function is capped (charged at promotion). */
-DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                             const struct dfaas_pkt *pkt, __u32 function_id, __u32 charge,
-                             __u64 now) {
+/* `charge`: DFAAS_CT_F_CHARGE_LOCAL when the function is capped (charged at promotion).
+ * `gateway_port`: the client port claimed at the gateway (dfaas_ct_claim_gateway_port). */
+DFAAS_INLINE int start_local(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 function_id,
+                             __u32 charge, __u16 gateway_port, __u64 now) {
     struct dfaas_ct_scratch *new = ct_scratch();
 
     if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
-    ct_key_gateway(&new->key, pkt, cfg);
+    ct_key_client(&new->key, pkt);
     ct_entry_init(&new->entry, DFAAS_PATH_LOCAL, function_id, 0, 0, pkt, now);
     new->entry.flags |= charge;
+    new->entry.gateway_port = gateway_port;
     if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 1, 0);
-    return dfaas_dnat(skb, pkt);
+    return dfaas_dnat(skb, pkt, gateway_port);
 }
 
 DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
@@ -111,7 +115,7 @@ DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pk
     peer = bpf_map_lookup_elem(&dfaas_peer_addrs, &peer_index);
     if (!peer || !peer->addr) return drop(DFAAS_R_DROP_PEER_GONE);
     if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
-    ct_key_service(&new->key, pkt);
+    ct_key_client(&new->key, pkt);
     ct_entry_init(&new->entry, DFAAS_PATH_FORWARD, function_id, peer->addr, peer_index, pkt, now);
     /* Next hops for the connection's life: the peer's from the FIB (when the kernel can say;
      * otherwise learned from the peer's first reply), the client's from its own SYN. */
@@ -143,7 +147,7 @@ DFAAS_INLINE int start_reject(struct __sk_buff *skb, const struct dfaas_config *
     if (cfg->syn_guard_rate && syn_rate > cfg->syn_guard_rate) {
         count_reason(DFAAS_R_SYN_GUARD);
     } else if ((new = ct_scratch())) {
-        ct_key_service(&new->key, pkt);
+        ct_key_client(&new->key, pkt);
         ct_entry_init(&new->entry, DFAAS_PATH_REJECT, function_id, 0, 0, pkt, now);
         ct_insert_half_open(&new->key, &new->entry);
     }
@@ -163,58 +167,21 @@ DFAAS_INLINE __u64 syn_rate_now(const struct dfaas_config *cfg, __u64 now) {
     return window ? rate_count(window, now) : 0;
 }
 
-/* A peer for a connection the gateway cannot take: its client tuple is in use towards the
- * gateway by a live connection to another function port of this node (one client host calling
- * two functions; Linux reuses a source port for another destination). Drawn from the peers the
- * policy weights, in proportion to their weights (`hash` spreads collisions over them), else from
- * the overflow peers. Reads the weights only: it takes no slot of either table, so the sequences
- * stay the policy's picks. Returns the peer index + 1, or 0 when the policy weights no peer at
- * all (then refused). Out of line: only collisions pay for it. */
-DFAAS_SUBPROG __u32 dfaas_collision_peer(__u32 function_id, __u32 hash) {
-    struct dfaas_policy *pol = bpf_map_lookup_elem(&dfaas_policies, &function_id);
-    __u8 weights[DFAAS_MAX_PEERS];
-    __u32 named, installed, total = 0, i, w;
-    int table;
-
-    if (!pol) return 0;
-    for (table = 0; table < 2; table++) {
-        bpf_spin_lock(&pol->lock);
-        installed = pol->flags & DFAAS_POL_F_INSTALLED;
-        named = table ? pol->overflow_named : pol->peers_named;
-        if (table)
-            __builtin_memcpy(weights, pol->overflow_peer, sizeof(weights));
-        else
-            __builtin_memcpy(weights, pol->weight_peer, sizeof(weights));
-        bpf_spin_unlock(&pol->lock);
-        if (!installed) return 0;
-        total = 0;
-        for (i = 0; i < DFAAS_MAX_PEERS; i++)
-            if (named & (1u << i)) total += weights[i];
-        if (!total) continue;
-        hash %= total; /* a point on the peers' cumulative weights */
-        for (i = 0; i < DFAAS_MAX_PEERS; i++) {
-            w = (named & (1u << i)) ? weights[i] : 0;
-            if (hash < w) return i + 1u;
-            hash -= w;
-        }
-    }
-    return 0;
-}
-
-/* A new user connection: select a target from the function's policy. `collision` says the
- * client tuple is already in use towards the gateway by another connection. */
+/* A new user connection: select a target from the function's policy. */
 DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_pkt *pkt,
-                                            __u32 function_id, __u32 collision) {
+                                            __u32 function_id) {
     struct dfaas_config *cfg = load_config();
     __u64 now = dfaas_now();
     struct dfaas_rate *local = local_rate(function_id);
     struct dfaas_choice choice = {};
     struct dfaas_slot slot;
+    __u32 gateway_port = 0;
     __u64 syn_rate;
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     if (read_policy(function_id, DFAAS_PICK_WEIGHTED, 0, &choice) || !choice.installed)
         return pass(DFAAS_R_PASS_NO_POLICY);
+    ct_port_track(pkt->dport);
 
     slot = choice.slot;
     /* The window is kept only for capped functions: a cap set later starts counting then. It
@@ -227,12 +194,14 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
         if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
         event_new_connection(pkt, function_id, slot, DFAAS_R_LOCAL_CAP_OVERFLOW);
     }
-    if (slot.action == DFAAS_ACTION_LOCAL && collision) {
-        count_reason(DFAAS_R_CT_COLLISION);
-        collision = dfaas_collision_peer(function_id, tuple_hash(pkt, cfg->hash_seed));
-        slot.action = collision ? DFAAS_ACTION_PEER : DFAAS_ACTION_REJECT;
-        slot.peer = collision - 1; /* read only for DFAAS_ACTION_PEER */
-        event_new_connection(pkt, function_id, slot, DFAAS_R_CT_COLLISION);
+    if (slot.action == DFAAS_ACTION_LOCAL) {
+        gateway_port = dfaas_ct_claim_gateway_port(pkt, cfg->hash_seed);
+        if (!gateway_port) {
+            /* Counted (nat_ports_exhausted): the overflow peer takes it, else refused. */
+            slot = take_overflow(function_id, &choice);
+            if (slot.action != DFAAS_ACTION_PEER) slot.action = DFAAS_ACTION_REJECT;
+            event_new_connection(pkt, function_id, slot, DFAAS_R_NAT_PORTS_EXHAUSTED);
+        }
     }
     if (slot.action == choice.slot.action)
         event_new_connection(pkt, function_id, slot, DFAAS_R_SYN_NEW);
@@ -241,8 +210,9 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
         case DFAAS_ACTION_LOCAL:
             /* Still local with a cap: admitted under it, so it owes a charge (an overflow
              * slot is never local). */
-            return start_local(skb, cfg, pkt, function_id,
-                               choice.local_cap ? DFAAS_CT_F_CHARGE_LOCAL : 0, now);
+            return start_local(skb, pkt, function_id,
+                               choice.local_cap ? DFAAS_CT_F_CHARGE_LOCAL : 0, (__u16)gateway_port,
+                               now);
         case DFAAS_ACTION_PEER:
             return start_forward(skb, pkt, function_id, slot.peer, now);
         case DFAAS_ACTION_REJECT:
@@ -267,7 +237,7 @@ DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaa
     switch (ct->path) {
         case DFAAS_PATH_LOCAL:
             count_path(ct->function_id, DFAAS_STAT_LOCAL, pkt->ip_len, 0, http);
-            return dfaas_dnat(skb, pkt);
+            return dfaas_dnat(skb, pkt, ct->gateway_port);
         case DFAAS_PATH_FORWARD:
             count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, http);
             if (!(ct->flags & DFAAS_CT_F_PEER_MACS))
@@ -281,58 +251,29 @@ DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaa
     }
 }
 
-/* A user packet to one of this node's function ports. */
-DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt,
-                                    __u32 function_id) {
-    struct dfaas_config *cfg = load_config();
-    struct dfaas_ct_entry *ct;
+/* A user packet to one of this node's function ports that the established fast path in
+ * handle_ingress did not take: SYNs, handshakes, misses. `established_missed`: that path
+ * already looked the established table up and found nothing. */
+DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt, __u32 function_id,
+                                    __u32 established_missed) {
+    struct dfaas_ct_entry *ct = 0;
     struct dfaas_ct_key key;
-    __u32 collision = 0;
     int half_open = 0;
 
-    if (!skb || !pkt || !cfg) return TC_ACT_OK;
-    /* Established local connections first (the common case), then established forwarded or
-     * rejected ones; only then the half-open table (handshakes, SYN retransmissions). */
-    ct_key_gateway(&key, pkt, cfg);
-    ct = ct_lookup(&key);
-    if (ct && !ct_serves(ct, pkt)) {
-        collision = !ct_is_finished(ct);
-        /* A finished connection of this client tuple to another function port: a SYN on the
-         * tuple removes it, or egress (which finds it first under the same gateway key) would
-         * give the new connection's SYN-ACK the old function's port, and its handshake would
-         * time out. */
-        if (!collision && is_syn(pkt)) ct_delete(&key, 0);
-        ct = 0;
-    }
+    if (!skb || !pkt) return TC_ACT_OK;
+    ct_key_client(&key, pkt);
+    if (!established_missed) ct = ct_lookup(&key);
     if (!ct) {
-        ct_key_service(&key, pkt);
-        ct = ct_lookup(&key);
-    }
-    if (unlikely(!ct)) {
-        ct_key_gateway(&key, pkt, cfg);
-        ct = ct_lookup_half_open(&key);
-        if (ct && !ct_serves(ct, pkt)) {
-            if (!ct_is_finished(ct))
-                collision = 1;
-            else if (is_syn(pkt))
-                ct_delete(&key, 1); /* as above */
-            ct = 0;
-        }
-        if (!ct) {
-            ct_key_service(&key, pkt);
-            ct = ct_lookup_half_open(&key);
-        }
+        ct = ct_lookup_half_open(&key); /* handshakes, SYN retransmissions */
         half_open = ct != 0;
     }
     if (is_syn(pkt)) {
         /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
         if (!ct || ct_is_finished(ct)) {
-            /* The tuple's last connection is over (a client reusing its port): its entry goes
-             * now. A local one sits under the gateway key, which later packets look up first,
-             * so it would catch this connection's packets if this one goes to a peer. `key` is
-             * the key `ct` was found under. */
-            if (ct) ct_delete(&key, half_open);
-            return dfaas_new_user_connection(skb, pkt, function_id, collision);
+            /* The tuple's last connection is over (a client reusing its port): its entry and
+             * its gateway-side index entry go now. */
+            if (ct) ct_delete(&key, ct, half_open);
+            return dfaas_new_user_connection(skb, pkt, function_id);
         }
         count_reason(DFAAS_R_SYN_RETRANSMIT);
     } else if (!ct) {
@@ -340,6 +281,26 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
         return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
     }
     return follow_user_connection(skb, pkt, ct, &key, half_open, dfaas_now());
+}
+
+/* Results of dfaas_established_user_packet that are not a verdict (TC_ACT_* are >= -1). */
+#define DFAAS_ESTABLISHED_MISS (-2) /* no established entry under the client's tuple */
+#define DFAAS_NOT_ESTABLISHED (-3)  /* an entry, but for the slow path (a SYN) */
+
+/* The hot path: a user packet of an established connection, found with one lookup of the
+ * client's tuple before the services map (lib/ct.h). Out of line so its frame (key, next hops,
+ * the HTTP check) stays off the deepest call chain of the SYN path. */
+DFAAS_SUBPROG int dfaas_established_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+    struct dfaas_ct_entry *ct;
+    struct dfaas_ct_key key;
+
+    if (!skb || !pkt) return TC_ACT_OK;
+    ct_key_client(&key, pkt);
+    ct = ct_lookup(&key);
+    if (!ct) return DFAAS_ESTABLISHED_MISS;
+    if (is_syn(pkt) || ct->path == DFAAS_PATH_FORWARDED_IN) return DFAAS_NOT_ESTABLISHED;
+    if (pkt->ip_hlen > 20) count_reason(DFAAS_R_IP_OPTIONS);
+    return follow_user_connection(skb, pkt, ct, &key, 0, dfaas_now());
 }
 
 /* Reply of a connection this node forwarded: decapsulate and send to the client. `in_table`: the
@@ -354,7 +315,7 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
 
     if (!skb || !pkt || !cfg) return TC_ACT_OK;
     /* The reply runs service -> client: the connection's key is the reverse tuple. */
-    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_BY_SERVICE);
+    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport);
     ct = ct_lookup(&key);
     if (unlikely(!ct)) ct = ct_lookup_half_open(&key); /* the SYN-ACK, an early RST */
     if (!ct || ct->path != DFAAS_PATH_FORWARD || ct->peer_addr != pkt->outer_saddr)
@@ -378,8 +339,10 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     return send_towards(skb, pkt->daddr, 0);
 }
 
-/* Decapsulates a forwarded-in packet and DNATs it to the local gateway. */
-DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt) {
+/* Decapsulates a forwarded-in packet and DNATs it to the local gateway (`gateway_port`: the
+ * client port the gateway sees). */
+DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                      __u16 gateway_port) {
     __u32 outer = pkt->outer_hlen;
 
     if (decap_ipip(skb, outer)) return drop(DFAAS_R_DROP_DECAP);
@@ -387,7 +350,7 @@ DFAAS_INLINE int deliver_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *p
     pkt->l3_off -= outer;
     pkt->l4_off -= outer;
     pkt->outer_hlen = 0;
-    return dfaas_dnat(skb, pkt);
+    return dfaas_dnat(skb, pkt, gateway_port);
 }
 
 /* Refuses a forwarded-in SYN: an RST back through the forwarder, or a drop. */
@@ -405,12 +368,13 @@ DFAAS_INLINE int refuse_forwarded_in(struct __sk_buff *skb, const struct dfaas_c
 
 /* A SYN a peer forwarded: admit under the (function, peer) cap, serve locally, never forward. */
 DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt,
-                                         __u32 function_id, __u32 peer_index, __u32 collision) {
+                                         __u32 function_id, __u32 peer_index) {
     struct dfaas_config *cfg = load_config();
     __u64 now = dfaas_now();
     struct dfaas_ct_scratch *new = ct_scratch();
     struct dfaas_choice choice = {};
     struct dfaas_rate *window;
+    __u32 gateway_port;
     __u8 charge = 0;
     __u32 idx;
 
@@ -418,10 +382,6 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     if (!new) return drop(DFAAS_R_DROP_CT_INSERT);
     function_id &= DFAAS_MAX_FUNCTIONS - 1;
     peer_index &= DFAAS_MAX_PEERS - 1;
-    if (collision) {
-        count_reason(DFAAS_R_CT_COLLISION);
-        return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
-    }
     if (read_policy(function_id, 0, peer_index, &choice) || !choice.installed)
         choice.limit_in = DFAAS_UNLIMITED;
     /* No limit named for this peer: the node's default applies, so a peer (or whoever spoofs
@@ -443,10 +403,15 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     }
     /* Forwarded-in work uses local capacity: it counts towards the local cap. */
     if (choice.local_cap && local_rate(function_id)) charge |= DFAAS_CT_F_CHARGE_LOCAL;
-    ct_key_gateway(&new->key, pkt, cfg);
+    /* Its gateway-side tuple, remapped when a live connection holds it (lib/ct.h); none free:
+     * refused (counted nat_ports_exhausted). */
+    gateway_port = dfaas_ct_claim_gateway_port(pkt, cfg->hash_seed);
+    if (!gateway_port) return refuse_forwarded_in(skb, cfg, pkt, function_id, peer_index);
+    ct_key_client(&new->key, pkt);
     ct_entry_init(&new->entry, DFAAS_PATH_FORWARDED_IN, function_id, pkt->outer_saddr, peer_index,
                   pkt, now);
     new->entry.flags |= charge;
+    new->entry.gateway_port = (__u16)gateway_port;
     /* Replies go back to the forwarder the way its packet came. */
     if (reply_macs(skb, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
     if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
@@ -454,7 +419,7 @@ DFAAS_SUBPROG int dfaas_new_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt
     count_path(function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 1, 0);
     count_fwd_in(function_id, peer_index, 1);
     event_forward_in(pkt, function_id, peer_index, DFAAS_ACTION_LOCAL, DFAAS_R_SYN_NEW);
-    return deliver_forwarded_in(skb, pkt);
+    return deliver_forwarded_in(skb, pkt, (__u16)gateway_port);
 }
 
 /* Whether this node serves the function (has a function port of its own for it): a peer may
@@ -464,56 +429,48 @@ DFAAS_INLINE int served_locally(__u32 function_id) {
     return fn && fn->in_use && (fn->flags & DFAAS_FN_F_SERVED_LOCALLY);
 }
 
-DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, const struct dfaas_config *cfg,
-                                     struct dfaas_pkt *pkt, __u32 peer_index) {
+DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pkt,
+                                     __u32 peer_index) {
     struct dfaas_service_key skey = {.addr = pkt->daddr, .port = pkt->dport};
-    struct dfaas_service *svc = bpf_map_lookup_elem(&dfaas_services, &skey);
+    struct dfaas_service *svc;
     struct dfaas_ct_key key;
     struct dfaas_ct_entry *ct;
-    __u32 collision = 0;
     int half_open = 0;
     int http;
 
-    if (!svc) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
-    /* A peer forwards the connections its own users made to its own function ports: the inner
-     * destination is the sender's address. Anything else would let one peer (or a spoofer of
-     * one) steer traffic in the name of another node or into a local port. */
-    if (pkt->daddr != pkt->outer_saddr || (svc->flags & DFAAS_SVC_F_LOCAL))
-        return drop(DFAAS_R_DROP_IPIP_FOREIGN_SERVICE);
-    ct_key_gateway(&key, pkt, cfg);
+    /* One lookup for an established forwarded-in packet: the inner tuple. The checks below
+     * (sender's own function port, served here) were made at its SYN, and its key holds the
+     * inner destination, which must be the sender's address. */
+    ct_key_client(&key, pkt);
     ct = ct_lookup(&key);
-    if (ct && !ct_serves(ct, pkt)) {
-        collision = !ct_is_finished(ct);
-        /* A finished connection of this client tuple to another function port (a user of this
-         * node: the client reused its port for another node) goes at this SYN, as in
-         * dfaas_user_packet: egress finds it first under the same gateway key and would send
-         * this connection's SYN-ACK to the client as the old one's, and every retransmitted
-         * SYN would time out the same way. */
-        if (!collision && is_syn(pkt)) ct_delete(&key, 0);
-        ct = 0;
-    }
-    if (unlikely(!ct)) {
-        ct = ct_lookup_half_open(&key);
-        if (ct && !ct_serves(ct, pkt)) {
-            collision |= !ct_is_finished(ct); /* a finished one: the new entry overwrites it */
-            ct = 0;
+    if (!ct || is_syn(pkt) || ct->path != DFAAS_PATH_FORWARDED_IN ||
+        pkt->daddr != pkt->outer_saddr) {
+        svc = bpf_map_lookup_elem(&dfaas_services, &skey);
+        if (!svc) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
+        /* A peer forwards the connections its own users made to its own function ports: the
+         * inner destination is the sender's address. Anything else would let one peer (or a
+         * spoofer of one) steer traffic in the name of another node or into a local port. */
+        if (pkt->daddr != pkt->outer_saddr || (svc->flags & DFAAS_SVC_F_LOCAL))
+            return drop(DFAAS_R_DROP_IPIP_FOREIGN_SERVICE);
+        if (!ct) {
+            ct = ct_lookup_half_open(&key);
+            half_open = ct != 0;
         }
-        half_open = ct != 0;
+        if (is_syn(pkt) && (!ct || ct_is_finished(ct))) {
+            if (!served_locally(svc->function_id)) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
+            if (ct) ct_delete(&key, ct, half_open);
+            return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index);
+        }
+        if (!ct || ct->path != DFAAS_PATH_FORWARDED_IN) return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
+        if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
     }
-    if (is_syn(pkt) && (!ct || ct_is_finished(ct))) {
-        if (!served_locally(svc->function_id)) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
-        if (ct) ct_delete(&key, half_open);
-        return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index, collision);
-    }
-    if (!ct || ct->path != DFAAS_PATH_FORWARDED_IN) return pass(DFAAS_R_PASS_CT_MISS_MIDFLOW);
-    if (is_syn(pkt)) count_reason(DFAAS_R_SYN_RETRANSMIT);
     ct_touch(ct, dfaas_now());
     ct_client_packet(ct, pkt);
     http = count_http_request(skb, pkt, ct);
     if (unlikely(half_open)) ct = ct_confirm(&key, ct, pkt);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);
-    return deliver_forwarded_in(skb, pkt);
+    return deliver_forwarded_in(skb, pkt, ct->gateway_port);
 }
 
 /* Whether a stranger's IP-in-IP packet is dressed as data-plane traffic: its inner packet goes
@@ -531,7 +488,7 @@ DFAAS_INLINE int forwarded_to_sender(const struct dfaas_pkt *pkt) {
     struct dfaas_ct_entry *ct;
     struct dfaas_ct_key key;
 
-    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport, DFAAS_CT_BY_SERVICE);
+    ct_key_init(&key, pkt->daddr, pkt->saddr, pkt->dport, pkt->sport);
     ct = ct_lookup(&key);
     if (!ct) ct = ct_lookup_half_open(&key);
     return ct && ct->path == DFAAS_PATH_FORWARD && ct->peer_addr == pkt->outer_saddr;
@@ -562,7 +519,7 @@ DFAAS_SUBPROG int dfaas_ipip_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     }
     if (pkt->outer_daddr != cfg->node_addr) return drop(DFAAS_R_DROP_IPIP_NOT_FOR_NODE);
     if (pkt->saddr == cfg->node_addr) return dfaas_forward_reply(skb, pkt, 1);
-    return handle_forwarded_in(skb, cfg, pkt, peer->index);
+    return handle_forwarded_in(skb, pkt, peer->index);
 }
 
 DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
@@ -570,6 +527,8 @@ DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
     struct dfaas_service_key skey = {};
     struct dfaas_service *svc;
     struct dfaas_pkt pkt = {};
+    __u32 established_missed = 0;
+    int verdict;
 
     count_reason(DFAAS_R_PKT_INGRESS);
     if (!cfg || !(cfg->flags & DFAAS_CFG_F_ENABLED)) return TC_ACT_OK;
@@ -588,12 +547,20 @@ DFAAS_INLINE int handle_ingress(struct __sk_buff *skb) {
             /* Not ours to judge: the stack drops what is really broken. */
             return pass(DFAAS_R_PASS_MALFORMED);
     }
+    /* Established user connections: one conntrack lookup, before the services map, on ports
+     * with tracked connections only (lib/ct.h). SYNs take the path below (retransmission or a
+     * reused tuple). */
+    if (ct_port_tracked(pkt.dport)) {
+        verdict = dfaas_established_user_packet(skb, &pkt);
+        if (verdict != DFAAS_NOT_ESTABLISHED && verdict != DFAAS_ESTABLISHED_MISS) return verdict;
+        established_missed = verdict == DFAAS_ESTABLISHED_MISS;
+    }
     skey.addr = pkt.daddr;
     skey.port = pkt.dport;
     svc = bpf_map_lookup_elem(&dfaas_services, &skey);
     if (!svc || !(svc->flags & DFAAS_SVC_F_LOCAL)) return pass(DFAAS_R_PASS_NO_SERVICE);
     if (pkt.ip_hlen > 20) count_reason(DFAAS_R_IP_OPTIONS);
-    return dfaas_user_packet(skb, &pkt, svc->function_id);
+    return dfaas_user_packet(skb, &pkt, svc->function_id, established_missed);
 }
 
 #endif

@@ -153,6 +153,35 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_ct_half_open SEC(".maps");
 
+/* The gateway-side index of lib/ct.h, split like the tables it points into: an index entry is
+ * created half-open at the SYN and moves to dfaas_ct_gw at promotion, so a SYN flood evicts only
+ * index entries of other half-open connections. Sized by the loader like the table each mirrors. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DFAAS_DEFAULT_CT_ENTRIES);
+    __type(key, struct dfaas_ct_gw_key);
+    __type(value, struct dfaas_ct_key);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_ct_gw SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES);
+    __type(key, struct dfaas_ct_gw_key);
+    __type(value, struct dfaas_ct_key);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_ct_gw_half_open SEC(".maps");
+
+/* Destination ports with tracked user connections: the filter in front of the conntrack lookup
+ * (struct dfaas_ct_ports). */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_ct_ports);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_ct_ports SEC(".maps");
+
 /* Per-CPU scratch space for building a conntrack entry: the BPF stack (512 bytes for the whole
  * call chain) is too small to hold it next to everything else on the SYN path. Not pinned. */
 struct dfaas_ct_scratch {

@@ -32,7 +32,7 @@ struct dfaas_choice {
 #define DFAAS_PICK_WEIGHTED 1
 
 /* A 32-bit mix of the connection tuple (murmur3-style finalizer rounds). Selection no longer
- * uses it; it spreads the rare collision fallback over peers and samples monitor events. */
+ * uses it; it picks the client ports lib/ct.h remaps to and samples monitor events. */
 DFAAS_INLINE __u32 tuple_hash(const struct dfaas_pkt *pkt, __u64 seed) {
     __u64 h = seed ^ ((__u64)pkt->saddr << 32 | pkt->daddr);
     h ^= ((__u64)pkt->sport << 16 | pkt->dport) * 0x9e3779b97f4a7c15ull;

@@ -14,22 +14,6 @@ namespace {
 
 constexpr uint32_t kServerIsn = 0x5a5a0000;  // the gateway's (or peer's) initial sequence number
 
-// Entries of a map pinned under the harness's pin directory.
-size_t pinned_entries(const std::string &bpffs, const std::string &name) {
-    int fd = bpf_obj_get((bpffs + "/" + name).c_str());
-    if (fd < 0) throw std::runtime_error("open pinned map " + name + ": " + std::strerror(errno));
-    size_t n = 0;
-    dfaas_ct_key key{}, next{};
-    const void *prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-        ++n;
-        key = next;
-        prev = &key;
-    }
-    close(fd);
-    return n;
-}
-
 // Runs the calling thread on one CPU for its lifetime (BPF_PROG_TEST_RUN and map updates run
 // on the caller's CPU): every insert then draws from that CPU's share of an LRU.
 class OnOneCpu {
@@ -325,6 +309,8 @@ TEST_F(Hardening, ASynFloodDoesNotEvictEstablishedConnections) {
     }
     EXPECT_GE(reason("syn_new"), flood);
     EXPECT_LE(pinned_entries(bpffs(), "dfaas_ct_half_open"), Harness::kCtHalfOpenEntries);
+    // The gateway-side index of every established DNATed connection is still there.
+    EXPECT_EQ(pinned_entries(bpffs(), "dfaas_ct_gw"), local + 32);
 
     for (auto [pkt, path] : established) {
         std::string req = "GET /function/figlet HTTP/1.1\r\n\r\n";
@@ -336,6 +322,11 @@ TEST_F(Hardening, ASynFloodDoesNotEvictEstablishedConnections) {
             EXPECT_FALSE(r.parsed.outer);
             EXPECT_EQ(r.parsed.ip.dst, kGateway.addr) << pkt.sport;
             EXPECT_EQ(r.parsed.tcp.dport, kGateway.port);
+            // Its gateway-side index survived the flood: the reply still goes back to B.
+            auto reply = egress(from_gateway(pkt, kAck, kServerIsn + 1).frame());
+            ASSERT_TRUE(reply.parsed.outer) << "forwarded-in reply lost its index" << pkt.sport;
+            EXPECT_EQ(reply.parsed.outer->dst, kPeerB);
+            EXPECT_EQ(reply.parsed.tcp.dport, pkt.sport);
             continue;
         }
         auto r = ingress(pkt.frame());
@@ -374,10 +365,9 @@ TEST_F(Hardening, TheWholeEstablishedTableIsUsableFromOneCpu) {
     for (uint32_t i = 0; i < Harness::kCtEntries; ++i) {
         dfaas_ct_key key{};
         key.client_addr = htonl((uint32_t(10) << 24) + 0x100000 + i);
-        key.service_addr = kGateway.addr.network();
+        key.service_addr = kNode.network();
         key.client_port = htons(40000);
-        key.service_port = htons(kGateway.port);
-        key.kind = DFAAS_CT_BY_GATEWAY;
+        key.service_port = htons(kFport);
         ASSERT_EQ(bpf_map_update_elem(fd, &key, &entry, BPF_NOEXIST), 0) << i;
     }
     close(fd);

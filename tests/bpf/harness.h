@@ -12,11 +12,31 @@
 #include <bpf/bpf.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
 #include "dfaas/abi.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "packet.h"
 
 namespace dfaas::test {
+
+// Entries of a hash map pinned under `bpffs` (keys up to 64 bytes).
+inline size_t pinned_entries(const std::string &bpffs, const std::string &name) {
+    int fd = bpf_obj_get((bpffs + "/" + name).c_str());
+    if (fd < 0) throw std::runtime_error("open pinned map " + name + ": " + std::strerror(errno));
+    size_t n = 0;
+    unsigned char key[64] = {}, next[64] = {};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, next) == 0) {
+        ++n;
+        std::memcpy(key, next, sizeof(key));
+        prev = key;
+    }
+    close(fd);
+    return n;
+}
 
 // Addresses of the test topology (all on dp0's /24).
 inline const Ipv4 kNode = *Ipv4::parse("10.0.0.1");  // node A, where the programs run

@@ -51,10 +51,11 @@ TEST_F(LocalPath, ReplyIsRestoredToTheFunctionPortAtEgress) {
     EXPECT_EQ(r.parsed.tcp.dport, syn.sport);
     EXPECT_TRUE(r.parsed.ip.checksum_ok);
     EXPECT_TRUE(r.parsed.tcp.checksum_ok);
-    // One entry per connection, keyed by the gateway tuple; the SYN-ACK moved its state.
+    // One entry per connection, keyed by the client's tuple; the SYN-ACK moved its state. The
+    // tuple was free at the gateway: the client's own port there.
     auto ct = dp().conntrack();
     ASSERT_EQ(ct.size(), 1u);
-    EXPECT_TRUE(ct[0].by_gateway);
+    EXPECT_EQ(ct[0].gateway_port, syn.sport);
     EXPECT_EQ(ct[0].client_port, syn.sport);
     EXPECT_EQ(ct[0].service, kNode);
     EXPECT_EQ(ct[0].service_port, kFport);
@@ -252,25 +253,36 @@ TEST_F(LocalPath, NewSynOnAClosedTupleSelectsAgain) {
     EXPECT_EQ(reason("syn_new"), 2u);
 }
 
-TEST_F(LocalPath, SameClientTupleToAnotherFunctionPortIsRefusedNotMixed) {
+TEST_F(LocalPath, SameClientTupleToAnotherFunctionPortIsRemappedNotMixed) {
     install_figlet(FunctionPolicy::all_local());
     dp().set_service(dp::Service{kNode, kFport + 1, "shasum", true});
     dp().set_policy("shasum", FunctionPolicy::all_local());
     auto syn = user_syn(40020);
     ingress(syn.frame());
     // Same client address and port, another function port: after DNAT both would be one
-    // socket tuple at the gateway.
+    // socket tuple at the gateway, so the second gets another client port there.
     auto other = user_syn(40020);
     other.dport = kFport + 1;
     auto r = ingress(other.frame());
-    EXPECT_EQ(r.retval, kRedirect);
-    EXPECT_EQ(r.parsed.tcp.flags, kRst | kAck);
+    EXPECT_EQ(r.retval, 0);
+    EXPECT_EQ(r.parsed.ip.dst, kGateway.addr);
+    EXPECT_NE(r.parsed.tcp.sport, 40020);
+    EXPECT_TRUE(r.parsed.tcp.checksum_ok);
     EXPECT_EQ(reason("ct_collision"), 1u);
+    EXPECT_EQ(reason("rst_sent"), 0u);
+    auto ct = dp().conntrack();
+    ASSERT_EQ(ct.size(), 2u);
+    for (const auto &e : ct) {
+        EXPECT_EQ(e.client_port, 40020);
+        EXPECT_EQ(e.gateway_port, e.service_port == kFport ? 40020 : r.parsed.tcp.sport);
+    }
     // The first connection is untouched.
     auto data = syn;
     data.flags = kAck;
     data.tcp_options.clear();
-    EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr);
+    auto d = ingress(data.frame());
+    EXPECT_EQ(d.parsed.ip.dst, kGateway.addr);
+    EXPECT_EQ(d.parsed.tcp.sport, 40020);
 }
 
 TEST_F(LocalPath, GarbageCollectionExpiresClosedConnectionsOnly) {
@@ -286,6 +298,7 @@ TEST_F(LocalPath, GarbageCollectionExpiresClosedConnectionsOnly) {
     rst.tcp_options.clear();
     ingress(rst.frame());
     EXPECT_EQ(dp().conntrack().size(), 2u);
+    EXPECT_EQ(pinned_entries(bpffs(), "dfaas_ct_gw_half_open"), 2u);
     usleep(20000);
     auto gc = dp().collect_garbage();
     EXPECT_EQ(gc.expired, 1u);
@@ -293,6 +306,8 @@ TEST_F(LocalPath, GarbageCollectionExpiresClosedConnectionsOnly) {
     ASSERT_EQ(left.size(), 1u);
     for (const auto &e : left)
         EXPECT_EQ(e.client_port, 40010);
+    // The expired connection's gateway-side index entry went with it.
+    EXPECT_EQ(pinned_entries(bpffs(), "dfaas_ct_gw_half_open"), 1u);
 }
 
 }  // namespace

@@ -265,9 +265,10 @@ TEST_F(SynFlood, ANewConnectionReplacesAFinishedOneOfAnotherPortOnItsTuple) {
     EXPECT_EQ(reason("ct_promoted"), 2u);
 }
 
-// The same with the keep-alive connection still open: the gateway cannot take a second
-// connection on the tuple, so a peer the policy names takes it instead of an RST.
-TEST_F(SynFlood, ATupleInUseTowardsTheGatewayGoesToAPeerOfThePolicy) {
+// The same with the keep-alive connection still open: the gateway already holds the tuple, so
+// the new connection is served locally under another client port (bpf/lib/ct.h), neither reset
+// nor sent to the overflow peer; the open one is untouched.
+TEST_F(SynFlood, ATupleInUseTowardsTheGatewayIsServedUnderAnotherPort) {
     constexpr uint16_t kOtherFport = 31002;
     FunctionPolicy p;
     p.local = 100;
@@ -281,12 +282,15 @@ TEST_F(SynFlood, ATupleInUseTowardsTheGatewayGoesToAPeerOfThePolicy) {
     complete_handshake(keepalive);
     auto r = ingress(user_syn(40500).frame());
     EXPECT_EQ(reason("ct_collision"), 1u);
-    EXPECT_EQ(r.retval, kRedirect);
-    ASSERT_TRUE(r.parsed.outer) << "not refused: forwarded";
-    EXPECT_EQ(r.parsed.outer->dst, kPeerB);
+    EXPECT_EQ(r.retval, 0);
+    EXPECT_FALSE(r.parsed.outer) << "served here, not forwarded";
+    EXPECT_EQ(r.parsed.ip.dst, kGateway.addr);
+    EXPECT_NE(r.parsed.tcp.sport, 40500);
     auto data = ack_of(keepalive);
     data.ack = kHandshakeGatewayIsn + 1;
-    EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr) << "the open one is untouched";
+    auto d = ingress(data.frame());
+    EXPECT_EQ(d.parsed.ip.dst, kGateway.addr) << "the open one is untouched";
+    EXPECT_EQ(d.parsed.tcp.sport, 40500);
 }
 
 }  // namespace

@@ -7,6 +7,12 @@
 // SYN-ACK never reached the client, every retransmitted SYN met the same fate, and the request
 // timed out (the fault suite saw it as `ct_out_of_window` on B, from the client's RSTs to the
 // stray SYN-ACKs, and SYN-ACKs missing on A).
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <unistd.h>
+
+#include <vector>
+
 #include "harness.h"
 
 namespace dfaas::test {
@@ -114,68 +120,124 @@ TEST_F(TupleReuse, ALocalSynReplacesAFinishedForwardedInConnectionOfItsTuple) {
     EXPECT_EQ(reason("ct_collision"), 0u);
 }
 
-// A tuple still in use by a live connection stays a collision: the forwarded-in SYN is refused
-// (an RST back through B) and the live connection keeps its path.
-TEST_F(TupleReuse, AForwardedInSynOnALiveLocalTupleIsStillRefused) {
+// A tuple still in use by a live connection (conntrack v2, bpf/lib/ct.h): the forwarded-in
+// connection is served too, under another client port at the gateway; its replies go back to B
+// with the client's own port, and the live connection keeps its path and port.
+TEST_F(TupleReuse, AForwardedInSynOnALiveLocalTupleIsServedUnderAnotherPort) {
     auto live = user_syn(40630);
     ASSERT_EQ(ingress(live.frame()).parsed.ip.dst, kGateway.addr);
     complete_handshake(live);
-    auto r = ingress(via_b(client_to_b(40630, 0x0abf0000)));
-    EXPECT_EQ(reason("ct_collision"), 1u);
-    ASSERT_TRUE(r.parsed.outer);
-    EXPECT_EQ(r.parsed.tcp.flags & kRst, kRst);
+    auto syn = client_to_b(40630, 0x0abf0000);
+    auto r = ingress(via_b(syn));
+    EXPECT_EQ(reason("ct_collision"), 1u) << "counted as a remapped port";
+    EXPECT_EQ(reason("rst_sent"), 0u);
+    ASSERT_FALSE(r.parsed.outer);
+    ASSERT_EQ(r.parsed.ip.dst, kGateway.addr);
+    EXPECT_EQ(r.parsed.ip.src, kClient) << "only the port is rewritten";
+    const uint16_t remapped = r.parsed.tcp.sport;
+    EXPECT_NE(remapped, 40630);
+    EXPECT_TRUE(r.parsed.tcp.checksum_ok);
+
+    // The gateway answers the port it saw: egress restores the client's port, back through B.
+    auto synack = gateway_synack(syn, kNewGatewayIsn);
+    synack.dport = remapped;
+    auto reply = egress(synack.frame());
+    ASSERT_TRUE(reply.parsed.outer);
+    EXPECT_EQ(reply.parsed.outer->dst, kPeerB);
+    EXPECT_EQ(reply.parsed.ip.src, kPeerB);
+    EXPECT_EQ(reply.parsed.tcp.sport, kPeerFport);
+    EXPECT_EQ(reply.parsed.tcp.dport, 40630) << "the client's own port restored";
+    EXPECT_TRUE(reply.parsed.tcp.checksum_ok);
+    // Its later packets keep the remapped port.
+    auto ack = ingress(via_b(client_packet(syn, kAck, kNewGatewayIsn)));
+    EXPECT_EQ(ack.parsed.tcp.sport, remapped);
+    EXPECT_EQ(reason("ct_promoted"), 2u);
+
     auto data = client_packet(live, kAck, kHandshakeGatewayIsn);
-    EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr) << "the live one is untouched";
-    auto reply = egress(gateway_packet(live, kAck, kHandshakeGatewayIsn).frame());
-    EXPECT_FALSE(reply.parsed.outer);
-    EXPECT_EQ(reply.parsed.tcp.sport, kFport);
+    auto d = ingress(data.frame());
+    EXPECT_EQ(d.parsed.ip.dst, kGateway.addr) << "the live one is untouched";
+    EXPECT_EQ(d.parsed.tcp.sport, 40630);
+    auto live_reply = egress(gateway_packet(live, kAck, kHandshakeGatewayIsn).frame());
+    EXPECT_FALSE(live_reply.parsed.outer);
+    EXPECT_EQ(live_reply.parsed.tcp.sport, kFport);
+    EXPECT_EQ(live_reply.parsed.tcp.dport, 40630);
 }
 
-// A live connection holds the tuple towards the gateway (the fault suite's SYN-flood row: 1,000
-// keep-alive connections from the client to another function port). A new connection to figlet
-// on such a tuple goes to a peer the policy weights even when the weighted pick says local and
-// there is no overflow (before: an RST in 1 of 16 such connections at 50/50, nearly always at
-// 100/1).
-TEST_F(TupleReuse, ATupleInUseGoesToAWeightedPeerEvenWhenEveryPickIsLocal) {
+// One client port reaching two function ports of this node (the fault suite's SYN-flood row:
+// keep-alive connections from the client to another function port), every connection local:
+// each second connection is served under another port, none is reset (before: refused or sent
+// to a peer, ~1 in 10,000 connections reset in the experiments).
+TEST_F(TupleReuse, OneClientPortToTwoFunctionPortsGetsNoResets) {
     constexpr uint16_t kOtherFport = 31002;
     constexpr int kConnections = 8;
-    FunctionPolicy p;
-    p.local = 100;
-    p.peers[kPeerB] = 1;  // 1 slot of a 101-slot cycle, in its middle
-    install_figlet(p);
     dp().set_service(dp::Service{kNode, kOtherFport, "shasum", true});
     dp().set_policy("shasum", FunctionPolicy::all_local());
-    int to_b = 0;
     for (int i = 0; i < kConnections; ++i) {
-        auto keepalive = user_syn(static_cast<uint16_t>(40800 + i));
+        const auto port = static_cast<uint16_t>(40800 + i);
+        auto keepalive = user_syn(port);
         keepalive.dport = kOtherFport;
         ASSERT_EQ(ingress(keepalive.frame()).parsed.ip.dst, kGateway.addr);
         complete_handshake(keepalive);
-        auto r = ingress(user_syn(static_cast<uint16_t>(40800 + i)).frame());
-        to_b += r.parsed.outer && r.parsed.outer->dst == kPeerB;
+        auto syn = user_syn(port);
+        auto r = ingress(syn.frame());
+        ASSERT_EQ(r.parsed.ip.dst, kGateway.addr) << "served locally";
+        ASSERT_NE(r.parsed.tcp.sport, port) << "the gateway tuple is the keep-alive's";
+        auto synack = gateway_synack(syn, kNewGatewayIsn);
+        synack.dport = r.parsed.tcp.sport;
+        auto reply = egress(synack.frame());
+        EXPECT_EQ(reply.parsed.tcp.dport, port);
+        EXPECT_EQ(reply.parsed.tcp.sport, kFport);
+        EXPECT_EQ(reply.parsed.ip.src, kNode);
     }
-    // figlet's first picks of its SWRR cycle are all local (B's slot is number 50), so every
-    // one collides; the collision fallback takes no slot of the cycle.
     EXPECT_EQ(reason("ct_collision"), uint64_t{kConnections});
-    EXPECT_EQ(to_b, kConnections) << "refused instead of sent to peer B";
     EXPECT_EQ(reason("rst_sent"), 0u);
+    EXPECT_EQ(reason("nat_ports_exhausted"), 0u);
+    auto f = dp().stats().function("figlet");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->local.connections, uint64_t{kConnections});
 }
 
-// With no peer weighted in the policy the tuple cannot be served: refused at once (an RST,
-// counted as ct_collision) rather than mixed into the live connection.
-TEST_F(TupleReuse, ATupleInUseWithoutAPeerInThePolicyIsRefused) {
+// Every port the remapping may try is held by a live connection: a policy, not an error. The
+// connection is counted (nat_ports_exhausted) and refused (no overflow peer), never mixed into
+// a live connection's gateway tuple.
+TEST_F(TupleReuse, PortRemapExhaustionIsCountedAndRefused) {
     constexpr uint16_t kOtherFport = 31002;
-    dp().set_service(dp::Service{kNode, kOtherFport, "shasum", true});
-    dp().set_policy("shasum", FunctionPolicy::all_local());
-    auto keepalive = user_syn(40900);
-    keepalive.dport = kOtherFport;
-    ASSERT_EQ(ingress(keepalive.frame()).parsed.ip.dst, kGateway.addr);
-    complete_handshake(keepalive);
-    auto r = ingress(user_syn(40900).frame());
-    EXPECT_EQ(reason("ct_collision"), 1u);
+    constexpr uint16_t kPort = 40900;
+    // A live established connection on every client port the gateway could see (the client's
+    // own and every port above 1023), written straight into the tables.
+    int ct_fd = bpf_obj_get((bpffs() + "/dfaas_ct").c_str());
+    int gw_fd = bpf_obj_get((bpffs() + "/dfaas_ct_gw").c_str());
+    ASSERT_GE(ct_fd, 0);
+    ASSERT_GE(gw_fd, 0);
+    std::vector<dfaas_ct_key> keys;
+    std::vector<dfaas_ct_entry> entries;
+    std::vector<dfaas_ct_gw_key> gw_keys;
+    for (uint32_t port = 1024; port <= 65535; ++port) {
+        dfaas_ct_key key{kClient.network(), kNode.network(), htons(uint16_t(port)),
+                         htons(kOtherFport)};
+        dfaas_ct_entry e{};
+        e.path = DFAAS_PATH_LOCAL;
+        e.state = DFAAS_TCP_ESTABLISHED;
+        e.gateway_port = htons(uint16_t(port));
+        keys.push_back(key);
+        entries.push_back(e);
+        gw_keys.push_back(dfaas_ct_gw_key{kClient.network(), htons(uint16_t(port)), 0});
+    }
+    uint32_t n = uint32_t(keys.size());
+    ASSERT_EQ(bpf_map_update_batch(ct_fd, keys.data(), entries.data(), &n, nullptr), 0);
+    n = uint32_t(keys.size());
+    ASSERT_EQ(bpf_map_update_batch(gw_fd, gw_keys.data(), keys.data(), &n, nullptr), 0);
+    close(ct_fd);
+    close(gw_fd);
+    ASSERT_EQ(pinned_entries(bpffs(), "dfaas_ct_gw"), keys.size());
+
+    auto r = ingress(user_syn(kPort).frame());
+    EXPECT_EQ(reason("nat_ports_exhausted"), 1u);
+    EXPECT_EQ(reason("ct_collision"), 0u);
     EXPECT_EQ(r.retval, kRedirect);
     EXPECT_FALSE(r.parsed.outer);
-    EXPECT_EQ(r.parsed.tcp.flags & kRst, kRst);
+    EXPECT_EQ(r.parsed.tcp.flags & kRst, kRst) << "refused";
+    EXPECT_EQ(reason("rst_sent"), 1u);
 }
 
 }  // namespace

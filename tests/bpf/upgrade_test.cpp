@@ -88,6 +88,35 @@ std::optional<uint32_t> current_key_of(const std::string &name, uint32_t abi2_ke
     return abi2_key;
 }
 
+// A conntrack key as ABI 2 and 3 laid it out: LOCAL and FORWARDED_IN connections under the tuple
+// after DNAT (client -> gateway, kind 1), the others under the client's tuple (kind 0).
+struct CtKeyAbi2 {
+    uint32_t client_addr, service_addr;
+    uint16_t client_port, service_port;
+    uint8_t kind, pad[3];
+};
+static_assert(sizeof(CtKeyAbi2) == 16);
+
+// Writes the current conntrack table `src` into the ABI 2 table `dst` as ABI 2 keyed it.
+void fill_abi2_conntrack(int src, int dst, const dfaas_config &cfg) {
+    dfaas_ct_key key{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(src, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        dfaas_ct_entry entry{};
+        if (bpf_map_lookup_elem(src, &key, &entry) != 0) continue;
+        CtKeyAbi2 old{key.client_addr, key.service_addr, key.client_port, key.service_port, 0, {}};
+        if (entry.path == DFAAS_PATH_LOCAL || entry.path == DFAAS_PATH_FORWARDED_IN) {
+            old = CtKeyAbi2{
+                key.client_addr, cfg.gateway_addr, entry.gateway_port, cfg.gateway_port, 1, {}};
+            std::memset(&entry.client_macs, 0, sizeof(entry.client_macs));
+        }
+        if (bpf_map_update_elem(dst, &old, &entry, BPF_ANY) != 0)
+            throw std::runtime_error("fill ABI 2 conntrack");
+    }
+}
+
 // Makes the ABI 2 maps under `dir` from kAbi2Maps and fills them with what the current data
 // plane pinned under `current` holds. `layouts` may differ from kAbi2Maps (a broken layout).
 void pin_previous_layout(const std::string &current, const std::string &dir,
@@ -126,7 +155,16 @@ void pin_previous_layout(const std::string &current, const std::string &dir,
                     throw std::runtime_error("fill ABI 2 dfaas_policies");
             }
         }
-        if (info.key_size == l.key_size && info.value_size == l.value_size) {
+        bool conntrack =
+            std::string(l.name) == "dfaas_ct" || std::string(l.name) == "dfaas_ct_half_open";
+        if (conntrack && l.key_size == sizeof(CtKeyAbi2) && info.key_size == sizeof(dfaas_ct_key)) {
+            Fd cfg_fd(bpf_obj_get((current + "/dfaas_config").c_str()));
+            uint32_t zero = 0;
+            dfaas_config cfg{};
+            if (cfg_fd.fd < 0 || bpf_map_lookup_elem(cfg_fd.fd, &zero, &cfg) != 0)
+                throw std::runtime_error("read current config");
+            fill_abi2_conntrack(src.fd, dst.fd, cfg);
+        } else if (info.key_size == l.key_size && info.value_size == l.value_size) {
             bool array = l.type == BPF_MAP_TYPE_ARRAY || l.type == BPF_MAP_TYPE_PERCPU_ARRAY;
             std::vector<uint8_t> key(l.key_size), next(l.key_size),
                 value(lookup_bytes(l.type, l.value_size));
@@ -323,11 +361,31 @@ TEST_F(Upgrade, CurrentProgramsOverAbi2PinsKeepConnectionsAndCounters) {
     EXPECT_EQ(later.function("figlet")->local.requests, 1u);
     EXPECT_EQ(later.reason("syn_new"), 1u);
     EXPECT_EQ(later.reason("pass_ct_miss_midflow"), before_.reason("pass_ct_miss_midflow"));
+    // Its replies too: egress finds it through the gateway-side index the migration wrote.
+    Fd egress(bpf_prog_get_fd_by_id(st.egress_prog_id));
+    ASSERT_GE(egress.fd, 0);
+    TcpPacket reply;
+    reply.eth_src = kNodeMac;
+    reply.eth_dst = kClientMac;
+    reply.src = kGateway.addr;
+    reply.sport = kGateway.port;
+    reply.dst = kClient;
+    reply.dport = syn_.sport;
+    reply.flags = kAck;
+    reply.seq = 5001;
+    reply.ack = ack_.seq;
+    auto back = run_program(egress.fd, reply.frame());
+    EXPECT_EQ(back.retval, 0);
+    EXPECT_EQ(back.parsed.ip.src, kNode);
+    EXPECT_EQ(back.parsed.tcp.sport, kFport) << "the function port restored";
+    EXPECT_EQ(back.parsed.tcp.dport, syn_.sport);
+    EXPECT_EQ(dp_->stats().reason("pass_egress_no_ct"), before_.reason("pass_egress_no_ct"));
 
     // A second attach of the same binary reuses everything as it is.
     dp_.reset();
     ASSERT_NO_THROW(dp_ = attach_current());
-    EXPECT_EQ(dp_->stats().function("figlet")->local.packets, fig_before->local.packets + 1);
+    // (the data packet and its reply)
+    EXPECT_EQ(dp_->stats().function("figlet")->local.packets, fig_before->local.packets + 2);
     EXPECT_EQ(dp_->conntrack().size(), 1u);
 
     // The split's policy was laid out again in SWRR order: new connections go local, B, local,

@@ -28,8 +28,12 @@
  * DFAAS_STAT_PATHS wide (was 36). Both migrated from ABI 2 by the loader.
  * 4: dfaas_policy gains table_len and overflow_len (the tables are in smooth weighted round robin
  * order); the loader migrates ABI 2 and 3 policies by laying their tables out again from the
- * weights they store. */
-#define DFAAS_ABI_VERSION 4
+ * weights they store.
+ * 5: conntrack v2 (lib/ct.h): dfaas_ct and dfaas_ct_half_open keyed by the client's tuple as sent
+ * for every path (12-byte key, was 16 with a kind), the gateway-side index dfaas_ct_gw /
+ * dfaas_ct_gw_half_open and the port filter dfaas_ct_ports are new. The loader translates the
+ * conntrack tables of ABI 2 to 4 (established connections keep their path). */
+#define DFAAS_ABI_VERSION 5
 /* The oldest ABI whose pinned maps the loader migrates; older pins are refused. */
 #define DFAAS_ABI_OLDEST_MIGRATED 2
 
@@ -85,16 +89,6 @@ enum dfaas_tcp_state {
     DFAAS_TCP_ESTABLISHED = 3, /* client ACK after the handshake, or data */
     DFAAS_TCP_CLOSING = 4,     /* a FIN was seen */
     DFAAS_TCP_CLOSED = 5,      /* RST, or FINs both ways */
-};
-
-/* Which tuple a conntrack entry is keyed by. */
-enum dfaas_ct_kind {
-    /* client -> function address:port. Paths without DNAT on this node: FORWARD, REJECT. */
-    DFAAS_CT_BY_SERVICE = 0,
-    /* client -> local gateway address:port, the tuple after DNAT. Paths LOCAL and FORWARDED_IN:
-     * one entry serves both directions (ingress rebuilds this key from the configured gateway,
-     * egress reads it off the reply). The gateway's socket tuple is unique, so is this key. */
-    DFAAS_CT_BY_GATEWAY = 1,
 };
 
 /* Statistics rows per function: fixed paths first, then one row per peer for forwarded traffic.
@@ -193,7 +187,8 @@ DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths excee
     X(FIB_NEIGH_FALLBACK, 29, "fib_neigh_fallback")                   \
     /* client segments starting with an HTTP method */                \
     X(HTTP_REQUEST, 30, "http_request")                               \
-    /* client tuple already in use towards the gateway: rejected */   \
+    /* new connection's client tuple already in use towards the       \
+     * gateway: its client port remapped at the gateway (SNAT) */     \
     X(CT_COLLISION, 31, "ct_collision")                               \
     /* IPv4 header with options seen on a steered packet */           \
     X(IP_OPTIONS, 32, "ip_options")                                   \
@@ -227,9 +222,16 @@ DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths excee
      * monitor reads too slowly) */                                   \
     X(EVENT_RING_FULL, 43, "event_ring_full")                         \
     /* monitor event written to the ring buffer */                    \
-    X(EVENT_SENT, 44, "event_sent")
+    X(EVENT_SENT, 44, "event_sent")                                   \
+    /* no free client port at the gateway after DFAAS_NAT_PROBES      \
+     * tries: the connection went to its overflow peer or was refused \
+     */                                                               \
+    X(NAT_PORTS_EXHAUSTED, 45, "nat_ports_exhausted")                 \
+    /* a gateway-side index entry of a gone or finished connection    \
+     * taken over by a new connection */                              \
+    X(NAT_PORT_RECLAIMED, 46, "nat_port_reclaimed")
 
-/* Fixed size of dfaas_reasons, independent of how many reasons exist (45 in ABI 3). */
+/* Fixed size of dfaas_reasons, independent of how many reasons exist (47 in ABI 4). */
 #define DFAAS_REASONS_MAX 128
 
 enum dfaas_reason {
@@ -261,7 +263,7 @@ struct dfaas_config {
     __u64 ct_timeout_established_ns;
     __u64 ct_timeout_closing_ns;
     __u64 attached_unix_ns; /* wall-clock time of the first attach (status) */
-    __u64 hash_seed;        /* mixes the tuple hash that spreads collision fallbacks over peers */
+    __u64 hash_seed;        /* mixes the hash behind the client ports lib/ct.h remaps to */
     /* Forwarded-in connections/s per (function, peer) when the policy names no limit_in for the
      * peer (or the function has no policy): a peer cannot push unlimited work onto this node by
      * default. DFAAS_UNLIMITED turns the default off. */
@@ -398,15 +400,39 @@ struct dfaas_rate {
 };
 
 /* dfaas_ct (LRU_HASH): established connections; dfaas_ct_half_open (LRU_HASH): connections whose
- * handshake is not confirmed yet. Same key and value in both. */
+ * handshake is not confirmed yet. Same key and value in both. The key is the tuple as the client
+ * sent it, on every path (a forwarded-in connection: the inner tuple, towards the forwarder's
+ * function address). */
 struct dfaas_ct_key {
     __u32 client_addr;
-    __u32 service_addr; /* BY_SERVICE: function address; BY_GATEWAY: gateway address */
-    __u16 client_port;
-    __u16 service_port; /* BY_SERVICE: function port; BY_GATEWAY: gateway port */
-    __u8 kind;          /* enum dfaas_ct_kind */
-    __u8 pad[3];
+    __u32 service_addr; /* the function address the client called */
+    __u16 client_port;  /* the client's own port */
+    __u16 service_port; /* the function port */
 };
+
+/* dfaas_ct_gw (LRU_HASH, established) and dfaas_ct_gw_half_open (LRU_HASH): the gateway-side
+ * index of the connections DNATed to the local gateway (LOCAL, FORWARDED_IN). Keyed by the
+ * client as the gateway sees it (address, port after the SNAT of lib/ct.h); the value is the
+ * connection's struct dfaas_ct_key. One entry per gateway socket tuple: that is what makes
+ * the gateway-side tuple unique. */
+struct dfaas_ct_gw_key {
+    __u32 client_addr;
+    __u16 client_port; /* the port the gateway sees (the client's own unless remapped) */
+    __u16 pad;
+};
+
+/* dfaas_ct_ports (ARRAY, 1 element): one bit per destination port (indexed by the port's
+ * network-order value) on which this node has tracked a user connection. Ingress looks
+ * conntrack up before the services map only for those ports; a bit is set at a user SYN and
+ * never cleared (a port left set costs unrelated packets on it one hash miss). */
+#define DFAAS_CT_PORT_WORDS (65536 / 64)
+struct dfaas_ct_ports {
+    __u64 bits[DFAAS_CT_PORT_WORDS];
+};
+
+/* Client ports tried at the gateway for a new connection (the client's own first, then ports
+ * derived from the tuple's hash) before the connection counts as nat_ports_exhausted. */
+#define DFAAS_NAT_PROBES 8
 
 /* Ethernet addresses to put on a packet this node sends for a connection. */
 struct dfaas_macs {
@@ -430,7 +456,12 @@ struct dfaas_ct_entry {
      * reply; FORWARDED_IN: the forwarder's packet came from there), and towards the client
      * (FORWARD: the client's SYN came from there). */
     struct dfaas_macs peer_macs;
-    struct dfaas_macs client_macs;
+    union {
+        struct dfaas_macs client_macs; /* FORWARD */
+        /* LOCAL, FORWARDED_IN: the client's port as the gateway sees it (SNAT when it differs
+         * from the key's client_port); the key of its dfaas_ct_gw index entry. */
+        __u16 gateway_port;
+    };
     /* Sequence number of the last client segment counted as an HTTP request: a retransmitted
      * request (same seq) is not counted again. */
     __u32 last_request_seq;

@@ -37,12 +37,15 @@ static_assert(sizeof(struct dfaas_path_stats) == 32);
 static_assert(sizeof(struct dfaas_fwd_in_stats) == 16);
 static_assert(sizeof(struct dfaas_rate) == 24);
 static_assert(offsetof(struct dfaas_rate, window_start_ns) == 16);
-static_assert(sizeof(struct dfaas_ct_key) == 16);
+static_assert(sizeof(struct dfaas_ct_key) == 12);
+static_assert(sizeof(struct dfaas_ct_gw_key) == 8);
+static_assert(sizeof(struct dfaas_ct_ports) == 8192);
 static_assert(sizeof(struct dfaas_macs) == 12);
 static_assert(sizeof(struct dfaas_ct_entry) == 64);
+static_assert(offsetof(struct dfaas_ct_entry, client_macs) == 44);
+static_assert(offsetof(struct dfaas_ct_entry, gateway_port) == 44);
 static_assert(offsetof(struct dfaas_ct_entry, client_seq_hi) == 60);
 static_assert(offsetof(struct dfaas_ct_entry, server_seq_hi) == 62);
-static_assert(offsetof(struct dfaas_ct_key, kind) == 12);
 static_assert(DFAAS_MAX_PEERS <= 32, "peers_named bitmasks are 32 bits wide");
 static_assert(DFAAS_MAX_PEERS <= 256, "dfaas_slot.peer is one byte");
 static_assert((DFAAS_MAX_PEERS & (DFAAS_MAX_PEERS - 1)) == 0, "BPF masks peer indexes");
@@ -94,10 +97,15 @@ void copy_element(const char *name, int old_fd, uint32_t old_key, int new_fd, ui
                     errno);
 }
 
+int fd_of(bpf_map *map) {
+    return bpf_map__fd(map);
+}
+
 // ABI 2 -> 3, dfaas_reasons: 41 counters -> DFAAS_REASONS_MAX. Values never change meaning, so
 // counter i stays counter i.
 constexpr uint32_t kAbi2Reasons = 41;
-void migrate_reasons_from_abi2(int old_fd, int new_fd) {
+void migrate_reasons_from_abi2(int old_fd, bpf_object *, bpf_map *map) {
+    int new_fd = fd_of(map);
     std::vector<uint8_t> buf(lookup_bytes(old_fd, sizeof(__u64)));
     for (uint32_t key = 0; key < kAbi2Reasons; ++key)
         copy_element("dfaas_reasons", old_fd, key, new_fd, key, buf);
@@ -107,7 +115,8 @@ void migrate_reasons_from_abi2(int old_fd, int new_fd) {
 constexpr uint32_t kAbi2StatPaths = 36;
 static_assert(DFAAS_STAT_PATHS_USED == kAbi2StatPaths,
               "a new stat path: its rows start at zero, nothing to migrate from ABI 2");
-void migrate_stats_from_abi2(int old_fd, int new_fd) {
+void migrate_stats_from_abi2(int old_fd, bpf_object *, bpf_map *map) {
+    int new_fd = fd_of(map);
     std::vector<uint8_t> buf(lookup_bytes(old_fd, sizeof(dfaas_path_stats)));
     for (uint32_t function = 0; function < DFAAS_MAX_FUNCTIONS; ++function)
         for (uint32_t path = 0; path < kAbi2StatPaths; ++path)
@@ -118,7 +127,8 @@ void migrate_stats_from_abi2(int old_fd, int new_fd) {
 // ABI 2/3 -> 4, dfaas_policies: the value gained table_len and overflow_len at its end, and the
 // tables of an installed policy are laid out again in SWRR order from the weights it stores
 // (the old tables were largest-remainder blocks for a hash pick).
-void migrate_policies_from_abi3(int old_fd, int new_fd) {
+void migrate_policies_from_abi3(int old_fd, bpf_object *, bpf_map *map) {
+    const int new_fd = fd_of(map);
     std::vector<uint8_t> buf(kAbi3PolicySize);
     for (uint32_t key = 0; key < DFAAS_MAX_FUNCTIONS; ++key) {
         if (bpf_map_lookup_elem(old_fd, &key, buf.data()) != 0)
@@ -136,13 +146,85 @@ void migrate_policies_from_abi3(int old_fd, int new_fd) {
     }
 }
 
+// ABI 2 to 4 -> 5, conntrack (bpf/lib/ct.h): the tables were keyed by a 16-byte key with a
+// kind, LOCAL and FORWARDED_IN connections by the tuple after DNAT (client -> gateway). Every
+// entry is re-keyed by the client's tuple as sent (the function address:port is in the entry),
+// a DNATed one keeps its port at the gateway (the old key's, never remapped before ABI 5) and
+// gets its gateway-side index entry, and the ports of user connections are marked in
+// dfaas_ct_ports. So established connections keep their path across the upgrade.
+struct CtKeyAbi3 {
+    __u32 client_addr;
+    __u32 service_addr;
+    __u16 client_port;
+    __u16 service_port;
+    __u8 kind;  // 0: by the function tuple, 1: by the gateway tuple
+    __u8 pad[3];
+};
+static_assert(sizeof(CtKeyAbi3) == 16);
+
+void migrate_ct_table(int old_fd, bpf_object *obj, bpf_map *map, const char *index_name) {
+    bpf_map *index = bpf_object__find_map_by_name(obj, index_name);
+    bpf_map *ports_map = bpf_object__find_map_by_name(obj, "dfaas_ct_ports");
+    if (index == nullptr || ports_map == nullptr)
+        throw Error(std::string("migrate conntrack: the object has no ") + index_name +
+                    " or dfaas_ct_ports map");
+    uint32_t zero = 0;
+    dfaas_ct_ports ports{};
+    if (bpf_map_lookup_elem(fd_of(ports_map), &zero, &ports) != 0)
+        throw Error("migrate conntrack: read dfaas_ct_ports: " + errno_text(errno), errno);
+    CtKeyAbi3 old_key{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(old_fd, prev, &next) == 0) {
+        old_key = next;
+        prev = &old_key;
+        dfaas_ct_entry entry{};
+        if (bpf_map_lookup_elem(old_fd, &old_key, &entry) != 0) continue;  // evicted meanwhile
+        dfaas_ct_key key{old_key.client_addr, old_key.service_addr, old_key.client_port,
+                         old_key.service_port};
+        bool dnat = entry.path == DFAAS_PATH_LOCAL || entry.path == DFAAS_PATH_FORWARDED_IN;
+        if (dnat) {
+            key.service_addr = entry.service_addr;
+            key.service_port = entry.service_port;
+            std::memset(&entry.client_macs, 0, sizeof(entry.client_macs));
+            entry.gateway_port = old_key.client_port;
+        }
+        if (bpf_map_update_elem(fd_of(map), &key, &entry, BPF_ANY) != 0)
+            throw Error("migrate conntrack: write " + std::string(bpf_map__name(map)) + ": " +
+                            errno_text(errno),
+                        errno);
+        if (dnat) {
+            dfaas_ct_gw_key gw_key{old_key.client_addr, old_key.client_port, 0};
+            if (bpf_map_update_elem(fd_of(index), &gw_key, &key, BPF_ANY) != 0)
+                throw Error("migrate conntrack: write " + std::string(index_name) + ": " +
+                                errno_text(errno),
+                            errno);
+        }
+        if (entry.path != DFAAS_PATH_FORWARDED_IN) {
+            uint16_t port = key.service_port;  // network order, as the programs index it
+            ports.bits[port >> 6] |= uint64_t{1} << (port & 63);
+        }
+    }
+    if (bpf_map_update_elem(fd_of(ports_map), &zero, &ports, BPF_ANY) != 0)
+        throw Error("migrate conntrack: write dfaas_ct_ports: " + errno_text(errno), errno);
+}
+
+void migrate_ct_from_abi3(int old_fd, bpf_object *obj, bpf_map *map) {
+    migrate_ct_table(old_fd, obj, map, "dfaas_ct_gw");
+}
+
+void migrate_ct_half_open_from_abi3(int old_fd, bpf_object *obj, bpf_map *map) {
+    migrate_ct_table(old_fd, obj, map, "dfaas_ct_gw_half_open");
+}
+
 // Every migration this binary knows: the pinned layout it starts from and the layout of this
 // binary it produces. A pinned map that differs from this binary's and is not listed here is
 // refused. Keep the entries of the ABIs from DFAAS_ABI_OLDEST_MIGRATED on.
 struct Migration {
     const char *name;
+    // max_entries 0 in both: any size, kept (the conntrack tables are sized by configuration
+    // and the loader keeps the pinned size).
     MapShape from, to;
-    void (*migrate)(int old_fd, int new_fd);
+    void (*migrate)(int old_fd, bpf_object *obj, bpf_map *map);
 };
 const Migration kMigrations[] = {
     {"dfaas_reasons",
@@ -159,12 +241,27 @@ const Migration kMigrations[] = {
      {BPF_MAP_TYPE_ARRAY, sizeof(__u32), kAbi3PolicySize, DFAAS_MAX_FUNCTIONS, 0},
      {BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(dfaas_policy), DFAAS_MAX_FUNCTIONS, 0},
      migrate_policies_from_abi3},
+    {"dfaas_ct",
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), sizeof(dfaas_ct_entry), 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
+     migrate_ct_from_abi3},
+    {"dfaas_ct_half_open",
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), sizeof(dfaas_ct_entry), 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
+     migrate_ct_half_open_from_abi3},
 };
 
 const Migration *find_migration(const std::string &name, const MapShape &pinned,
                                 const MapShape &wanted) {
-    for (const auto &m : kMigrations)
-        if (name == m.name && pinned == m.from && wanted == m.to) return &m;
+    for (const auto &m : kMigrations) {
+        if (name != m.name) continue;
+        MapShape from = m.from, to = m.to;
+        if (from.max_entries == 0 && to.max_entries == 0) {
+            if (pinned.max_entries != wanted.max_entries) continue;
+            from.max_entries = to.max_entries = pinned.max_entries;
+        }
+        if (pinned == from && wanted == to) return &m;
+    }
     return nullptr;
 }
 
@@ -247,6 +344,7 @@ PinnedUpgrade PinnedUpgrade::prepare(bpf_object *obj) {
         step.pin_path = pin;
         step.old_fd = fd;
         step.map = map;
+        step.obj = obj;
         step.migrate = migration->migrate;
         // libbpf now creates this map fresh instead of reusing (and failing on) the old pin.
         if (int err = bpf_map__set_pin_path(map, nullptr))
@@ -263,7 +361,7 @@ PinnedUpgrade::~PinnedUpgrade() {
 
 void PinnedUpgrade::copy_state() {
     for (auto &step : steps_)
-        step.migrate(step.old_fd, bpf_map__fd(step.map));
+        step.migrate(step.old_fd, step.obj, step.map);
 }
 
 void PinnedUpgrade::repin() {

@@ -53,8 +53,9 @@ class PinnedUpgrade {
         std::string name;
         std::string pin_path;
         int old_fd = -1;
-        bpf_map *map = nullptr;  // the new map in the object (fd valid after load)
-        std::function<void(int old_fd, int new_fd)> migrate;
+        bpf_map *map = nullptr;     // the new map in the object (fd valid after load)
+        bpf_object *obj = nullptr;  // the object `map` belongs to (its other maps, after load)
+        std::function<void(int old_fd, bpf_object *obj, bpf_map *map)> migrate;
     };
     std::vector<Step> steps_;
 };

@@ -73,8 +73,8 @@ json to_json(const Stats &s) {
 }
 
 json to_json(const CtEntry &e) {
-    return json{{"keyed_by", e.by_gateway ? "gateway" : "service"},
-                {"client", e.client.str() + ":" + std::to_string(e.client_port)},
+    return json{{"client", e.client.str() + ":" + std::to_string(e.client_port)},
+                {"gateway_port", e.gateway_port},
                 {"service", e.service.str() + ":" + std::to_string(e.service_port)},
                 {"path", to_string(e.path)},
                 {"state", to_string(e.state)},

@@ -213,9 +213,11 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
         throw Error("conntrack sizes must be positive (established " +
                     std::to_string(opts.ct_entries) + ", half-open " +
                     std::to_string(opts.ct_half_open_entries) + ")");
-    for (auto [map, name, wanted] : {std::tuple{skel->maps.dfaas_ct, "dfaas_ct", opts.ct_entries},
-                                     std::tuple{skel->maps.dfaas_ct_half_open, "dfaas_ct_half_open",
-                                                opts.ct_half_open_entries}}) {
+    // Each gateway-side index is as large as the table it points into (bpf/lib/maps.h).
+    for (auto [map, index, name, wanted] :
+         {std::tuple{skel->maps.dfaas_ct, skel->maps.dfaas_ct_gw, "dfaas_ct", opts.ct_entries},
+          std::tuple{skel->maps.dfaas_ct_half_open, skel->maps.dfaas_ct_gw_half_open,
+                     "dfaas_ct_half_open", opts.ct_half_open_entries}}) {
         uint32_t size = wanted;
         if (uint32_t pinned = pinned_capacity(opts.bpffs, name); pinned && pinned != wanted) {
             log_sink()(LibbpfPrintLevel::Warn,
@@ -225,7 +227,7 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
                            "; detach to resize, which resets connections)\n");
             size = pinned;
         }
-        if (bpf_map__set_max_entries(map, size))
+        if (bpf_map__set_max_entries(map, size) || bpf_map__set_max_entries(index, size))
             throw Error(std::string(name) + " size " + std::to_string(size) + " rejected");
     }
     // Upgrade in place (docs/architecture.md, "ABI version rule"): pinned maps that match are

@@ -48,6 +48,8 @@ class Maps {
     int config = -1, services = -1, functions = -1, policies = -1, peers = -1, peer_addrs = -1,
         peer_stats = -1, stats = -1, fwd_in_stats = -1, reasons = -1, rate_local = -1,
         rate_fwd_in = -1, rate_syn = -1, ct = -1, ct_half_open = -1;
+    // Conntrack v2's gateway-side index and port filter (bpf/lib/ct.h).
+    int ct_gw = -1, ct_gw_half_open = -1, ct_ports = -1;
     // Monitor events (userspace/dataplane/src/events.cpp).
     int events = -1, event_config = -1;
 

@@ -1,5 +1,6 @@
 // Reading counters and conntrack; conntrack garbage collection.
 #include <arpa/inet.h>
+#include <cstring>
 #include <time.h>
 
 #include <unordered_map>
@@ -102,9 +103,10 @@ std::vector<CtEntry> Dataplane::conntrack(size_t limit) const {
     }
     for (const auto &r : records) {
         CtEntry e;
-        e.by_gateway = r.key.kind == DFAAS_CT_BY_GATEWAY;
         e.client = Ipv4::from_network(r.key.client_addr);
         e.client_port = ntohs(r.key.client_port);
+        if (r.entry.path == DFAAS_PATH_LOCAL || r.entry.path == DFAAS_PATH_FORWARDED_IN)
+            e.gateway_port = ntohs(r.entry.gateway_port);
         e.service = Ipv4::from_network(r.entry.service_addr);
         e.service_port = ntohs(r.entry.service_port);
         e.path = static_cast<CtPath>(r.entry.path);
@@ -136,21 +138,34 @@ GcResult Dataplane::collect_garbage() {
     GcResult result;
     // Both tables: half-open entries of handshakes that never completed expire with the SYN
     // timeout (the LRU would evict them anyway, but a quiet node keeps them otherwise).
-    for (int fd : {maps_->ct, maps_->ct_half_open}) {
-        std::vector<dfaas_ct_key> doomed;
+    // Each table with its gateway-side index (bpf/lib/ct.h): an expired LOCAL or FORWARDED_IN
+    // entry takes its index entry along, when that still names it (a new connection may have
+    // taken the port over since).
+    for (auto [fd, index_fd] : {std::pair{maps_->ct, maps_->ct_gw},
+                                std::pair{maps_->ct_half_open, maps_->ct_gw_half_open}}) {
+        std::vector<CtRecord> doomed;
         for (const auto &r : read_ct(fd, SIZE_MAX)) {
             ++result.scanned;
             uint64_t last = r.entry.last_seen_ns;
             if (now > last && now - last > timeout_of(r.entry))
-                doomed.push_back(r.key);
+                doomed.push_back(r);
             else
                 ++result.live;
         }
         // Entries last seen before the scan began; one refreshed meanwhile may go too early,
         // and its connection then passes to the stack like any mid-flow miss (counted).
         // Deleting by key keeps the scan lock-free for the data plane.
-        for (const auto &key : doomed)
-            if (bpf_map_delete_elem(fd, &key) == 0) ++result.expired;
+        for (const auto &r : doomed) {
+            if (bpf_map_delete_elem(fd, &r.key) != 0) continue;
+            ++result.expired;
+            if (r.entry.path != DFAAS_PATH_LOCAL && r.entry.path != DFAAS_PATH_FORWARDED_IN)
+                continue;
+            dfaas_ct_gw_key gw_key{r.key.client_addr, r.entry.gateway_port, 0};
+            dfaas_ct_key named{};
+            if (map_lookup(index_fd, gw_key, named) &&
+                std::memcmp(&named, &r.key, sizeof(named)) == 0)
+                bpf_map_delete_elem(index_fd, &gw_key);
+        }
     }
     return result;
 }

@@ -142,9 +142,11 @@ std::string to_string(CtPath path);
 std::string to_string(TcpState state);
 
 struct CtEntry {
-    bool by_gateway = false;  // keyed by the tuple after DNAT (LOCAL, FORWARDED_IN)
     Ipv4 client;
-    uint16_t client_port = 0;
+    uint16_t client_port = 0;  // the client's own port (every entry is keyed by the client's tuple)
+    // LOCAL, FORWARDED_IN: the client port the gateway sees; differs from client_port when the
+    // connection's tuple was remapped (bpf/lib/ct.h). 0 on the other paths.
+    uint16_t gateway_port = 0;
     Ipv4 service;  // the function address:port the client called
     uint16_t service_port = 0;
     CtPath path = CtPath::Local;
