@@ -58,8 +58,8 @@ static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);
 // DFAAS_ABI_VERSION and add the migration below.
 static_assert(DFAAS_REASONS_MAX == 128, "dfaas_reasons max_entries is part of the ABI");
 static_assert(DFAAS_STAT_PATHS == 48, "dfaas_stats row width is part of the ABI");
-static_assert(DFAAS_ABI_VERSION == 4 && DFAAS_ABI_OLDEST_MIGRATED == 2,
-              "kMigrations below migrates ABI 2 and 3 to 4: update it with the version");
+static_assert(DFAAS_ABI_VERSION == 5 && DFAAS_ABI_OLDEST_MIGRATED == 2,
+              "kMigrations below migrates ABI 2 to 4 to 5: update it with the version");
 
 // ---- Run time: pinned maps of an earlier binary ------------------------------------------------
 

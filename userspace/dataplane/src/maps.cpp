@@ -26,7 +26,7 @@ std::span<const Maps::Pinned> Maps::pinned() {
         {"dfaas_rate_syn", &Maps::rate_syn},
         {"dfaas_ct", &Maps::ct},
         {"dfaas_ct_half_open", &Maps::ct_half_open},
-        // New in ABI 4: absent under older pins, which readers then refuse by version.
+        // Absent under the pins of an older ABI, which readers then refuse by version.
         {"dfaas_ct_gw", &Maps::ct_gw, true},
         {"dfaas_ct_gw_half_open", &Maps::ct_gw_half_open, true},
         {"dfaas_ct_ports", &Maps::ct_ports, true},
