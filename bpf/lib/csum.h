@@ -98,7 +98,8 @@ struct snat_fields {
  * with bpf_skb_store_bytes (see the note at the top), once when the header has no options. */
 DFAAS_INLINE int rewrite_snat(struct __sk_buff *skb, const struct dfaas_pkt *pkt, __u32 addr,
                               __u16 port, __u16 client_port) {
-    struct snat_fields f = {.saddr = addr, .daddr = pkt->daddr, .sport = port, .dport = client_port};
+    struct snat_fields f = {
+        .saddr = addr, .daddr = pkt->daddr, .sport = port, .dport = client_port};
 
     if (pkt->saddr == addr && pkt->sport == port && pkt->dport == client_port) return 0;
     if (nat_update_csums(skb, pkt, pkt->saddr, addr, pkt->sport, port) ||
