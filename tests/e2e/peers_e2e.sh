@@ -3,7 +3,8 @@
 # each learn the whole federation; a Recalc round across them produces the limits and weights the
 # strategy says; a node with the wrong cluster key is refused; a node that dies stops getting new
 # connections within 2 s (measured and printed) while a client loading node A keeps succeeding on
-# the others; the node comes back and rejoins.
+# the others; the node comes back and rejoins. A function only node b runs gets a port on node a
+# (remote-only) and a call through a is served by b.
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 source "$(dirname "$0")/../../scripts/lib/dfaas_node.sh"
 
@@ -11,15 +12,21 @@ CTL="$E2E_BIN/dfaasctl"
 LOADGEN="$E2E_BIN/dfaas-loadgen"
 PERIOD=4s
 
-functions_file() {  # NAME MAXRATE
+functions_file() {  # NAME MAXRATE [EXTRA FUNCTION (YAML list item)]
   cat >"$E2E_RUN/functions-$1.yaml" <<YAML
 functions:
   - name: figlet
     behaviour: figlet
     labels: {dfaas.maxrate: "$2", dfaas.port: "31001"}
+${3:-}
 YAML
   echo "$E2E_RUN/functions-$1.yaml"
 }
+
+# Runs on node b only: a and c give it a port and forward it to b (remote-only).
+ONLY_B='  - name: only-b
+    behaviour: echo
+    labels: {dfaas.maxrate: "100", dfaas.port: "31002"}'
 
 agent_extra() {  # KEYFILE SEED
   printf 'strategy: {name: recalc, period: %s}\npeers: {cluster_key_file: %s, seeds: ["%s:30090"]}\n' \
@@ -34,7 +41,7 @@ setup() {
   openssl rand -hex 32 >"$E2E_RUN/other.key"
   # One seed each, in a ring: a knows b, b knows c, c knows a.
   dfaas_node_start a 1 "$(functions_file a 20)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.2")"
-  dfaas_node_start b 2 "$(functions_file b 40)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.3")"
+  dfaas_node_start b 2 "$(functions_file b 40 "$ONLY_B")" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.3")"
   dfaas_node_start c 3 "$(functions_file c 60)" "$(agent_extra "$E2E_RUN/cluster.key" "$E2E_SUBNET.1")"
 }
 
@@ -59,6 +66,41 @@ test_membership() {
   svc=$(in_ns b "$CTL" --bpffs "$E2E_RUN/bpf/b" -o json dp service list)
   check "b serves a's function port for forwarded-in connections" \
     grep -q "\"addr\": \"$E2E_SUBNET.1\"" <<<"$svc"
+}
+
+a_lists_only_b_as_remote_only() {
+  in_ns a "$CTL" -o json functions | python3 -c '
+import json, sys
+f = [f for f in json.load(sys.stdin) if f["name"] == "only-b"]
+sys.exit(0 if f and f[0]["remote_only"] and f[0]["port"] == 31002 and f[0]["runners"] == ["node-b"] else 1)'
+}
+
+b_serves_a_port_31002() {
+  in_ns b "$CTL" --bpffs "$E2E_RUN/bpf/b" -o json dp service list | python3 -c "
+import json, sys
+sys.exit(0 if any(s['addr'] == '$E2E_SUBNET.1' and s['port'] == 31002 and s['function'] == 'only-b'
+                  for s in json.load(sys.stdin)) else 1)"
+}
+
+test_remote_only() {
+  check "a gives node-b's function only-b a port (31002) and lists it as remote-only" \
+    wait_until 10 a_lists_only_b_as_remote_only
+  local table
+  table=$(in_ns a "$CTL" functions | grep only-b || true)
+  log "dfaasctl functions on a: $table"
+  check "dfaasctl functions shows only-b as remote-only" grep -q 'remote-only' <<<"$table"
+  check "b maps a's port 31002 to only-b (a's heartbeat gave it)" wait_until 5 b_serves_a_port_31002
+  in_ns client "$LOADGEN" --rate 10 --duration 2s --timeout 1s --quiet --json \
+    --target "http://$E2E_SUBNET.1:31002/function/only-b" >"$E2E_RUN/remote-only.json"
+  local served
+  served=$(python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(r["requests"], r["success"], " ".join(f"{k}={v}" for k, v in sorted(r.get("served_by", {}).items())))' \
+    "$E2E_RUN/remote-only.json")
+  log "only-b called through a: requests, success ratio, served-by: $served"
+  check "a serves node-b's function: every call through a is answered by b ($served)" \
+    python3 -c "import sys; n, ok, by = '$served'.split(' ', 2); sys.exit(0 if int(n) > 0 and float(ok) == 1.0 and by == 'node-b=' + n else 1)"
 }
 
 limit_out_of() {  # NODE PEER -> LimitOut of figlet the peer grants NODE
@@ -239,6 +281,7 @@ test_rejoin() {
 
 setup
 test_membership
+test_remote_only
 test_recalc_round
 test_snapshot_replay
 test_wrong_key

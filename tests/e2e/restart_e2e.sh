@@ -277,7 +277,14 @@ import json, sys
 print(any(s['function'] == 'figlet' and s['addr'] == '$E2E_SUBNET.1' for s in json.load(sys.stdin)))"
 }
 a_serves_figlet() { [ "$(local_service_of_a)" == True ]; }
-a_dropped_figlet() { [ "$(local_service_of_a)" == False ]; }
+# Dropped from a's own functions: gone, or kept only as a function b runs (remote-only: a still
+# steers its port, every connection to b; docs/strategies.md "Functions only peers run").
+a_dropped_figlet() {
+  node_api a /v1/functions | python3 -c '
+import json, sys
+f = [f for f in json.load(sys.stdin) if f["name"] == "figlet"]
+sys.exit(0 if not f or (f[0]["remote_only"] and (f[0]["policy"] or {}).get("local", 0) == 0) else 1)'
+}
 
 # A gateway that restarts and answers [] for a while must not tear down the node's services: the
 # empty list applies only once it persisted for two periods.

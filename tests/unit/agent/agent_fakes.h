@@ -214,7 +214,7 @@ class FakePeerNetwork final : public PeerNetwork {
         m.strategy = strategy;
         std::vector<std::string> names;
         for (const auto &f : functions)
-            names.push_back(f.name);
+            if (!f.remote_only) names.push_back(f.name);  // as peers::Membership: runners only
         s.table.record_membership(id, address, names, now);
         if (s.flagged.erase(address)) s.recovered.insert(address);
     }

@@ -38,8 +38,16 @@ STATUS = {
     "10.0.0.1": {"8080": "port"},
     "last_recalc": {"iterations": 3, "duration_ms": 1.25},
 }
-FUNCTIONS = [{"name": "figlet", "port": 31001, "maxrate": 500, "labels": {"dfaas.group": "true"}},
-             {"name": "echo", "port": 31002, "maxrate": None, "labels": {}}]
+RATES = {"user_rps": 0.0, "local_rps": 0.0, "reject_cps": 0.0, "to_peer_rps": {}}
+FUNCTIONS = [{"name": "figlet", "port": 31001, "maxrate": 500, "labels": {"dfaas.group": "true"},
+              "remote_only": False, "replicas": 1, "available_replicas": 1, "rates": RATES,
+              "policy": None},
+             {"name": "echo", "port": 31002, "maxrate": None, "labels": {}, "remote_only": False,
+              "replicas": 2, "available_replicas": 1, "rates": RATES, "policy": None},
+             # A function only peers run (issue 19): no replica here.
+             {"name": "only-b", "port": 31050, "maxrate": None, "labels": {}, "remote_only": True,
+              "runners": ["node-b"], "replicas": 0, "available_replicas": 0, "rates": RATES,
+              "policy": None}]
 PEERS = []
 POLICIES = {"echo": {"local": 100, "reject": 0, "peers": {}, "source": "strategy"}}
 
@@ -159,6 +167,16 @@ class Yaml(Base):
         self.assertEqual(as_yaml.returncode, 0, as_yaml.stderr)
         self.assertEqual(len(json.loads(as_json.stdout)), 3)
         self.assertEqual(yaml.safe_load(as_yaml.stdout), json.loads(as_json.stdout))
+
+
+class FunctionsTable(Base):
+    def test_a_function_only_peers_run_says_remote_only(self):
+        r = self.ctl("functions")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        rows = {line.split()[0]: line for line in r.stdout.splitlines()[1:] if line.strip()}
+        self.assertIn("remote-only", rows["only-b"], r.stdout)
+        self.assertNotIn("remote-only", rows["figlet"], r.stdout)
+        self.assertIn("1/2", rows["echo"], r.stdout)
 
 
 class Completion(Base):

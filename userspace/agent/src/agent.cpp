@@ -38,13 +38,13 @@ constexpr const char *kSkippedDataplaneError = "dataplane_error";  // the data p
 constexpr const char *kSkippedNoPort = "no_port";                  // the port range is exhausted
 constexpr uint64_t kGcEveryTicks = 10;
 
+}  // namespace
+
 std::set<uint16_t> reserved_ports(const Config &cfg) {
     std::set<uint16_t> r{cfg.api.listen.port, cfg.api.health_listen.port, cfg.peers.listen_port};
     if (cfg.dataplane.gateway.addr == cfg.node.ip) r.insert(cfg.dataplane.gateway.port);
     return r;
 }
-
-}  // namespace
 
 Agent::Agent(Config config, std::string node_id)
     : Agent(config, std::move(node_id), make_production_dependencies(config)) {}
@@ -356,12 +356,25 @@ void Agent::gather_functions() {
     }
 
     std::vector<PortRequest> requests;
+    std::set<std::string> timeout_labelled;
     for (const auto &f : *listed) {
         requests.push_back(PortRequest{f.name, f.dfaas.port});
         for (const auto &problem : f.dfaas.problems)
             spdlog::debug("function {}: label {}={} {}", f.name, problem.label, problem.value,
                           problem.reason);
+        // Accepted so that the reference's functions deploy unchanged, but nothing here
+        // enforces it: said once per function, not at every poll.
+        if (!f.dfaas.timeout_ms) continue;
+        timeout_labelled.insert(f.name);
+        if (timeout_label_warned_.count(f.name)) continue;
+        spdlog::warn(
+            "{} on {} has no effect in this agent: the data plane steers connections and "
+            "leaves timeouts to the client and the gateway",
+            kLabelTimeoutMs, f.name);
     }
+    // Only functions listed now stay remembered (bounded by the list); one that loses the label
+    // and gets it again is warned about again.
+    timeout_label_warned_ = std::move(timeout_labelled);
     std::map<std::string, uint16_t> current;
     for (const auto &svc : dp_->services())
         if (svc.local && svc.addr == cfg_.node.ip) current[svc.function] = svc.port;
@@ -383,6 +396,15 @@ void Agent::gather_functions() {
                          kf.info.dfaas.group ? std::string(to_string(*kf.info.dfaas.group)) : "-");
     for (const auto &[name, kf] : functions_)
         if (!functions.count(name)) spdlog::info("function {} removed", name);
+    // A function only peers ran that this node now runs itself: it keeps its port (the
+    // allocator saw its service), and its peers-only policy makes way for All-Local until the
+    // strategy decides.
+    for (const auto &[name, kf] : functions) {
+        if (!remote_functions_.erase(name)) continue;
+        spdlog::info("function {} now runs on this node (peers ran it alone until now)", name);
+        installed_.erase(name);
+        strategy_policies_.erase(name);
+    }
     functions_ = std::move(functions);
     sync_services(assignment.ports);
     install_defaults();
@@ -407,6 +429,12 @@ void Agent::sync_services(const std::map<std::string, uint16_t> &ports) {
         if (!svc.local || svc.addr != cfg_.node.ip) continue;
         auto it = ports.find(svc.function);
         if (it != ports.end() && it->second == svc.port) continue;
+        // A remote-only function's port (sync_remote_functions keeps those), unless a local
+        // function now claims it.
+        auto remote = remote_functions_.find(svc.function);
+        if (it == ports.end() && remote != remote_functions_.end() &&
+            remote->second.port == svc.port)
+            continue;
         try {
             dp_->delete_service(svc.addr, svc.port);
         } catch (const std::exception &e) {
@@ -614,7 +642,8 @@ void Agent::apply_decision(const strategy::Decision &decision) {
         note(kInputStrategy, health_.ok(kInputStrategy, clock_->system_now()));
     if (!decision.policies) return;  // e.g. Recalc step 1: keep what is installed
     for (const auto &[name, policy] : *decision.policies)
-        if (functions_.count(name)) strategy_policies_[name] = policy;
+        if (functions_.count(name) || remote_functions_.count(name))
+            strategy_policies_[name] = policy;
     install(overrides_.apply(strategy_policies_));
 }
 
@@ -638,7 +667,24 @@ void Agent::install(const PolicySet &policies) {
         // partition that has not computed its limit_in for this node yet), overrides included:
         // those connections go where the rest of the policy sends them.
         if (peers_) drop_refusing_peers(name, policy, admissions_);
-        if (policy.validate()) policy = FunctionPolicy::all_local();
+        // This node cannot serve a remote-only function (its gateway does not run it), whatever
+        // a strategy or an override says: what no runner takes is rejected.
+        if (remote_functions_.count(name)) {
+            policy.local = 0;
+            policy.local_cap = 0;
+            policy.overflow.clear();
+            const bool any_peer = std::any_of(policy.peers.begin(), policy.peers.end(),
+                                              [](const auto &kv) { return kv.second > 0; });
+            if (!any_peer) policy.reject = kMaxWeight;
+        }
+        if (policy.validate()) {
+            // Local if this node runs the function; a remote-only one has no local fallback.
+            policy = FunctionPolicy::all_local();
+            if (remote_functions_.count(name)) {
+                policy.local = 0;
+                policy.reject = kMaxWeight;
+            }
+        }
         auto it = installed_.find(name);
         if (it != installed_.end() && it->second == policy) continue;
         try {
@@ -840,6 +886,9 @@ AgentView Agent::view() const {
     v.ready = v.not_ready_reasons.empty();
     v.inputs = health_.states();
     v.functions = functions_;
+    v.remote_functions = remote_functions_;
+    v.remote_functions_refused = remote_refused_;
+    v.timeout_labels_ignored = timeout_label_warned_.size();
     v.installed = installed_;
     v.overrides = overrides_.all();
     v.rates = rate_meter_.latest();

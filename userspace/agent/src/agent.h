@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +26,7 @@
 #include "dfaas/clients/openfaas.h"
 #include "dfaas/clients/prometheus.h"
 #include "dfaas/clients/promql.h"
+#include "dfaas/abi.h"
 #include "dfaas/config/config.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/strategy/strategy.h"
@@ -49,11 +51,23 @@ class GuardedServer;
 
 namespace dfaas::agent {
 
-// A function as the agent knows it: OpenFaaS' view plus the port it is served on.
+// A function as the agent knows it: OpenFaaS' view plus the port it is served on. A remote-only
+// function is one this node does not run but its peers do (issue 19): it gets a port here, its
+// connections all go to `runners` (peer ids, sorted), and `info` holds only its name.
 struct KnownFunction {
     FunctionInfo info;
     uint16_t port = 0;
+    bool remote_only = false;
+    std::vector<std::string> runners;
 };
+
+// Ports never handed to a function: the API, health and peer ports, and the gateway's when it
+// listens on the node's address.
+std::set<uint16_t> reserved_ports(const Config &cfg);
+
+// At most this many remote-only functions: what the data plane's function table holds (shared
+// with the local functions: a remote-only one gets an id only while one is free).
+inline constexpr size_t kMaxRemoteOnlyFunctions = DFAAS_MAX_FUNCTIONS;
 
 // Prometheus' view of the node, refreshed every period.
 struct NodeMetrics {
@@ -82,7 +96,11 @@ struct AgentView {
     std::vector<std::string> not_ready_reasons;
     std::map<std::string, InputState> inputs;
     std::map<std::string, KnownFunction> functions;
-    PolicySet installed;  // what the data plane has now
+    std::map<std::string, KnownFunction> remote_functions;  // functions only peers run
+    // Functions peers run that get no port here: function -> reason (kRemoteRefused*).
+    std::map<std::string, std::string> remote_functions_refused;
+    size_t timeout_labels_ignored = 0;  // functions whose dfaas.timeout_ms has no effect
+    PolicySet installed;                // what the data plane has now
     std::map<std::string, Override> overrides;
     std::map<std::string, FunctionRates> rates;       // per second, from the last control tick
     std::map<std::string, double> period_user_rates;  // what the strategy saw
@@ -265,6 +283,22 @@ class Agent {
     // Raises the limit_in a step's messages promise to peers before they are sent.
     void admit_promised_limits(const std::vector<strategy::OutgoingMessage> &messages);
     PeerAdmissions admissions_;  // what each member admits of what this node forwards
+
+    // ---- functions only peers run (issue 19) (mu_) ----
+    // Follows what the authorized members report: a function one of them runs and this node
+    // does not gets a local port (the port the first runner by id reports) and a peers-only
+    // policy; it goes when no member reports it any more. Refusals are counted and logged.
+    void sync_remote_functions(strategy::Instant now);
+    // The policy of a remote-only function without a strategy policy: its runners, equal weights.
+    FunctionPolicy remote_fallback_policy(const KnownFunction &function) const;
+    // Removes a remote-only function's service (if it still names it), policy and function id.
+    void remove_remote_function(const std::string &name, uint16_t port);
+    void note_refused_remote_functions(std::map<std::string, std::string> refused);
+    std::map<std::string, KnownFunction> remote_functions_;
+    std::map<std::string, std::string> remote_refused_;  // function -> reason, as last logged
+
+    // ---- dfaas.timeout_ms has no effect here (issue 19) (mu_) ----
+    std::set<std::string> timeout_label_warned_;  // listed functions warned about, once each
 };
 
 }  // namespace dfaas::agent

@@ -190,7 +190,25 @@ void limit_metrics(Families &f, const AgentView &v) {
                 "Members or member function ports refused: they would replace this node's own "
                 "entries.",
                 {}, double(v.peer_services_refused));
+        // Functions only peers run (issue 19).
+        f.gauge("dfaas_remote_functions",
+                "Functions only peers run, given a port on this node and forwarded to them.", {},
+                double(v.remote_functions.size()));
+        std::map<std::string, double> refused{{"limit", 0},
+                                              {"dataplane_capacity", 0},
+                                              {"port_conflict", 0},
+                                              {"port_outside_range", 0},
+                                              {"dataplane_error", 0}};
+        for (const auto &[name, reason] : v.remote_functions_refused)
+            refused[reason] += 1;
+        for (const auto &[reason, n] : refused)
+            f.gauge("dfaas_remote_functions_refused",
+                    "Functions peers run that get no port on this node, by reason.",
+                    {{"reason", reason}}, n);
     }
+    f.gauge("dfaas_function_labels_ignored",
+            "Functions carrying a dfaas.* label this agent accepts but does not enforce.",
+            {{"label", "dfaas.timeout_ms"}}, double(v.timeout_labels_ignored));
     std::map<std::string, double> skipped{
         {"dataplane_capacity", 0}, {"dataplane_error", 0}, {"no_port", 0}};
     for (const auto &[name, reason] : v.skipped_functions)

@@ -93,9 +93,17 @@ json status_json(const AgentView &v) {
 
 json functions_json(const AgentView &v) {
     json out = json::array();
-    for (const auto &[name, kf] : v.functions) {
+    // Local functions first, then the ones only peers run (remote_only, with their runners).
+    std::vector<const std::pair<const std::string, KnownFunction> *> listed;
+    for (const auto &entry : v.functions)
+        listed.push_back(&entry);
+    for (const auto &entry : v.remote_functions)
+        listed.push_back(&entry);
+    for (const auto *entry : listed) {
+        const auto &[name, kf] = *entry;
         const auto &info = kf.info;
         json f{{"name", name},
+               {"remote_only", kf.remote_only},
                {"namespace", info.namespace_name},
                {"port", kf.port},
                {"replicas", info.replicas},
@@ -132,6 +140,7 @@ json functions_json(const AgentView &v) {
             l != v.node_metrics.mean_latency_s.end())
             gateway["mean_latency_s"] = number_or_null(l->second);
         f["gateway"] = gateway;
+        if (kf.remote_only) f["runners"] = kf.runners;
         out.push_back(f);
     }
     return out;
@@ -155,8 +164,11 @@ json peers_json(const AgentView &v) {
     json out = json::array();
     for (const auto &p : v.peers) {
         json functions = json::array();
-        for (const auto &f : p.functions)
-            functions.push_back(json{{"name", f.name}, {"port", f.port}});
+        for (const auto &f : p.functions) {
+            json entry{{"name", f.name}, {"port", f.port}};
+            if (f.remote_only) entry["remote_only"] = true;  // it only forwards it
+            functions.push_back(std::move(entry));
+        }
         json reported = json::object();
         std::string summary;
         if (p.recalc_limit_out) {

@@ -128,9 +128,12 @@ void print_functions(const json &list) {
         const json to_peer = r.value("to_peer_rps", json::object());
         for (const auto &[peer, rps] : to_peer.items())
             forwarded += rps.get<double>();
+        // A function only peers run has no replica here: the column says so.
+        const bool remote_only = f.value("remote_only", false);
         t.add({str(f, "name") + (f.value("override", false) ? " (override)" : ""), str(f, "port"),
                str(f, "maxrate"), str(f, "group"),
-               str(f, "available_replicas", "0") + "/" + str(f, "replicas", "0"),
+               remote_only ? std::string("remote-only")
+                           : str(f, "available_replicas", "0") + "/" + str(f, "replicas", "0"),
                weights_of(f["policy"]), num(r.value("user_rps", 0.0)),
                num(r.value("local_rps", 0.0)), num(forwarded), num(r.value("reject_cps", 0.0))});
     }

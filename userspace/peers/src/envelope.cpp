@@ -266,8 +266,11 @@ std::optional<std::string> envelope_problem(const Envelope &envelope) {
 
 Json heartbeat_to_json(const Heartbeat &heartbeat) {
     Json functions = Json::array();
-    for (const auto &function : heartbeat.functions)
-        functions.push_back({{"name", function.name}, {"port", function.port}});
+    for (const auto &function : heartbeat.functions) {
+        Json entry{{"name", function.name}, {"port", function.port}};
+        if (function.remote_only) entry["remote_only"] = true;
+        functions.push_back(std::move(entry));
+    }
     Json peers = Json::array();
     for (const auto &peer : heartbeat.peers)
         peers.push_back(
@@ -313,6 +316,10 @@ Heartbeat heartbeat_from(const Reader &body, std::string_view sender_id) {
         if (!is_valid_function_name(function.name))
             name.fail_here("not a function name (1..63 printable characters, no space): " +
                            quote(function.name));
+        if (auto remote_only = element.optional("remote_only")) {
+            if (!remote_only->raw().is_boolean()) remote_only->fail_here("expected true or false");
+            function.remote_only = remote_only->raw().get<bool>();
+        }
         heartbeat.functions.push_back(std::move(function));
     }
     for (const auto &element : body.at("peers").elements(kMaxGossipPeers))

@@ -97,7 +97,7 @@ std::optional<std::string> Membership::unusable_address(Ipv4 address) const {
 size_t Membership::shared_functions(const Member &member) const {
     size_t shared = 0;
     for (const auto &function : member.heartbeat.functions)
-        shared += local_functions_.count(function.name);
+        if (!function.remote_only) shared += local_functions_.count(function.name);
     return shared;
 }
 
@@ -173,7 +173,7 @@ Admission Membership::receive_heartbeat(const Envelope &envelope, const Heartbea
         std::vector<std::string> names;
         names.reserve(heartbeat.functions.size());
         for (const auto &function : heartbeat.functions)
-            names.push_back(function.name);
+            if (!function.remote_only) names.push_back(function.name);  // runners only
         table_.record_membership(envelope.sender_id, envelope.sender_ip, std::move(names), now);
     }
 
@@ -339,7 +339,7 @@ bool Membership::rebalance(Instant now) {
         if (member.over_capacity || table_.find(id) != nullptr) continue;
         std::vector<std::string> names;
         for (const auto &function : member.heartbeat.functions)
-            names.push_back(function.name);
+            if (!function.remote_only) names.push_back(function.name);  // runners only
         try {
             table_.record_membership(id, member.endpoint.addr, std::move(names),
                                      member.last_heartbeat);

@@ -41,7 +41,7 @@ struct DfaasLabels {
     std::optional<uint32_t> max_rate;    // dfaas.maxrate
     std::optional<uint16_t> port;        // dfaas.port
     std::optional<FunctionGroup> group;  // dfaas.group
-    std::optional<uint32_t> timeout_ms;  // dfaas.timeout_ms
+    std::optional<uint32_t> timeout_ms;  // dfaas.timeout_ms: checked, not enforced (agent warns)
     std::vector<LabelProblem> problems;  // one entry per present-but-invalid label
 
     bool operator==(const DfaasLabels &) const = default;

@@ -48,9 +48,14 @@ bool is_valid_function_name(std::string_view name);
 
 // A function of the sender and the function port its data plane serves it on. Peers need the
 // port to serve connections the sender forwards: the data plane maps (forwarder, port) -> name.
+// `remote_only`: the sender does not run it, it only forwards it to the peers that do (they need
+// the port all the same); such an entry never makes the sender a runner of the function. On the
+// wire `"remote_only": true`, absent otherwise: an older receiver ignores the key (unknown keys
+// are ignored) and reads the entry as a function of the sender.
 struct FunctionPort {
     std::string name;
     uint16_t port = 0;
+    bool remote_only = false;
 
     bool operator==(const FunctionPort &) const = default;
 };
