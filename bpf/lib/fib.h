@@ -22,7 +22,10 @@ DFAAS_INLINE int send_towards(struct __sk_buff *skb, __u32 dst, int at_egress) {
     fib.family = AF_INET_NR;
     fib.ipv4_dst = dst;
     fib.ifindex = skb->ifindex;
-    rc = bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+    /* A forwarding lookup (no BPF_FIB_LOOKUP_OUTPUT, which would only accept routes out of
+     * skb->ifindex): a client on a second interface (a pod behind cni0) and its peer sit on
+     * different devices. */
+    rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
     if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
         if (bpf_skb_store_bytes(skb, 0, fib.dmac, ETH_ALEN, 0) ||
             bpf_skb_store_bytes(skb, ETH_ALEN, fib.smac, ETH_ALEN, 0)) {
@@ -56,7 +59,7 @@ DFAAS_INLINE int fib_macs(struct __sk_buff *skb, __u32 dst, struct dfaas_macs *o
     fib.family = AF_INET_NR;
     fib.ipv4_dst = dst;
     fib.ifindex = skb->ifindex;
-    if (bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) != BPF_FIB_LKUP_RET_SUCCESS ||
+    if (bpf_fib_lookup(skb, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS ||
         fib.ifindex != skb->ifindex)
         return 0;
     __builtin_memcpy(out->dst, fib.dmac, ETH_ALEN);

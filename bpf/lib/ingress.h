@@ -43,6 +43,13 @@ DFAAS_INLINE struct dfaas_config *load_config(void) {
     return bpf_map_lookup_elem(&dfaas_config, &zero);
 }
 
+/* The packet arrived on the uplink (cfg->ifindex, the first attached interface), where peers'
+ * replies arrive too. Only there may remembered MACs go with a redirect back out of the same
+ * device: a client on another interface (a pod behind cni0) is sent by the FIB instead. */
+DFAAS_INLINE int on_uplink(const struct __sk_buff *skb, const struct dfaas_config *cfg) {
+    return !cfg->ifindex || skb->ifindex == cfg->ifindex;
+}
+
 DFAAS_INLINE struct dfaas_rate *local_rate(__u32 function_id) {
     return bpf_map_lookup_elem(&dfaas_rate_local, &function_id);
 }
@@ -83,7 +90,7 @@ DFAAS_SUBPROG int dfaas_forward_to_peer(struct __sk_buff *skb, const struct dfaa
     }
     if (encap_ipip(skb, cfg->node_addr, peer_addr, 1)) return drop(DFAAS_R_DROP_ENCAP);
     count_reason(DFAAS_R_ENCAP_OUT);
-    if (macs) return send_with_macs(skb, macs, 0);
+    if (macs && on_uplink(skb, cfg)) return send_with_macs(skb, macs, 0);
     return send_towards(skb, peer_addr, 0);
 }
 
@@ -109,6 +116,7 @@ DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pk
     struct dfaas_ct_scratch *new = ct_scratch();
     struct dfaas_peer_addr *peer;
     struct dfaas_peer_stats *ps;
+    struct dfaas_config *cfg;
     struct dfaas_macs macs;
 
     peer_index &= DFAAS_MAX_PEERS - 1;
@@ -120,7 +128,9 @@ DFAAS_INLINE int start_forward(struct __sk_buff *skb, const struct dfaas_pkt *pk
     /* Next hops for the connection's life: the peer's from the FIB (when the kernel can say;
      * otherwise learned from the peer's first reply), the client's from its own SYN. */
     if (fib_macs(skb, peer->addr, &new->entry.peer_macs)) new->entry.flags |= DFAAS_CT_F_PEER_MACS;
-    if (reply_macs(skb, &new->entry.client_macs)) new->entry.flags |= DFAAS_CT_F_CLIENT_MACS;
+    cfg = load_config();
+    if (cfg && on_uplink(skb, cfg) && reply_macs(skb, &new->entry.client_macs))
+        new->entry.flags |= DFAAS_CT_F_CLIENT_MACS;
     if (ct_insert_half_open(&new->key, &new->entry)) return drop(DFAAS_R_DROP_CT_INSERT);
     count_reason(DFAAS_R_SYN_NEW);
     count_path(function_id, stat_peer_path(peer_index), pkt->ip_len, 1, 0);

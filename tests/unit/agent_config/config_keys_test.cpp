@@ -29,6 +29,7 @@ std::vector<BadValue> bad_values() {
         {"node.type", "huge", "is not one of heavy, mid, light (also accepted: 0, 1, 2)", ""},
         {"dataplane.interface", "a-very-long-interface-name", "is not a network interface name",
          ""},
+        {"dataplane.interfaces", "eth0,eth0", "\"eth0\" (item 2) is named twice", ""},
         {"dataplane.bpffs", "relative/dir", "is not an absolute path", ""},
         {"dataplane.gateway", "10.0.0.1", "is not an IPv4 address with a port", ""},
         {"dataplane.reject_mode", "reset", "is not one of rst, drop", ""},

@@ -109,7 +109,9 @@ void Agent::start() {
 
 void Agent::prepare() {
     dp::AttachOptions opts;
-    opts.interface = cfg_.dataplane.interface;
+    const auto interfaces = cfg_.dataplane.attach_interfaces();
+    opts.interface = interfaces.front();  // the uplink
+    opts.client_interfaces.assign(interfaces.begin() + 1, interfaces.end());
     opts.bpffs = cfg_.dataplane.bpffs;
     opts.ct_entries = cfg_.dataplane.ct_entries;
     opts.ct_half_open_entries = cfg_.dataplane.ct_half_open_entries;
@@ -120,7 +122,7 @@ void Agent::prepare() {
     last_status_ = dp_->status();
     health_.ok(kInputDataplane, clock_->system_now());
     spdlog::info("data plane attached on {} (ingress prog {}, egress prog {}), pins under {}",
-                 cfg_.dataplane.interface, last_status_->ingress_prog_id,
+                 fmt::join(interfaces, ","), last_status_->ingress_prog_id,
                  last_status_->egress_prog_id, cfg_.dataplane.bpffs);
 
     // Functions and policies the data plane already has (a restart) stay as they are until the

@@ -90,6 +90,11 @@ void print_status(const GlobalOptions &g, const dp::Status &st) {
     t.add({"egress", st.egress_attached
                          ? "attached (prog " + std::to_string(st.egress_prog_id) + ")"
                          : "not attached"});
+    for (const auto &a : st.interfaces)
+        t.add({a.uplink ? "uplink" : "client interface",
+               (a.name.empty() ? "ifindex " + std::to_string(a.ifindex) : a.name) +
+                   " (ingress prog " + std::to_string(a.ingress_prog_id) + ", egress prog " +
+                   std::to_string(a.egress_prog_id) + ")"});
     t.add({"attached since", format_unix_time(st.attached_unix_ns)});
     t.add({"node", st.settings.node.str()});
     t.add({"gateway", st.settings.gateway.str()});
@@ -199,8 +204,14 @@ void add_attach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     auto node_ip = std::make_shared<std::string>();
     auto gateway = std::make_shared<std::string>();
     auto reject = std::make_shared<std::string>("rst");
+    auto ifaces = std::make_shared<std::vector<std::string>>();
     auto *c = dp_cmd.add_subcommand("attach", "Load and attach the programs (replaces atomically)");
-    c->add_option("--iface", attach->interface, "Interface to attach to")->required();
+    c->add_option("--iface", *ifaces,
+                  "Interfaces to attach to, repeatable or a comma list: the first is the uplink "
+                  "(peers), the others client interfaces such as a CNI bridge (at most " +
+                      std::to_string(dp::kMaxInterfaces) + ")")
+        ->required()
+        ->delimiter(',');
     c->add_option("--node-ip", *node_ip, "This node's address (function ports live here)")
         ->required();
     c->add_option("--gateway", *gateway, "Local gateway IP:PORT (DNAT target)")->required();
@@ -212,8 +223,15 @@ void add_attach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     c->add_option("--ct-half-open-entries", attach->ct_half_open_entries,
                   "Capacity of the half-open (handshake not confirmed) connection table")
         ->check(CLI::Range(kMinCtEntries, kMaxCtEntries));
-    on_run(c, run, [&g, attach, node_ip, gateway, reject] {
+    on_run(c, run, [&g, attach, node_ip, gateway, reject, ifaces] {
         attach->bpffs = g.bpffs;
+        if (ifaces->size() > dp::kMaxInterfaces)
+            throw CommandError{"--iface: " + std::to_string(ifaces->size()) +
+                                   " interfaces named, at most " +
+                                   std::to_string(dp::kMaxInterfaces),
+                               kUsage};
+        attach->interface = ifaces->front();
+        attach->client_interfaces.assign(ifaces->begin() + 1, ifaces->end());
         attach->settings.node = parse_ip(*node_ip, "--node-ip");
         auto gw = Endpoint::parse(*gateway);
         if (!gw) throw CommandError{"--gateway: \"" + *gateway + "\" is not IP:PORT", kUsage};

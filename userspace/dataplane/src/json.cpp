@@ -18,7 +18,15 @@ json to_json(const Settings &s) {
 }
 
 json to_json(const Status &s) {
+    json interfaces = json::array();
+    for (const auto &a : s.interfaces)
+        interfaces.push_back(json{{"name", a.name},
+                                  {"ifindex", a.ifindex},
+                                  {"uplink", a.uplink},
+                                  {"ingress_prog_id", a.ingress_prog_id},
+                                  {"egress_prog_id", a.egress_prog_id}});
     return json{{"bpffs", s.bpffs},
+                {"interfaces", interfaces},
                 {"abi_version", s.abi_version},
                 {"interface", s.interface},
                 {"ifindex", s.ifindex},

@@ -10,6 +10,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdarg>
 #include <cstdio>
@@ -148,6 +149,82 @@ void detach_program(uint32_t ifindex, bpf_tc_attach_point point) {
     bpf_tc_detach(&filter.hook, &filter.opts);  // ENOENT (already gone, interface deleted) is fine
 }
 
+void install_libbpf_logging();
+
+// Set while find_attachments queries every interface: most have no clsact or no filter of
+// ours, and libbpf would log the kernel's answer to each query.
+thread_local bool scanning_interfaces = false;
+
+uint32_t map_id(int map_fd) {
+    bpf_map_info info{};
+    uint32_t len = sizeof(info);
+    return bpf_obj_get_info_by_fd(map_fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Whether program `prog_id` uses the map `config_id`: a program of this pin set (another pin
+// directory in the same network namespace has its own dfaas_config).
+bool program_uses_map(uint32_t prog_id, uint32_t config_id) {
+    int fd = bpf_prog_get_fd_by_id(prog_id);
+    if (fd < 0) return false;
+    uint32_t ids[64] = {};
+    bpf_prog_info info{};
+    info.nr_map_ids = 64;
+    info.map_ids = reinterpret_cast<uint64_t>(ids);
+    uint32_t len = sizeof(info);
+    bool uses = false;
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+        for (uint32_t i = 0; i < std::min<uint32_t>(info.nr_map_ids, 64); i++)
+            uses = uses || ids[i] == config_id;
+    close(fd);
+    return uses;
+}
+
+// Every interface of this network namespace holding our filter with a program of the pin set
+// whose dfaas_config is `config_fd`. Found rather than recorded: dfaas_config has room for one
+// ifindex (the uplink), and a scan also finds what an earlier attach left on an interface.
+std::vector<InterfaceAttachment> find_attachments(int config_fd, uint32_t uplink_ifindex) {
+    std::vector<InterfaceAttachment> found;
+    uint32_t config_id = map_id(config_fd);
+    if (config_id == 0) return found;
+    struct if_nameindex *all = if_nameindex();
+    if (!all) return found;
+    install_libbpf_logging();  // status() of a Dataplane::open: libbpf's default would print
+    scanning_interfaces = true;
+    for (struct if_nameindex *i = all; i->if_index != 0; i++) {
+        InterfaceAttachment a;
+        a.name = i->if_name;
+        a.ifindex = i->if_index;
+        a.uplink = a.ifindex == uplink_ifindex;
+        a.ingress_prog_id = attached_prog_id(a.ifindex, BPF_TC_INGRESS);
+        a.egress_prog_id = attached_prog_id(a.ifindex, BPF_TC_EGRESS);
+        if (a.ingress_prog_id && !program_uses_map(a.ingress_prog_id, config_id))
+            a.ingress_prog_id = 0;
+        if (a.egress_prog_id && !program_uses_map(a.egress_prog_id, config_id))
+            a.egress_prog_id = 0;
+        if (a.ingress_prog_id || a.egress_prog_id) found.push_back(a);
+    }
+    scanning_interfaces = false;
+    if_freenameindex(all);
+    return found;
+}
+
+// The uplink and the client interfaces, checked before anything changes: at most
+// kMaxInterfaces, no duplicate, each one existing here.
+std::vector<std::pair<std::string, uint32_t>> checked_interfaces(const AttachOptions &opts) {
+    std::vector<std::string> names{opts.interface};
+    names.insert(names.end(), opts.client_interfaces.begin(), opts.client_interfaces.end());
+    if (names.size() > kMaxInterfaces)
+        throw Error("interfaces: " + std::to_string(names.size()) + " named, at most " +
+                    std::to_string(kMaxInterfaces));
+    std::vector<std::pair<std::string, uint32_t>> checked;
+    for (const auto &name : names) {
+        for (const auto &[seen, idx] : checked)
+            if (seen == name) throw Error("interfaces: " + name + " is named twice");
+        checked.emplace_back(name, interface_index(name, "attach tc ingress"));
+    }
+    return checked;
+}
+
 // Every map the object pins must be in Maps::pinned(): detach unpins only what that table names,
 // so a missing entry would leave a pin (and its memory) behind after `dfaasctl dp detach`.
 void check_map_table(const bpf_object *obj) {
@@ -175,6 +252,7 @@ int libbpf_print(enum libbpf_print_level level, const char *format, va_list args
     std::string msg(buf);
     // bpf_tc_hook_create on an interface that already has clsact: expected, handled.
     if (msg.find("Exclusivity flag on") != std::string::npos) return 0;
+    if (scanning_interfaces) return 0;  // queries of interfaces without our filter: expected
     LibbpfPrintLevel l = level == LIBBPF_WARN   ? LibbpfPrintLevel::Warn
                          : level == LIBBPF_INFO ? LibbpfPrintLevel::Info
                                                 : LibbpfPrintLevel::Debug;
@@ -201,7 +279,8 @@ void set_libbpf_log_sink(std::function<void(LibbpfPrintLevel, const std::string 
 std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     install_libbpf_logging();
     validate_settings(opts.settings);
-    uint32_t ifindex = interface_index(opts.interface, "attach tc ingress");
+    const auto interfaces = checked_interfaces(opts);
+    const uint32_t ifindex = interfaces.front().second;  // the uplink
     ensure_bpffs_dir(opts.bpffs);
     abi::check_pinned_version(opts.bpffs);
 
@@ -262,10 +341,19 @@ std::unique_ptr<Dataplane> Dataplane::attach(const AttachOptions &opts) {
     // Migrated counters are copied last, so only the few milliseconds until the swap are lost;
     // conntrack, policies and windows are reused as they are and lose nothing.
     upgrade.copy_state();
-    attach_program(ifindex, opts.interface, BPF_TC_INGRESS,
-                   bpf_program__fd(skel->progs.dfaas_ingress));
-    attach_program(ifindex, opts.interface, BPF_TC_EGRESS,
-                   bpf_program__fd(skel->progs.dfaas_egress));
+    for (const auto &[name, idx] : interfaces) {
+        attach_program(idx, name, BPF_TC_INGRESS, bpf_program__fd(skel->progs.dfaas_ingress));
+        attach_program(idx, name, BPF_TC_EGRESS, bpf_program__fd(skel->progs.dfaas_egress));
+    }
+    // An interface dropped from the list since the last attach keeps no program of ours.
+    for (const auto &a : find_attachments(cfg_fd, ifindex)) {
+        bool listed = false;
+        for (const auto &[name, idx] : interfaces)
+            listed = listed || idx == a.ifindex;
+        if (listed) continue;
+        detach_program(a.ifindex, BPF_TC_INGRESS);
+        detach_program(a.ifindex, BPF_TC_EGRESS);
+    }
     // Pins last: until here a failure leaves the old maps pinned, and the next attach migrates
     // them again.
     upgrade.repin();
@@ -304,7 +392,12 @@ bool Dataplane::detach(const std::string &bpffs) {
     if (fd >= 0) {
         uint32_t zero = 0;
         dfaas_config cfg{};
-        if (map_lookup(fd, zero, cfg) && cfg.ifindex) {
+        map_lookup(fd, zero, cfg);
+        for (const auto &a : find_attachments(fd, cfg.ifindex)) {
+            detach_program(a.ifindex, BPF_TC_INGRESS);
+            detach_program(a.ifindex, BPF_TC_EGRESS);
+        }
+        if (cfg.ifindex) {  // the recorded uplink, whichever program holds our filter there
             detach_program(cfg.ifindex, BPF_TC_INGRESS);
             detach_program(cfg.ifindex, BPF_TC_EGRESS);
         }
@@ -370,6 +463,7 @@ Status Dataplane::status() const {
     st.ingress_attached = st.ingress_prog_id != 0;
     st.egress_attached = st.egress_prog_id != 0;
     st.attached_unix_ns = cfg.attached_unix_ns;
+    st.interfaces = find_attachments(maps_->config, cfg.ifindex);
     bpf_map_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(maps_->ct, &info, &len) == 0) st.ct_capacity = info.max_entries;

@@ -157,6 +157,41 @@ KeySpec seeds_key() {
     return spec;
 }
 
+KeySpec interfaces_key() {
+    KeySpec spec{"dataplane.interfaces",
+                 "list of interface names",
+                 "Interfaces the eBPF programs attach to, with one set of maps: the uplink first "
+                 "(peers), then client interfaces whose clients are steered like external ones "
+                 "(a CNI bridge such as cni0). At most " +
+                     std::to_string(kMaxDataplaneInterfaces) +
+                     ", no duplicates. When not empty it wins over dataplane.interface (empty: "
+                     "dataplane.interface alone). From the environment: comma-separated.",
+                 {},
+                 true,
+                 "[<dataplane.interface>]",
+                 nullptr,
+                 nullptr};
+    spec.apply = [](Config &config, const RawValue &raw) -> std::optional<std::string> {
+        std::vector<std::string> items = raw.is_list ? raw.items : split_list(raw.items.front());
+        if (items.size() > kMaxDataplaneInterfaces)
+            return std::to_string(items.size()) + " interfaces, at most " +
+                   std::to_string(kMaxDataplaneInterfaces);
+        std::vector<std::string> names;
+        for (size_t i = 0; i < items.size(); ++i) {
+            auto name = parse_interface_name(items[i]);
+            if (!name)
+                return quote(items[i]) + " (item " + std::to_string(i + 1) + ") " + name.error();
+            if (std::find(names.begin(), names.end(), *name) != names.end())
+                return quote(items[i]) + " (item " + std::to_string(i + 1) + ") is named twice";
+            names.push_back(*name);
+        }
+        config.dataplane.interfaces = std::move(names);
+        return std::nullopt;
+    };
+    spec.render = [](const Config &config) { return config.dataplane.interfaces; };
+    return spec;
+}
+
 std::vector<KeySpec> build_key_specs() {
     const std::string duration = "duration";
     std::vector<KeySpec> keys;
@@ -189,6 +224,7 @@ std::vector<KeySpec> build_key_specs() {
     keys.push_back(scalar_key(
         "dataplane.interface", "string", FIELD(dataplane.interface), parse_interface_name, as_is,
         "Network interface the eBPF programs attach to (TC ingress/egress).", {"DFAAS_INTERFACE"}));
+    keys.push_back(interfaces_key());
     keys.push_back(scalar_key("dataplane.bpffs", "absolute path", FIELD(dataplane.bpffs),
                               parse_absolute_path, as_is,
                               "bpffs directory where the data plane's maps and links are pinned."));

@@ -48,8 +48,14 @@ struct Settings {
     bool enabled = true;               // false: programs stay attached, every packet passes
 };
 
+// Interfaces the programs are attached to, at most: the uplink and the client interfaces.
+constexpr size_t kMaxInterfaces = 8;
+
 struct AttachOptions {
-    std::string interface;
+    std::string interface;  // the uplink: towards peers, and where their replies arrive
+    // More interfaces whose clients are steered like external ones (a CNI bridge such as cni0),
+    // with the same maps. Programs of this pin set on interfaces named in neither are removed.
+    std::vector<std::string> client_interfaces;
     std::string bpffs = "/sys/fs/bpf/dfaas";  // pin directory (on a bpffs mount)
     uint32_t ct_entries = 256 * 1024;         // established connections
     // Connections whose handshake is not confirmed yet: a SYN flood churns this table only.
@@ -57,8 +63,18 @@ struct AttachOptions {
     Settings settings;
 };
 
+// Our programs on one interface (found by their filter and the pinned maps they use).
+struct InterfaceAttachment {
+    std::string name;  // empty when the ifindex has no name in this network namespace
+    uint32_t ifindex = 0;
+    bool uplink = false;
+    uint32_t ingress_prog_id = 0;
+    uint32_t egress_prog_id = 0;
+};
+
 struct Status {
     std::string bpffs;
+    std::vector<InterfaceAttachment> interfaces;  // the uplink's and every client interface's
     uint32_t abi_version = 0;
     uint32_t ifindex = 0;
     std::string interface;  // empty when the ifindex does not exist in this network namespace

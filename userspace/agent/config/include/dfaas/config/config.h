@@ -67,8 +67,17 @@ struct CtTimeouts {
     bool operator==(const CtTimeouts &) const = default;
 };
 
+// Interfaces the data plane may attach to (dfaas::dp::kMaxInterfaces).
+constexpr size_t kMaxDataplaneInterfaces = 8;
+
 struct DataplaneConfig {
     std::string interface = "eth0";
+    // The uplink first, then client interfaces (a CNI bridge). When set, it wins over
+    // `interface`, which is otherwise the one-element list.
+    std::vector<std::string> interfaces;
+    std::vector<std::string> attach_interfaces() const {
+        return interfaces.empty() ? std::vector<std::string>{interface} : interfaces;
+    }
     std::string bpffs = "/sys/fs/bpf/dfaas";
     Endpoint gateway;  // DNAT target; defaults to <node.ip>:8080 when not configured
     RejectMode reject_mode = RejectMode::Rst;
