@@ -22,6 +22,13 @@ void require_positive(double value, const std::string &what) {
                     std::to_string(value));
 }
 
+// The observation's fractions (docs/strategies.md, "The external model's observation").
+void require_fraction(double value, const std::string &what) {
+    if (!std::isfinite(value) || value < 0.0 || value > 1.0)
+        throw Error("snapshot: " + what + " must be a fraction in 0..1, got " +
+                    std::to_string(value));
+}
+
 void validate_functions(const std::vector<LocalFunction> &functions) {
     std::set<std::string_view> seen;
     for (const auto &function : functions) {
@@ -33,9 +40,9 @@ void validate_functions(const std::vector<LocalFunction> &functions) {
 
 void validate_window(const NodeWindow &window, const std::string &what) {
     require_non_negative(window.input_rate, what + ".input_rate");
-    require_non_negative(window.reject_rate, what + ".reject_rate");
+    require_fraction(window.reject_rate, what + ".reject_rate");
     require_non_negative(window.avg_response_time_local_ms, what + ".avg_response_time_local_ms");
-    require_non_negative(window.cpu_utilization, what + ".cpu_utilization");
+    require_fraction(window.cpu_utilization, what + ".cpu_utilization");
     require_non_negative(window.replicas, what + ".replicas");
     for (const auto &[peer, measured] : window.peers) {
         const std::string prefix = what + ".peers['" + peer + "']";

@@ -44,7 +44,8 @@ class FakeDataplane final : public DataplaneControl {
         std::map<std::pair<Ipv4, uint16_t>, dp::Service> services;
         std::map<Ipv4, uint32_t> peers;  // address -> slot
         std::map<Ipv4, dp::PeerCounters> peer_counters;
-        std::set<std::string> refuse_functions;  // set_policy throws for these
+        std::vector<dp::FunctionStats> function_stats;  // what stats() reports, as set
+        std::set<std::string> refuse_functions;         // set_policy throws for these
         bool fail_stats = false;
         uint64_t policy_writes = 0;
     };
@@ -58,6 +59,7 @@ class FakeDataplane final : public DataplaneControl {
     dp::Stats stats() const override {
         if (s_->fail_stats) throw dp::Error("read stats: injected failure");
         dp::Stats stats;
+        stats.functions = s_->function_stats;
         for (const auto &[addr, slot] : s_->peers) {
             auto counters =
                 s_->peer_counters.count(addr) ? s_->peer_counters.at(addr) : dp::PeerCounters{};

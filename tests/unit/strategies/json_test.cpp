@@ -28,7 +28,7 @@ Snapshot rich_snapshot() {
     snapshot.peers.apply("node2", ip("10.0.0.2"), NmsMargin{62.41, {1, 2, 3}}, kNow);
     snapshot.peers.apply("node3", ip("10.0.0.3"), StaticInfo{{"curl"}}, kNow - Millis{7});
     snapshot.peers.mark_unreachable("node3");
-    snapshot.external.current = {1, 2, 3, 0.5, 2, {{"node2", {4, 5, 6}}}};
+    snapshot.external.current = {1, 0.2, 3, 0.5, 2, {{"node2", {4, 5, 6}}}};
     snapshot.external.previous.input_rate = 7;
     snapshot.external.action = ExternalAction{0.6, 0.1, {{"node2", 0.3}}};
     snapshot.recalc.standby_overflow = true;

@@ -68,6 +68,14 @@ TEST(SnapshotValidation, StructuralProblemsAreRejected) {
     snapshot = valid();
     snapshot.external.current.cpu_utilization = -1;
     EXPECT_NE(problem(snapshot).find("external.current.cpu_utilization"), std::string::npos);
+    // Fractions of the observation: above 1 is a unit mistake (cores, rejects per second).
+    snapshot = valid();
+    snapshot.external.current.cpu_utilization = 1.5;
+    EXPECT_NE(problem(snapshot).find("cpu_utilization must be a fraction"), std::string::npos);
+    snapshot = valid();
+    snapshot.external.previous.reject_rate = 3;
+    EXPECT_NE(problem(snapshot).find("external.previous.reject_rate must be a fraction"),
+              std::string::npos);
     snapshot = valid();
     snapshot.external.action = ExternalAction{1.5, 0, {}};
     EXPECT_NE(problem(snapshot).find("proportion"), std::string::npos);

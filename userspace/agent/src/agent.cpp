@@ -17,6 +17,7 @@
 #include "dfaas/strategy/error.h"
 #include "dfaas/strategy/external.h"
 #include "dfaas/strategy/json.h"
+#include "external_window.h"
 #include "state_file.h"
 
 namespace dfaas::agent {
@@ -247,6 +248,8 @@ void Agent::run_period_step(size_t step) {
                     double seconds =
                         std::chrono::duration<double>(now - period_baseline_at_).count();
                     period_user_rates_ = user_rates_since(*period_baseline_, stats, seconds);
+                    period_start_stats_ = std::move(period_baseline_);
+                    period_seconds_ = seconds;
                 }
                 period_baseline_ = stats;
                 period_baseline_at_ = now;
@@ -590,19 +593,19 @@ void Agent::ask_external_model(strategy::Snapshot &snapshot) {
     if (!cfg_.strategy.external.url) return;
     {
         std::lock_guard lock(mu_);
-        strategy::NodeWindow current;
-        for (const auto &[name, rate] : period_user_rates_)
-            current.input_rate += rate;
-        for (const auto &[name, r] : rate_meter_.latest())
-            current.reject_rate += r.reject_connections;
-        if (node_metrics_.cpu_percent) current.cpu_utilization = *node_metrics_.cpu_percent / 100.0;
+        // The period that just ended, between the two data plane readings of run_period_step.
+        WindowSources sources;
+        sources.start = period_start_stats_ ? &*period_start_stats_ : nullptr;
+        sources.end = period_baseline_ ? &*period_baseline_ : nullptr;
+        sources.seconds = period_seconds_;
+        for (const strategy::PeerEntry *peer : snapshot.peers.live(snapshot.now))
+            sources.peer_ids[peer->address] = peer->id;
+        sources.mean_latency_s = node_metrics_.mean_latency_s;
+        sources.cpu_percent = node_metrics_.cpu_percent;
+        sources.node_cores = std::max(1u, std::thread::hardware_concurrency());
         for (const auto &[name, kf] : functions_)
-            current.replicas += double(kf.info.replicas);
-        double latency_sum = 0;
-        size_t n = 0;
-        for (const auto &[name, s] : node_metrics_.mean_latency_s)
-            if (s == s) latency_sum += s * 1000, ++n;  // skip NaN (no request in the window)
-        if (n) current.avg_response_time_local_ms = latency_sum / n;
+            sources.replicas += double(kf.info.replicas);
+        const strategy::NodeWindow current = measure_window(sources);
         snapshot.external.current = current;
         if (external_previous_window_) snapshot.external.previous = *external_previous_window_;
         external_previous_window_ = current;

@@ -225,6 +225,10 @@ class Agent {
     std::map<std::string, double> period_user_rates_;
     std::optional<dp::Stats> period_baseline_;
     std::chrono::steady_clock::time_point period_baseline_at_{};
+    // The reading before period_baseline_ and the seconds between them: the last period's
+    // window, which the external model's observation measures.
+    std::optional<dp::Stats> period_start_stats_;
+    double period_seconds_ = 0;
     std::optional<strategy::Decision> previous_step_;
     std::optional<strategy::Snapshot> last_snapshot_;
     std::optional<strategy::NodeWindow> external_previous_window_;

@@ -12,20 +12,21 @@
 
 namespace dfaas::strategy {
 
-// Measurements of one peer over a window, for the external model's observation.
+// Measurements of one peer over a window, for the external model's observation, in the
+// reference's units (docs/strategies.md, "The external model's observation").
 struct PeerWindow {
-    double forwarded_rate = 0.0;           // req/s this node forwarded to the peer
-    double forwarded_rejected_rate = 0.0;  // of which the peer refused
-    double avg_response_time_ms = 0.0;     // of the forwarded requests
+    double forwarded_rate = 0.0;           // requests/s this node forwarded to the peer
+    double forwarded_rejected_rate = 0.0;  // forwarded connections/s the peer refused
+    double avg_response_time_ms = 0.0;     // of the forwarded requests (not measured yet: 0)
 
     bool operator==(const PeerWindow &) const = default;
 };
 
 // Measurements of this node over a window, for the external model's observation.
 struct NodeWindow {
-    double input_rate = 0.0;   // user requests/s
-    double reject_rate = 0.0;  // rejected requests/s
-    double avg_response_time_local_ms = 0.0;
+    double input_rate = 0.0;                  // user requests/s
+    double reject_rate = 0.0;                 // fraction 0..1 of the user connections rejected
+    double avg_response_time_local_ms = 0.0;  // the gateway's mean latency
     double cpu_utilization = 0.0;             // 0..1 of the node
     double replicas = 0.0;                    // function replicas
     std::map<std::string, PeerWindow> peers;  // by peer id

@@ -1,0 +1,307 @@
+// The external model's observation from a recorded period: the data plane's counters at two
+// control ticks 10 s apart plus the gateway's Prometheus readings, checked field by field against
+// figures computed by hand (docs/strategies.md, "The external model's observation").
+#include "external_window.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "dfaas/strategy/external.h"
+#include "dfaas/strategy/json.h"
+#include "dfaas/strategy/peer_table.h"
+#include "agent.h"
+#include "agent_fakes.h"
+
+namespace dfaas::agent {
+namespace {
+
+Ipv4 ip(const char *text) {
+    return *Ipv4::parse(text);
+}
+
+const Ipv4 kPeerB = ip("10.0.0.2");
+const Ipv4 kPeerC = ip("10.0.0.3");
+const Ipv4 kNotAMember = ip("10.0.0.9");
+
+dp::PathCounters path(uint64_t connections, uint64_t requests) {
+    dp::PathCounters counters;
+    counters.connections = connections;
+    counters.requests = requests;
+    return counters;
+}
+
+dp::PeerCounters peer(Ipv4 addr, uint64_t rst_returned) {
+    dp::PeerCounters counters;
+    counters.addr = addr;
+    counters.rst_returned = rst_returned;
+    return counters;
+}
+
+dp::FunctionStats function(std::string name, dp::PathCounters local, uint64_t rejected,
+                           std::map<Ipv4, dp::PathCounters> to_peer = {}) {
+    dp::FunctionStats f;
+    f.name = std::move(name);
+    f.local = local;
+    f.reject.connections = rejected;
+    f.to_peer = std::move(to_peer);
+    return f;
+}
+
+// Tick 1, when the period opened.
+dp::Stats first_tick() {
+    dp::Stats stats;
+    stats.functions = {
+        function("f", path(100, 150), 10, {{kPeerB, path(20, 30)}, {kPeerC, path(5, 5)}}),
+        function("g", path(50, 50), 0)};
+    stats.peers = {peer(kPeerB, 5), peer(kPeerC, 0), peer(kNotAMember, 7)};
+    return stats;
+}
+
+// Tick 2, 10 s later. Growth per function:
+//   f: local +60 connections / +100 requests, rejected +20, to B +20 connections / +40 requests,
+//      to C +0, to the non-member +10 / +10 (no counters at tick 1)
+//   g: local +40 / +40
+//   h: new since tick 1: local 10 / 10, rejected 10
+// Peers: B returned 6 more RSTs, C 2, the non-member 2.
+dp::Stats second_tick() {
+    dp::Stats stats;
+    stats.functions = {
+        function("f", path(160, 250), 30,
+                 {{kPeerB, path(40, 70)}, {kPeerC, path(5, 5)}, {kNotAMember, path(10, 10)}}),
+        function("g", path(90, 90), 0), function("h", path(10, 10), 10)};
+    stats.peers = {peer(kPeerB, 11), peer(kPeerC, 2), peer(kNotAMember, 9)};
+    return stats;
+}
+
+struct Recorded {
+    dp::Stats start = first_tick();
+    dp::Stats end = second_tick();
+    WindowSources sources() const {
+        WindowSources s;
+        s.start = &start;
+        s.end = &end;
+        s.seconds = 10;
+        s.peer_ids = {{kPeerB, "B"}, {kPeerC, "C"}};
+        // h had no request in Prometheus' window: NaN, as the gateway query gives it.
+        s.mean_latency_s = {
+            {"f", 0.080}, {"g", 0.200}, {"h", std::numeric_limits<double>::quiet_NaN()}};
+        s.cpu_percent = 150;  // 1.5 cores busy
+        s.node_cores = 4;
+        s.replicas = 3;
+        return s;
+    }
+};
+
+TEST(ExternalWindow, RecordedPeriodGivesEveryFieldInTheReferenceUnits) {
+    const Recorded recorded;
+    const strategy::NodeWindow window = measure_window(recorded.sources());
+
+    // User requests (local requests + rejected connections + requests to peers):
+    // f 170, g 40, h 20 = 230 in 10 s.
+    EXPECT_DOUBLE_EQ(window.input_rate, 23.0);
+    // Rejected / user connections: (20 + 0 + 10) / (f 60+20+20+0+10 + g 40 + h 10+10 = 170).
+    EXPECT_DOUBLE_EQ(window.reject_rate, 30.0 / 170.0);
+    // Gateway means weighted by the local requests of the window, h (NaN) left out:
+    // (100 x 80 ms + 40 x 200 ms) / 140 = 114.2857 ms.
+    EXPECT_DOUBLE_EQ(window.avg_response_time_local_ms, (100 * 80.0 + 40 * 200.0) / 140);
+    // 1.5 busy cores of 4.
+    EXPECT_DOUBLE_EQ(window.cpu_utilization, 0.375);
+    EXPECT_DOUBLE_EQ(window.replicas, 3.0);
+
+    // Only the named peers; the non-member's 10 requests count as input but not as a peer.
+    ASSERT_EQ(window.peers.size(), 2u);
+    const strategy::PeerWindow &b = window.peers.at("B");
+    EXPECT_DOUBLE_EQ(b.forwarded_rate, 4.0);           // 40 requests in 10 s
+    EXPECT_DOUBLE_EQ(b.forwarded_rejected_rate, 0.6);  // 11 - 5 RSTs in 10 s
+    EXPECT_DOUBLE_EQ(b.avg_response_time_ms, 0.0);     // not measured (issue 19 item 1)
+    const strategy::PeerWindow &c = window.peers.at("C");
+    EXPECT_DOUBLE_EQ(c.forwarded_rate, 0.0);
+    EXPECT_DOUBLE_EQ(c.forwarded_rejected_rate, 0.2);  // 2 - 0 RSTs in 10 s
+}
+
+TEST(ExternalWindow, ObservationCarriesTheMeasuredWindow) {
+    const Recorded recorded;
+    strategy::Snapshot snapshot;
+    snapshot.node_id = "A";
+    snapshot.now = strategy::Instant{strategy::Millis{1622548800000}};
+    snapshot.peers = strategy::PeerTable("A", strategy::Millis{60000});
+    snapshot.peers.record_membership("B", kPeerB, {"f"}, snapshot.now);
+    snapshot.peers.record_membership("C", kPeerC, {"f"}, snapshot.now);
+    // The period before: what the model sees as previous_*.
+    snapshot.external.previous = measure_window(recorded.sources());
+    // The period just ended: nothing moved in the data plane, the node is idle.
+    WindowSources idle = recorded.sources();
+    idle.start = &recorded.end;
+    idle.cpu_percent = 20;
+    idle.replicas = 2;
+    snapshot.external.current = measure_window(idle);
+
+    const strategy::Json json =
+        strategy::observation_to_json(strategy::build_observation(snapshot));
+    const strategy::Json &me = json.at("observation").at("node_A");
+    EXPECT_DOUBLE_EQ(me.at("input_rate").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_input_rate").get<double>(), 23.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B").get<double>(), 4.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B_rejected").get<double>(), 0.6);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_C").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_C_rejected").get<double>(), 0.2);
+    EXPECT_DOUBLE_EQ(me.at("reject_rate").get<double>(), 0.0);  // no connection: 0, not NaN
+    EXPECT_DOUBLE_EQ(me.at("previous_reject_rate").get<double>(), 30.0 / 170.0);
+    // No local request in the idle window: no weight for the gateway's means.
+    EXPECT_DOUBLE_EQ(me.at("avg_resp_time_loc").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_loc").get<double>(), 16000.0 / 140);
+    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_fwd_to_node_C").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("cpu_utilization").get<double>(), 0.05);  // 0.2 cores of 4
+    EXPECT_DOUBLE_EQ(me.at("previous_cpu_utilization").get<double>(), 0.375);
+    EXPECT_DOUBLE_EQ(me.at("n_replicas").get<double>(), 2.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_n_replicas").get<double>(), 3.0);
+    EXPECT_EQ(me.size(), 16u);  // 10 node fields + 3 per peer
+    EXPECT_EQ(json.at("agent_parameters").at("explore"), false);
+}
+
+TEST(ExternalWindow, ReusedSlotsCountFromZero) {
+    // The data plane gave f's id and B's peer slot to new owners: their counters restarted.
+    Recorded recorded;
+    recorded.start = second_tick();
+    recorded.end = first_tick();
+    WindowSources s = recorded.sources();
+    s.start = &recorded.start;
+    s.end = &recorded.end;
+    const strategy::NodeWindow window = measure_window(s);
+    // Every counter of tick 1 is below tick 2's: each counts in full.
+    // User requests: f 150+10+30+5 = 195, g 50 -> 245 in 10 s.
+    EXPECT_DOUBLE_EQ(window.input_rate, 24.5);
+    EXPECT_DOUBLE_EQ(window.peers.at("B").forwarded_rejected_rate, 0.5);
+}
+
+TEST(ExternalWindow, WithoutTwoReadingsOnlyThePrometheusFieldsAreSet) {
+    const Recorded recorded;
+    WindowSources s = recorded.sources();
+    s.start = nullptr;
+    const strategy::NodeWindow window = measure_window(s);
+    EXPECT_EQ(window.input_rate, 0.0);
+    EXPECT_EQ(window.reject_rate, 0.0);
+    EXPECT_TRUE(window.peers.empty());
+    EXPECT_DOUBLE_EQ(window.cpu_utilization, 0.375);
+    // A node CPU above its cores (a query that counts more than this node) is capped at 1.
+    s.cpu_percent = 900;
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 1.0);
+}
+
+// ---- the agent: the observation it POSTs after two periods -----------------------------------
+
+// A model service on loopback that records the observations and answers "all local".
+class RecordingModel {
+  public:
+    RecordingModel() {
+        server_.Post("/action", [this](const httplib::Request &request, httplib::Response &reply) {
+            std::lock_guard lock(mu_);
+            bodies_.push_back(request.body);
+            reply.set_content(R"({"node_node-a": {"local": 1, "reject": 0}})", "application/json");
+        });
+        // Bound and listening here: a POST before the accept loop runs waits in the backlog.
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+    }
+    ~RecordingModel() {
+        server_.stop();
+        thread_.join();
+    }
+    int port() const { return port_; }
+    std::vector<std::string> bodies() {
+        std::lock_guard lock(mu_);
+        return bodies_;
+    }
+
+  private:
+    httplib::Server server_;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mu_;
+    std::vector<std::string> bodies_;
+};
+
+TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
+    using namespace std::chrono_literals;
+    RecordingModel model;
+    ASSERT_GT(model.port(), 0);
+    const std::string state_file =
+        ::testing::TempDir() + "external_window_test_state_" + std::to_string(::getpid()) + ".json";
+    std::remove(state_file.c_str());
+    Config cfg;
+    cfg.node.ip = ip("10.0.0.1");
+    cfg.node.state_file = state_file;
+    cfg.dataplane.interface = "fake0";
+    cfg.strategy.name = StrategyKind::External;
+    cfg.strategy.period = 10s;
+    cfg.strategy.external.url =
+        *HttpUrl::parse("http://127.0.0.1:" + std::to_string(model.port()) + "/action");
+    cfg.strategy.external.timeout = 2s;
+    cfg.peers.control_tick = 500ms;
+    cfg.peers.cluster_key_file = "unused-by-the-fake-peer-link";
+    testing::FakeWorld world;
+    FunctionInfo f;
+    f.name = "f";
+    f.replicas = f.available_replicas = 2;
+    world.openfaas->functions = {f};
+    auto peer_speaks = [&] {
+        testing::FakePeerNetwork::heartbeat(*world.peers, "B", kPeerB, {{"f", 31001}}, "external",
+                                            world.clock->instant());
+    };
+    {
+        Agent agent(cfg, "node-a", world.dependencies());
+        agent.start_without_threads_for_test();
+        peer_speaks();
+        agent.control_tick_for_test(1);  // B gets its data plane slot
+        // Tick 1 of the recorded period (f only; B's counters as at tick 1).
+        world.dataplane->function_stats = {first_tick().functions[0]};
+        world.dataplane->peer_counters[kPeerB] = peer(kPeerB, 5);
+        agent.run_period_step_for_test(0);
+        // Tick 2, one period (10 s) later: f grew by 60 local connections / 100 requests, 20
+        // rejected, 20 connections / 40 requests to B, 10 / 10 to a non-member; B sent 6 RSTs.
+        world.clock->advance(10s);
+        peer_speaks();
+        world.dataplane->function_stats = {second_tick().functions[0]};
+        world.dataplane->peer_counters[kPeerB] = peer(kPeerB, 11);
+        agent.run_period_step_for_test(0);
+        // Tick 3, another 10 s later: nothing moved. This observation's previous_* are the
+        // recorded period (the peer fields come only as previous_*, as in the reference).
+        world.clock->advance(10s);
+        peer_speaks();
+        agent.run_period_step_for_test(0);
+    }
+    std::remove(state_file.c_str());
+
+    const auto bodies = model.bodies();
+    ASSERT_EQ(bodies.size(), 3u);
+    // The first period has one reading only: nothing measured yet.
+    const auto first = nlohmann::json::parse(bodies[0]).at("observation").at("node_node-a");
+    EXPECT_DOUBLE_EQ(first.at("input_rate").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(first.at("previous_fwd_to_node_B").get<double>(), 0.0);
+    const auto recorded = nlohmann::json::parse(bodies[1]).at("observation").at("node_node-a");
+    EXPECT_DOUBLE_EQ(recorded.at("previous_input_rate").get<double>(), 0.0);
+    // User requests of f: 170 in 10 s.
+    EXPECT_DOUBLE_EQ(recorded.at("input_rate").get<double>(), 17.0);
+    // Rejected 20 of 60 + 20 + 20 + 0 + 10 = 110 user connections.
+    EXPECT_DOUBLE_EQ(recorded.at("reject_rate").get<double>(), 20.0 / 110.0);
+    EXPECT_DOUBLE_EQ(recorded.at("n_replicas").get<double>(), 2.0);
+    const auto idle = nlohmann::json::parse(bodies[2]).at("observation").at("node_node-a");
+    EXPECT_DOUBLE_EQ(idle.at("input_rate").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_input_rate").get<double>(), 17.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_reject_rate").get<double>(), 20.0 / 110.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B").get<double>(), 4.0);           // 40 requests
+    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B_rejected").get<double>(), 0.6);  // 6 RSTs
+    EXPECT_DOUBLE_EQ(idle.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 0.0);
+}
+
+}  // namespace
+}  // namespace dfaas::agent
