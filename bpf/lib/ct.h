@@ -177,6 +177,22 @@ DFAAS_INLINE int ct_in_window(__u16 highest, __u32 seq) {
     return (__u16)(seq_unit(seq) - highest + 1) <= 2;
 }
 
+/* Whether a SYN starts a new connection on a tuple whose entry is still half-open: its sequence
+ * number is not the one the entry started with (a retransmission repeats it; Linux's next ISN
+ * for the same tuple is at least 238 units away one second later). The client gave up on that
+ * attempt, e.g. its connect timed out against a peer that died, and its new connection must not
+ * follow the old path. Established entries keep their path whatever SYN comes (as netfilter
+ * ignores SYNs in ESTABLISHED): otherwise a blind spoofer who guesses a client port could
+ * re-steer a live connection. */
+DFAAS_INLINE int ct_syn_restarts(const struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt,
+                                 int half_open) {
+    if (!half_open || ct->state >= DFAAS_TCP_ESTABLISHED ||
+        ct_in_window(ct->client_seq_hi, seq_after_segment(pkt)))
+        return 0;
+    count_reason(DFAAS_R_SYN_NEW_ISN);
+    return 1;
+}
+
 /* State transitions driven by the client's packets. */
 DFAAS_INLINE void ct_client_packet(struct dfaas_ct_entry *ct, const struct dfaas_pkt *pkt) {
     __u8 flags = pkt->tcp_flags;

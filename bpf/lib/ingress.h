@@ -279,9 +279,9 @@ DFAAS_SUBPROG int dfaas_user_packet(struct __sk_buff *skb, struct dfaas_pkt *pkt
     }
     if (is_syn(pkt)) {
         /* Katran's rule: a SYN selects, unless it retransmits a connection we track. */
-        if (!ct || ct_is_finished(ct)) {
-            /* The tuple's last connection is over (a client reusing its port): its entry and
-             * its gateway-side index entry go now. */
+        if (!ct || ct_is_finished(ct) || ct_syn_restarts(ct, pkt, half_open)) {
+            /* The tuple's last connection is over, or its handshake was given up (a client
+             * reusing its port): its entry and its gateway-side index entry go now. */
             if (ct) ct_delete(&key, ct, half_open);
             return dfaas_new_user_connection(skb, pkt, function_id);
         }
@@ -466,7 +466,7 @@ DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pk
             ct = ct_lookup_half_open(&key);
             half_open = ct != 0;
         }
-        if (is_syn(pkt) && (!ct || ct_is_finished(ct))) {
+        if (is_syn(pkt) && (!ct || ct_is_finished(ct) || ct_syn_restarts(ct, pkt, half_open))) {
             if (!served_locally(svc->function_id)) return drop(DFAAS_R_DROP_FWD_IN_NO_SERVICE);
             if (ct) ct_delete(&key, ct, half_open);
             return dfaas_new_forwarded_in(skb, pkt, svc->function_id, peer_index);

@@ -240,5 +240,65 @@ TEST_F(TupleReuse, PortRemapExhaustionIsCountedAndRefused) {
     EXPECT_EQ(reason("rst_sent"), 1u);
 }
 
+// A client whose connect to a peer timed out (the peer died) reuses the port for a new
+// connection: its SYN carries a new ISN and must be steered by the policy now in force, not
+// follow the half-open entry to the dead peer. A retransmission (the same ISN) still follows.
+TEST_F(TupleReuse, ASynWithANewIsnOnAHalfOpenEntrySelectsItsPathAgain) {
+    FunctionPolicy to_b;
+    to_b.local = 0;
+    to_b.peers[kPeerB] = 100;
+    install_figlet(to_b);
+    auto syn = user_syn(40700);
+    syn.seq = 0x10000000;
+    auto first = ingress(syn.frame());
+    ASSERT_TRUE(first.parsed.outer) << "forwarded to B";
+    EXPECT_EQ(first.parsed.outer->dst, kPeerB);
+
+    install_figlet(FunctionPolicy::all_local());  // B left the policy (declared unreachable)
+    auto retransmitted = ingress(syn.frame());
+    ASSERT_TRUE(retransmitted.parsed.outer) << "a retransmission follows its connection";
+    EXPECT_EQ(reason("syn_retransmit"), 1u);
+
+    auto renewed = syn;
+    renewed.seq = syn.seq + 15'625'000;  // Linux's ISN for the tuple one second later
+    auto again = ingress(renewed.frame());
+    EXPECT_FALSE(again.parsed.outer) << "the new connection followed the given-up one to B";
+    EXPECT_EQ(again.parsed.ip.dst, kGateway.addr);
+    EXPECT_EQ(reason("syn_new_isn"), 1u);
+    EXPECT_EQ(reason("syn_retransmit"), 1u);
+
+    // The new connection's own retransmission follows it (local), and its handshake completes.
+    EXPECT_EQ(ingress(renewed.frame()).parsed.ip.dst, kGateway.addr);
+    EXPECT_EQ(reason("syn_retransmit"), 2u);
+    auto synack = egress(gateway_synack(renewed, kNewGatewayIsn).frame());
+    EXPECT_EQ(synack.parsed.ip.src, kNode);
+    ingress(client_packet(renewed, kAck, kNewGatewayIsn).frame());
+    EXPECT_EQ(reason("ct_promoted"), 1u);
+}
+
+// An established connection keeps its path whatever SYN comes for its tuple: a blind spoofer
+// who guesses the client port must not re-steer it.
+TEST_F(TupleReuse, ASynWithANewIsnOnAnEstablishedEntryKeepsItsPath) {
+    auto syn = user_syn(40720);
+    syn.seq = 0x20000000;
+    ASSERT_EQ(ingress(syn.frame()).parsed.ip.dst, kGateway.addr);
+    egress(gateway_synack(syn, kOldGatewayIsn).frame());
+    ingress(client_packet(syn, kAck, kOldGatewayIsn).frame());
+    ASSERT_EQ(reason("ct_promoted"), 1u);
+
+    FunctionPolicy to_b;
+    to_b.local = 0;
+    to_b.peers[kPeerB] = 100;
+    install_figlet(to_b);
+    auto spoofed = syn;
+    spoofed.seq = 0x70000000;
+    auto r = ingress(spoofed.frame());
+    EXPECT_FALSE(r.parsed.outer) << "an established connection was re-steered to B";
+    EXPECT_EQ(reason("syn_new_isn"), 0u);
+    EXPECT_EQ(reason("ct_promoted"), 1u);
+    auto data = client_packet(syn, kAck | kPsh, kOldGatewayIsn);
+    EXPECT_EQ(ingress(data.frame()).parsed.ip.dst, kGateway.addr) << "still local";
+}
+
 }  // namespace
 }  // namespace dfaas::test

@@ -82,6 +82,20 @@ sys.exit(0 if any(s['addr'] == '$E2E_SUBNET.1' and s['port'] == 31002 and s['fun
                   for s in json.load(sys.stdin)) else 1)"
 }
 
+# b admits a's forwarded calls of only-b: Recalc on b grants a peer nothing until that peer's
+# limits reached b and b ran a step since (the admission rule of docs/peer-protocol.md).
+b_admits_a_for_only_b() {
+  node_api b /v1/policies | python3 -c "
+import json, sys
+p = json.load(sys.stdin).get('only-b', {})
+sys.exit(0 if p.get('limit_in', {}).get('$E2E_SUBNET.1', 0) > 0 else 1)" || return 1
+  # and a knows it (b's limits for a arrived): a's policy sends only-b to b.
+  node_api a /v1/policies | python3 -c "
+import json, sys
+p = json.load(sys.stdin).get('only-b', {})
+sys.exit(0 if p.get('peers', {}).get('$E2E_SUBNET.2', 0) > 0 else 1)"
+}
+
 test_remote_only() {
   check "a gives node-b's function only-b a port (31002) and lists it as remote-only" \
     wait_until 10 a_lists_only_b_as_remote_only
@@ -90,6 +104,8 @@ test_remote_only() {
   log "dfaasctl functions on a: $table"
   check "dfaasctl functions shows only-b as remote-only" grep -q 'remote-only' <<<"$table"
   check "b maps a's port 31002 to only-b (a's heartbeat gave it)" wait_until 5 b_serves_a_port_31002
+  check "b admits a's calls of only-b and a knows it (within two of b's periods)" \
+    wait_until 10 b_admits_a_for_only_b
   in_ns client "$LOADGEN" --rate 10 --duration 2s --timeout 1s --quiet --json \
     --target "http://$E2E_SUBNET.1:31002/function/only-b" >"$E2E_RUN/remote-only.json"
   local served

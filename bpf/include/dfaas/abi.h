@@ -229,9 +229,13 @@ DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths excee
     X(NAT_PORTS_EXHAUSTED, 45, "nat_ports_exhausted")                 \
     /* a gateway-side index entry of a gone or finished connection    \
      * taken over by a new connection */                              \
-    X(NAT_PORT_RECLAIMED, 46, "nat_port_reclaimed")
+    X(NAT_PORT_RECLAIMED, 46, "nat_port_reclaimed")                   \
+    /* SYN with a new sequence number on a half-open entry: the       \
+     * client gave up that attempt and reuses its port; the new       \
+     * connection selects its own path */                             \
+    X(SYN_NEW_ISN, 47, "syn_new_isn")
 
-/* Fixed size of dfaas_reasons, independent of how many reasons exist (47 in ABI 4). */
+/* Fixed size of dfaas_reasons, independent of how many reasons exist (48 in ABI 5). */
 #define DFAAS_REASONS_MAX 128
 
 enum dfaas_reason {

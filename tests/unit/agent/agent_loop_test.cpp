@@ -383,6 +383,28 @@ TEST_F(AgentLoopTest, ManyUnansweredSynsInOneTickAreEnough) {
     EXPECT_EQ(agent.view().unreachable.count(kPeer), 1u);
 }
 
+TEST_F(AgentLoopTest, PeerIsDeclaredBetweenControlTicksByTheFailureCheck) {
+    auto &agent = start();
+    peer_speaks();
+    tick();
+    agent.run_period_step_for_test(0);
+    ASSERT_EQ(installed("figlet").peers.count(kPeer), 1u);
+    auto &counters = world_.dataplane->peer_counters[kPeer];
+    counters.syn_forwarded = 10;
+    counters.synack_returned = 10;
+    tick();  // the detector's baseline
+    // It dies mid-interval: 2 of the 5 SYNs forwarded since the tick were answered.
+    world_.clock->advance(cfg_.peers.control_tick / 4);
+    counters.syn_forwarded += 5;
+    counters.synack_returned += 2;
+    agent.failure_check_for_test();
+    EXPECT_TRUE(agent.view().unreachable.empty()) << "it answered in this interval";
+    world_.clock->advance(cfg_.peers.control_tick / 4);
+    agent.failure_check_for_test();
+    EXPECT_EQ(agent.view().unreachable.count(kPeer), 1u) << "3 SYNs owed, a quarter tick later";
+    EXPECT_EQ(installed("figlet").peers.count(kPeer), 0u) << "its weight leaves at once";
+}
+
 TEST_F(AgentLoopTest, DataplaneCountersUnreadableMakeTheNodeNotReadyWithoutEndingTheTick) {
     auto &agent = start();
     agent.run_period_step_for_test(0);

@@ -38,6 +38,9 @@ constexpr const char *kSkippedCapacity = "dataplane_capacity";     // function t
 constexpr const char *kSkippedDataplaneError = "dataplane_error";  // the data plane refused it
 constexpr const char *kSkippedNoPort = "no_port";                  // the port range is exhausted
 constexpr uint64_t kGcEveryTicks = 10;
+// The failure detector reads the per-peer counters this many times per control tick (the tick
+// being one of them): with the default 1 s tick, every 250 ms.
+constexpr uint64_t kFailureChecksPerTick = 4;
 
 }  // namespace
 
@@ -57,7 +60,9 @@ Agent::Agent(Config config, std::string node_id, AgentDependencies deps)
       clock_(deps_.clock ? deps_.clock : std::make_shared<SystemAgentClock>()),
       started_at_(clock_->system_now()),
       ports_(cfg_.dataplane.function_ports.first, cfg_.dataplane.function_ports.last,
-             reserved_ports(cfg_)) {
+             reserved_ports(cfg_)),
+      // One control tick of silence with a SYN owed declares a peer (SYN-ACKs take ms).
+      failure_detector_(3, cfg_.peers.control_tick) {
     // A missing dependency is a programming error, reported here rather than as a null call
     // from a loop thread.
     for (const auto &[missing, what] : {std::pair{!deps_.functions, "functions (OpenFaaS)"},
@@ -715,16 +720,20 @@ void Agent::install_defaults() {
 // ---- control tick -----------------------------------------------------------------------------
 
 void Agent::control_loop() {
-    uint64_t tick = 0;
+    uint64_t tick = 0, reading = 0;
+    const auto slice = std::max<std::chrono::steady_clock::duration>(
+        cfg_.peers.control_tick / kFailureChecksPerTick, std::chrono::milliseconds(1));
     auto next = clock_->steady_now();
     while (true) {
-        next += cfg_.peers.control_tick;
+        next += slice;
         {
             std::unique_lock lock(wake_mu_);
             if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
         }
-        ++tick;
-        guarded_control_tick(tick);
+        if (++reading % kFailureChecksPerTick == 0)
+            guarded_control_tick(++tick);
+        else
+            guarded_failure_check();
     }
 }
 

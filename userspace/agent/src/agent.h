@@ -164,6 +164,8 @@ class Agent {
     void start_without_threads_for_test() { prepare(); }
     void run_period_step_for_test(size_t step) { guarded_period_step(step); }
     void control_tick_for_test(uint64_t tick) { guarded_control_tick(tick); }
+    // One of the failure detector's readings between control ticks.
+    void failure_check_for_test() { guarded_failure_check(); }
     // Whether a step or tick asked for an immediate recalculation (and clears the request).
     bool take_recalc_request_for_test();
 
@@ -191,11 +193,13 @@ class Agent {
     void sync_services(const std::map<std::string, uint16_t> &ports);
     void guarded_control_tick(uint64_t tick);
     void control_tick(uint64_t tick);
+    // Between control ticks: the per-peer counters alone, for the failure detector.
+    void guarded_failure_check();
     // The peer part of a control tick (agent_peers.cpp); `part` runs each piece on its own.
     void peer_tick(strategy::Instant now,
                    const std::function<void(const char *, const std::function<void()> &)> &part);
     void sync_peers(strategy::Instant now);
-    void detect_failures(const dp::Stats &stats, strategy::Instant now);
+    void detect_failures(const std::vector<dp::PeerCounters> &peers, strategy::Instant now);
     peers::Heartbeat local_heartbeat();
     void ensure_strategy();
     void note(const std::string &input, Transition t, const std::string &error = "");

@@ -12,6 +12,7 @@ class RealDataplane final : public DataplaneControl {
 
     dp::Status status() const override { return dp_->status(); }
     dp::Stats stats() const override { return dp_->stats(); }
+    std::vector<dp::PeerCounters> peer_counters() const override { return dp_->peer_counters(); }
     std::vector<std::pair<uint32_t, std::string>> functions() const override {
         return dp_->functions();
     }

@@ -56,6 +56,8 @@ class DataplaneControl {
     virtual ~DataplaneControl() = default;
     virtual dp::Status status() const = 0;
     virtual dp::Stats stats() const = 0;
+    // What stats() reports in `peers`, read alone (the failure detector reads it often).
+    virtual std::vector<dp::PeerCounters> peer_counters() const { return stats().peers; }
     virtual std::vector<std::pair<uint32_t, std::string>> functions() const = 0;
     virtual void remove_function(const std::string &name) = 0;
     virtual std::optional<dp::InstalledPolicy> policy(const std::string &function) const = 0;

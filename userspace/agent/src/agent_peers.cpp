@@ -15,7 +15,7 @@ namespace dfaas::agent {
 void Agent::peer_tick(
     strategy::Instant now,
     const std::function<void(const char *, const std::function<void()> &)> &part) {
-    part("failure detection", [&] { detect_failures(*last_stats_, now); });
+    part("failure detection", [&] { detect_failures(last_stats_->peers, now); });
     part("peer sync", [&] { sync_peers(now); });
     part("peer capacity", [&] { peers_over_capacity_ = peers_->over_capacity(now); });
     part("peer admission", [&] {

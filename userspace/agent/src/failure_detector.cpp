@@ -2,32 +2,37 @@
 
 namespace dfaas::agent {
 
-FailureDetector::FailureDetector(uint64_t min_unanswered, uint32_t min_silent_ticks)
-    : min_unanswered_(min_unanswered), min_silent_ticks_(min_silent_ticks) {}
+FailureDetector::FailureDetector(uint64_t min_unanswered, Clock::duration max_silence)
+    : min_unanswered_(min_unanswered), max_silence_(max_silence) {}
 
-std::vector<Ipv4> FailureDetector::update(const std::map<Ipv4, PeerSignal> &readings) {
+std::vector<Ipv4> FailureDetector::update(const std::map<Ipv4, PeerSignal> &readings,
+                                          Clock::time_point now) {
     std::vector<Ipv4> newly;
-    for (const auto &[peer, now] : readings) {
+    for (const auto &[peer, reading] : readings) {
         auto [it, fresh] = peers_.try_emplace(peer);
         State &s = it->second;
-        if (fresh || now.syns_forwarded < s.last.syns_forwarded || now.answers < s.last.answers) {
-            s = State{now};  // first reading, or the counters were reset (peer slot reused)
+        if (fresh || reading.syns_forwarded < s.last.syns_forwarded ||
+            reading.answers < s.last.answers) {
+            s = State{reading};  // first reading, or the counters were reset (peer slot reused)
             continue;
         }
-        uint64_t syns = now.syns_forwarded - s.last.syns_forwarded;
-        uint64_t answers = now.answers - s.last.answers;
-        s.last = now;
+        const uint64_t syns = reading.syns_forwarded - s.last.syns_forwarded;
+        const uint64_t answers = reading.answers - s.last.answers;
+        s.last = reading;
         if (answers > 0) {
-            s.unanswered = 0;
-            s.silent_ticks = 0;
+            // The peer is alive. What this interval sent beyond its answers is still owed; more
+            // answers than SYNs (a SYN-ACK retransmitted, a RST for an older connection) settle
+            // everything.
+            s.unanswered = syns > answers ? syns - answers : 0;
+            s.owed_since = now;
             s.reported = false;
             continue;
         }
         if (syns == 0 && s.unanswered == 0) continue;  // idle: nothing to judge
+        if (s.unanswered == 0) s.owed_since = now;
         s.unanswered += syns;
-        s.silent_ticks += 1;
         if (!s.reported &&
-            (s.unanswered >= min_unanswered_ || s.silent_ticks >= min_silent_ticks_)) {
+            (s.unanswered >= min_unanswered_ || now - s.owed_since >= max_silence_)) {
             s.reported = true;
             newly.push_back(peer);
         }

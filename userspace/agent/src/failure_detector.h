@@ -1,8 +1,9 @@
 // Fast failure detection from the data plane's per-peer counters: a peer whose forwarded SYNs go
-// unanswered (no SYN-ACK, no RST) is unreachable now, not one TTL later. Pure: the control tick
-// feeds it the counters once per tick.
+// unanswered (no SYN-ACK, no RST) is unreachable now, not one TTL later. Pure: the agent feeds
+// it the cumulative counters several times per control tick, with the time of each reading.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <vector>
@@ -18,25 +19,31 @@ struct PeerSignal {
 
 class FailureDetector {
   public:
-    // A peer is declared unreachable when, since its last answer, at least `min_unanswered`
-    // forwarded SYNs got none, or some got none for `min_silent_ticks` ticks in a row. SYN-ACKs
-    // come back in milliseconds, so one control tick without any answer is already a strong sign.
-    explicit FailureDetector(uint64_t min_unanswered = 3, uint32_t min_silent_ticks = 2);
+    using Clock = std::chrono::steady_clock;
 
-    // One control tick's readings; returns the peers that just became unreachable.
-    std::vector<Ipv4> update(const std::map<Ipv4, PeerSignal> &readings);
+    // A peer is declared unreachable at a reading without any answer when at least
+    // `min_unanswered` forwarded SYNs are owed an answer, or one has been owed for `max_silence`.
+    // SYN-ACKs come back in milliseconds, so a second of silence is already a strong sign.
+    explicit FailureDetector(uint64_t min_unanswered = 3,
+                             Clock::duration max_silence = std::chrono::seconds(1));
+
+    // One reading of every peer's counters; returns the peers that just became unreachable.
+    std::vector<Ipv4> update(const std::map<Ipv4, PeerSignal> &readings, Clock::time_point now);
     // The peer answered (or was removed): start counting afresh.
     void reset(Ipv4 peer);
 
   private:
     struct State {
         PeerSignal last;
-        uint64_t unanswered = 0;  // SYNs forwarded since the last answer
-        uint32_t silent_ticks = 0;
+        // SYNs owed an answer. A reading with answers keeps the SYNs it holds beyond them: the
+        // answers went to the oldest SYNs, so those sent after the peer died (in the same
+        // interval as its last answers) are not forgotten.
+        uint64_t unanswered = 0;
+        Clock::time_point owed_since{};  // the reading that first saw SYNs owed
         bool reported = false;
     };
     uint64_t min_unanswered_;
-    uint32_t min_silent_ticks_;
+    Clock::duration max_silence_;
     std::map<Ipv4, State> peers_;
 };
 

@@ -78,6 +78,15 @@ Stats Dataplane::stats() const {
             percpu_sum<uint64_t>(maps_->reasons, r, [](uint64_t &t, const uint64_t &c) { t += c; });
         st.reasons.emplace_back(names[r], v);
     }
+    st.peers = peer_counters();
+    return st;
+}
+
+std::vector<PeerCounters> Dataplane::peer_counters() const {
+    std::map<uint32_t, Ipv4> addr_of;  // by slot, as stats() has always listed them
+    for (const auto &p : peers())
+        addr_of[p.index] = p.addr;
+    std::vector<PeerCounters> out;
     for (const auto &[idx, addr] : addr_of) {
         auto v = percpu_sum<dfaas_peer_stats>(maps_->peer_stats, idx,
                                               [](dfaas_peer_stats &t, const dfaas_peer_stats &c) {
@@ -86,10 +95,10 @@ Stats Dataplane::stats() const {
                                                   t.rst_returned += c.rst_returned;
                                                   t.fwd_in_conns += c.fwd_in_conns;
                                               });
-        st.peers.push_back(PeerCounters{addr, idx, v.syn_forwarded, v.synack_returned,
-                                        v.rst_returned, v.fwd_in_conns});
+        out.push_back(PeerCounters{addr, idx, v.syn_forwarded, v.synack_returned, v.rst_returned,
+                                   v.fwd_in_conns});
     }
-    return st;
+    return out;
 }
 
 std::vector<CtEntry> Dataplane::conntrack(size_t limit) const {

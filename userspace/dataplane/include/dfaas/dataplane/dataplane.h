@@ -72,6 +72,9 @@ class Dataplane {
     void clear_policy(const std::string &function);
 
     Stats stats() const;
+    // The per-peer counters alone (what stats() reports in `peers`): a few map reads, cheap
+    // enough for the failure detector's several readings per control tick.
+    std::vector<PeerCounters> peer_counters() const;
     std::vector<CtEntry> conntrack(size_t limit = SIZE_MAX) const;
     // Deletes expired connections (timeouts by TCP state, from the settings).
     GcResult collect_garbage();
