@@ -4,8 +4,12 @@
 // root, no network, no thread: the tests call the period step and the control tick themselves.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <set>
@@ -17,6 +21,30 @@
 #include "dfaas/abi.h"
 
 namespace dfaas::agent::testing {
+
+// A state-file path of the running test's own (its name and the process id), removed first: tests
+// in parallel processes never share one.
+inline std::string test_state_file(const std::string &suite) {
+    std::string path = ::testing::TempDir() + suite + "_" + std::to_string(::getpid()) + "_" +
+                       ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".json";
+    std::remove(path.c_str());
+    return path;
+}
+
+// What the loop tests start from: a fake interface, the Static strategy every second, a control
+// tick of 500 ms, and a cluster key the fake peer link never reads.
+inline Config loop_test_config(Ipv4 node, const std::string &state_file) {
+    using namespace std::chrono_literals;
+    Config cfg;
+    cfg.node.ip = node;
+    cfg.node.state_file = state_file;
+    cfg.dataplane.interface = "fake0";
+    cfg.strategy.name = StrategyKind::StaticWeights;
+    cfg.strategy.period = 1s;
+    cfg.peers.control_tick = 500ms;
+    cfg.peers.cluster_key_file = "unused-by-the-fake-peer-link";
+    return cfg;
+}
 
 class FakeClock final : public AgentClock {
   public:

@@ -17,6 +17,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakePeerNetwork;
 using testing::FakeWorld;
+using testing::loop_test_config;
+using testing::test_state_file;
 
 const Ipv4 kNode = *Ipv4::parse("10.0.0.1");
 const Ipv4 kPeer = *Ipv4::parse("10.0.0.2");
@@ -42,17 +44,8 @@ Ipv4 peer_address(size_t i) {
 class AgentLoopTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        state_file_ = ::testing::TempDir() + "agent_loop_test_state_" + std::to_string(::getpid()) +
-                      "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                      ".json";
-        std::remove(state_file_.c_str());
-        cfg_.node.ip = kNode;
-        cfg_.node.state_file = state_file_;
-        cfg_.dataplane.interface = "fake0";
-        cfg_.strategy.name = StrategyKind::StaticWeights;
-        cfg_.strategy.period = 1s;
-        cfg_.peers.control_tick = 500ms;
-        cfg_.peers.cluster_key_file = "unused-by-the-fake-peer-link";
+        state_file_ = test_state_file("agent_loop_test_state");
+        cfg_ = loop_test_config(kNode, state_file_);
         world_.openfaas->functions = functions({"figlet", "hello"});
     }
     void TearDown() override {

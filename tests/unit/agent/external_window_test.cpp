@@ -234,20 +234,13 @@ TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
     using namespace std::chrono_literals;
     RecordingModel model;
     ASSERT_GT(model.port(), 0);
-    const std::string state_file =
-        ::testing::TempDir() + "external_window_test_state_" + std::to_string(::getpid()) + ".json";
-    std::remove(state_file.c_str());
-    Config cfg;
-    cfg.node.ip = ip("10.0.0.1");
-    cfg.node.state_file = state_file;
-    cfg.dataplane.interface = "fake0";
+    const std::string state_file = testing::test_state_file("external_window_test_state");
+    Config cfg = testing::loop_test_config(ip("10.0.0.1"), state_file);
     cfg.strategy.name = StrategyKind::External;
     cfg.strategy.period = 10s;
     cfg.strategy.external.url =
         *HttpUrl::parse("http://127.0.0.1:" + std::to_string(model.port()) + "/action");
     cfg.strategy.external.timeout = 2s;
-    cfg.peers.control_tick = 500ms;
-    cfg.peers.cluster_key_file = "unused-by-the-fake-peer-link";
     testing::FakeWorld world;
     FunctionInfo f;
     f.name = "f";

@@ -25,6 +25,8 @@ namespace {
 using namespace std::chrono_literals;
 using testing::FakePeerNetwork;
 using testing::FakeWorld;
+using testing::loop_test_config;
+using testing::test_state_file;
 
 const Ipv4 kNode = *Ipv4::parse("10.0.0.1");
 const Ipv4 kPeerB = *Ipv4::parse("10.0.0.2");
@@ -64,18 +66,9 @@ class LogCapture {
 class RemoteFunctionsTest : public ::testing::Test {
   protected:
     void SetUp() override {
-        state_file_ = ::testing::TempDir() + "remote_functions_test_" + std::to_string(::getpid()) +
-                      "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
-                      ".json";
-        std::remove(state_file_.c_str());
-        cfg_.node.ip = kNode;
-        cfg_.node.state_file = state_file_;
-        cfg_.dataplane.interface = "fake0";
+        state_file_ = test_state_file("remote_functions_test");
+        cfg_ = loop_test_config(kNode, state_file_);
         cfg_.dataplane.function_ports = {31000, 31999};
-        cfg_.strategy.name = StrategyKind::StaticWeights;
-        cfg_.strategy.period = 1s;
-        cfg_.peers.control_tick = 500ms;
-        cfg_.peers.cluster_key_file = "unused-by-the-fake-peer-link";
         world_.openfaas->functions = {function("figlet", 31001), function("hello", 31002)};
     }
     void TearDown() override {
