@@ -110,6 +110,11 @@ test_slowloris() {
   local fast
   fast=$(node_api a /metrics | awk '/^dfaas_http_fast_lane_total\{listener="api"\}/ {print $2}')
   log "whole requests served in the API's fast lane during the slow-loris: ${fast:-?}"
+  local lane
+  lane=$(node_api a /metrics | grep -E '^dfaas_http_fast_lane_(refused_total|places)\{listener="api"' || true)
+  log "fast lane on the API listener: $(tr '\n' ' ' <<<"$lane")"
+  check "the fast lane's refusals (by cause) and places (by use) are exported" \
+    bash -c "[ \$(grep -c . <<<'$lane') -eq 4 ]"
 }
 
 test_three_hundred_functions() {

@@ -560,6 +560,167 @@ TEST(GuardedServer, FastLaneHasABoundedNumberOfPlaces) {
     ::close(held);
 }
 
+// A slow-loris that reconnects all the time always has heads arriving over the budget. In CI
+// (e2e.probes) 3 of 14 whole GETs from the attacker's own address got 503 because those heads
+// held all 16 fast-lane places while they waited. Now heads still arriving hold at most 12 (the
+// waiting places); a GET that is whole when the server first looks at it takes any free place.
+TEST(GuardedServer, FastLaneKeepsPlacesForWholeRequestsWhileSlowHeadsReconnect) {
+    GuardSettings settings = small_listener();
+    settings.max_connections_per_source = 1;
+    const size_t waiting_places = peers::fast_lane_waiting_places(settings);
+    ASSERT_EQ(settings.fast_lane_connections, 16u);
+    ASSERT_EQ(waiting_places, 12u) << "a quarter of the places is kept for whole requests";
+    LiveGuard live(settings);
+    const char *attacker = "127.0.0.2";
+    const int budget = connect_from(attacker, "127.0.0.1", live.port);  // the source's one place
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 1; }));
+
+    // 24 slow heads over the budget, a byte every 10 ms (growing faster than the 20 ms stall, so
+    // each holds its place until the 100 ms wait ends), each reconnecting as soon as it is let go.
+    const std::string slow_head =
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: " + std::string(500, 'a');
+    std::atomic<bool> stop{false};
+    std::atomic<uint64_t> most_waiting{0};
+    std::vector<std::thread> loris;
+    for (int i = 0; i < 24; ++i)
+        loris.emplace_back([&] {
+            while (!stop) {
+                const int fd = connect_from(attacker, "127.0.0.1", live.port);
+                for (size_t at = 0; !stop && at < slow_head.size(); ++at) {
+                    if (::send(fd, slow_head.data() + at, 1, MSG_NOSIGNAL) != 1) break;
+                    uint64_t waiting = live.server.snapshot().fast_lane_waiting;
+                    uint64_t most = most_waiting.load();
+                    while (waiting > most && !most_waiting.compare_exchange_weak(most, waiting)) {
+                    }
+                    pollfd p{fd, POLLIN, 0};
+                    if (::poll(&p, 1, 10) > 0) break;  // its 503, or the server closed
+                }
+                ::close(fd);
+            }
+        });
+    // In full force: every waiting place held, and more slow heads than waiting places (503s).
+    const bool filled = eventually(
+        [&] {
+            const auto now = live.server.snapshot();
+            return now.fast_lane_waiting == waiting_places && now.fast_lane_no_waiting_place > 0;
+        },
+        1000ms);
+
+    // 20 whole GETs from the attacker's address, one after the other: each answered 200. "After
+    // the other": the server has let go of the previous one (on a loaded machine its worker may
+    // still be closing it when the client already has its reply).
+    int answered = 0;
+    Clock::duration slowest{};
+    for (int i = 0; filled && i < 20; ++i) {
+        EXPECT_TRUE(eventually([&] { return live.server.snapshot().fast_lane_serving == 0; }));
+        const auto start = Clock::now();
+        const std::string reply =
+            http_exchange(live.port, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n", attacker);
+        slowest = std::max(slowest, Clock::now() - start);
+        answered += status_of(reply) == 200;
+        EXPECT_EQ(status_of(reply), 200) << "whole GET " << i << ": " << reply;
+    }
+    const auto seen = live.server.snapshot();
+    stop = true;
+    for (auto &thread : loris)
+        thread.join();
+    ::close(budget);
+    ASSERT_TRUE(filled) << "the slow heads never held all " << waiting_places
+                        << " waiting places with more waiting to get one ("
+                        << seen.fast_lane_waiting << " held, " << seen.fast_lane_no_waiting_place
+                        << " refused)";
+    EXPECT_EQ(answered, 20);
+    // Well inside a probe's 1 s (a loaded CI machine may deschedule the client for a while).
+    EXPECT_LT(slowest, 500ms)
+        << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count();
+    EXPECT_LE(most_waiting.load(), waiting_places) << "heads arriving never hold the reserve";
+    EXPECT_EQ(seen.fast_lane_no_place, 0u);
+    EXPECT_EQ(seen.fast_lane_served, 20u) << "only the whole GETs were served";
+}
+
+// While the waiting places are all held: a head not yet whole is refused at once (it would have
+// to wait), and a connection with no byte yet may wait the stall for its first bytes without a
+// place -- two at a time -- and is served if they are a whole GET.
+TEST(GuardedServer, FastLaneWaitsForFirstBytesTwoAtATimeWhenTheWaitingPlacesAreHeld) {
+    GuardSettings settings = small_listener();
+    settings.max_connections_per_source = 1;
+    settings.fast_lane_connections = 8;
+    settings.fast_lane_wait = 5s;  // the slow heads hold their places for the whole test
+    settings.fast_lane_stall = 200ms;
+    ASSERT_EQ(peers::fast_lane_waiting_places(settings), 6u);
+    LiveGuard live(settings);
+    const char *source = "127.0.0.2";
+    const int budget = connect_from(source, "127.0.0.1", live.port);
+    ASSERT_TRUE(eventually([&] { return live.server.snapshot().connections == 1; }));
+    std::vector<int> slow;
+    for (int i = 0; i < 6; ++i) {
+        slow.push_back(connect_from(source, "127.0.0.1", live.port));
+        send_text(slow.back(), "GET /healthz HTTP/1.1\r\n");
+    }
+    std::atomic<bool> stop{false};
+    std::thread trickle([&] {  // a byte every 20 ms each: never a stall
+        while (!stop) {
+            for (int fd : slow)
+                send_text(fd, "a");
+            std::this_thread::sleep_for(20ms);
+        }
+    });
+    const bool held =
+        eventually([&] { return live.server.snapshot().fast_lane_waiting == 6; }, 1000ms);
+    auto finish = [&] {
+        stop = true;
+        trickle.join();
+        for (int fd : slow)
+            ::close(fd);
+        ::close(budget);
+    };
+    if (!held) finish();
+    ASSERT_TRUE(held) << live.server.snapshot().fast_lane_waiting;
+
+    {  // A partial head: 503 at once, not after the 200 ms stall.
+        const auto start = Clock::now();
+        const std::string reply =
+            http_exchange(live.port, "GET /healthz HTTP/1.1\r\nX-Slow: ", source, 1000ms);
+        EXPECT_EQ(status_of(reply), 503) << reply;
+        EXPECT_LT(Clock::now() - start, 150ms);
+    }
+    // Three connections that send nothing for 100 ms: two wait for their first bytes, the third
+    // is refused at once.
+    std::vector<int> quiet;
+    for (int i = 0; i < 3; ++i)
+        quiet.push_back(connect_from(source, "127.0.0.1", live.port));
+    std::this_thread::sleep_for(100ms);
+    int refused_early = 0, served = 0;
+    for (int fd : quiet) {
+        if (status_of(read_reply(fd, 1ms)) == 503) {
+            ++refused_early;
+            continue;
+        }
+        send_text(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+        served += status_of(read_reply(fd, 1000ms)) == 200;
+    }
+    for (int fd : quiet)
+        ::close(fd);
+    EXPECT_EQ(refused_early, 1);
+    EXPECT_EQ(served, 2);
+    {  // One that never sends: 503 once the stall has passed.
+        const auto start = Clock::now();
+        const int fd = connect_from(source, "127.0.0.1", live.port);
+        const std::string reply = read_reply(fd, 2000ms);
+        const auto took = Clock::now() - start;
+        EXPECT_EQ(status_of(reply), 503) << reply;
+        EXPECT_GE(took, 190ms);
+        EXPECT_LT(took, 1000ms);
+        ::close(fd);
+    }
+    const auto seen = live.server.snapshot();
+    EXPECT_EQ(seen.fast_lane_no_waiting_place, 3u);
+    EXPECT_EQ(seen.fast_lane_no_place, 0u);
+    EXPECT_EQ(seen.fast_lane_served, 2u);
+    EXPECT_EQ(seen.fast_lane_waiting, 6u) << "the slow heads kept their places";
+    finish();
+}
+
 // /readyz answers from the readiness board, not from view(): a control tick or period step that
 // holds the agent's state lock (300 functions through the data plane) never delays a probe.
 // Before, /readyz waited for the lock: a probe with a 1 s timeout missed answers in the lab.

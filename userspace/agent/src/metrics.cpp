@@ -366,6 +366,22 @@ std::string render_http_metrics(const std::vector<peers::HttpListenerSnapshot> &
                   "HTTP connections over the limits served anyway because their whole GET/HEAD "
                   "request head was already there (the fast lane; a slow-loris never gets it).",
                   {{"listener", l.listener}}, double(l.fast_lane_served));
+        const std::string lane_refused =
+            "HTTP connections over the limits refused the fast lane: no_waiting_place (head not "
+            "whole yet, every waiting place held by heads still arriving) or no_place (whole "
+            "head, every place held).";
+        f.counter("dfaas_http_fast_lane_refused_total", lane_refused,
+                  {{"listener", l.listener}, {"cause", "no_waiting_place"}},
+                  double(l.fast_lane_no_waiting_place));
+        f.counter("dfaas_http_fast_lane_refused_total", lane_refused,
+                  {{"listener", l.listener}, {"cause", "no_place"}}, double(l.fast_lane_no_place));
+        const std::string lane_places =
+            "Fast-lane places held now: by heads still arriving (waiting) or requests being "
+            "served (serving).";
+        f.gauge("dfaas_http_fast_lane_places", lane_places,
+                {{"listener", l.listener}, {"use", "waiting"}}, double(l.fast_lane_waiting));
+        f.gauge("dfaas_http_fast_lane_places", lane_places,
+                {{"listener", l.listener}, {"use", "serving"}}, double(l.fast_lane_serving));
         f.counter("dfaas_http_read_bytes_total", "Bytes read from HTTP clients, by listener.",
                   {{"listener", l.listener}}, double(l.bytes_read));
     }

@@ -21,6 +21,10 @@ struct GuardedServer::Counters {
     std::atomic<uint64_t> open{0};
     std::atomic<uint64_t> accepted{0};
     std::atomic<uint64_t> fast_lane{0};
+    std::atomic<uint64_t> fast_lane_no_waiting_place{0};
+    std::atomic<uint64_t> fast_lane_no_place{0};
+    std::atomic<uint64_t> fast_lane_waiting{0};
+    std::atomic<uint64_t> fast_lane_serving{0};
     std::atomic<uint64_t> bytes_read{0};
 };
 
@@ -37,6 +41,18 @@ constexpr size_t kMaxDetail = 200;
 // sent, so that the close is a FIN after the reply and not a reset that could discard it.
 constexpr size_t kMaxDrainBytes = 64 * 1024;
 constexpr milliseconds kMaxDrainTime{200};
+// The fast lane keeps this share of its places (1/4, at least one) for requests whose whole head
+// is there when first looked at.
+constexpr size_t kFastLaneReservedShare = 4;
+// Over the budget with nothing received yet: a client sends its request right after connect, so
+// it is usually just behind the accept. Any such connection first waits this long for its first
+// bytes, holding only its worker (a flood of empty connections costs one worker per 2 ms each).
+constexpr milliseconds kFirstBytesWait{2};
+// Still nothing after that while every waiting place is held (the client was descheduled, say):
+// this many connections at a time may wait the rest of fast_lane_stall for their first bytes
+// without holding a place. They run on the pool's spare workers (max_connections +
+// fast_lane_connections + 4), leaving two for refusals.
+constexpr size_t kFastLaneArrivingAtOnce = 2;
 
 // Set by the pre-routing refusal, read by the connection loop of the same worker thread: the
 // unread body must not be parsed as the next request.
@@ -113,38 +129,53 @@ bool wait_for(int sock, short events, Clock::time_point limit,
     }
 }
 
-// Over the budget, a connection gets a fast-lane place only if it already holds a whole GET or
-// HEAD request head: peeks (reads nothing, so httplib parses it afterwards) until the head ends
-// ("\r\n\r\n"), `fast_lane_wait` passes, a partial head stops growing for `fast_lane_stall`
-// (a slow-loris sends a byte at a time: it is let go after the stall, not the wait), the bytes
-// are not a GET/HEAD, or max_header_bytes hold no end of head.
-bool whole_bodiless_head_arrives(int sock, const GuardSettings &settings,
-                                 const std::atomic<::socket_t> &listener) {
+enum class HeadState : uint8_t {
+    Whole,        // a whole GET/HEAD request head ("\r\n\r\n" received)
+    Partial,      // the start of one, still arriving
+    Nothing,      // no byte yet
+    NotEligible,  // closed, an error, another method, or max_header_bytes hold no end of head
+};
+
+// One look at what the client sent, without reading it (httplib parses it afterwards) or waiting.
+HeadState look_at_head(int sock, std::vector<char> &head, size_t &bytes) {
     static constexpr std::string_view kGet = "GET ", kHead = "HEAD ";
+    bytes = 0;
+    const ssize_t n = ::recv(sock, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0) return HeadState::NotEligible;  // the client closed
+    if (n < 0)
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? HeadState::Nothing
+                                                                         : HeadState::NotEligible;
+    bytes = static_cast<size_t>(n);
+    const std::string_view text(head.data(), bytes);
+    const auto starts = [&](std::string_view method) {
+        const size_t k = std::min(text.size(), method.size());
+        return text.substr(0, k) == method.substr(0, k);
+    };
+    if (!starts(kGet) && !starts(kHead)) return HeadState::NotEligible;
+    // Four bytes at least: the method matched in full.
+    if (text.find("\r\n\r\n") != std::string_view::npos) return HeadState::Whole;
+    if (text.size() >= head.size()) return HeadState::NotEligible;
+    return HeadState::Partial;
+}
+
+// A head still arriving on a waiting place: looks again until it is whole, `fast_lane_wait`
+// passes, a partial head stops growing for `fast_lane_stall` (a slow-loris sends a byte at a
+// time: it is let go after the stall, not the wait) or it is not eligible.
+bool whole_bodiless_head_arrives(int sock, const GuardSettings &settings, std::vector<char> &head,
+                                 const std::atomic<::socket_t> &listener) {
     const auto start = Clock::now();
     const auto limit = start + settings.fast_lane_wait;
-    std::vector<char> head(std::max<size_t>(settings.max_header_bytes, kHead.size()));
     size_t seen = 0;
     auto grew_at = start;
     while (true) {
-        const ssize_t n = ::recv(sock, head.data(), head.size(), MSG_PEEK | MSG_DONTWAIT);
-        if (n == 0) return false;  // the client closed
-        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) return false;
+        size_t bytes = 0;
+        const HeadState state = look_at_head(sock, head, bytes);
+        if (state == HeadState::Whole) return true;
+        if (state == HeadState::NotEligible) return false;
         const auto now = Clock::now();
-        if (n > 0) {
-            const std::string_view text(head.data(), static_cast<size_t>(n));
-            const auto starts = [&](std::string_view method) {
-                const size_t k = std::min(text.size(), method.size());
-                return text.substr(0, k) == method.substr(0, k);
-            };
-            if (!starts(kGet) && !starts(kHead)) return false;
-            // Four bytes at least: the method matched in full.
-            if (text.find("\r\n\r\n") != std::string_view::npos) return true;
-            if (text.size() >= head.size()) return false;
-            if (text.size() > seen) {
-                seen = text.size();
-                grew_at = now;
-            }
+        if (bytes > seen) {
+            seen = bytes;
+            grew_at = now;
         }
         if (now >= limit) return false;
         if (seen > 0 && now - grew_at >= settings.fast_lane_stall) return false;
@@ -364,6 +395,11 @@ std::vector<HttpListenerSnapshot> http_listener_snapshots() {
         found->connections += counters->open.load(std::memory_order_relaxed);
         found->accepted_connections += counters->accepted.load(std::memory_order_relaxed);
         found->fast_lane_served += counters->fast_lane.load(std::memory_order_relaxed);
+        found->fast_lane_no_waiting_place +=
+            counters->fast_lane_no_waiting_place.load(std::memory_order_relaxed);
+        found->fast_lane_no_place += counters->fast_lane_no_place.load(std::memory_order_relaxed);
+        found->fast_lane_waiting += counters->fast_lane_waiting.load(std::memory_order_relaxed);
+        found->fast_lane_serving += counters->fast_lane_serving.load(std::memory_order_relaxed);
         found->bytes_read += counters->bytes_read.load(std::memory_order_relaxed);
     }
     return out;
@@ -384,6 +420,7 @@ GuardedServer::GuardedServer(GuardSettings settings)
         std::min(settings_.request_deadline, settings_.fast_lane_deadline);
     fast_lane_settings_.read_timeout =
         std::min(settings_.read_timeout, settings_.fast_lane_deadline);
+    fast_lane_waiting_places_ = fast_lane_waiting_places(settings_);
     // One worker per admitted connection and per fast-lane place, plus spares that refuse the
     // surplus at once: a full listener answers 503 instead of leaving connections queued behind
     // slow ones.
@@ -455,6 +492,11 @@ HttpListenerSnapshot GuardedServer::snapshot() const {
     s.connections = counters_->open.load(std::memory_order_relaxed);
     s.accepted_connections = counters_->accepted.load(std::memory_order_relaxed);
     s.fast_lane_served = counters_->fast_lane.load(std::memory_order_relaxed);
+    s.fast_lane_no_waiting_place =
+        counters_->fast_lane_no_waiting_place.load(std::memory_order_relaxed);
+    s.fast_lane_no_place = counters_->fast_lane_no_place.load(std::memory_order_relaxed);
+    s.fast_lane_waiting = counters_->fast_lane_waiting.load(std::memory_order_relaxed);
+    s.fast_lane_serving = counters_->fast_lane_serving.load(std::memory_order_relaxed);
     s.bytes_read = counters_->bytes_read.load(std::memory_order_relaxed);
     return s;
 }
@@ -477,14 +519,91 @@ std::optional<HttpRefusal> GuardedServer::admit(const std::string &source) {
     return std::nullopt;
 }
 
+size_t fast_lane_waiting_places(const GuardSettings &settings) {
+    const size_t places = settings.fast_lane_connections;
+    if (places == 0) return 0;
+    return places - std::max<size_t>(1, places / kFastLaneReservedShare);
+}
+
+void GuardedServer::publish_fast_lane_locked() {
+    counters_->fast_lane_waiting.store(fast_lane_waiting_, std::memory_order_relaxed);
+    counters_->fast_lane_serving.store(fast_lane_held_ - fast_lane_waiting_,
+                                       std::memory_order_relaxed);
+}
+
+bool GuardedServer::claim_fast_lane_place(PlaceUse use) {
+    std::lock_guard lock(fast_lane_mutex_);
+    if (fast_lane_held_ >= settings_.fast_lane_connections) return false;
+    if (use == PlaceUse::Waiting) {
+        if (fast_lane_waiting_ >= fast_lane_waiting_places_) return false;
+        ++fast_lane_waiting_;
+    }
+    ++fast_lane_held_;
+    publish_fast_lane_locked();
+    return true;
+}
+
+void GuardedServer::end_waiting(bool keep_place) {
+    std::lock_guard lock(fast_lane_mutex_);
+    --fast_lane_waiting_;
+    if (!keep_place) --fast_lane_held_;
+    publish_fast_lane_locked();
+}
+
+void GuardedServer::release_fast_lane() {
+    std::lock_guard lock(fast_lane_mutex_);
+    --fast_lane_held_;
+    publish_fast_lane_locked();
+}
+
+bool GuardedServer::claim_arrival() {
+    std::lock_guard lock(fast_lane_mutex_);
+    if (fast_lane_arriving_ >= kFastLaneArrivingAtOnce) return false;
+    ++fast_lane_arriving_;
+    return true;
+}
+
+void GuardedServer::release_arrival() {
+    std::lock_guard lock(fast_lane_mutex_);
+    --fast_lane_arriving_;
+}
+
+// Over the budget, a connection gets a fast-lane place only for a whole GET or HEAD head. One
+// already whole takes any free place at once. One still arriving (or not begun) waits for the rest
+// on a waiting place -- there are fewer of these than places, so heads that never complete (a
+// slow-loris reconnecting all the time) cannot hold the places whole requests need.
 bool GuardedServer::take_fast_lane(socket_t sock) {
-    size_t open = fast_lane_open_.load();
-    do {
-        if (open >= settings_.fast_lane_connections) return false;
-    } while (!fast_lane_open_.compare_exchange_weak(open, open + 1));
-    if (whole_bodiless_head_arrives(sock, settings_, svr_sock_)) return true;
-    fast_lane_open_.fetch_sub(1);
-    return false;
+    if (settings_.fast_lane_connections == 0) return false;
+    // Bounded by max_header_bytes: a head that fills it without ending is not eligible.
+    std::vector<char> head(std::max<size_t>(settings_.max_header_bytes, 5));
+    size_t bytes = 0;
+    const auto first_look_at = Clock::now();
+    HeadState first = look_at_head(sock, head, bytes);
+    if (first == HeadState::Nothing &&
+        wait_for(sock, POLLIN, first_look_at + kFirstBytesWait, svr_sock_))
+        first = look_at_head(sock, head, bytes);
+    if (first == HeadState::NotEligible) return false;
+    auto no_place = [&](std::atomic<uint64_t> &counter) {
+        counter.fetch_add(1, std::memory_order_relaxed);
+        return false;
+    };
+    if (first == HeadState::Whole)
+        return claim_fast_lane_place(PlaceUse::Serving) || no_place(counters_->fast_lane_no_place);
+    if (claim_fast_lane_place(PlaceUse::Waiting)) {
+        const bool whole = whole_bodiless_head_arrives(sock, settings_, head, svr_sock_);
+        end_waiting(whole);  // a whole head keeps its place to be served on
+        return whole;
+    }
+    if (first == HeadState::Partial) return no_place(counters_->fast_lane_no_waiting_place);
+    // Nothing received yet and every waiting place held: wait out the stall for the first bytes
+    // without a place; only a head that is then whole may take one.
+    if (!claim_arrival()) return no_place(counters_->fast_lane_no_waiting_place);
+    const bool whole =
+        wait_for(sock, POLLIN, first_look_at + settings_.fast_lane_stall, svr_sock_) &&
+        look_at_head(sock, head, bytes) == HeadState::Whole;
+    release_arrival();
+    if (!whole) return no_place(counters_->fast_lane_no_waiting_place);
+    return claim_fast_lane_place(PlaceUse::Serving) || no_place(counters_->fast_lane_no_place);
 }
 
 void GuardedServer::release(const std::string &source) {
@@ -530,7 +649,7 @@ bool GuardedServer::process_and_close_socket(socket_t sock) {
         }
         ::shutdown(sock, SHUT_WR);
         drain(sock);
-        fast_lane_open_.fetch_sub(1);
+        release_fast_lane();
     } else {
         counters_->refused[static_cast<size_t>(*refusal)].fetch_add(1, std::memory_order_relaxed);
         // Refused before reading anything: no drain, the worker is free at once.

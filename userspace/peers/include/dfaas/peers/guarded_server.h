@@ -10,7 +10,10 @@
 //                     (one request, short deadlines, then closed). A slow-loris holding the
 //                     budget, even from the same address as a scraper or a probe (everything on
 //                     127.0.0.1), thus never starves clients that send whole requests, and the
-//                     slow one gets its 503 after at most fast_lane_stall.
+//                     slow one gets its 503 after at most fast_lane_stall. Heads still arriving
+//                     may hold only fast_lane_waiting_places() of the places: the rest are kept
+//                     for requests already whole when first looked at, so a slow-loris that
+//                     reconnects all the time cannot fill the fast lane with its own heads.
 //   while reading:    every read waits at most read_timeout; the request line, headers and body
 //                     must all arrive within request_deadline (a slow-loris is cut off) and may
 //                     not exceed max_header_bytes + max_body bytes.
@@ -76,6 +79,11 @@ struct GuardSettings {
     std::chrono::milliseconds fast_lane_deadline{1000};
 };
 
+// The fast-lane places that connections whose head is still arriving may hold: all but a quarter
+// (at least one) of fast_lane_connections. The reserved quarter only ever serves requests whose
+// whole head was there when first looked at; a slow-loris's heads never hold it.
+size_t fast_lane_waiting_places(const GuardSettings &settings);
+
 // Plain data for the exporter: one listener's counters.
 struct HttpListenerSnapshot {
     std::string listener;
@@ -83,6 +91,13 @@ struct HttpListenerSnapshot {
     uint64_t connections = 0;  // open now
     uint64_t accepted_connections = 0;
     uint64_t fast_lane_served = 0;  // connections over the budget served in the fast lane
+    // Over the budget and refused the fast lane (both also count under their 503's reason):
+    // the head was not whole yet and every waiting place was held by heads still arriving...
+    uint64_t fast_lane_no_waiting_place = 0;
+    // ...or the head was whole but every place was held.
+    uint64_t fast_lane_no_place = 0;
+    uint64_t fast_lane_waiting = 0;  // now: places held by heads still arriving
+    uint64_t fast_lane_serving = 0;  // now: places held by requests being served
     uint64_t bytes_read = 0;
 
     uint64_t refused_for(HttpRefusal reason) const { return refused[static_cast<size_t>(reason)]; }
@@ -131,8 +146,16 @@ class GuardedServer : public httplib::Server {
     // Takes a place for `source`, or says which limit refuses it (not counted here).
     std::optional<HttpRefusal> admit(const std::string &source);
     void release(const std::string &source);
-    // Over the budget: true when a fast-lane place is free and a whole GET/HEAD head arrives.
+    // Over the budget: true when a whole GET/HEAD head arrives and a fast-lane place is free for
+    // it; the place is then held until release_fast_lane().
     bool take_fast_lane(socket_t sock);
+    enum class PlaceUse : uint8_t { Serving, Waiting };
+    bool claim_fast_lane_place(PlaceUse use);
+    void end_waiting(bool keep_place);
+    void release_fast_lane();
+    void publish_fast_lane_locked();  // the gauges, under fast_lane_mutex_
+    bool claim_arrival();
+    void release_arrival();
 
     GuardSettings settings_;
     std::shared_ptr<Counters> counters_;
@@ -140,7 +163,11 @@ class GuardedServer : public httplib::Server {
     std::map<std::string, size_t> open_by_source_;
     size_t open_total_ = 0;
     GuardSettings fast_lane_settings_;  // settings_ with the fast lane's deadlines
-    std::atomic<size_t> fast_lane_open_{0};
+    size_t fast_lane_waiting_places_ = 0;
+    std::mutex fast_lane_mutex_;
+    size_t fast_lane_held_ = 0;      // places held, serving or waiting
+    size_t fast_lane_waiting_ = 0;   // of those, held by heads still arriving
+    size_t fast_lane_arriving_ = 0;  // connections waiting for their first bytes, holding no place
 };
 
 }  // namespace dfaas::peers
