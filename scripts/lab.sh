@@ -5,6 +5,9 @@
 #                     [--models DIR] [--scrape 5s] [--functions DIR]
 #   scripts/lab.sh status
 #   scripts/lab.sh exec NODE CMD...        (NODE: a, b, c, ... or client)
+#   scripts/lab.sh stop NODE               kills the node's agent and gateway (SIGKILL: a crash;
+#                                          its data plane keeps its last policies, Prometheus runs)
+#   scripts/lab.sh start NODE              starts them again as `up` did, waits until ready
 #   scripts/lab.sh down
 #
 # Each node runs dfaas-faas-sim as its OpenFaaS gateway (capacities of the reference's test
@@ -33,7 +36,7 @@ NODE_NAMES=(a b c d e f g h i j k l m n o p)
 TYPES=(light mid heavy)
 
 usage() {
-  sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 1
 }
 
@@ -116,6 +119,9 @@ DFAAS_STRATEGY_NMS_POWER_THRESHOLD=${thr[2]}"
     [[ -n $models ]] && NODE_AGENT_ENV[$name]+=" DFAAS_FORECASTER_MODELS_DIR=$models"
     dfaas_node_start "$name" $((i + 1)) "$functions/$type.yaml"
     echo "$name $((i + 1)) $type ${NODE_IP[$name]}" >>"$LAB_STATE"
+    # What `start` needs to bring the node's agent and gateway back in another process.
+    printf '%s\n' "${NODE_AGENT_ENV[$name]}" >"$E2E_RUN/$name/agent.env"
+    printf '%s\n' "$functions/$type.yaml" >"$E2E_RUN/$name/functions.path"
   done
   for ((i = 0; i < nodes; i++)); do
     name=${NODE_NAMES[$i]}
@@ -176,6 +182,54 @@ except Exception: print("?")')
   done <"$LAB_STATE"
 }
 
+# node_processes NODE: pids of the node's agent and gateway (not its Prometheus).
+node_processes() {
+  local pid
+  for pid in $(ip netns pids "$(ns_of "$1")" 2>/dev/null); do
+    case $(cat "/proc/$pid/comm" 2>/dev/null) in dfaas-agent | dfaas-faas-sim) echo "$pid" ;; esac
+  done
+}
+
+known_node() {
+  lab_is_up || not_up
+  awk -v n="$1" '$1 == n {found = 1} END {exit !found}' "$LAB_STATE" 2>/dev/null ||
+    die "no such node: $1 (see scripts/lab.sh status)"
+}
+
+cmd_stop() {
+  (($# == 1)) || usage
+  known_node "$1"
+  local pids
+  pids=$(node_processes "$1")
+  [[ -n $pids ]] || die "node $1: its agent and gateway are not running"
+  # shellcheck disable=SC2086  # one pid per word
+  kill -KILL $pids
+  local deadline=$((SECONDS + 5))
+  while [[ -n $(node_processes "$1") ]]; do
+    ((SECONDS < deadline)) || die "node $1: still running 5 s after SIGKILL"
+    sleep 0.1
+  done
+  echo "lab: node $1: agent and gateway killed" >&2
+}
+
+cmd_start() {
+  (($# == 1)) || usage
+  known_node "$1"
+  local name=$1 functions
+  [[ -z $(node_processes "$name") ]] || die "node $name: running already (scripts/lab.sh stop $name first)"
+  [[ -r $E2E_RUN/$name/agent.env && -r $E2E_RUN/$name/functions.path ]] ||
+    die "node $name: no start record (a lab brought up by an older lab.sh: down, then up)"
+  functions=$(cat "$E2E_RUN/$name/functions.path")
+  NODE_AGENT_ENV[$name]=$(cat "$E2E_RUN/$name/agent.env")
+  NODE_AGENT_RUNS[$name]=$(date +%s)  # log files of their own per start
+  e2e_bg "$name-faas-sim-${NODE_AGENT_RUNS[$name]}" in_ns "$name" "$E2E_BIN/dfaas-faas-sim" \
+    --functions "$functions" --node "node-$name" --threads 256 --log-level warn
+  wait_http "$name" http://127.0.0.1:8080/healthz
+  dfaas_node_restart_agent "$name"
+  wait_until 60 node_ready "$name" || die "node $name not ready 60 s after its start (logs: $E2E_LOGS)"
+  echo "lab: node $name: agent and gateway started, ready" >&2
+}
+
 cmd_exec() {
   (($# >= 2)) || usage
   lab_is_up || not_up
@@ -190,5 +244,7 @@ up) shift; cmd_up "$@" ;;
 down) cmd_down ;;
 status) cmd_status ;;
 exec) shift; cmd_exec "$@" ;;
+stop) shift; cmd_stop "$@" ;;
+start) shift; cmd_start "$@" ;;
 *) usage ;;
 esac

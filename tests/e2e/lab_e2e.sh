@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# scripts/lab.sh as a user drives it: up, status, exec, down, up again, a crash, down twice.
+# scripts/lab.sh as a user drives it: up, status, exec, stop/start, down, up again, a crash,
+# down twice.
 #   up: three nodes ready, each knows the two others alive, a request on every node's figlet
 #       port answers 200 through the data plane; status shows every node ready;
+#   stop b: b's agent and gateway are gone (its Prometheus runs), a stops seeing b alive, b's
+#       figlet port no longer answers 200; start b: ready again, seen alive, answers 200;
 #   down: no namespace, mount, pinned map, process or run directory of the lab is left;
 #   a failed up (agents refusing their config) removes what it made;
 #   up again works; after agents and simulators are killed with SIGKILL (a crash), down still
@@ -72,6 +75,31 @@ done
 status=$("$LAB" status 2>&1)
 check "status lists three ready nodes" test "$(grep -c ' yes ' <<<"$status")" -eq 3
 check "the data plane's programs are pinned in the lab's bpffs" test -e "$RUN/bpf/a"
+
+# ---- stop and start one node (what experiment T4 does) ----
+node_down() {  # NODE: no agent or gateway left in it
+  ! ip netns pids "${PREFIX}$1" | xargs -r -I{} cat /proc/{}/comm 2>/dev/null |
+    grep -Eq '^dfaas-(agent|faas-sim)$'
+}
+a_sees_b() {  # STATE: a lists node-b in that state (or not at all for "gone")
+  local states
+  states=$(api a /v1/peers | python3 -c 'import json,sys; print(" ".join(p["id"] + ":" + p["state"] for p in json.load(sys.stdin)))')
+  if [[ $1 == gone ]]; then ! grep -q 'node-b:alive' <<<"$states"; else grep -q "node-b:$1" <<<"$states"; fi
+}
+check "stop b: kills b's agent and gateway" "$LAB" stop b
+check "b runs neither its agent nor its gateway" node_down b
+check "b's Prometheus still runs" bash -c "ip netns pids '${PREFIX}b' | xargs -r -I{} cat /proc/{}/comm | grep -qx prometheus"
+check "a stops seeing b alive (TTL 2.4 s)" wait_until 15 a_sees_b gone
+check "b's figlet port no longer answers 200" test "$(figlet_on 2)" != 200
+err=$("$LAB" stop b 2>&1 || true)
+check "stop b again names the problem" grep -q "not running" <<<"$err"
+check "start b: ready again" "$LAB" start b
+check "a sees b alive again" wait_until 30 a_sees_b alive
+check "figlet on node 2 answers 200 again" test "$(figlet_on 2)" == 200
+err=$("$LAB" start b 2>&1 || true)
+check "start b while it runs names the problem" grep -q "running already" <<<"$err"
+err=$("$LAB" stop x 2>&1 || true)
+check "stop of an unknown node names the problem" grep -q "no such node" <<<"$err"
 
 # ---- down, nothing left ----
 "$LAB" down >/dev/null 2>&1
