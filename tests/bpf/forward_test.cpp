@@ -170,19 +170,12 @@ class ForwardedIn : public DataplaneTest {
 
     // A client's packet to B's function port, as B forwards it to us.
     TcpPacket client_to_b(uint16_t client_port = 41000, uint8_t flags = kSyn) {
-        TcpPacket p;
-        p.src = kClient;
-        p.sport = client_port;
-        p.dst = kPeerB;
-        p.dport = kPeerFport;
-        p.flags = flags;
+        auto p = DataplaneTest::client_to_b(client_port, flags);
         p.tcp_options = mss_option(1440);
         return p;
     }
 
-    Bytes from_b(const TcpPacket &inner) {
-        return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
-    }
+    Bytes from_b(const TcpPacket &inner) { return via_b(inner); }
 
     void policy(uint32_t limit_in_from_b, bool forward_everything_to_c = false) {
         FunctionPolicy p;

@@ -49,12 +49,7 @@ class Hardening : public DataplaneTest {
     }
 
     static TcpPacket ack_of(const TcpPacket &syn, uint32_t server_isn = kServerIsn) {
-        auto a = syn;
-        a.flags = kAck;
-        a.seq = syn.seq + 1;
-        a.ack = server_isn + 1;
-        a.tcp_options.clear();
-        return a;
+        return DataplaneTest::ack_of(syn, server_isn);
     }
 
     // The gateway's packet to the client of `syn` (as the stack sends it, before egress).
@@ -82,20 +77,6 @@ class Hardening : public DataplaneTest {
         inner.flags = flags;
         inner.seq = seq;
         inner.ack = syn.seq + 1;
-        return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
-    }
-
-    // A client's packet to B's function port, as B forwards it here.
-    static TcpPacket client_to_b(uint16_t client_port, uint8_t flags = kSyn) {
-        TcpPacket p;
-        p.src = kClient;
-        p.sport = client_port;
-        p.dst = kPeerB;
-        p.dport = kPeerFport;
-        p.flags = flags;
-        return p;
-    }
-    static Bytes via_b(const TcpPacket &inner) {
         return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
     }
 

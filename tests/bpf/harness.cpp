@@ -201,13 +201,32 @@ TcpPacket DataplaneTest::gateway_synack(const TcpPacket &syn, uint32_t gateway_i
     return synack;
 }
 
-void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer) {
-    egress(gateway_synack(syn, kHandshakeGatewayIsn).frame());
+TcpPacket DataplaneTest::ack_of(const TcpPacket &syn, uint32_t server_isn) {
     auto ack = syn;
     ack.flags = kAck;
     ack.seq = syn.seq + 1;
-    ack.ack = kHandshakeGatewayIsn + 1;
+    ack.ack = server_isn + 1;
     ack.tcp_options.clear();
+    return ack;
+}
+
+TcpPacket DataplaneTest::client_to_b(uint16_t client_port, uint8_t flags, Ipv4 client) {
+    TcpPacket p;
+    p.src = client;
+    p.sport = client_port;
+    p.dst = kPeerB;
+    p.dport = kPeerFport;
+    p.flags = flags;
+    return p;
+}
+
+Bytes DataplaneTest::via_b(const TcpPacket &inner) {
+    return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
+}
+
+void DataplaneTest::complete_handshake(const TcpPacket &syn, std::optional<Ipv4> via_peer) {
+    egress(gateway_synack(syn, kHandshakeGatewayIsn).frame());
+    auto ack = ack_of(syn, kHandshakeGatewayIsn);
     if (via_peer)
         ingress(ipip_frame(syn.eth_src, kNodeMac, *via_peer, kNode, ack.l3()));
     else

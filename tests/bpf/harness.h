@@ -129,6 +129,13 @@ class DataplaneTest : public ::testing::Test {
     static constexpr uint32_t kHandshakeGatewayIsn = 0x3c3c0000;
     // The gateway's SYN-ACK to the client of `syn`, as its stack sends it (before egress).
     static TcpPacket gateway_synack(const TcpPacket &syn, uint32_t gateway_isn);
+    // The client's ACK of `syn`'s handshake, acknowledging the server's ISN `server_isn`.
+    static TcpPacket ack_of(const TcpPacket &syn, uint32_t server_isn);
+    // A client's packet to peer B's figlet port (kPeerB:kPeerFport), as B forwards it here
+    // (inner packet: wrap it with via_b).
+    static TcpPacket client_to_b(uint16_t client_port, uint8_t flags = kSyn, Ipv4 client = kClient);
+    // `inner` encapsulated by peer B towards this node.
+    static Bytes via_b(const TcpPacket &inner);
     dp::Dataplane &dp() { return h_.dp(); }
     std::string bpffs() const { return h_.bpffs(); }
 

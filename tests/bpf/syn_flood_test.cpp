@@ -36,14 +36,7 @@ class SynFlood : public DataplaneTest {
         return to_gateway;
     }
 
-    static TcpPacket ack_of(const TcpPacket &syn) {
-        auto a = syn;
-        a.flags = kAck;
-        a.seq = syn.seq + 1;
-        a.ack = kServerIsn + 1;
-        a.tcp_options.clear();
-        return a;
-    }
+    static TcpPacket ack_of(const TcpPacket &syn) { return DataplaneTest::ack_of(syn, kServerIsn); }
 
     static TcpPacket synack_of(const TcpPacket &syn) { return gateway_synack(syn, kServerIsn); }
 
@@ -66,17 +59,9 @@ class SynFlood : public DataplaneTest {
         dp().set_service(dp::Service{kPeerB, kPeerFport, "figlet", false});
     }
     static TcpPacket client_to_b(Ipv4 client, uint16_t client_port) {
-        TcpPacket p;
-        p.src = client;
-        p.sport = client_port;
-        p.dst = kPeerB;
-        p.dport = kPeerFport;
-        p.flags = kSyn;
+        auto p = DataplaneTest::client_to_b(client_port, kSyn, client);
         p.seq = 0x02000000u + client_port;
         return p;
-    }
-    static Bytes via_b(const TcpPacket &inner) {
-        return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
     }
 
     // Connections counted in the local-cap windows (every function: only figlet is served).

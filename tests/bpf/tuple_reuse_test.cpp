@@ -33,18 +33,10 @@ class TupleReuse : public DataplaneTest {
 
     // The client's SYN to B's function port, as B forwards it here.
     static TcpPacket client_to_b(uint16_t client_port, uint32_t seq) {
-        TcpPacket p;
+        auto p = DataplaneTest::client_to_b(client_port);
         p.eth_src = kPeerBMac;
-        p.src = kClient;
-        p.sport = client_port;
-        p.dst = kPeerB;
-        p.dport = kPeerFport;
-        p.flags = kSyn;
         p.seq = seq;
         return p;
-    }
-    static Bytes via_b(const TcpPacket &inner) {
-        return ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, inner.l3());
     }
 
     // A client packet of `syn`'s connection after the handshake (flags `flags`).
