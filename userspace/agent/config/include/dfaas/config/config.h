@@ -146,7 +146,7 @@ inline constexpr std::string_view kDefaultNodeCpuQuery =
     "100 * sum(rate(node_cpu_seconds_total{mode!=\"idle\"}[$window])) "
     "or 100 * sum(rate(process_cpu_seconds_total[$window]))";
 inline constexpr std::string_view kDefaultNodeRamQuery =
-    "(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes) "
+    "sum(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes) "
     "or sum(process_resident_memory_bytes)";
 
 struct PrometheusConfig {
