@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The reference's experiments T1-T3 in a 3-node lab (light, mid, heavy), scaled to this machine,
+# and T4 (T3 with node b's agent and gateway killed at 2/3 of the run, started again 60 s later),
 # for All-Local (no offloading), Static, Recalc and Node Margin; tables and PNG plots. recalc-ref is
 # Recalc with the reference's overflow (strategy.recalc.overflow: overloaded), recalc the agent's
 # default (standby overflow; docs/strategies.md).
 #
-#   scripts/experiment.sh [--scenarios t1,t2,t3]
+#   scripts/experiment.sh [--scenarios t1,t2,t3] (t4 on request)
 #                         [--strategies alllocal,static,recalc-ref,recalc,nodemargin]
 #                         [--repeat 3] [--full] [--scale 1] [--time-scale 0.2] [--period 5s]
 #                         [--models DIR] [--out DIR] [--print-plan]
@@ -12,18 +13,19 @@
 #
 # --repeat N runs every (scenario, strategy) cell N times (default 3), repetition by repetition
 # (all cells once, then all again), so a slow spell of the machine spreads over the cells; the
-# tables give the mean and min-max per cell. --scale multiplies every rate and maxrate (the
-# simulator's capacity follows the maxrate), --time-scale every duration (0.2: T1 lasts 1 min
-# instead of 5, T2 2 min, T3 3 min). --full is the published profile: --time-scale 1 --period 1m
-# (a flag after it still wins). --print-plan prints what would run (streams, stages, period,
-# repetitions) and exits without root or a lab. Each run is on a fresh lab; the load comes from
-# dfaas-loadgen in the client namespace, one open-loop stream per (node, function) of the
-# scenario, one connection per request. Node Margin needs the forecaster models (--models, default
-# ../shared/data/forecaster) and is skipped with a message without them. Results in DIR (default
-# results/experiment-<time>): results.md (tables), results.json, <scenario>.png, and per run
-# (DIR/<scenario>/<strategy>/rep-<i>/) the loadgen reports and timelines, per-second.csv,
-# prometheus-<node>.csv (each node's Prometheus series over the load), the agents' stats and logs. The default profile (1 repetition) takes about 40 minutes, so 3 about
-# two hours.
+# tables give the mean and min-max per cell. --scale multiplies every rate and maxrate (the node
+# model's cost per request is divided by it; docs/experiments.md, "Node model"), --time-scale
+# every duration (0.2: T1 lasts 1 min instead of 5, T2 2 min, T3 and T4 3 min). --full is the
+# published profile: --time-scale 1 --period 1m (a flag after it still wins). --print-plan prints
+# what would run (streams, stages, faults, period, repetitions) and exits without root or a lab.
+# Each run is on a fresh lab; the load comes from dfaas-loadgen in the client namespace, one
+# open-loop stream per (node, function) of the scenario, one connection per request. Node Margin
+# needs the forecaster models (--models, default ../shared/data/forecaster) and is skipped with a
+# message without them. Results in DIR (default results/experiment-<time>): results.md (tables),
+# results.json, <scenario>.png, and per run (DIR/<scenario>/<strategy>/rep-<i>/) the loadgen
+# reports and timelines, per-second.csv, prometheus-<node>.csv (each node's Prometheus series
+# over the load), faults.txt (T4: when each stop and start happened), the agents' stats and logs.
+# The default profile with 1 repetition takes about 40 minutes, with 3 about two hours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -185,8 +187,16 @@ run() {  # SCENARIO STRATEGY REPETITION
       --output "$dir/report-$node-$function.json" "${progress[@]}" &
     pids+=($!)
   done < <(python3 "$EXP" streams "$name" "$scale" "$timescale")
+  # Faults of the scenario (T4: node b's agent and gateway killed, started again later), at their
+  # second of the load; what happened when goes to faults.txt.
+  local fault_pid=""
+  if [[ -n $(python3 "$EXP" faults "$name" "$timescale") ]]; then
+    faults "$name" "$load_start" "$dir/faults.txt" &
+    fault_pid=$!
+  fi
   local rc=0 pid
   for pid in "${pids[@]}"; do wait "$pid" || rc=1; done
+  [[ -z $fault_pid ]] || wait "$fault_pid" || echo "experiment: [$n/$total] a fault step failed (see $dir/faults.txt)" >&2
   load_end=$(date +%s)
   # Each node's Prometheus series over the load (plus a scrape on either side), from inside the
   # node (its Prometheus listens on the namespace's loopback); a failure is a warning, no file.
@@ -206,6 +216,21 @@ run() {  # SCENARIO STRATEGY REPETITION
   python3 "$EXP" csv "$dir" || echo "experiment: [$n/$total] no per-second.csv in $dir" >&2
   ((rc == 0)) || echo "experiment: [$n/$total] $name $s: a load generator failed (see $dir)" >&2
 }
+
+faults() {  # SCENARIO LOAD_START FILE: runs the scenario's stop/start steps at their seconds
+  local name=$1 load_start=$2 file=$3 node stop_at start_at
+  : >"$file"
+  while read -r node stop_at start_at; do
+    sleep_until $((load_start + stop_at))
+    echo "$(date +%s) second $(($(date +%s) - load_start)): stop $node" >>"$file"
+    scripts/lab.sh stop "$node" >>"$file" 2>&1 || return 1
+    sleep_until $((load_start + start_at))
+    echo "$(date +%s) second $(($(date +%s) - load_start)): start $node" >>"$file"
+    scripts/lab.sh start "$node" >>"$file" 2>&1 || return 1
+    echo "$(date +%s) second $(($(date +%s) - load_start)): $node ready" >>"$file"
+  done < <(python3 "$EXP" faults "$name" "$timescale")
+}
+sleep_until() { local left=$(($1 - $(date +%s))); ((left <= 0)) || sleep "$left"; }
 
 start=$SECONDS
 for ((rep = 1; rep <= repeat; rep++)); do

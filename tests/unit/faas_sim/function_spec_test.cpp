@@ -223,9 +223,9 @@ TEST(FunctionSpec, ExampleFilesAreValid) {
     size_t files = 0;
     for (const auto &entry : std::filesystem::directory_iterator(FAAS_SIM_EXAMPLES_DIR)) {
         SCOPED_TRACE(entry.path().string());
-        std::vector<FunctionSpec> specs;
-        ASSERT_NO_THROW(specs = load_functions_file(entry.path()));
-        EXPECT_FALSE(specs.empty());
+        FunctionsDocument document;
+        ASSERT_NO_THROW(document = load_functions_document(entry.path()));
+        EXPECT_FALSE(document.functions.empty());
         ++files;
     }
     EXPECT_GE(files, 4u);

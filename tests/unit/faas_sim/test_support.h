@@ -26,7 +26,8 @@ class RunningServer {
     explicit RunningServer(const std::string &functions_yaml, ServerOptions options = {}) {
         options.listen = {"127.0.0.1", 0};
         if (options.node_name.empty()) options.node_name = "test-node";
-        server_ = std::make_unique<FaasSimServer>(specs_from_yaml(functions_yaml), options);
+        server_ = std::make_unique<FaasSimServer>(
+            parse_functions_document(functions_yaml, "test.yaml", /*strict_json=*/false), options);
         port_ = server_->bind();
         thread_ = std::thread([this] { server_->serve(); });
     }

@@ -43,10 +43,21 @@ constexpr uint64_t kMaxReplicas = 1000;
 constexpr uint64_t kMaxInflight = 100000;
 constexpr double kMaxServiceMs = 600000;  // ten minutes
 constexpr size_t kMaxNameLength = 63;     // a Kubernetes object name
+// The node model's bounds, as loose: a VM of 1024 CPUs and 16 TiB, a function of 1 TiB.
+constexpr uint64_t kMaxNodeCpus = 1024;
+constexpr uint64_t kMaxNodeMemoryMb = 16ULL << 20;
+constexpr uint64_t kMaxFunctionMemoryMb = 1ULL << 20;
+constexpr uint64_t kMaxQueue = 100000;
+constexpr uint64_t kMaxTimeoutMs = 600000;  // ten minutes
 
 constexpr std::string_view kFunctionKeys[] = {
-    "name",   "namespace", "image",    "envProcess",   "labels",    "annotations", "env",
-    "limits", "requests",  "replicas", "max_inflight", "behaviour", "cpu_ms",      "sleep_ms"};
+    "name",    "namespace", "image",    "envProcess",        "labels",    "annotations", "env",
+    "limits",  "requests",  "replicas", "max_inflight",      "behaviour", "cpu_ms",      "sleep_ms",
+    "cost_ms", "memory_mb", "queue",    "request_memory_mb", "timeout_ms"};
+// The keys of the node model, valid only with a top-level `node`.
+constexpr std::string_view kNodeModelFunctionKeys[] = {"cost_ms", "memory_mb", "queue",
+                                                       "request_memory_mb", "timeout_ms"};
+constexpr std::string_view kNodeKeys[] = {"cpus", "memory_mb", "base_memory_mb"};
 constexpr std::string_view kResourceKeys[] = {"memory", "cpu"};
 
 // Edit distance, only to suggest the intended key for a misspelt one.
@@ -118,9 +129,13 @@ class FunctionsParser {
   public:
     explicit FunctionsParser(std::string source) : source_(std::move(source)) {}
 
-    std::vector<FunctionSpec> parse_document(const YAML::Node &root) {
-        const YAML::Node list = functions_node(root);
-        std::vector<FunctionSpec> specs;
+    FunctionsDocument parse_document(const YAML::Node &root) {
+        FunctionsDocument document;
+        std::optional<YAML::Node> node_key;
+        const YAML::Node list = functions_node(root, node_key);
+        if (node_key) document.node = node_spec(*node_key);
+        has_node_ = document.node.has_value();
+        std::vector<FunctionSpec> &specs = document.functions;
         if (list.IsSequence()) {
             for (size_t i = 0; i < list.size(); ++i) {
                 context_ = "functions[" + std::to_string(i) + "]";
@@ -133,7 +148,8 @@ class FunctionsParser {
             }
         }
         check_unique(specs);
-        return specs;
+        if (document.node) check_node_memory(*document.node, specs, *node_key);
+        return document;
     }
 
   private:
@@ -144,7 +160,8 @@ class FunctionsParser {
         throw ConfigError(where + ": " + message);
     }
 
-    YAML::Node functions_node(const YAML::Node &root) {
+    // The functions list; `node` receives the top-level `node` key's value when there is one.
+    YAML::Node functions_node(const YAML::Node &root, std::optional<YAML::Node> &node) {
         if (!root || root.IsNull()) {
             fail(YAML::Mark::null_mark(),
                  "the file is empty; expected a list of functions or a map with the key "
@@ -156,9 +173,15 @@ class FunctionsParser {
         }
         YAML::Node functions;
         for (auto it = root.begin(); it != root.end(); ++it) {
-            if (it->first.Scalar() != "functions") {
-                fail(it->first.Mark(), "unknown top-level key '" + it->first.Scalar() +
-                                           "' (expected only 'functions')");
+            const std::string &key = it->first.Scalar();
+            if (key == "node") {
+                if (node) fail(it->first.Mark(), "duplicate key 'node'");
+                node.emplace(it->second);
+                continue;
+            }
+            if (key != "functions") {
+                fail(it->first.Mark(), "unknown top-level key '" + key +
+                                           "' (expected 'functions' and optionally 'node')");
             }
             functions = it->second;
         }
@@ -188,6 +211,7 @@ class FunctionsParser {
         spec.max_inflight = bounded_unsigned(keys, "max_inflight", 0, kMaxInflight);
         spec.cpu_ms = service_ms(keys, "cpu_ms");
         spec.sleep_ms = service_ms(keys, "sleep_ms");
+        node_model_keys(spec, node, keys);
         spec.labels = string_map(keys, "labels");
         spec.annotations = string_map(keys, "annotations");
         spec.env_vars = string_map(keys, "env");
@@ -203,6 +227,82 @@ class FunctionsParser {
         check_dfaas_labels(spec, keys);
         add_provider_defaults(spec);
         return spec;
+    }
+
+    // The top-level `node`: every key bounded, every key named in its error.
+    NodeSpec node_spec(const YAML::Node &node) {
+        context_ = "node";
+        if (!node.IsMap()) fail(node.Mark(), "'node' must be a map with the keys cpus, memory_mb");
+        std::unordered_map<std::string, YAML::Node> keys;
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const std::string &key = it->first.Scalar();
+            if (std::find(std::begin(kNodeKeys), std::end(kNodeKeys), key) == std::end(kNodeKeys)) {
+                std::string message = "unknown key '" + key + "'";
+                if (auto hint = closest_key(key, kNodeKeys)) {
+                    message += " (did you mean '" + std::string(*hint) + "'?)";
+                } else {
+                    message += " (known keys: " + join_keys(kNodeKeys) + ")";
+                }
+                fail(it->first.Mark(), message);
+            }
+            if (!keys.emplace(key, it->second).second) {
+                fail(it->first.Mark(), "duplicate key '" + key + "'");
+            }
+        }
+        for (const char *required : {"cpus", "memory_mb"}) {
+            if (keys.count(required) == 0)
+                fail(node.Mark(), std::string("missing '") + required + "'");
+        }
+        NodeSpec spec;
+        spec.cpus = static_cast<uint32_t>(bounded_unsigned(keys, "cpus", 1, kMaxNodeCpus, 1));
+        spec.memory_mb = bounded_unsigned(keys, "memory_mb", 1, kMaxNodeMemoryMb, 1);
+        spec.base_memory_mb = bounded_unsigned(keys, "base_memory_mb", 0, spec.memory_mb, 0);
+        context_.clear();
+        return spec;
+    }
+
+    // cost_ms, memory_mb, request_memory_mb, queue, timeout_ms: only in a node model, where
+    // cost_ms is required (a function without a CPU cost would not be part of the model).
+    void node_model_keys(FunctionSpec &spec, const YAML::Node &node,
+                         const std::unordered_map<std::string, YAML::Node> &keys) {
+        if (!has_node_) {
+            for (auto key : kNodeModelFunctionKeys) {
+                if (auto it = keys.find(std::string(key)); it != keys.end()) {
+                    fail(it->second.Mark(), "'" + std::string(key) +
+                                                "' belongs to the node model and needs a "
+                                                "top-level 'node' (cpus, memory_mb)");
+                }
+            }
+            return;
+        }
+        if (keys.count("cost_ms") == 0) {
+            fail(node.Mark(),
+                 "missing 'cost_ms': with a top-level 'node' every function needs "
+                 "its CPU cost per request");
+        }
+        spec.cost_ms = service_ms(keys, "cost_ms");
+        if (spec.cost_ms <= 0) {
+            fail(keys.at("cost_ms").Mark(), "'cost_ms' must be greater than 0");
+        }
+        spec.memory_mb = bounded_unsigned(keys, "memory_mb", 0, kMaxFunctionMemoryMb);
+        spec.request_memory_mb =
+            bounded_unsigned(keys, "request_memory_mb", 0, kMaxFunctionMemoryMb);
+        spec.queue = bounded_unsigned(keys, "queue", 0, kMaxQueue);
+        spec.timeout_ms = bounded_unsigned(keys, "timeout_ms", 0, kMaxTimeoutMs);
+    }
+
+    // The replicas as the file starts them must fit in the node's memory.
+    void check_node_memory(const NodeSpec &node, const std::vector<FunctionSpec> &specs,
+                           const YAML::Node &node_key) {
+        uint64_t used = node.base_memory_mb;
+        for (const FunctionSpec &spec : specs)
+            used += spec.replicas * spec.memory_mb;  // both bounded: no overflow
+        if (used > node.memory_mb) {
+            context_ = "node";
+            fail(node_key.Mark(), "the functions' replicas need " + std::to_string(used) +
+                                      " MB with base_memory_mb, more than memory_mb " +
+                                      std::to_string(node.memory_mb));
+        }
     }
 
     // Adds the function's name to error messages as early as it can be known.
@@ -283,14 +383,16 @@ class FunctionsParser {
     }
 
     uint64_t bounded_unsigned(const std::unordered_map<std::string, YAML::Node> &keys,
-                              const std::string &key, uint64_t fallback, uint64_t maximum) {
+                              const std::string &key, uint64_t fallback, uint64_t maximum,
+                              uint64_t minimum = 0) {
         auto it = keys.find(key);
         if (it == keys.end()) return fallback;
         std::string text = scalar(it->second, key);
         std::optional<uint64_t> value = parse_unsigned(text);
-        if (!value || *value > maximum) {
-            fail(it->second.Mark(), "'" + key + "' must be an integer from 0 to " +
-                                        std::to_string(maximum) + ", got '" + text + "'");
+        if (!value || *value < minimum || *value > maximum) {
+            fail(it->second.Mark(), "'" + key + "' must be an integer from " +
+                                        std::to_string(minimum) + " to " + std::to_string(maximum) +
+                                        ", got '" + text + "'");
         }
         return *value;
     }
@@ -422,12 +524,13 @@ class FunctionsParser {
 
     std::string source_;
     std::string context_;
+    bool has_node_ = false;
 };
 
 }  // namespace
 
-std::vector<FunctionSpec> parse_functions(std::string_view text, const std::string &source,
-                                          bool strict_json) {
+FunctionsDocument parse_functions_document(std::string_view text, const std::string &source,
+                                           bool strict_json) {
     if (strict_json) {
         try {
             // Only the syntax is checked here; yaml-cpp reads the content with line numbers.
@@ -446,13 +549,33 @@ std::vector<FunctionSpec> parse_functions(std::string_view text, const std::stri
     return FunctionsParser(source).parse_document(root);
 }
 
-std::vector<FunctionSpec> load_functions_file(const std::filesystem::path &path) {
+FunctionsDocument load_functions_document(const std::filesystem::path &path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError(path.string() + ": cannot open the functions file");
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError(path.string() + ": cannot read the functions file");
-    return parse_functions(text.str(), path.string(), path.extension() == ".json");
+    return parse_functions_document(text.str(), path.string(), path.extension() == ".json");
+}
+
+namespace {
+
+std::vector<FunctionSpec> without_node(FunctionsDocument document, const std::string &source) {
+    if (document.node) {
+        throw ConfigError(source + ": has a 'node' (the node model); read it as a whole document");
+    }
+    return std::move(document.functions);
+}
+
+}  // namespace
+
+std::vector<FunctionSpec> parse_functions(std::string_view text, const std::string &source,
+                                          bool strict_json) {
+    return without_node(parse_functions_document(text, source, strict_json), source);
+}
+
+std::vector<FunctionSpec> load_functions_file(const std::filesystem::path &path) {
+    return without_node(load_functions_document(path), path.string());
 }
 
 }  // namespace faas_sim

@@ -127,13 +127,24 @@ faas_sim::ServerOptions server_options(const CommandLine &cli) {
     return options;
 }
 
-void print_functions(const std::vector<faas_sim::FunctionSpec> &specs) {
+void print_functions(const faas_sim::FunctionsDocument &document) {
+    if (document.node) {
+        std::cout << "node model: " << document.node->cpus << " virtual CPU(s), memory_mb "
+                  << document.node->memory_mb << ", base_memory_mb "
+                  << document.node->base_memory_mb << "\n";
+    }
+    const auto &specs = document.functions;
     std::cout << specs.size() << " function(s)\n";
     for (const auto &spec : specs) {
         std::cout << "  " << spec.qualified_name() << ": behaviour "
                   << faas_sim::behaviour_name(spec.behaviour) << ", cpu_ms " << spec.cpu_ms
                   << ", sleep_ms " << spec.sleep_ms << ", replicas " << spec.replicas
                   << ", max_inflight " << spec.max_inflight;
+        if (document.node) {
+            std::cout << ", cost_ms " << spec.cost_ms << ", queue " << spec.queue << ", timeout_ms "
+                      << spec.timeout_ms << ", memory_mb " << spec.memory_mb
+                      << ", request_memory_mb " << spec.request_memory_mb;
+        }
         for (const auto &[key, value] : spec.labels)
             std::cout << ", " << key << "=" << value;
         std::cout << "\n";
@@ -144,11 +155,12 @@ void print_functions(const std::vector<faas_sim::FunctionSpec> &specs) {
 // would hide overload; 429 answers, scrapes and /system calls need free threads too.
 constexpr uint64_t kSpareThreads = 16;
 
-void warn_if_threads_limit_capacity(const std::vector<faas_sim::FunctionSpec> &specs,
-                                    size_t threads) {
-    uint64_t total = 0;
-    for (const auto &spec : specs)
-        total += spec.replicas * spec.max_inflight;
+void warn_if_threads_limit_capacity(const faas_sim::FunctionsDocument &document, size_t threads) {
+    // Each admitted request holds a thread: without a node model, replicas x max_inflight of
+    // each function; with one, at most `cpus` running plus every function's queue.
+    uint64_t total = document.node ? document.node->cpus : 0;
+    for (const auto &spec : document.functions)
+        total += document.node ? spec.queue : spec.replicas * spec.max_inflight;
     if (total + kSpareThreads > threads) {
         spdlog::warn(
             "the functions admit {} concurrent requests and --threads is {}; give at least {} "
@@ -173,20 +185,20 @@ void wait_for_stop_signal(const sigset_t &signals, const std::atomic<bool> &serv
 }
 
 int run(const CommandLine &cli) {
-    std::vector<faas_sim::FunctionSpec> specs;
+    faas_sim::FunctionsDocument document;
     faas_sim::ServerOptions options;
     try {
-        specs = faas_sim::load_functions_file(cli.functions_file);
+        document = faas_sim::load_functions_document(cli.functions_file);
         options = server_options(cli);
     } catch (const std::exception &error) {
         std::cerr << "dfaas-faas-sim: " << error.what() << "\n";
         return kExitBadConfig;
     }
     if (cli.check_config) {
-        print_functions(specs);
+        print_functions(document);
         return 0;
     }
-    warn_if_threads_limit_capacity(specs, options.threads);
+    warn_if_threads_limit_capacity(document, options.threads);
 
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
@@ -195,8 +207,8 @@ int run(const CommandLine &cli) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);  // before any thread starts
     std::signal(SIGPIPE, SIG_IGN);
 
-    const size_t function_count = specs.size();
-    faas_sim::FaasSimServer server(std::move(specs), options);
+    const size_t function_count = document.functions.size();
+    faas_sim::FaasSimServer server(std::move(document), options);
     int port = 0;
     try {
         port = server.bind();

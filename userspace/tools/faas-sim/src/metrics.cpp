@@ -8,8 +8,9 @@
 namespace faas_sim {
 namespace {
 
-constexpr Outcome kAllOutcomes[] = {Outcome::Ok, Outcome::TooManyRequests, Outcome::InternalError,
-                                    Outcome::Unavailable};
+constexpr Outcome kAllOutcomes[] = {
+    Outcome::Ok,          Outcome::TooManyRequests, Outcome::InternalError,
+    Outcome::Unavailable, Outcome::ExecTimeout,     Outcome::QueueTimeout};
 static_assert(std::size(kAllOutcomes) == kOutcomeCount);
 
 // Buckets are upper-inclusive (le): the first bound >= seconds; the last index is +Inf.
@@ -119,6 +120,41 @@ void render_per_function(std::string &out, std::string_view metric, std::string_
     }
 }
 
+// node-exporter's names, so that the agent's default node_cpu_query and node_ram_query (and the
+// reference's QueryCPUusage) read the model as they would read a VM.
+void render_node(std::string &out, const NodeMetricsView &node,
+                 std::span<const FunctionMetricsView> functions) {
+    family_header(out, "node_cpu_seconds_total", "counter",
+                  "Seconds the virtual CPUs spent in each mode (node model).");
+    for (size_t cpu = 0; cpu < node.cpus.size(); ++cpu) {
+        fmt::format_to(std::back_inserter(out),
+                       "node_cpu_seconds_total{{cpu=\"{}\",mode=\"idle\"}} {:.6f}\n"
+                       "node_cpu_seconds_total{{cpu=\"{}\",mode=\"user\"}} {:.6f}\n",
+                       cpu, node.cpus[cpu].idle_seconds, cpu, node.cpus[cpu].busy_seconds);
+    }
+    family_header(out, "node_memory_MemTotal_bytes", "gauge", "Memory of the node (node model).");
+    fmt::format_to(std::back_inserter(out), "node_memory_MemTotal_bytes {}\n",
+                   node.memory_total_bytes);
+    family_header(out, "node_memory_MemAvailable_bytes", "gauge",
+                  "Memory not used by the base system, the replicas and the requests admitted.");
+    fmt::format_to(std::back_inserter(out), "node_memory_MemAvailable_bytes {}\n",
+                   node.memory_available_bytes);
+    family_header(out, "faas_sim_node_cpus", "gauge", "Virtual CPUs of the node model.");
+    fmt::format_to(std::back_inserter(out), "faas_sim_node_cpus {}\n", node.cpus.size());
+    family_header(out, "faas_sim_node_busy_cpus", "gauge", "Virtual CPUs running a request now.");
+    fmt::format_to(std::back_inserter(out), "faas_sim_node_busy_cpus {}\n", node.busy_cpus);
+    family_header(out, "faas_sim_node_peak_busy_cpus", "gauge",
+                  "The most virtual CPUs ever busy at once since the start.");
+    fmt::format_to(std::back_inserter(out), "faas_sim_node_peak_busy_cpus {}\n",
+                   node.peak_busy_cpus);
+    render_per_function(out, "faas_sim_function_running_requests", "gauge",
+                        "Requests of the function holding a virtual CPU now.", functions,
+                        [](const FunctionMetricsView &f) { return f.running; });
+    render_per_function(out, "faas_sim_function_queued_requests", "gauge",
+                        "Requests of the function waiting for a virtual CPU now.", functions,
+                        [](const FunctionMetricsView &f) { return f.queued; });
+}
+
 }  // namespace
 
 int status_code(Outcome outcome) {
@@ -131,6 +167,10 @@ int status_code(Outcome outcome) {
             return 500;
         case Outcome::Unavailable:
             return 503;
+        case Outcome::ExecTimeout:
+            return 408;
+        case Outcome::QueueTimeout:
+            return 502;
     }
     return 500;
 }
@@ -161,7 +201,8 @@ uint64_t FunctionStats::completed() const {
     return total;
 }
 
-std::string render_metrics(std::span<const FunctionMetricsView> functions) {
+std::string render_metrics(std::span<const FunctionMetricsView> functions,
+                           const NodeMetricsView *node) {
     std::string out;
     out.reserve(1024 + functions.size() * 2048);
     render_invocation_total(out, functions);
@@ -179,6 +220,7 @@ std::string render_metrics(std::span<const FunctionMetricsView> functions) {
         functions, [](const FunctionMetricsView &f) {
             return f.capacity ? std::to_string(*f.capacity) : std::string("+Inf");
         });
+    if (node != nullptr) render_node(out, *node, functions);
     return out;
 }
 

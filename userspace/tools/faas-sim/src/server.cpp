@@ -72,7 +72,12 @@ void FaasSimServer::HttpServer::close_listener() {
 }
 
 FaasSimServer::FaasSimServer(std::vector<FunctionSpec> functions, ServerOptions options)
-    : functions_(std::move(functions)), options_(std::move(options)) {
+    : FaasSimServer(FunctionsDocument{std::nullopt, std::move(functions)}, std::move(options)) {}
+
+FaasSimServer::FaasSimServer(FunctionsDocument document, ServerOptions options)
+    : functions_(std::move(document.functions)),
+      node_(document.node ? std::make_unique<NodeModel>(*document.node) : nullptr),
+      options_(std::move(options)) {
     configure_http_server();
     register_routes();
 }
@@ -179,6 +184,7 @@ void FaasSimServer::serve() {
 
 void FaasSimServer::stop() {
     stopping_.store(true);
+    if (node_) node_->stop();
     http_.close_listener();
 }
 
@@ -209,7 +215,9 @@ void FaasSimServer::handle_invocation(const httplib::Request &request,
         return;
     }
     function->stats().record_started();
-    Outcome outcome = run_invocation(*function, request, response);
+    Outcome outcome = node_ && function->replicas() != 0
+                          ? run_node_invocation(*function, request, response, start)
+                          : run_invocation(*function, request, response);
     function->stats().record_completed(outcome, Clock::now() - start);
 }
 
@@ -231,7 +239,60 @@ Outcome FaasSimServer::run_invocation(SimFunction &function, const httplib::Requ
         return Outcome::TooManyRequests;
     }
     AdmissionSlot slot(function);
-    const auto start = Clock::now();
+    return answer(function, request, response, Clock::now());
+}
+
+Outcome FaasSimServer::run_node_invocation(SimFunction &function, const httplib::Request &request,
+                                           httplib::Response &response, Clock::time_point arrival) {
+    function.enter();  // admitted requests, queued ones too, use memory (node_memory_*)
+    AdmissionSlot slot(function);
+    const NodeModel::Admission admission = node_->acquire(function, arrival);
+    switch (admission.result) {
+        case NodeModel::Result::Started:
+            break;
+        case NodeModel::Result::QueueFull:
+            // The watchdog's max_inflight answer; here the function's running and queued
+            // requests are its in-flight ones.
+            set_body(response, 429,
+                     fmt::format("Concurrent request limit exceeded. Max concurrent requests: {}\n",
+                                 node_capacity(function).value_or(0)),
+                     kTextPlain);
+            return Outcome::TooManyRequests;
+        case NodeModel::Result::TimedOutInQueue:
+            // The gateway's upstream timeout: the function never answered (empty body).
+            response.status = 502;
+            return Outcome::QueueTimeout;
+        case NodeModel::Result::Stopping:
+            set_body(response, 503, "the server is stopping\n", kTextPlain);
+            return Outcome::Unavailable;
+    }
+    // The virtual CPU is held for cost_ms of wall time, or for timeout_ms when that is shorter:
+    // the watchdog's exec_timeout, which counts from the start of the function, kills it.
+    const FunctionSpec &spec = function.spec();
+    auto hold = std::chrono::duration<double, std::milli>(spec.cost_ms);
+    const bool killed = spec.timeout_ms != 0 && static_cast<double>(spec.timeout_ms) < spec.cost_ms;
+    if (killed) hold = std::chrono::milliseconds(spec.timeout_ms);
+    const std::chrono::duration<double, std::milli> left =
+        admission.started + std::chrono::duration_cast<Clock::duration>(hold) - Clock::now();
+    sleep_interruptibly(left.count(), stopping_);
+    node_->finish(function, admission.cpu);
+    if (killed) {
+        set_body(response, 408, "Killed process.\n", kTextPlain);
+        return Outcome::ExecTimeout;
+    }
+    return answer(function, request, response, arrival);
+}
+
+std::optional<uint64_t> FaasSimServer::node_capacity(const SimFunction &function) const {
+    const uint64_t cpus = node_->spec().cpus;
+    const uint64_t per_replica = function.spec().max_inflight;
+    const uint64_t running =
+        per_replica == 0 ? cpus : std::min(cpus, function.replicas() * per_replica);
+    return running + function.spec().queue;
+}
+
+Outcome FaasSimServer::answer(SimFunction &function, const httplib::Request &request,
+                              httplib::Response &response, Clock::time_point start) {
     InvocationInput input{request.method, capture(request, 2), query_of(request.target),
                           request.body, &request.headers};
     InvocationOutput output;
@@ -310,6 +371,7 @@ void FaasSimServer::handle_scale(const httplib::Request &request, httplib::Respo
     // Like the CE gateway, never below one replica.
     uint64_t replicas = std::max<uint64_t>(1, body.value("replicas", uint64_t{0}));
     function->set_replicas(replicas);
+    if (node_) node_->replicas_changed();
     spdlog::info("scaled {} to {} replicas", function->qualified_name(), replicas);
     response.status = 202;
 }
@@ -326,7 +388,20 @@ void FaasSimServer::handle_info(httplib::Response &response) const {
 
 void FaasSimServer::handle_metrics(httplib::Response &response) const {
     std::vector<FunctionMetricsView> views = functions_.metrics_views();
-    set_body(response, 200, render_metrics(views), std::string(kMetricsContentType));
+    if (!node_) {
+        set_body(response, 200, render_metrics(views), std::string(kMetricsContentType));
+        return;
+    }
+    std::vector<const SimFunction *> functions;
+    for (size_t i = 0; i < views.size(); ++i) {
+        const SimFunction &function = *functions_.all()[i];
+        functions.push_back(&function);
+        views[i].capacity = node_capacity(function);
+        views[i].running = function.running();
+        views[i].queued = function.queued();
+    }
+    const NodeMetricsView node = node_->metrics(functions);
+    set_body(response, 200, render_metrics(views, &node), std::string(kMetricsContentType));
 }
 
 }  // namespace faas_sim

@@ -34,7 +34,20 @@ class SimFunction {
 
     // Takes one slot of capacity; false when the function is full (the caller answers 429).
     bool try_admit();
+    // Counts one more request in flight without a limit (the node model limits by its queue).
+    void enter() { inflight_.fetch_add(1, std::memory_order_acq_rel); }
     void release() { inflight_.fetch_sub(1, std::memory_order_acq_rel); }
+
+    // The node model's view: requests holding a CPU and requests waiting for one. Changed only
+    // under the NodeModel's lock; read without it for the metrics.
+    uint64_t running() const { return running_.load(std::memory_order_relaxed); }
+    uint64_t queued() const { return queued_.load(std::memory_order_relaxed); }
+    void add_running(int64_t delta) {
+        running_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+    }
+    void add_queued(int64_t delta) {
+        queued_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
+    }
 
     FunctionStats &stats() { return stats_; }
     const FunctionStats &stats() const { return stats_; }
@@ -49,6 +62,8 @@ class SimFunction {
     std::string created_at_;  // RFC 3339, UTC
     std::atomic<uint64_t> replicas_;
     std::atomic<uint64_t> inflight_{0};
+    std::atomic<uint64_t> running_{0};
+    std::atomic<uint64_t> queued_{0};
     FunctionStats stats_;
 };
 

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "faas_sim/node_model.h"
+
 namespace faas_sim {
 
 // client_golang's DefBuckets, which the gateway's gateway_functions_seconds uses.
@@ -22,8 +24,10 @@ enum class Outcome : uint8_t {
     TooManyRequests,  // 429: over capacity, as the watchdog's max_inflight
     InternalError,    // 500: the behaviour failed
     Unavailable,      // 503: no replicas
+    ExecTimeout,      // 408: the node model's timeout_ms passed while running (watchdog)
+    QueueTimeout,     // 502: the node model's timeout_ms passed in the queue (gateway)
 };
-inline constexpr size_t kOutcomeCount = 4;
+inline constexpr size_t kOutcomeCount = 6;
 int status_code(Outcome outcome);
 
 // Latency histogram of one (function, code) pair.
@@ -70,12 +74,16 @@ struct FunctionMetricsView {
     uint64_t replicas = 0;
     uint64_t inflight = 0;
     std::optional<uint64_t> capacity;  // concurrent requests admitted; nullopt = unlimited
+    uint64_t running = 0;              // node model: requests holding a virtual CPU
+    uint64_t queued = 0;               // node model: requests waiting for one
 };
 
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 // The Prometheus text exposition of the gateway metrics plus faas_sim_* extras. Functions
-// appear in the order given.
-std::string render_metrics(std::span<const FunctionMetricsView> functions);
+// appear in the order given. With a node model, also the node's CPU and memory under
+// node-exporter's names and the model's own gauges.
+std::string render_metrics(std::span<const FunctionMetricsView> functions,
+                           const NodeMetricsView *node = nullptr);
 
 }  // namespace faas_sim

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstddef>
 #include <ctime>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "faas_sim/basic_auth.h"
 #include "faas_sim/function_table.h"
 #include "faas_sim/listen_address.h"
+#include "faas_sim/node_model.h"
 
 namespace faas_sim {
 
@@ -36,6 +38,8 @@ struct ServerOptions {
 class FaasSimServer {
   public:
     FaasSimServer(std::vector<FunctionSpec> functions, ServerOptions options);
+    // With document.node, requests go through the node model (node_model.h).
+    FaasSimServer(FunctionsDocument document, ServerOptions options);
     ~FaasSimServer();
     FaasSimServer(const FaasSimServer &) = delete;
     FaasSimServer &operator=(const FaasSimServer &) = delete;
@@ -64,6 +68,13 @@ class FaasSimServer {
     void handle_invocation(const httplib::Request &request, httplib::Response &response);
     Outcome run_invocation(SimFunction &function, const httplib::Request &request,
                            httplib::Response &response);
+    Outcome run_node_invocation(SimFunction &function, const httplib::Request &request,
+                                httplib::Response &response,
+                                std::chrono::steady_clock::time_point arrival);
+    Outcome answer(SimFunction &function, const httplib::Request &request,
+                   httplib::Response &response, std::chrono::steady_clock::time_point start);
+    // What faas_sim_function_capacity_requests shows of a function under the node model.
+    std::optional<uint64_t> node_capacity(const SimFunction &function) const;
     void handle_list(const httplib::Request &request, httplib::Response &response) const;
     void handle_status(const httplib::Request &request, httplib::Response &response) const;
     void handle_scale(const httplib::Request &request, httplib::Response &response);
@@ -73,6 +84,7 @@ class FaasSimServer {
     bool namespace_is_valid(const httplib::Request &request, httplib::Response &response) const;
 
     FunctionTable functions_;
+    std::unique_ptr<NodeModel> node_;  // null without a node model
     ServerOptions options_;
     HttpServer http_;
     std::atomic<bool> stopping_{false};
