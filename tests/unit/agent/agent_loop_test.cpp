@@ -60,6 +60,18 @@ class AgentLoopTest : public ::testing::Test {
     }
     // One control tick at the current fake time (ticks are numbered as the loop numbers them).
     void tick() { agent_->control_tick_for_test(++ticks_); }
+    // The started agent forwards figlet to kPeer, whose 10 forwarded SYNs were answered, and the
+    // failure detector has read that as its baseline.
+    void forward_to_the_peer() {
+        peer_speaks();
+        tick();
+        agent_->run_period_step_for_test(0);
+        ASSERT_EQ(installed("figlet").peers.count(kPeer), 1u);
+        auto &counters = world_.dataplane->peer_counters[kPeer];
+        counters.syn_forwarded = 10;
+        counters.synack_returned = 10;
+        tick();
+    }
     // A period passes, then step 0 of the new period runs (inputs gathered, strategy run).
     void next_period() {
         world_.clock->advance(
@@ -328,18 +340,12 @@ TEST_F(AgentLoopTest, PeersThePinnedDataplaneHoldsAreKeptAcrossARestart) {
 
 TEST_F(AgentLoopTest, PeerWhoseForwardedSynsGoUnansweredIsUnreachableWithinTwoTicksAndRecovers) {
     auto &agent = start();
-    peer_speaks();
-    tick();
-    agent.run_period_step_for_test(0);
-    ASSERT_EQ(installed("figlet").peers.count(kPeer), 1u);
+    ASSERT_NO_FATAL_FAILURE(forward_to_the_peer());
     auto &counters = world_.dataplane->peer_counters[kPeer];
-    counters.syn_forwarded = 10;
-    counters.synack_returned = 10;
-    tick();  // the detector's baseline
 
     // The peer stops answering: one forwarded SYN per tick, nothing comes back. The detector
-    // declares it after 2 silent ticks (or 3 unanswered SYNs), within the TTL it would take the
-    // membership (the peer keeps heartbeating: only the data plane sees the failure).
+    // declares it once a SYN has been owed for a control tick (or 3 are owed), within the TTL it
+    // would take the membership (the peer keeps heartbeating: only the data plane sees it).
     world_.clock->advance(cfg_.peers.control_tick);
     peer_speaks();
     counters.syn_forwarded += 1;
@@ -378,14 +384,8 @@ TEST_F(AgentLoopTest, ManyUnansweredSynsInOneTickAreEnough) {
 
 TEST_F(AgentLoopTest, PeerIsDeclaredBetweenControlTicksByTheFailureCheck) {
     auto &agent = start();
-    peer_speaks();
-    tick();
-    agent.run_period_step_for_test(0);
-    ASSERT_EQ(installed("figlet").peers.count(kPeer), 1u);
+    ASSERT_NO_FATAL_FAILURE(forward_to_the_peer());
     auto &counters = world_.dataplane->peer_counters[kPeer];
-    counters.syn_forwarded = 10;
-    counters.synack_returned = 10;
-    tick();  // the detector's baseline
     // It dies mid-interval: 2 of the 5 SYNs forwarded since the tick were answered.
     world_.clock->advance(cfg_.peers.control_tick / 4);
     counters.syn_forwarded += 5;

@@ -34,19 +34,6 @@ std::string document_error(const std::string &yaml) {
     return "";
 }
 
-// One sample of the exposition (exact series text before the value); -1 when absent.
-double sample(const std::string &exposition, const std::string &series) {
-    size_t at = exposition.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(exposition.substr(at + series.size() + 2));
-}
-
-std::string metrics_of(const RunningServer &server) {
-    auto response = server.client()->Get("/metrics");
-    if (!response || response->status != 200) return {};
-    return "\n" + response->body;
-}
-
 struct Answer {
     double sent_ms = 0;     // when it was sent, from the start of the load
     int status = -1;        // -1: no HTTP answer

@@ -48,19 +48,6 @@ functions:
     replicas: 0
 )";
 
-// Reads one sample (exact series text before the value) from an exposition; -1 when absent.
-double sample(const std::string &exposition, const std::string &series) {
-    size_t at = exposition.find("\n" + series + " ");
-    if (at == std::string::npos) return -1;
-    return std::stod(exposition.substr(at + series.size() + 2));
-}
-
-std::string metrics_of(const RunningServer &server) {
-    auto response = server.client()->Get("/metrics");
-    if (!response || response->status != 200) return {};
-    return "\n" + response->body;
-}
-
 TEST(FaasSimServer, ListsFunctionStatusWithZeroValuesOmitted) {
     RunningServer server(kCatalogue);
     auto response = server.client()->Get("/system/functions");

@@ -74,6 +74,21 @@ class TempFile {
     std::filesystem::path path_;
 };
 
+// One sample of a Prometheus exposition (the exact series text before the value); -1 when absent.
+inline double sample(const std::string &exposition, const std::string &series) {
+    size_t at = exposition.find("\n" + series + " ");
+    if (at == std::string::npos) return -1;
+    return std::stod(exposition.substr(at + series.size() + 2));
+}
+
+// The server's /metrics, with a leading newline so that every series starts after one; empty
+// when the request failed.
+inline std::string metrics_of(const RunningServer &server) {
+    auto response = server.client()->Get("/metrics");
+    if (!response || response->status != 200) return {};
+    return "\n" + response->body;
+}
+
 // Polls `condition` every 5 ms until it holds or `timeout` passes.
 template <typename Condition>
 bool eventually(Condition condition, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
