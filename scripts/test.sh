@@ -52,5 +52,12 @@ else
   scripts/lib/reap_stale.sh
 fi
 
+# One test per core: the unit, BPF, fuzz, deploy and style suites run side by side; the e2e tests
+# (namespaces, reaction times, rates) are RUN_SERIAL and run alone (tests/e2e/CMakeLists.txt).
+# An explicit -j/--parallel among the arguments wins.
+jobs=(-j"$(nproc)")
+for arg in "$@"; do
+  case $arg in -j* | --parallel*) jobs=() ;; esac
+done
 cd build
-ctest --output-on-failure --timeout 900 "$@"
+ctest --output-on-failure --timeout 900 "${jobs[@]}" "$@"
