@@ -398,6 +398,43 @@ TEST_F(AgentLoopTest, PeerIsDeclaredBetweenControlTicksByTheFailureCheck) {
     EXPECT_EQ(installed("figlet").peers.count(kPeer), 0u) << "its weight leaves at once";
 }
 
+// T4's miss (docs/experiments.md): a peer whose agent and gateway died while its maps stayed
+// steers every forwarded SYN to a gateway that is gone, so each is answered at once by a RST.
+// Answered is not taken: the peer leaves the policies a quarter tick after its third refusal.
+TEST_F(AgentLoopTest, PeerThatAnswersEveryForwardedSynWithARstLeavesThePolicies) {
+    auto &agent = start();
+    ASSERT_NO_FATAL_FAILURE(forward_to_the_peer());
+    auto &counters = world_.dataplane->peer_counters[kPeer];
+    world_.clock->advance(cfg_.peers.control_tick / 4);
+    counters.syn_forwarded += 2;
+    counters.rst_returned += 2;
+    agent.failure_check_for_test();
+    EXPECT_TRUE(agent.view().unreachable.empty()) << "two refusals: not yet";
+    world_.clock->advance(cfg_.peers.control_tick / 4);
+    counters.syn_forwarded += 1;
+    counters.rst_returned += 1;
+    agent.failure_check_for_test();
+    EXPECT_EQ(agent.view().unreachable.count(kPeer), 1u) << "three refusals, no SYN-ACK";
+    EXPECT_EQ(world_.peers->marked_unreachable, std::vector<Ipv4>{kPeer});
+    EXPECT_EQ(installed("figlet").peers.count(kPeer), 0u) << "its weight leaves at once";
+}
+
+TEST_F(AgentLoopTest, PeerThatRefusesSomeAndAcceptsOthersKeepsItsWeight) {
+    auto &agent = start();
+    ASSERT_NO_FATAL_FAILURE(forward_to_the_peer());
+    auto &counters = world_.dataplane->peer_counters[kPeer];
+    // At its limit_in: most forwarded SYNs refused, one in five accepted, for two whole ticks.
+    for (int reading = 0; reading < 8; ++reading) {
+        world_.clock->advance(cfg_.peers.control_tick / 4);
+        counters.syn_forwarded += 5;
+        counters.rst_returned += 4;
+        counters.synack_returned += 1;
+        agent.failure_check_for_test();
+    }
+    EXPECT_TRUE(agent.view().unreachable.empty());
+    EXPECT_EQ(installed("figlet").peers.count(kPeer), 1u);
+}
+
 TEST_F(AgentLoopTest, DataplaneCountersUnreadableMakeTheNodeNotReadyWithoutEndingTheTick) {
     auto &agent = start();
     agent.run_period_step_for_test(0);

@@ -21,6 +21,15 @@ class FailureDetectorTest : public ::testing::Test {
         auto newly = detector_.update({{kPeer, signal_}}, now_);
         return !newly.empty();
     }
+    // A reading whose answers are `accepted` SYN-ACKs and `refused` RSTs; the verdicts it gives.
+    std::vector<PeerVerdict> read_answers(uint64_t syns, uint64_t accepted, uint64_t refused) {
+        signal_.syns_forwarded += syns;
+        signal_.answers += accepted + refused;
+        signal_.refusals += refused;
+        now_ += 250ms;
+        return detector_.update({{kPeer, signal_}}, now_);
+    }
+    static std::vector<PeerVerdict> refusing() { return {{kPeer, PeerFailure::Refusing}}; }
 
     FailureDetector detector_{3, 1s};
     PeerSignal signal_{100, 100};
@@ -32,6 +41,40 @@ TEST_F(FailureDetectorTest, SynsSentAfterTheLastAnswersOfAnIntervalStillCount) {
     // The peer dies mid-interval: 2 SYNs answered before, 3 sent after.
     EXPECT_FALSE(read(5, 2)) << "a reading with answers never declares";
     EXPECT_TRUE(read(0, 0)) << "the 3 SYNs owed since the last reading are enough";
+}
+
+TEST_F(FailureDetectorTest, ThreeRefusalsWithoutASynAckDeclareRefusing) {
+    ASSERT_TRUE(read_answers(0, 0, 0).empty());
+    EXPECT_TRUE(read_answers(2, 0, 2).empty()) << "answered, and only two refusals";
+    EXPECT_EQ(read_answers(1, 0, 1), refusing());
+    EXPECT_TRUE(read_answers(4, 0, 4).empty()) << "declared once, not at every reading";
+}
+
+TEST_F(FailureDetectorTest, ManyRefusalsInOneReadingDeclareRefusingNotUnanswered) {
+    ASSERT_TRUE(read_answers(0, 0, 0).empty());
+    EXPECT_EQ(read_answers(50, 0, 50), refusing());
+}
+
+TEST_F(FailureDetectorTest, PeerAcceptingSomeOfItsSynsIsNeverDeclaredRefusing) {
+    ASSERT_TRUE(read_answers(0, 0, 0).empty());
+    // At its limit_in: 249 of every 250 SYNs refused, one accepted per reading, for 100 s.
+    for (int i = 0; i < 400; ++i)
+        ASSERT_TRUE(read_answers(250, 1, 249).empty()) << "reading " << i;
+}
+
+TEST_F(FailureDetectorTest, ASynAckAfterTheRefusalDeclarationAllowsTheNextOne) {
+    ASSERT_TRUE(read_answers(0, 0, 0).empty());
+    ASSERT_EQ(read_answers(3, 0, 3), refusing());
+    EXPECT_TRUE(read_answers(1, 1, 0).empty()) << "it took a connection: the count starts over";
+    EXPECT_TRUE(read_answers(2, 0, 2).empty());
+    EXPECT_EQ(read_answers(1, 0, 1), refusing());
+}
+
+TEST_F(FailureDetectorTest, RefusalsBeyondTheAnswersAreCountersOutOfStepAndStartAfresh) {
+    ASSERT_TRUE(read_answers(0, 0, 0).empty());
+    signal_.refusals += 10;  // more RSTs than answers: not a reading of one peer slot
+    EXPECT_TRUE(read_answers(0, 0, 0).empty());
+    EXPECT_TRUE(read_answers(2, 0, 2).empty()) << "counting starts from the fresh baseline";
 }
 
 TEST_F(FailureDetectorTest, ThreeUnansweredSynsDeclareAtOnce) {

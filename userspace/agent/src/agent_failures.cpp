@@ -12,14 +12,21 @@ namespace dfaas::agent {
 void Agent::detect_failures(const std::vector<dp::PeerCounters> &peers, strategy::Instant now) {
     std::map<Ipv4, PeerSignal> readings;
     for (const auto &p : peers)
-        readings[p.addr] = PeerSignal{p.syn_forwarded, p.synack_returned + p.rst_returned};
+        readings[p.addr] =
+            PeerSignal{p.syn_forwarded, p.synack_returned + p.rst_returned, p.rst_returned};
     bool changed = false;
-    for (const auto &addr : failure_detector_.update(readings, clock_->steady_now())) {
+    for (const auto &[addr, failure] : failure_detector_.update(readings, clock_->steady_now())) {
         auto id = peers_->mark_unreachable(addr, now);
-        spdlog::warn(
-            "peer {} ({}) unreachable: forwarded connections unanswered; removed from "
-            "every policy",
-            id.value_or("?"), addr.str());
+        if (failure == PeerFailure::Refusing)
+            spdlog::warn(
+                "peer {} ({}) refuses every forwarded connection (RST, no SYN-ACK): removed "
+                "from every policy until it speaks again",
+                id.value_or("?"), addr.str());
+        else
+            spdlog::warn(
+                "peer {} ({}) unreachable: forwarded connections unanswered; removed from "
+                "every policy",
+                id.value_or("?"), addr.str());
         unreachable_.insert(addr);
         events_.peer_unreachable(addr, clock_->system_now());
         changed = true;
