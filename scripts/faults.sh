@@ -33,7 +33,7 @@ PY=$(command -v /usr/bin/python3 || command -v python3)
 export DFAAS_BIN="$BIN"
 
 ALL_FAULTS=(baseline tuple-reuse bodies slowloris members functions sigkill upgrade peer-killed
-  partition prometheus openfaas synflood)
+  node-down partition prometheus openfaas synflood)
 
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -623,6 +623,43 @@ fault_peer_killed() {
   printf '{"problems": %s}\n' "$([[ $verdict == ok ]] && echo '[]' || echo "[\"forwarding to b went on for $stop_after s > bound $bound s\"]")" >"$DIR/extra-detection.json"
   note "forwarding to b stopped $stop_after s after its agent died (bound ${bound} s: peer TTL 1.2 x ${PERIOD_S} s + 1 s); forwarded connections $before -> $last"
   window_end --node-gone --recovery-from start
+}
+
+# 7b. Node b's agent and gateway killed together for GONE_S seconds (experiment T4 in small):
+#     b's programs and maps stay, so b's data plane still takes a's forwarded connections and
+#     steers them to a gateway that is gone; each is answered by a RST at once. Forwarded SYNs
+#     are answered, so silence never shows it: a's failure detector flags a peer that answers
+#     every forwarded SYN with a RST (3 since its last SYN-ACK). Stream b is exempt (its node's
+#     own gateway is down); stream a's new connections must recover within the node-gone bound.
+fault_node_down() {
+  TITLE="peer's agent and gateway killed (node b)"
+  window_start node-down
+  local before last
+  before=$(forwarded_to_b)
+  fault_start
+  local victim
+  victim=$(pid_in b dfaas-agent)
+  if [[ -n $victim ]]; then kill -KILL "$victim"; KILLS="b=1"; else note "no agent running on b"; fi
+  stop_in b dfaas-faas-sim KILL
+  last=$before
+  local last_change=$T0 t
+  while "$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < $GONE_S else 1)"; do
+    t=$(forwarded_to_b)
+    if ((t > last)); then last=$t last_change=$(now); fi
+    sleep 0.2
+  done
+  local stop_after
+  stop_after=$("$PY" -c "print(f'{max(0.0, $last_change - $T0):.1f}')")
+  start_saved b faas-b b-faas-sim-fault
+  wait_http_in b "http://$IP_B:8080/healthz" 10 || note "b's faas-sim not back within 10 s"
+  restart_agent b || note "b's agent not healthy 20 s after its restart"
+  fault_end
+  local t0=$SECONDS
+  wait_until 30 peer_alive a node-b || note "b not alive again at a 30 s after its restart"
+  note "b alive again at a $((SECONDS - t0)) s after its agent restarted"
+  settle "b was alive again at a"
+  note "forwarding to b stopped $stop_after s after b's agent and gateway died (a's detector: RSTs only); forwarded connections $before -> $last; stream b is exempt (b's own gateway was down)"
+  window_end --node-gone --recovery-from start --exempt-stream b
 }
 
 # 8. Node b partitioned from the other nodes (the client still reaches b), then healed: nft in

@@ -109,7 +109,10 @@ def cmd_row(a):
     horizon = a.t1 if a.node_gone else math.inf
     recovery = 0.0
     failed_after_back = 0
-    for s in streams.values():
+    exempt = set(a.exempt_stream or [])
+    for name, s in streams.items():
+        if name in exempt:
+            continue  # a stream the fault is known to break is not judged, recovery included
         late = [b for b, _ in s["bad_seconds"] if b + 1 > origin and b < horizon]
         failed_after_back += sum(n for b, n in s["bad_seconds"] if a.node_gone and b >= horizon)
         if not late:

@@ -11,6 +11,8 @@
 #     b's gateway sees one client tuple from its own users and from a's forwarded ones; before
 #     the fix 16 of about 140 forwarded requests timed out there). A live connection on the
 #     tuple is a real collision, refused with an RST (counted, rare): not gated;
+#   - node b's agent and gateway killed: a's new connections recover before b's TTL (its data
+#     plane answers a's forwarded SYNs with RSTs, which a's failure detector acts on);
 #   - node a stays ready with 40 members; with 300 functions it serves the 256 it keeps (its
 #     readiness probe, 1 s timeout, missed 2 of 9 in one run: a known miss, docs/security.md).
 # Failed requests per fault are printed (the table) but not gated: on this 2-core VM the load
@@ -75,6 +77,12 @@ if timeouts:
 ka = rows.get("synflood", {}).get("extras", {}).get("keepalive", {})
 if ka.get("connections", 0) < 1000 or ka.get("reset", 1) or ka.get("failed", 1):
     problems.append(f"synflood: established keep-alive connections {ka}")
+# Node b's agent and gateway killed, its data plane left steering to the dead gateway: a's new
+# connections must recover before b's membership TTL (1.2 x the 2 s period) could have removed
+# it. Only the data plane's RST answers show it that early (a's failure detector).
+down = rows.get("node-down", {})
+if down.get("recovery_s") is None or down["recovery_s"] >= 2.4:
+    problems.append(f"node-down: stream a recovered after {down.get('recovery_s')} s (TTL 2.4 s)")
 for name, r in rows.items():
     print(f"{name:12} failed={r.get('failed')} resets={r.get('resets')} "
           f"rss={r.get('peak_rss_mib')} MiB verdict={r.get('verdict')}")
