@@ -32,6 +32,7 @@ DFAAS_INLINE int handle_egress(struct __sk_buff *skb) {
     if (!ct) return pass(DFAAS_R_PASS_EGRESS_NO_CT);
     ct_touch(ct, dfaas_now());
     ct_server_packet(ct, &pkt);
+    http_server_segment(skb, &pkt, ct); /* before the rewrites: the payload is where parsed */
 
     if (rewrite_snat(skb, &pkt, ct->service_addr, ct->service_port, key->client_port))
         return drop(DFAAS_R_DROP_NAT);

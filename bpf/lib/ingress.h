@@ -237,7 +237,7 @@ DFAAS_SUBPROG int dfaas_new_user_connection(struct __sk_buff *skb, struct dfaas_
 DFAAS_INLINE int follow_user_connection(struct __sk_buff *skb, const struct dfaas_pkt *pkt,
                                         struct dfaas_ct_entry *ct, const struct dfaas_ct_key *key,
                                         int half_open, __u64 now) {
-    int http = count_http_request(skb, pkt, ct);
+    int http = http_client_segment(skb, pkt, ct);
     struct dfaas_macs macs;
 
     ct_touch(ct, now);
@@ -342,7 +342,12 @@ DFAAS_SUBPROG int dfaas_forward_reply(struct __sk_buff *skb, struct dfaas_pkt *p
     if (!(ct->flags & DFAAS_CT_F_PEER_MACS) && reply_macs(skb, &ct->peer_macs))
         ct->flags |= DFAAS_CT_F_PEER_MACS;
     ct_server_packet(ct, pkt);
-    if (in_table) count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
+    /* Before the decapsulation: the payload offset counts the outer header. A sender no longer in
+     * the table: its route's rows may belong to another peer now. */
+    if (in_table) {
+        http_server_segment(skb, pkt, ct);
+        count_path(ct->function_id, stat_peer_path(ct->peer_index), pkt->ip_len, 0, 0);
+    }
     if (decap_ipip(skb, pkt->outer_hlen)) return drop(DFAAS_R_DROP_DECAP);
     count_reason(DFAAS_R_DECAP_IN);
     if (ct->flags & DFAAS_CT_F_CLIENT_MACS) return send_with_macs(skb, &ct->client_macs, 0);
@@ -476,7 +481,7 @@ DFAAS_INLINE int handle_forwarded_in(struct __sk_buff *skb, struct dfaas_pkt *pk
     }
     ct_touch(ct, dfaas_now());
     ct_client_packet(ct, pkt);
-    http = count_http_request(skb, pkt, ct);
+    http = http_client_segment(skb, pkt, ct);
     if (unlikely(half_open)) ct = ct_confirm(&key, ct, pkt);
     if (http) count_reason(DFAAS_R_HTTP_REQUEST);
     count_path(ct->function_id, DFAAS_STAT_FORWARDED_IN, pkt->ip_len, 0, http);

@@ -115,6 +115,27 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_rate_syn SEC(".maps");
 
+/* HTTP/1.x responses and request latencies per (function, route) (lib/http.h). A hash, not an
+ * array: only the routes that carry HTTP get an entry (functions x paths would be 48 Ki values per
+ * CPU). No preallocation: an entry is allocated at a route's first response. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+    __uint(max_entries, DFAAS_HTTP_STATS_ENTRIES);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __type(key, __u32);
+    __type(value, struct dfaas_http_stats);
+    __uint(pinning, LIBBPF_PIN_BY_NAME);
+} dfaas_http_stats SEC(".maps");
+
+/* The zero value dfaas_http_stats entries are created from: 320 bytes do not fit on the BPF
+ * stack next to the rest of the established path. Never written. Not pinned. */
+struct {
+    __uint(type, BPF_MAP_TYPE_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, struct dfaas_http_stats);
+} dfaas_http_zero SEC(".maps");
+
 /* Selection sequences (lib/select.h). Atomic, not per-CPU: one sequence per table is what makes
  * any window of a cycle's length hold exactly each weight, whichever CPU takes each SYN. Not
  * pinned: a reload starts every cycle at slot 0 again, which only the windows spanning the reload

@@ -1,7 +1,8 @@
-// Upgrading in place over the maps of an earlier ABI (2): the current programs load over pins
-// laid out as ABI 2 left them, an established connection keeps being steered, the counters are
-// kept, and the policies are laid out again for the current selection (ABI 4: SWRR tables with
-// a length; ABI 2 and 3 share the policy layout) (docs/architecture.md, "ABI version rule").
+// Upgrading in place over the maps of an earlier ABI (2, and 5: the release before the conntrack
+// entry grew by the HTTP fields): the current programs load over pins laid out as that ABI left
+// them, an established connection keeps being steered, the counters are kept, and the policies are
+// laid out again for the current selection (ABI 4: SWRR tables with a length; ABI 2 and 3 share the
+// policy layout) (docs/architecture.md, "ABI version rule").
 //
 // The ABI 2 maps are made here from a table (not from the current object), filled with the state
 // of a connection that the current programs established, and pinned in a directory of their own.
@@ -48,6 +49,33 @@ const PinnedLayout kAbi2Maps[] = {
     // Conntrack sizes come from the configuration; the harness's sizes, as a node would have.
     {"dfaas_ct", BPF_MAP_TYPE_LRU_HASH, 16, 64, Harness::kCtEntries, 0},
     {"dfaas_ct_half_open", BPF_MAP_TYPE_LRU_HASH, 16, 64, Harness::kCtHalfOpenEntries, 0},
+};
+
+// Every pinned map as ABI 5 defined it (bpf/lib/maps.h at commit 38f08c0): dfaas_http_stats did
+// not exist and the conntrack value was 64 bytes. Never edit to follow the current layout.
+constexpr uint32_t kAbi5CtEntrySize = 64;
+const PinnedLayout kAbi5Maps[] = {
+    {"dfaas_config", BPF_MAP_TYPE_ARRAY, 4, 80, 1, 0},
+    {"dfaas_services", BPF_MAP_TYPE_HASH, 8, 8, 4 * 256 * 8, 0},
+    {"dfaas_functions", BPF_MAP_TYPE_ARRAY, 4, 72, 256, 0},
+    {"dfaas_policies", BPF_MAP_TYPE_ARRAY, 4, 1248, 256, 0},
+    {"dfaas_peers", BPF_MAP_TYPE_HASH, 4, 8, 32, 0},
+    {"dfaas_peer_addrs", BPF_MAP_TYPE_ARRAY, 4, 8, 32, 0},
+    {"dfaas_peer_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 32, 32, 0},
+    {"dfaas_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 32, 256 * 48, 0},
+    {"dfaas_fwd_in_stats", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 16, 256 * 32, 0},
+    {"dfaas_reasons", BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8, 128, 0},
+    {"dfaas_rate_local", BPF_MAP_TYPE_ARRAY, 4, 24, 256, 0},
+    {"dfaas_rate_fwd_in", BPF_MAP_TYPE_ARRAY, 4, 24, 256 * 32, 0},
+    {"dfaas_rate_syn", BPF_MAP_TYPE_ARRAY, 4, 24, 1, 0},
+    {"dfaas_ct", BPF_MAP_TYPE_LRU_HASH, 12, kAbi5CtEntrySize, Harness::kCtEntries, 0},
+    {"dfaas_ct_half_open", BPF_MAP_TYPE_LRU_HASH, 12, kAbi5CtEntrySize, Harness::kCtHalfOpenEntries,
+     0},
+    {"dfaas_ct_gw", BPF_MAP_TYPE_LRU_HASH, 8, 12, Harness::kCtEntries, 0},
+    {"dfaas_ct_gw_half_open", BPF_MAP_TYPE_LRU_HASH, 8, 12, Harness::kCtHalfOpenEntries, 0},
+    {"dfaas_ct_ports", BPF_MAP_TYPE_ARRAY, 4, 8192, 1, 0},
+    {"dfaas_events", BPF_MAP_TYPE_RINGBUF, 0, 0, 256 * 1024, 0},
+    {"dfaas_event_config", BPF_MAP_TYPE_ARRAY, 4, 24, 1, 0},
 };
 
 struct Fd {
@@ -117,10 +145,10 @@ void fill_abi2_conntrack(int src, int dst, const dfaas_config &cfg) {
     }
 }
 
-// Makes the ABI 2 maps under `dir` from kAbi2Maps and fills them with what the current data
-// plane pinned under `current` holds. `layouts` may differ from kAbi2Maps (a broken layout).
+// Makes the maps of ABI `version` under `dir` from `layouts` (kAbi2Maps, kAbi5Maps or a broken
+// layout) and fills them with what the current data plane pinned under `current` holds.
 void pin_previous_layout(const std::string &current, const std::string &dir,
-                         const std::vector<PinnedLayout> &layouts) {
+                         const std::vector<PinnedLayout> &layouts, uint32_t version = 2) {
     std::filesystem::create_directories(dir);
     for (const auto &l : layouts) {
         Fd src(bpf_obj_get((current + "/" + l.name).c_str()));
@@ -164,6 +192,18 @@ void pin_previous_layout(const std::string &current, const std::string &dir,
             if (cfg_fd.fd < 0 || bpf_map_lookup_elem(cfg_fd.fd, &zero, &cfg) != 0)
                 throw std::runtime_error("read current config");
             fill_abi2_conntrack(src.fd, dst.fd, cfg);
+        } else if (conntrack && l.key_size == info.key_size && l.value_size < info.value_size) {
+            // ABI 5: the same key, the entry without the HTTP fields appended since (a prefix).
+            dfaas_ct_key key{}, next{};
+            dfaas_ct_entry entry{};
+            const void *prev = nullptr;
+            while (bpf_map_get_next_key(src.fd, prev, &next) == 0) {
+                key = next;
+                prev = &key;
+                if (bpf_map_lookup_elem(src.fd, &key, &entry) == 0 &&
+                    bpf_map_update_elem(dst.fd, &key, &entry, BPF_ANY) != 0)
+                    throw std::runtime_error(std::string("fill ") + l.name);
+            }
         } else if (info.key_size == l.key_size && info.value_size == l.value_size) {
             bool array = l.type == BPF_MAP_TYPE_ARRAY || l.type == BPF_MAP_TYPE_PERCPU_ARRAY;
             std::vector<uint8_t> key(l.key_size), next(l.key_size),
@@ -193,7 +233,7 @@ void pin_previous_layout(const std::string &current, const std::string &dir,
             dfaas_config cfg{};
             if (bpf_map_lookup_elem(dst.fd, &zero, &cfg) != 0)
                 throw std::runtime_error("read ABI 2 config");
-            cfg.abi_version = 2;
+            cfg.abi_version = version;
             bpf_map_update_elem(dst.fd, &zero, &cfg, BPF_ANY);
         }
         std::string pin = dir + "/" + l.name;
@@ -273,8 +313,8 @@ class Upgrade : public ::testing::Test {
 
     // Leaves dp0 without programs and only the ABI 2 pins, as a node before the upgrade whose
     // programs are about to be replaced.
-    void switch_to_previous_layout(const std::vector<PinnedLayout> &layouts) {
-        pin_previous_layout(h_.bpffs(), abi2_dir(), layouts);
+    void switch_to_previous_layout(const std::vector<PinnedLayout> &layouts, uint32_t version = 2) {
+        pin_previous_layout(h_.bpffs(), abi2_dir(), layouts, version);
         h_.detach();
     }
 
@@ -402,6 +442,87 @@ TEST_F(Upgrade, CurrentProgramsOverAbi2PinsKeepConnectionsAndCounters) {
         order += !split_r.parsed.outer ? 'L' : split_r.parsed.outer->dst == kPeerB ? 'B' : '?';
     }
     EXPECT_EQ(order, "LBLBL");
+}
+
+// ABI 5 -> 6: the conntrack tables are copied into 72-byte entries (HTTP fields zero), the rest
+// is reused; the established connection keeps its path and its next request is timed.
+TEST_F(Upgrade, CurrentProgramsOverAbi5PinsKeepConnectionsAndTimeTheirRequests) {
+    switch_to_previous_layout({std::begin(kAbi5Maps), std::end(kAbi5Maps)}, 5);
+    {
+        Fd ct(bpf_obj_get((abi2_dir() + "/dfaas_ct").c_str()));
+        ASSERT_GE(ct.fd, 0);
+        ASSERT_EQ(map_info(ct.fd).value_size, kAbi5CtEntrySize);
+    }
+    try {
+        dp::Dataplane::open(abi2_dir());
+        ADD_FAILURE() << "expected open() to refuse the ABI 5 maps";
+    } catch (const dp::Error &e) {
+        EXPECT_NE(std::string(e.what()).find("have ABI version 5"), std::string::npos) << e.what();
+    }
+
+    ASSERT_NO_THROW(dp_ = attach_current());
+    auto st = dp_->status();
+    EXPECT_EQ(st.abi_version, uint32_t(DFAAS_ABI_VERSION));
+    {
+        Fd ct(bpf_obj_get((abi2_dir() + "/dfaas_ct").c_str()));
+        ASSERT_GE(ct.fd, 0);
+        EXPECT_EQ(map_info(ct.fd).value_size, sizeof(dfaas_ct_entry));
+        Fd http(bpf_obj_get((abi2_dir() + "/dfaas_http_stats").c_str()));
+        EXPECT_GE(http.fd, 0) << "the new map is pinned";
+    }
+    for (const auto &entry : std::filesystem::directory_iterator(abi2_dir()))
+        EXPECT_EQ(entry.path().string().find("_upgrade"), std::string::npos)
+            << "left over: " << entry.path();
+    auto ct = dp_->conntrack();
+    ASSERT_EQ(ct.size(), 1u);
+    EXPECT_EQ(ct[0].path, dp::CtPath::Local);
+    EXPECT_EQ(ct[0].state, dp::TcpState::Established);
+    EXPECT_EQ(dp_->stats().reason("syn_new"), 1u);
+
+    // A request and its response on the migrated connection: steered both ways and timed.
+    Fd ingress(bpf_prog_get_fd_by_id(st.ingress_prog_id));
+    Fd egress(bpf_prog_get_fd_by_id(st.egress_prog_id));
+    ASSERT_GE(ingress.fd, 0);
+    ASSERT_GE(egress.fd, 0);
+    auto data = ack_;
+    data.flags = kAck | kPsh;
+    std::string req = "GET /function/figlet HTTP/1.1\r\nHost: x\r\n\r\n";
+    data.payload.assign(req.begin(), req.end());
+    auto r = run_program(ingress.fd, data.frame());
+    EXPECT_EQ(r.retval, 0);
+    EXPECT_EQ(r.parsed.ip.dst, kGateway.addr);
+    TcpPacket reply;
+    reply.eth_src = kNodeMac;
+    reply.eth_dst = kClientMac;
+    reply.src = kGateway.addr;
+    reply.sport = kGateway.port;
+    reply.dst = kClient;
+    reply.dport = syn_.sport;
+    reply.flags = kAck | kPsh;
+    reply.seq = 5001;
+    reply.ack = ack_.seq + uint32_t(req.size());
+    std::string ok = "HTTP/1.1 200 OK\r\n\r\n";
+    reply.payload.assign(ok.begin(), ok.end());
+    auto back = run_program(egress.fd, reply.frame());
+    EXPECT_EQ(back.parsed.tcp.sport, kFport) << "the function port restored";
+    EXPECT_EQ(dp_->stats().function("figlet")->local.requests, 1u);
+    EXPECT_EQ(dp_->stats().reason("pass_ct_miss_midflow"), before_.reason("pass_ct_miss_midflow"));
+    Fd http(bpf_obj_get((abi2_dir() + "/dfaas_http_stats").c_str()));
+    ASSERT_GE(http.fd, 0);
+    uint32_t key = 0, next = 0;
+    ASSERT_EQ(bpf_map_get_next_key(http.fd, nullptr, &next), 0) << "one route counted";
+    key = next;
+    EXPECT_EQ(key % DFAAS_STAT_PATHS, uint32_t(DFAAS_STAT_LOCAL));
+    std::vector<dfaas_http_stats> per_cpu(static_cast<size_t>(libbpf_num_possible_cpus()));
+    ASSERT_EQ(bpf_map_lookup_elem(http.fd, &key, per_cpu.data()), 0);
+    uint64_t ok_count = 0, timed = 0;
+    for (const auto &v : per_cpu) {
+        ok_count += v.codes[DFAAS_HTTP_CODE_200];
+        for (auto b : v.buckets)
+            timed += b;
+    }
+    EXPECT_EQ(ok_count, 1u);
+    EXPECT_EQ(timed, 1u) << "the migrated entry's HTTP fields started at zero";
 }
 
 TEST_F(Upgrade, PinnedMapOfAnUnknownLayoutIsRefusedByName) {

@@ -32,8 +32,11 @@
  * 5: conntrack v2 (lib/ct.h): dfaas_ct and dfaas_ct_half_open keyed by the client's tuple as sent
  * for every path (12-byte key, was 16 with a kind), the gateway-side index dfaas_ct_gw /
  * dfaas_ct_gw_half_open and the port filter dfaas_ct_ports are new. The loader translates the
- * conntrack tables of ABI 2 to 4 (established connections keep their path). */
-#define DFAAS_ABI_VERSION 5
+ * conntrack tables of ABI 2 to 4 (established connections keep their path).
+ * 6: dfaas_ct_entry grows to 72 bytes (request_start_us, http_pending, http_flags: HTTP response
+ * status and latency per request, lib/http.h); dfaas_http_stats is new. The loader translates the
+ * conntrack tables of ABI 2 to 5. */
+#define DFAAS_ABI_VERSION 6
 /* The oldest ABI whose pinned maps the loader migrates; older pins are refused. */
 #define DFAAS_ABI_OLDEST_MIGRATED 2
 
@@ -233,7 +236,10 @@ DFAAS_STATIC_ASSERT(DFAAS_STAT_PATHS_USED <= DFAAS_STAT_PATHS, "stat paths excee
     /* SYN with a new sequence number on a half-open entry: the       \
      * client gave up that attempt and reuses its port; the new       \
      * connection selects its own path */                             \
-    X(SYN_NEW_ISN, 47, "syn_new_isn")
+    X(SYN_NEW_ISN, 47, "syn_new_isn")                                 \
+    /* an HTTP response or opaque connection not counted:             \
+     * dfaas_http_stats is full */                                    \
+    X(HTTP_STATS_FULL, 48, "http_stats_full")
 
 /* Fixed size of dfaas_reasons, independent of how many reasons exist (48 in ABI 5). */
 #define DFAAS_REASONS_MAX 128
@@ -382,6 +388,42 @@ struct dfaas_path_stats {
     __u64 requests; /* HTTP requests (client segments starting with a method token) */
 };
 
+/* dfaas_http_stats (PERCPU_HASH, BPF_F_NO_PREALLOC, DFAAS_HTTP_STATS_ENTRIES): per function and
+ * route, HTTP/1.x responses by status and request latencies in a log2 histogram. Key: the
+ * dfaas_stats index, function * DFAAS_STAT_PATHS + path (LOCAL, FORWARDED_IN or PEER_BASE + peer).
+ * An entry is created at a route's first response; when the map is full the response is counted
+ * as reason http_stats_full only. Latency: from the request's first segment to the response's
+ * first segment, as this node sees them (LOCAL and FORWARDED_IN: the gateway's time plus the
+ * stack; PEER: the round trip to the peer and its service time). */
+#define DFAAS_HTTP_STATS_ENTRIES 1024
+/* Bucket i counts latencies below DFAAS_HTTP_BUCKET_BASE_US << i microseconds (and at or above
+ * the previous bound); the last bucket counts everything above (+Inf). 8 us .. 33.5 s. */
+#define DFAAS_HTTP_BUCKET_BASE_US 8
+#define DFAAS_HTTP_BUCKETS 24
+enum dfaas_http_code {
+    DFAAS_HTTP_CODE_200 = 0,
+    DFAAS_HTTP_CODE_404 = 1,
+    DFAAS_HTTP_CODE_429 = 2,
+    DFAAS_HTTP_CODE_500 = 3,
+    DFAAS_HTTP_CODE_502 = 4,
+    DFAAS_HTTP_CODE_503 = 5,
+    DFAAS_HTTP_CODE_504 = 6,
+    DFAAS_HTTP_CODE_OTHER_1XX = 7, /* interim: 100 Continue and the like (not a final response) */
+    DFAAS_HTTP_CODE_OTHER_2XX = 8,
+    DFAAS_HTTP_CODE_OTHER_3XX = 9,
+    DFAAS_HTTP_CODE_OTHER_4XX = 10,
+    DFAAS_HTTP_CODE_OTHER_5XX = 11,
+    DFAAS_HTTP_CODE_MALFORMED = 12, /* "HTTP/1." without a three-digit status */
+    DFAAS_HTTP_CODES = 13,
+};
+struct dfaas_http_stats {
+    __u64 buckets[DFAAS_HTTP_BUCKETS]; /* timed responses by latency (not cumulative) */
+    __u64 latency_sum_ns;              /* of the timed responses */
+    __u64 codes[DFAAS_HTTP_CODES];     /* every response, by status */
+    __u64 untimed;                     /* final responses not timed (pipelined requests) */
+    __u64 opaque_connections;          /* connections whose payload is not HTTP/1.x */
+};
+
 /* dfaas_fwd_in_stats (PERCPU_ARRAY, DFAAS_MAX_FUNCTIONS * DFAAS_MAX_PEERS): forwarded-in per
  * (function, peer), for LimitIn accounting. */
 struct dfaas_fwd_in_stats {
@@ -475,7 +517,22 @@ struct dfaas_ct_entry {
      * valid once DFAAS_CT_F_SERVER_SEQ is set. */
     __u16 client_seq_hi;
     __u16 server_seq_hi;
+    /* HTTP/1.x request timing (lib/http.h). request_start_us: bpf_ktime_get_ns() >> 10 of the
+     * oldest unanswered request, truncated to 32 bits (a latency is a modular difference: exact
+     * below 73 minutes). http_pending: requests seen minus final responses seen, saturating. */
+    __u32 request_start_us;
+    __u8 http_pending;
+    __u8 http_flags; /* DFAAS_CT_HTTP_* */
+    __u16 pad_http;
 };
+/* A request arrived while another was unanswered (pipelining): responses are counted, not timed,
+ * until http_pending is back to 0. */
+#define DFAAS_CT_HTTP_PIPELINED (1u << 0)
+/* The client's first payload segment was not an HTTP/1.x request (TLS, HTTP/2, anything else):
+ * the connection was counted once as opaque and is not parsed further. */
+#define DFAAS_CT_HTTP_OPAQUE (1u << 1)
+/* The client's first payload segment has been classified (HTTP or opaque). */
+#define DFAAS_CT_HTTP_SEEN (1u << 2)
 #define DFAAS_CT_F_CLIENT_FIN (1u << 0)
 #define DFAAS_CT_F_SERVER_FIN (1u << 1)
 #define DFAAS_CT_F_SEEN_REPLY (1u << 2)

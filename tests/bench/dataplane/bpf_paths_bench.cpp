@@ -182,6 +182,88 @@ void BM_Established_Forward(benchmark::State &state) {
         [](const Bytes &f) { return harness().time_ingress(f); });
 }
 
+// HTTP request timing (bpf/lib/http.h): the client's request `i` of a keep-alive connection, a new
+// sequence number each, so every one counts and starts a timing.
+TcpPacket request_number(const TcpPacket &syn, uint64_t i) {
+    auto d = client_data(syn);
+    d.seq = syn.seq + 1 + uint32_t(i * d.payload.size());
+    return d;
+}
+
+// The server's response that ends a pending request: a status line and headers.
+TcpPacket response_from(TcpPacket r) {
+    std::string text = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+    r.flags = kAck | kPsh;
+    r.payload.assign(text.begin(), text.end());
+    return r;
+}
+
+TcpPacket gateway_response(const TcpPacket &syn) {
+    TcpPacket r;
+    r.eth_src = kNodeMac;
+    r.eth_dst = kClientMac;
+    r.src = kGateway.addr;
+    r.sport = kGateway.port;
+    r.dst = syn.src;
+    r.dport = syn.sport;
+    return response_from(r);
+}
+
+// An established local request that starts a timing (the previous one answered, untimed, in
+// between): the request side of the HTTP accounting.
+void BM_Established_LocalRequest(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    complete_handshake(syn, false);
+    auto response = gateway_response(syn).frame();
+    run_timed(
+        state,
+        [&](uint64_t i) {
+            if (i) harness().egress(response);
+            return request_number(syn, i).frame();
+        },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
+// The gateway's response to a pending request (sent untimed before it): status counted and the
+// request timed into the histogram.
+void BM_Reply_LocalResponse(benchmark::State &state) {
+    fresh(FunctionPolicy::all_local());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    complete_handshake(syn, false);
+    auto response = gateway_response(syn).frame();
+    run_timed(
+        state,
+        [&](uint64_t i) {
+            harness().ingress(request_number(syn, i).frame());
+            return response;
+        },
+        [](const Bytes &f) { return harness().time_egress(f); });
+}
+
+// Peer B's encapsulated response to a pending request of a forwarded connection.
+void BM_Reply_ForwardResponse(benchmark::State &state) {
+    fresh(all_to_b());
+    auto syn = Harness::user_syn();
+    harness().ingress(syn.frame());
+    complete_handshake(syn, true);
+    TcpPacket inner;
+    inner.src = kNode;
+    inner.sport = kFport;
+    inner.dst = kClient;
+    inner.dport = syn.sport;
+    auto response = ipip_frame(kPeerBMac, kNodeMac, kPeerB, kNode, response_from(inner).l3());
+    run_timed(
+        state,
+        [&](uint64_t i) {
+            harness().ingress(request_number(syn, i).frame());
+            return response;
+        },
+        [](const Bytes &f) { return harness().time_ingress(f); });
+}
+
 void BM_Syn_Local(benchmark::State &state) {
     fresh(FunctionPolicy::all_local());
     run_timed(
@@ -394,6 +476,9 @@ PATH_BENCHMARK(BM_Passthrough_NoService);
 PATH_BENCHMARK(BM_Established_Local);
 PATH_BENCHMARK(BM_Established_LocalAck);
 PATH_BENCHMARK(BM_Established_Forward);
+PATH_BENCHMARK(BM_Established_LocalRequest);
+PATH_BENCHMARK(BM_Reply_LocalResponse);
+PATH_BENCHMARK(BM_Reply_ForwardResponse);
 PATH_BENCHMARK(BM_Syn_Local);
 PATH_BENCHMARK(BM_Syn_Local_MonitorOn);
 PATH_BENCHMARK(BM_Syn_Forward);

@@ -16,6 +16,8 @@
 
 // The policy value of ABI 2 and 3 (dfaas_policy without table_len and overflow_len).
 constexpr size_t kAbi3PolicySize = 1244;
+// The conntrack value of ABI 2 to 5 (dfaas_ct_entry without the HTTP fields of ABI 6).
+constexpr size_t kAbi5CtEntrySize = 64;
 
 static_assert(sizeof(struct dfaas_config) == 80);
 static_assert(offsetof(struct dfaas_config, default_limit_in) == 72);
@@ -41,11 +43,22 @@ static_assert(sizeof(struct dfaas_ct_key) == 12);
 static_assert(sizeof(struct dfaas_ct_gw_key) == 8);
 static_assert(sizeof(struct dfaas_ct_ports) == 8192);
 static_assert(sizeof(struct dfaas_macs) == 12);
-static_assert(sizeof(struct dfaas_ct_entry) == 64);
+static_assert(sizeof(struct dfaas_ct_entry) == 72);
+static_assert(
+    offsetof(struct dfaas_ct_entry, request_start_us) == kAbi5CtEntrySize,
+    "ABI 6 appended the HTTP fields to the ABI 5 entry: the migration copies that prefix");
 static_assert(offsetof(struct dfaas_ct_entry, client_macs) == 44);
 static_assert(offsetof(struct dfaas_ct_entry, gateway_port) == 44);
 static_assert(offsetof(struct dfaas_ct_entry, client_seq_hi) == 60);
 static_assert(offsetof(struct dfaas_ct_entry, server_seq_hi) == 62);
+static_assert(offsetof(struct dfaas_ct_entry, http_pending) == 68);
+static_assert(offsetof(struct dfaas_ct_entry, http_flags) == 69);
+static_assert(sizeof(struct dfaas_http_stats) == 320);
+static_assert(offsetof(struct dfaas_http_stats, codes) == 8 * (DFAAS_HTTP_BUCKETS + 1));
+// The public types header (dataplane/types.h) mirrors the histogram's shape.
+static_assert(dfaas::dp::kHttpBuckets == DFAAS_HTTP_BUCKETS);
+static_assert(dfaas::dp::kHttpCodes == DFAAS_HTTP_CODES);
+static_assert(dfaas::dp::kHttpBucketBaseUs == DFAAS_HTTP_BUCKET_BASE_US);
 static_assert(DFAAS_MAX_PEERS <= 32, "peers_named bitmasks are 32 bits wide");
 static_assert(DFAAS_MAX_PEERS <= 256, "dfaas_slot.peer is one byte");
 static_assert((DFAAS_MAX_PEERS & (DFAAS_MAX_PEERS - 1)) == 0, "BPF masks peer indexes");
@@ -58,8 +71,8 @@ static_assert(DFAAS_DEFAULT_CT_HALF_OPEN_ENTRIES == 64 * 1024);
 // DFAAS_ABI_VERSION and add the migration below.
 static_assert(DFAAS_REASONS_MAX == 128, "dfaas_reasons max_entries is part of the ABI");
 static_assert(DFAAS_STAT_PATHS == 48, "dfaas_stats row width is part of the ABI");
-static_assert(DFAAS_ABI_VERSION == 5 && DFAAS_ABI_OLDEST_MIGRATED == 2,
-              "kMigrations below migrates ABI 2 to 4 to 5: update it with the version");
+static_assert(DFAAS_ABI_VERSION == 6 && DFAAS_ABI_OLDEST_MIGRATED == 2,
+              "kMigrations below migrates ABI 2 to 5 to 6: update it with the version");
 
 // ---- Run time: pinned maps of an earlier binary ------------------------------------------------
 
@@ -146,12 +159,14 @@ void migrate_policies_from_abi3(int old_fd, bpf_object *, bpf_map *map) {
     }
 }
 
-// ABI 2 to 4 -> 5, conntrack (bpf/lib/ct.h): the tables were keyed by a 16-byte key with a
+// ABI 2 to 4 -> 6, conntrack (bpf/lib/ct.h): the tables were keyed by a 16-byte key with a
 // kind, LOCAL and FORWARDED_IN connections by the tuple after DNAT (client -> gateway). Every
 // entry is re-keyed by the client's tuple as sent (the function address:port is in the entry),
 // a DNATed one keeps its port at the gateway (the old key's, never remapped before ABI 5) and
 // gets its gateway-side index entry, and the ports of user connections are marked in
-// dfaas_ct_ports. So established connections keep their path across the upgrade.
+// dfaas_ct_ports. So established connections keep their path across the upgrade. The entry's
+// first kAbi5CtEntrySize bytes are the old value; the HTTP fields of ABI 6 start at zero (no
+// request pending: the connection's next request starts timing).
 struct CtKeyAbi3 {
     __u32 client_addr;
     __u32 service_addr;
@@ -177,7 +192,7 @@ void migrate_ct_table(int old_fd, bpf_object *obj, bpf_map *map, const char *ind
     while (bpf_map_get_next_key(old_fd, prev, &next) == 0) {
         old_key = next;
         prev = &old_key;
-        dfaas_ct_entry entry{};
+        dfaas_ct_entry entry{};  // the old value fills its prefix (kAbi5CtEntrySize)
         if (bpf_map_lookup_elem(old_fd, &old_key, &entry) != 0) continue;  // evicted meanwhile
         dfaas_ct_key key{old_key.client_addr, old_key.service_addr, old_key.client_port,
                          old_key.service_port};
@@ -216,6 +231,23 @@ void migrate_ct_half_open_from_abi3(int old_fd, bpf_object *obj, bpf_map *map) {
     migrate_ct_table(old_fd, obj, map, "dfaas_ct_gw_half_open");
 }
 
+// ABI 5 -> 6, conntrack: same key, the entry grew by the HTTP fields at its end (zero: no request
+// pending). The gateway-side index and dfaas_ct_ports are unchanged and reused as pinned.
+void migrate_ct_from_abi5(int old_fd, bpf_object *, bpf_map *map) {
+    dfaas_ct_key key{}, next{};
+    const void *prev = nullptr;
+    while (bpf_map_get_next_key(old_fd, prev, &next) == 0) {
+        key = next;
+        prev = &key;
+        dfaas_ct_entry entry{};  // the old value fills its prefix (kAbi5CtEntrySize)
+        if (bpf_map_lookup_elem(old_fd, &key, &entry) != 0) continue;  // evicted meanwhile
+        if (bpf_map_update_elem(fd_of(map), &key, &entry, BPF_ANY) != 0)
+            throw Error("migrate conntrack: write " + std::string(bpf_map__name(map)) + ": " +
+                            errno_text(errno),
+                        errno);
+    }
+}
+
 // Every migration this binary knows: the pinned layout it starts from and the layout of this
 // binary it produces. A pinned map that differs from this binary's and is not listed here is
 // refused. Keep the entries of the ABIs from DFAAS_ABI_OLDEST_MIGRATED on.
@@ -242,13 +274,21 @@ const Migration kMigrations[] = {
      {BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(dfaas_policy), DFAAS_MAX_FUNCTIONS, 0},
      migrate_policies_from_abi3},
     {"dfaas_ct",
-     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), sizeof(dfaas_ct_entry), 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), kAbi5CtEntrySize, 0, 0},
      {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
      migrate_ct_from_abi3},
     {"dfaas_ct_half_open",
-     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), sizeof(dfaas_ct_entry), 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(CtKeyAbi3), kAbi5CtEntrySize, 0, 0},
      {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
      migrate_ct_half_open_from_abi3},
+    {"dfaas_ct",
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), kAbi5CtEntrySize, 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
+     migrate_ct_from_abi5},
+    {"dfaas_ct_half_open",
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), kAbi5CtEntrySize, 0, 0},
+     {BPF_MAP_TYPE_LRU_HASH, sizeof(dfaas_ct_key), sizeof(dfaas_ct_entry), 0, 0},
+     migrate_ct_from_abi5},
 };
 
 const Migration *find_migration(const std::string &name, const MapShape &pinned,

@@ -32,6 +32,8 @@ std::span<const Maps::Pinned> Maps::pinned() {
         {"dfaas_ct_ports", &Maps::ct_ports, true},
         {"dfaas_events", &Maps::events, true},
         {"dfaas_event_config", &Maps::event_config, true},
+        // HTTP responses and latencies (ABI 6, bpf/lib/http.h).
+        {"dfaas_http_stats", &Maps::http_stats, true},
     };
     return kPinned;
 }

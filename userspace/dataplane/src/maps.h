@@ -52,6 +52,8 @@ class Maps {
     int ct_gw = -1, ct_gw_half_open = -1, ct_ports = -1;
     // Monitor events (userspace/dataplane/src/events.cpp).
     int events = -1, event_config = -1;
+    // HTTP responses by status and request latencies per (function, route) (bpf/lib/http.h).
+    int http_stats = -1;
 
   private:
     Maps() = default;
