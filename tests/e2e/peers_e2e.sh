@@ -4,7 +4,8 @@
 # strategy says; a node with the wrong cluster key is refused; a node that dies stops getting new
 # connections within 2 s (measured and printed) while a client loading node A keeps succeeding on
 # the others; the node comes back and rejoins. A function only node b runs gets a port on node a
-# (remote-only) and a call through a is served by b.
+# (remote-only) and a call through a is served by b. The data plane's HTTP status and latency per
+# route reach a's and b's /metrics (local, to each peer, forwarded-in) and dfaasctl stats.
 source "$(dirname "$0")/../../scripts/lib/netns.sh"
 source "$(dirname "$0")/../../scripts/lib/dfaas_node.sh"
 
@@ -202,6 +203,57 @@ test_snapshot_replay() {
     test "$rc" -eq 0
 }
 
+# series_value NODE SERIES: the value of one series of NODE's /metrics (labels in the order the
+# agent writes them), 0 when absent.
+series_value() {
+  node_api "$1" /metrics | awk -v s="$2" 'index($0, s " ") == 1 { v = $2 + 0; found = 1 }
+    END { print found ? v : 0 }'
+}
+
+series_above() { python3 -c "import sys; sys.exit(0 if $(series_value "$1" "$2") > $3 else 1)"; }
+
+# Issue 19: the data plane's HTTP status and latency per function and route, on /metrics. By now
+# a served figlet locally and forwarded its overload to b and c (test_recalc_round).
+test_http_metrics() {
+  local ok='function="figlet",route="local",peer="",code="200"'
+  check "a counts figlet's 200s on the local route ($(series_value a "dfaas_responses_total{$ok}"))" \
+    wait_until 5 series_above a "dfaas_responses_total{$ok}" 0
+  local to_b="function=\"figlet\",route=\"peer\",peer=\"$E2E_SUBNET.2\""
+  local to_c="function=\"figlet\",route=\"peer\",peer=\"$E2E_SUBNET.3\""
+  check "a counts figlet's 200s on the route to b ($(series_value a "dfaas_responses_total{$to_b,code=\"200\"}"))" \
+    series_above a "dfaas_responses_total{$to_b,code=\"200\"}" 0
+  check "a counts figlet's 200s on the route to c ($(series_value a "dfaas_responses_total{$to_c,code=\"200\"}"))" \
+    series_above a "dfaas_responses_total{$to_c,code=\"200\"}" 0
+  local in_b='function="figlet",route="forwarded_in",peer="",code="200"'
+  check "b counts figlet's 200s on the forwarded-in route ($(series_value b "dfaas_responses_total{$in_b}"))" \
+    series_above b "dfaas_responses_total{$in_b}" 0
+  local count='dfaas_request_duration_seconds_count{function="figlet",route="local",peer=""}'
+  local sum='dfaas_request_duration_seconds_sum{function="figlet",route="local",peer=""}'
+  local before
+  before=$(series_value a "$count")
+  for _ in 1 2 3 4 5; do
+    in_ns client curl -s -o /dev/null --max-time 2 -d x "http://$E2E_SUBNET.1:31001/function/figlet" || true
+  done
+  wait_until 5 series_above a "$count" "$before" || true
+  local after
+  after=$(series_value a "$count")
+  check "a's local latency histogram grows with 5 more requests (_count $before -> $after)" \
+    series_above a "$count" "$before"
+  local mean
+  mean=$(python3 -c "print(f'{$(series_value a "$sum") / max(1, $(series_value a "$count")):.6f}')")
+  log "a's local figlet mean latency (data plane): $mean s"
+  check "a's local mean latency is above 0 and below 1 s ($mean s)" \
+    python3 -c "import sys; sys.exit(0 if 0 < $mean < 1 else 1)"
+  node_api a /metrics >"$E2E_RUN/metrics-a.txt"
+  check "a's /metrics with the HTTP families passes promtool check metrics" \
+    promtool check metrics <"$E2E_RUN/metrics-a.txt"
+  local table
+  table=$(in_ns a "$CTL" stats figlet)
+  log "dfaasctl stats figlet on a:"$'\n'"$table"
+  check "dfaasctl stats shows a p50 for figlet's local path" \
+    bash -c "grep -E '^figlet +local ' <<<'$table' | awk '{print \$(NF-2)}' | grep -Eq '[0-9](us|ms|s)$'"
+}
+
 test_wrong_key() {
   dfaas_node_start d 4 "$(functions_file d 20)" "$(agent_extra "$E2E_RUN/other.key" "$E2E_SUBNET.1")"
   sleep 4
@@ -300,6 +352,7 @@ test_membership
 test_remote_only
 test_recalc_round
 test_snapshot_replay
+test_http_metrics
 test_wrong_key
 test_node_failure
 test_rejoin

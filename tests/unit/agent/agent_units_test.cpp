@@ -145,8 +145,25 @@ TEST(Metrics, OutputPassesPromtool) {
     dp::Stats s = stats_with(10, 5, 1);
     s.reasons = {{"pkt_ingress", 42}, {"drop_fib", 0}};
     s.peers.push_back(dp::PeerCounters{*Ipv4::parse("10.0.0.2"), 0, 3, 3, 0, 1});
+    // HTTP responses and latencies on two routes, so promtool sees the histogram and the
+    // response counters with data (issue 19).
+    auto &http = s.functions[0].http_local;
+    http.codes[size_t(dp::HttpCode::Ok200)] = 9;
+    http.codes[size_t(dp::HttpCode::Other5xx)] = 1;
+    http.buckets[3] = 4;
+    http.buckets[dp::kHttpBuckets - 1] = 1;
+    http.latency_sum_ns = 40'000'000'123;
+    http.untimed = 5;
+    s.functions[0].http_to_peer[*Ipv4::parse("10.0.0.2")].opaque_connections = 2;
     v.stats = s;
     std::string text = render_metrics(v);
+    EXPECT_NE(text.find("dfaas_request_duration_seconds_bucket{function=\"figlet\",route="
+                        "\"local\",peer=\"\",le=\"+Inf\"} 5"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("dfaas_opaque_connections_total{function=\"figlet\",route=\"peer\","
+                        "peer=\"10.0.0.2\"} 2"),
+              std::string::npos);
     EXPECT_NE(text.find("dfaas_connections_total{function=\"figlet\",path=\"local\",peer=\"\"}"),
               std::string::npos);
     EXPECT_NE(
@@ -173,6 +190,51 @@ double sample_value(const std::string &text, const std::string &series) {
     for (std::string line; std::getline(in, line);)
         if (line.rfind(series + " ", 0) == 0) return std::stod(line.substr(series.size() + 1));
     return -1;
+}
+
+// Issue 19: per (function, route) HTTP series from dfaas_http_stats. The histogram's buckets are
+// cumulative at le = 8 us * 2^i, _count is the timed responses, _sum in seconds; every code has
+// a series on a route that answered; routes that never answered have none.
+TEST(Metrics, HttpResponsesAndLatencyPerRoute) {
+    AgentView v;
+    dp::Stats s = stats_with(10, 5, 0);
+    auto &fs = s.functions[0];
+    fs.http_local.buckets[0] = 2;                     // < 8 us
+    fs.http_local.buckets[10] = 3;                    // [4096, 8192) us
+    fs.http_local.buckets[dp::kHttpBuckets - 1] = 1;  // above 33.5 s
+    fs.http_local.latency_sum_ns = 1'500'000'000;
+    fs.http_local.codes[size_t(dp::HttpCode::Ok200)] = 5;
+    fs.http_local.codes[size_t(dp::HttpCode::TooMany429)] = 1;
+    fs.http_local.untimed = 7;
+    const Ipv4 busy = *Ipv4::parse("10.0.0.2"), quiet = *Ipv4::parse("10.0.0.3");
+    fs.http_to_peer[busy].codes[size_t(dp::HttpCode::Unavailable503)] = 4;
+    fs.http_to_peer[busy].buckets[12] = 4;
+    fs.http_to_peer[quiet] = dp::HttpCounters{};
+    v.stats = s;
+    const std::string text = render_metrics(v);
+    const std::string h = "dfaas_request_duration_seconds";
+    const std::string local = "function=\"figlet\",route=\"local\",peer=\"\"";
+    EXPECT_EQ(sample_value(text, h + "_count{" + local + "}"), 6);
+    EXPECT_DOUBLE_EQ(sample_value(text, h + "_sum{" + local + "}"), 1.5);
+    EXPECT_EQ(sample_value(text, h + "_bucket{" + local + ",le=\"8e-06\"}"), 2) << text;
+    EXPECT_EQ(sample_value(text, h + "_bucket{" + local + ",le=\"0.004096\"}"), 2);
+    EXPECT_EQ(sample_value(text, h + "_bucket{" + local + ",le=\"0.008192\"}"), 5);
+    EXPECT_EQ(sample_value(text, h + "_bucket{" + local + ",le=\"33.554432\"}"), 5);
+    EXPECT_EQ(sample_value(text, h + "_bucket{" + local + ",le=\"+Inf\"}"), 6);
+    size_t buckets = 0;
+    for (size_t at = text.find(h + "_bucket{" + local); at != std::string::npos;
+         at = text.find(h + "_bucket{" + local, at + 1))
+        ++buckets;
+    EXPECT_EQ(buckets, 24u) << "23 finite bounds and +Inf";
+    EXPECT_EQ(sample_value(text, "dfaas_responses_total{" + local + ",code=\"200\"}"), 5);
+    EXPECT_EQ(sample_value(text, "dfaas_responses_total{" + local + ",code=\"429\"}"), 1);
+    EXPECT_EQ(sample_value(text, "dfaas_responses_total{" + local + ",code=\"malformed\"}"), 0);
+    EXPECT_EQ(sample_value(text, "dfaas_responses_untimed_total{" + local + "}"), 7);
+    const std::string peer = "function=\"figlet\",route=\"peer\",peer=\"10.0.0.2\"";
+    EXPECT_EQ(sample_value(text, "dfaas_responses_total{" + peer + ",code=\"503\"}"), 4);
+    EXPECT_EQ(sample_value(text, h + "_count{" + peer + "}"), 4);
+    EXPECT_EQ(text.find("route=\"forwarded_in\""), std::string::npos) << "never answered";
+    EXPECT_EQ(text.find("route=\"peer\",peer=\"10.0.0.3\""), std::string::npos);
 }
 
 // Issue 16: the step histogram is cumulative. Before, it was rebuilt from the last 256 durations,

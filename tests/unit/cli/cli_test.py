@@ -49,6 +49,25 @@ FUNCTIONS = [{"name": "figlet", "port": 31001, "maxrate": 500, "labels": {"dfaas
               "runners": ["node-b"], "replicas": 0, "available_replicas": 0, "rates": RATES,
               "policy": None}]
 PEERS = []
+ZERO = {"connections": 0, "packets": 0, "bytes": 0, "requests": 0}
+# /v1/stats with what the data plane measured of HTTP (issue 19): a local route with a latency
+# histogram, a peer route answering 503 and not timed yet, a forwarded-in route without HTTP.
+STATS = {"stats": {"functions": [{
+    "name": "figlet", "id": 0,
+    "local": {"connections": 10, "packets": 40, "bytes": 4000, "requests": 10},
+    "reject": ZERO, "forwarded_in": ZERO, "forwarded_in_reject": ZERO,
+    "to_peer": {"10.0.0.2": {"connections": 4, "packets": 16, "bytes": 1600, "requests": 4}},
+    "forwarded_in_by_peer": {},
+    "http": {"local": {"responses": 10, "timed": 10, "untimed": 0, "opaque_connections": 0,
+                       "codes": {"200": 9, "429": 1}, "latency_sum_s": 0.05,
+                       "buckets": [0] * 10 + [10] + [0] * 13, "p50_s": 0.006144,
+                       "p99_s": 0.00806, "error_ratio": 0.1},
+             "to_peer": {"10.0.0.2": {"responses": 4, "timed": 0, "untimed": 4,
+                                      "opaque_connections": 0, "codes": {"503": 4},
+                                      "latency_sum_s": 0, "buckets": [0] * 24, "p50_s": None,
+                                      "p99_s": None, "error_ratio": 1.0}}},
+    "user_requests": 14}], "reasons": {}, "peers": []},
+    "rates_per_second": {}}
 POLICIES = {"echo": {"local": 100, "reject": 0, "peers": {}, "source": "strategy"}}
 
 
@@ -69,7 +88,7 @@ class FakeAgent(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         routes = {"/v1/status": STATUS, "/v1/functions": FUNCTIONS, "/v1/peers": PEERS,
-                  "/v1/policies": POLICIES, "/v1/policies/echo": POLICIES}
+                  "/v1/policies": POLICIES, "/v1/policies/echo": POLICIES, "/v1/stats": STATS}
         if self.path in routes:
             return self.answer(200, routes[self.path])
         if self.path == "/v1/policies/forbidden":
@@ -177,6 +196,34 @@ class FunctionsTable(Base):
         self.assertIn("remote-only", rows["only-b"], r.stdout)
         self.assertNotIn("remote-only", rows["figlet"], r.stdout)
         self.assertIn("1/2", rows["echo"], r.stdout)
+
+
+class StatsTable(Base):
+    """dfaasctl stats: responses, p50, p99 and error ratio per path (issue 19)."""
+
+    def test_http_columns_per_path(self):
+        r = self.ctl("stats")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0].split()[-4:], ["RESPONSES", "P50", "P99", "ERRORS"], r.stdout)
+        rows = {}
+        for line in lines[1:]:
+            cells = line.split()
+            path = " ".join(cells[1:3]) if cells[1] in ("peer",) else cells[1]
+            rows[path] = cells
+        self.assertEqual(rows["local"][-4:], ["10", "6.1ms", "8.1ms", "10.0%"], r.stdout)
+        self.assertEqual(rows["peer 10.0.0.2"][-4:], ["4", "-", "-", "100.0%"], r.stdout)
+        self.assertEqual(rows["reject"][-4:], ["-", "-", "-", "-"], r.stdout)
+
+    def test_json_rows_carry_the_figures(self):
+        r = self.ctl("-o", "json", "stats")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        paths = {p["path"]: p for p in json.loads(r.stdout)["paths"]}
+        self.assertEqual(paths["local"]["responses"], 10)
+        self.assertAlmostEqual(paths["local"]["p50_s"], 0.006144)
+        self.assertAlmostEqual(paths["local"]["error_ratio"], 0.1)
+        self.assertIsNone(paths["peer 10.0.0.2"]["p99_s"])
+        self.assertNotIn("responses", paths["reject"])
 
 
 class Completion(Base):

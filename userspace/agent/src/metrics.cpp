@@ -71,6 +71,51 @@ void path_counters(Families &f, const std::string &function, const std::string &
               double(c.bytes));
 }
 
+// HTTP/1.x responses and latencies of one (function, route), as the data plane measured them
+// (dfaas_http_stats). Cumulative: the map's values only grow while the agent runs (an entry is
+// deleted only when its function or peer goes away, and then the series goes too). A route that
+// never answered gets no series: a function has up to 34 routes.
+void http_metrics(Families &f, const std::string &function, const std::string &route,
+                  const std::string &peer, const dp::HttpCounters &c) {
+    if (c.empty()) return;
+    Labels l{{"function", function}, {"route", route}, {"peer", peer}};
+    ClientMetric m;
+    for (const auto &[k, v] : l)
+        m.label.push_back(ClientMetric::Label{k, v});
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < dp::kHttpBuckets; ++i) {
+        cumulative += c.buckets[i];
+        // The last bucket's bound is +Inf: the exposition's mandatory le="+Inf".
+        m.histogram.bucket.push_back(
+            ClientMetric::Bucket{cumulative, dp::http_bucket_upper_seconds(i)});
+    }
+    m.histogram.sample_count = cumulative;
+    m.histogram.sample_sum = double(c.latency_sum_ns) / 1e9;
+    f.family("dfaas_request_duration_seconds",
+             "HTTP/1.x request latency measured by the data plane, from the request's first "
+             "segment to the response's first segment as this node sees them, by function and "
+             "route (local, forwarded_in, peer). Pipelined requests are not timed.",
+             MetricType::Histogram)
+        .metric.push_back(std::move(m));
+    for (size_t code = 0; code < dp::kHttpCodes; ++code) {
+        Labels with_code = l;
+        with_code.emplace_back("code", dp::http_code_label(code));
+        f.counter("dfaas_responses_total",
+                  "HTTP/1.x responses seen by the data plane, by function, route and status: "
+                  "200, 404, 429, 500, 502, 503, 504 exactly; 1xx..5xx the codes of that class "
+                  "not listed separately (1xx: interim answers); malformed: a status line "
+                  "without a three-digit code.",
+                  with_code, double(c.codes[code]));
+    }
+    f.counter("dfaas_responses_untimed_total",
+              "Final HTTP/1.x responses not timed: answers to pipelined requests.", l,
+              double(c.untimed));
+    f.counter("dfaas_opaque_connections_total",
+              "Connections whose payload is not HTTP/1.x (TLS, HTTP/2, other): counted, not "
+              "parsed.",
+              l, double(c.opaque_connections));
+}
+
 void dataplane_metrics(Families &f, const dp::Stats &stats) {
     for (const auto &fs : stats.functions) {
         path_counters(f, fs.name, "local", "", fs.local);
@@ -83,6 +128,10 @@ void dataplane_metrics(Families &f, const dp::Stats &stats) {
         for (const auto &[peer, c] : fs.to_peer)
             if (c.connections != 0 || c.packets != 0)
                 path_counters(f, fs.name, "peer", peer.str(), c);
+        http_metrics(f, fs.name, "local", "", fs.http_local);
+        http_metrics(f, fs.name, "forwarded_in", "", fs.http_forwarded_in);
+        for (const auto &[peer, c] : fs.http_to_peer)
+            http_metrics(f, fs.name, "peer", peer.str(), c);
     }
     for (const auto &[reason, v] : stats.reasons)
         f.counter("dfaas_datapath_events_total",

@@ -175,12 +175,49 @@ void print_policies(const json &policies) {
 
 // ---- stats --------------------------------------------------------------------------------------
 
-// One row per (function, path) with totals and the rate since the previous sample.
+// One row per (function, path) with totals and the rate since the previous sample, and what
+// the data plane measured of the path's HTTP/1.x responses (since the function or peer was
+// added; no HTTP figures on the reject paths, nor before a path's first response).
 struct PathRow {
     std::string function, path;
     uint64_t connections = 0, requests = 0;
     double conn_rate = NAN, req_rate = NAN;
+    bool has_http = false;
+    uint64_t responses = 0, timed = 0;  // final responses; those timed
+    double p50_s = NAN, p99_s = NAN, error_ratio = NAN;
 };
+
+double number_or_nan(const json &doc, const char *key) {
+    return doc.contains(key) && doc[key].is_number() ? doc[key].get<double>() : NAN;
+}
+
+// The route's entry of a function's "http" object (absent on agents before issue 19).
+void read_http(PathRow &row, const json &http) {
+    if (!http.is_object()) return;
+    row.has_http = true;
+    row.responses = http.value("responses", uint64_t{0});
+    row.timed = http.value("timed", uint64_t{0});
+    row.p50_s = number_or_nan(http, "p50_s");
+    row.p99_s = number_or_nan(http, "p99_s");
+    row.error_ratio = number_or_nan(http, "error_ratio");
+}
+
+// 3 figures at most: 85us, 6.1ms, 1.25s.
+std::string latency(double seconds) {
+    if (!std::isfinite(seconds)) return "-";
+    char buf[32];
+    if (seconds < 1e-3)
+        std::snprintf(buf, sizeof(buf), "%.0fus", seconds * 1e6);
+    else if (seconds < 1)
+        std::snprintf(buf, sizeof(buf), "%.1fms", seconds * 1e3);
+    else
+        std::snprintf(buf, sizeof(buf), "%.2fs", seconds);
+    return buf;
+}
+
+std::string percent(double ratio) {
+    return std::isfinite(ratio) ? num(ratio * 100, 1) + "%" : "-";
+}
 
 std::vector<PathRow> rows_of(const json &stats, const std::string &only) {
     std::vector<PathRow> rows;
@@ -188,30 +225,42 @@ std::vector<PathRow> rows_of(const json &stats, const std::string &only) {
     for (const auto &f : stats["stats"]["functions"]) {
         std::string name = f["name"];
         if (!only.empty() && name != only) continue;
-        auto add = [&](const std::string &path, const json &c) {
+        const json none;
+        const json &http = f.contains("http") ? f["http"] : none;
+        auto http_of = [&](const char *route, const std::string &peer = "") -> const json & {
+            if (!http.is_object() || !http.contains(route)) return none;
+            if (peer.empty()) return http[route];
+            return http[route].contains(peer) ? http[route][peer] : none;
+        };
+        auto add = [&](const std::string &path, const json &c, const json &h) {
             rows.push_back(PathRow{name, path, c.value("connections", uint64_t{0}),
                                    c.value("requests", uint64_t{0})});
+            read_http(rows.back(), h);
         };
-        add("local", f["local"]);
+        add("local", f["local"], http_of("local"));
         for (const auto &[peer, c] : f["to_peer"].items())
-            add("peer " + peer, c);
-        add("reject", f["reject"]);
-        add("forwarded-in", f["forwarded_in"]);
-        add("forwarded-in reject", f["forwarded_in_reject"]);
+            add("peer " + peer, c, http_of("to_peer", peer));
+        add("reject", f["reject"], none);
+        add("forwarded-in", f["forwarded_in"], http_of("forwarded_in"));
+        add("forwarded-in reject", f["forwarded_in_reject"], none);
     }
     return rows;
 }
 
 void print_stats_rows(const std::vector<PathRow> &rows, bool with_rates) {
-    Table t(with_rates ? std::vector<std::string>{"FUNCTION", "PATH", "CONN/S", "REQ/S", "CONNS",
-                                                  "REQUESTS"}
-                       : std::vector<std::string>{"FUNCTION", "PATH", "CONNS", "REQUESTS"});
+    std::vector<std::string> headers{"FUNCTION", "PATH"};
+    if (with_rates) headers.insert(headers.end(), {"CONN/S", "REQ/S"});
+    // RESPONSES: final HTTP responses; P50/P99: latency of the timed ones; ERRORS: (429 + 5xx)
+    // over final responses.
+    headers.insert(headers.end(), {"CONNS", "REQUESTS", "RESPONSES", "P50", "P99", "ERRORS"});
+    Table t(headers);
     for (const auto &r : rows) {
-        if (with_rates)
-            t.add({r.function, r.path, num(r.conn_rate), num(r.req_rate),
-                   format_count(r.connections), format_count(r.requests)});
-        else
-            t.add({r.function, r.path, format_count(r.connections), format_count(r.requests)});
+        std::vector<std::string> row{r.function, r.path};
+        if (with_rates) row.insert(row.end(), {num(r.conn_rate), num(r.req_rate)});
+        row.insert(row.end(), {format_count(r.connections), format_count(r.requests),
+                               r.has_http ? format_count(r.responses) : "-", latency(r.p50_s),
+                               latency(r.p99_s), percent(r.error_ratio)});
+        t.add(std::move(row));
     }
     t.print(std::cout);
 }
@@ -225,6 +274,14 @@ json rows_json(const std::vector<PathRow> &rows, double at_unix) {
                {"requests", r.requests}};
         if (std::isfinite(r.conn_rate)) j["connections_per_second"] = r.conn_rate;
         if (std::isfinite(r.req_rate)) j["requests_per_second"] = r.req_rate;
+        if (r.has_http) {
+            j["responses"] = r.responses;
+            j["timed"] = r.timed;
+            auto number = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+            j["p50_s"] = number(r.p50_s);
+            j["p99_s"] = number(r.p99_s);
+            j["error_ratio"] = number(r.error_ratio);
+        }
         out.push_back(j);
     }
     return json{{"at_unix", at_unix}, {"paths", out}};
@@ -352,7 +409,10 @@ void add_stats(CLI::App &app, const AgentContext &ctx) {
         uint64_t count = 0;
     };
     auto args = std::make_shared<Args>();
-    auto *c = app.add_subcommand("stats", "Connections and requests per function and path");
+    auto *c = app.add_subcommand(
+        "stats",
+        "Connections, requests, HTTP responses, p50/p99 latency and error ratio per function "
+        "and path");
     c->add_option("function", args->function, "Only this function");
     c->add_option("--watch", args->watch,
                   "Refresh every interval (e.g. 1s), with rates between refreshes");

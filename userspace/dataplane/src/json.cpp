@@ -47,12 +47,43 @@ json to_json(const PathCounters &c) {
                 {"requests", c.requests}};
 }
 
+namespace {
+
+json number_or_null(std::optional<double> v) {
+    return v ? json(*v) : json(nullptr);
+}
+
+}  // namespace
+
+json to_json(const HttpCounters &c) {
+    json codes = json::object();
+    for (size_t i = 0; i < c.codes.size(); ++i)
+        if (c.codes[i] != 0) codes[http_code_label(i)] = c.codes[i];
+    return json{{"responses", c.final_responses()},
+                {"timed", c.timed()},
+                {"untimed", c.untimed},
+                {"opaque_connections", c.opaque_connections},
+                {"codes", codes},
+                {"latency_sum_s", double(c.latency_sum_ns) / 1e9},
+                {"buckets", c.buckets},
+                {"p50_s", number_or_null(latency_quantile_seconds(c.buckets, 0.5))},
+                {"p99_s", number_or_null(latency_quantile_seconds(c.buckets, 0.99))},
+                {"error_ratio", number_or_null(c.error_ratio())}};
+}
+
 json to_json(const FunctionStats &f) {
     json peers = json::object(), fwd_in = json::object();
     for (const auto &[addr, c] : f.to_peer)
         peers[addr.str()] = to_json(c);
     for (const auto &[addr, c] : f.forwarded_in_by_peer)
         fwd_in[addr.str()] = json{{"accepted", c.accepted}, {"rejected", c.rejected}};
+    // Only the routes that answered something: a function has up to 34 routes.
+    json http = json::object(), http_peers = json::object();
+    if (!f.http_local.empty()) http["local"] = to_json(f.http_local);
+    if (!f.http_forwarded_in.empty()) http["forwarded_in"] = to_json(f.http_forwarded_in);
+    for (const auto &[addr, c] : f.http_to_peer)
+        if (!c.empty()) http_peers[addr.str()] = to_json(c);
+    http["to_peer"] = http_peers;
     return json{{"name", f.name},
                 {"id", f.id},
                 {"local", to_json(f.local)},
@@ -61,6 +92,7 @@ json to_json(const FunctionStats &f) {
                 {"forwarded_in_reject", to_json(f.forwarded_in_reject)},
                 {"to_peer", peers},
                 {"forwarded_in_by_peer", fwd_in},
+                {"http", http},
                 {"user_requests", f.user_requests()}};
 }
 

@@ -23,6 +23,33 @@ PathCounters read_path(int fd, uint32_t function_id, uint32_t path) {
     return PathCounters{v.connections, v.packets, v.bytes, v.requests};
 }
 
+// One (function, route) of dfaas_http_stats, summed over the CPUs. A missing key (the route has
+// not answered yet, or was reset) and a pin set without the map (fd -1) read as zeros.
+HttpCounters read_http(int fd, uint32_t function_id, uint32_t path) {
+    HttpCounters out;
+    if (fd < 0) return out;
+    auto v = percpu_sum<dfaas_http_stats>(fd, function_id * DFAAS_STAT_PATHS + path,
+                                          [](dfaas_http_stats &t, const dfaas_http_stats &c) {
+                                              for (size_t i = 0; i < DFAAS_HTTP_BUCKETS; ++i)
+                                                  t.buckets[i] += c.buckets[i];
+                                              t.latency_sum_ns += c.latency_sum_ns;
+                                              for (size_t i = 0; i < DFAAS_HTTP_CODES; ++i)
+                                                  t.codes[i] += c.codes[i];
+                                              t.untimed += c.untimed;
+                                              t.opaque_connections += c.opaque_connections;
+                                          });
+    static_assert(DFAAS_HTTP_BUCKETS == kHttpBuckets && DFAAS_HTTP_CODES == kHttpCodes &&
+                  DFAAS_HTTP_BUCKET_BASE_US == kHttpBucketBaseUs);
+    for (size_t i = 0; i < kHttpBuckets; ++i)
+        out.buckets[i] = v.buckets[i];
+    out.latency_sum_ns = v.latency_sum_ns;
+    for (size_t i = 0; i < kHttpCodes; ++i)
+        out.codes[i] = v.codes[i];
+    out.untimed = v.untimed;
+    out.opaque_connections = v.opaque_connections;
+    return out;
+}
+
 // The data plane stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE.
 uint64_t monotonic_ns() {
     timespec ts{};
@@ -60,8 +87,13 @@ Stats Dataplane::stats() const {
         f.reject = read_path(maps_->stats, id, DFAAS_STAT_REJECT);
         f.forwarded_in = read_path(maps_->stats, id, DFAAS_STAT_FORWARDED_IN);
         f.forwarded_in_reject = read_path(maps_->stats, id, DFAAS_STAT_FORWARDED_IN_REJECT);
+        // Lookups by computed key for known functions and peers only: bounded by the tables,
+        // never by what the map holds.
+        f.http_local = read_http(maps_->http_stats, id, DFAAS_STAT_LOCAL);
+        f.http_forwarded_in = read_http(maps_->http_stats, id, DFAAS_STAT_FORWARDED_IN);
         for (const auto &[idx, addr] : addr_of) {
             f.to_peer[addr] = read_path(maps_->stats, id, DFAAS_STAT_PEER_BASE + idx);
+            f.http_to_peer[addr] = read_http(maps_->http_stats, id, DFAAS_STAT_PEER_BASE + idx);
             auto in = percpu_sum<dfaas_fwd_in_stats>(
                 maps_->fwd_in_stats, id * DFAAS_MAX_PEERS + idx,
                 [](dfaas_fwd_in_stats &t, const dfaas_fwd_in_stats &c) {

@@ -40,6 +40,15 @@ void refresh_served_locally(const Maps &maps, uint32_t id) {
     map_update(maps.functions, id, f, BPF_ANY, "update function flags");
 }
 
+// Forgets one (function, route) of dfaas_http_stats. The map is a hash whose entries the data
+// plane creates at a route's first response: deleting (rather than writing zeros) both resets
+// the counters and gives the entry back to the bounded map. Absent key or map: nothing to do.
+void forget_http_route(const Maps &maps, uint32_t function_id, uint32_t path) {
+    if (maps.http_stats < 0) return;
+    uint32_t key = function_id * DFAAS_STAT_PATHS + path;
+    bpf_map_delete_elem(maps.http_stats, &key);
+}
+
 }  // namespace
 
 // ---- functions --------------------------------------------------------------------------------
@@ -98,9 +107,11 @@ uint32_t Dataplane::ensure_function(const std::string &name) {
 }
 
 void Dataplane::zero_function_counters(uint32_t id) {
-    for (uint32_t path = 0; path < DFAAS_STAT_PATHS; ++path)
+    for (uint32_t path = 0; path < DFAAS_STAT_PATHS; ++path) {
         percpu_zero<dfaas_path_stats>(maps_->stats, id * DFAAS_STAT_PATHS + path,
                                       "reset counters of a new function");
+        forget_http_route(*maps_, id, path);
+    }
     dfaas_rate zero_rate{};
     for (uint32_t peer = 0; peer < DFAAS_MAX_PEERS; ++peer) {
         uint32_t idx = id * DFAAS_MAX_PEERS + peer;
@@ -122,6 +133,9 @@ void Dataplane::remove_function(const std::string &name) {
     dfaas_function f{};
     map_update(maps_->functions, *id, f, BPF_ANY, "remove function " + name);
     names_[*id].clear();
+    // Its HTTP entries go back to the bounded map now (stats() no longer lists the function).
+    for (uint32_t path = 0; path < DFAAS_STAT_PATHS; ++path)
+        forget_http_route(*maps_, *id, path);
 }
 
 // ---- services ---------------------------------------------------------------------------------
@@ -221,6 +235,7 @@ void Dataplane::zero_peer_counters(uint32_t index) {
         percpu_zero<dfaas_path_stats>(maps_->stats,
                                       id * DFAAS_STAT_PATHS + DFAAS_STAT_PEER_BASE + index,
                                       "reset counters of a new peer");
+        forget_http_route(*maps_, id, DFAAS_STAT_PEER_BASE + index);
         percpu_zero<dfaas_fwd_in_stats>(maps_->fwd_in_stats, id * DFAAS_MAX_PEERS + index,
                                         "reset counters of a new peer");
         dfaas_rate zero_rate{};
@@ -245,6 +260,10 @@ bool Dataplane::remove_peer(Ipv4 addr) {
         write_policy(id, p);
     }
     bpf_map_delete_elem(maps_->peers, &be);
+    // The routes to this peer are gone: their entries go back to the bounded map now, not when
+    // the slot is reused.
+    for (uint32_t id = 0; id < DFAAS_MAX_FUNCTIONS; ++id)
+        forget_http_route(*maps_, id, DFAAS_STAT_PEER_BASE + peer.index);
     dfaas_peer_addr cleared{};
     map_update(maps_->peer_addrs, peer.index, cleared, BPF_ANY, "remove peer " + addr.str());
     peers_loaded_ = false;

@@ -2,6 +2,7 @@
 // is plain data in host byte order; the library converts at the map boundary.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -115,6 +116,62 @@ struct PathCounters {
     PathCounters &operator+=(const PathCounters &o);
 };
 
+// HTTP/1.x responses and request latencies of one (function, route), from dfaas_http_stats
+// (bpf/lib/http.h). Sizes and indexes are the ABI's (DFAAS_HTTP_BUCKETS, DFAAS_HTTP_BUCKET_BASE_US,
+// enum dfaas_http_code; abi_check.cpp asserts they agree): bucket i counts latencies below
+// kHttpBucketBaseUs << i microseconds, the last one everything above.
+inline constexpr size_t kHttpBuckets = 24;
+inline constexpr uint64_t kHttpBucketBaseUs = 8;
+inline constexpr size_t kHttpCodes = 13;
+struct HttpCounters {
+    std::array<uint64_t, kHttpBuckets> buckets{};  // timed responses per bucket, not cumulative
+    uint64_t latency_sum_ns = 0;
+    std::array<uint64_t, kHttpCodes> codes{};  // every response by enum dfaas_http_code
+    uint64_t untimed = 0;                      // final responses to pipelined requests
+    uint64_t opaque_connections = 0;           // connections whose payload is not HTTP/1.x
+    HttpCounters &operator+=(const HttpCounters &o);
+
+    // Responses timed (the histogram's count).
+    uint64_t timed() const;
+    // Final responses: every status but 1xx (interim answers precede the final one). Malformed
+    // status lines count as final responses: each ended a request.
+    uint64_t final_responses() const;
+    // Nothing recorded: no response of any status and no opaque connection.
+    bool empty() const;
+    // (429 + every 5xx) / final responses; none without a final response. Other 4xx are the
+    // client's mistakes, not the route's failures.
+    std::optional<double> error_ratio() const;
+};
+
+// Indexes into HttpCounters::codes (enum dfaas_http_code).
+enum class HttpCode : size_t {
+    Ok200 = 0,
+    NotFound404 = 1,
+    TooMany429 = 2,
+    Error500 = 3,
+    BadGateway502 = 4,
+    Unavailable503 = 5,
+    Timeout504 = 6,
+    Other1xx = 7,
+    Other2xx = 8,
+    Other3xx = 9,
+    Other4xx = 10,
+    Other5xx = 11,
+    Malformed = 12,
+};
+// The label of a code index as metrics and JSON write it: "200", "404", ..., "1xx" .. "5xx" for
+// the codes not listed separately, "malformed".
+const char *http_code_label(size_t code);
+// Upper bound in seconds of histogram bucket i (kHttpBucketBaseUs << i microseconds); +infinity
+// for the last bucket.
+double http_bucket_upper_seconds(size_t bucket);
+// The q-quantile (0 <= q <= 1) of the timed latencies in seconds, the way Prometheus'
+// histogram_quantile() estimates it from the same buckets: linear interpolation inside the
+// bucket holding the rank (the first bucket from 0); a rank in the +Inf bucket gives the largest
+// finite bound. None when nothing was timed or q is outside [0, 1].
+std::optional<double> latency_quantile_seconds(const std::array<uint64_t, kHttpBuckets> &buckets,
+                                               double q);
+
 struct ForwardedInCounters {
     uint64_t accepted = 0;
     uint64_t rejected = 0;
@@ -129,6 +186,11 @@ struct FunctionStats {
     PathCounters forwarded_in_reject;      // ... refused by limit_in
     std::map<Ipv4, PathCounters> to_peer;  // user connections forwarded, per peer
     std::map<Ipv4, ForwardedInCounters> forwarded_in_by_peer;
+    // HTTP/1.x responses and latencies (dfaas_http_stats): zeros when the route answered
+    // nothing yet or the pin set predates the map. http_to_peer: one entry per known peer.
+    HttpCounters http_local;
+    HttpCounters http_forwarded_in;
+    std::map<Ipv4, HttpCounters> http_to_peer;
 
     // What the strategies call the user request rate's numerator: requests of non-peer clients
     // (served locally or forwarded) plus rejected connections (each would have carried one).
