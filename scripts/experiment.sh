@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The reference's experiments T1-T3 in a 3-node lab (light, mid, heavy), scaled to this machine,
-# and T4 (T3 with node b's agent and gateway killed at 2/3 of the run, started again 60 s later),
+# T4 (T3 with node b's agent and gateway killed at 2/3 of the run, started again 60 s later) and
+# T5 (6 nodes a-f, 12 functions, each node's load surging in turn, one sixth of the run each),
 # for All-Local (no offloading), Static, Recalc and Node Margin; tables and PNG plots. recalc-ref is
 # Recalc with the reference's overflow (strategy.recalc.overflow: overloaded), recalc the agent's
 # default (standby overflow; docs/strategies.md).
 #
-#   scripts/experiment.sh [--scenarios t1,t2,t3] (t4 on request)
+#   scripts/experiment.sh [--scenarios t1,t2,t3] (t4, t5 on request)
 #                         [--strategies alllocal,static,recalc-ref,recalc,nodemargin]
 #                         [--repeat 3] [--full] [--scale 1] [--time-scale 0.2] [--period 5s]
 #                         [--models DIR] [--out DIR] [--print-plan]
@@ -15,7 +16,7 @@
 # (all cells once, then all again), so a slow spell of the machine spreads over the cells; the
 # tables give the mean and min-max per cell. --scale multiplies every rate and maxrate (the node
 # model's cost per request is divided by it; docs/experiments.md, "Node model"), --time-scale
-# every duration (0.2: T1 lasts 1 min instead of 5, T2 2 min, T3 and T4 3 min). --full is the
+# every duration (0.2: T1 lasts 1 min instead of 5, T2 2 min, T3, T4 and T5 3 min). --full is the
 # published profile: --time-scale 1 --period 1m (a flag after it still wins). --print-plan prints
 # what would run (streams, stages, faults, period, repetitions) and exits without root or a lab.
 # Each run is on a fresh lab; the load comes from dfaas-loadgen in the client namespace, one
@@ -164,8 +165,11 @@ run() {  # SCENARIO STRATEGY REPETITION
     printf 'strategy:\n  recalc:\n    overflow: overloaded\n' >"$dir/agent.yaml"
     extra=(--config "$dir/agent.yaml")
   fi
+  local nodes
+  read -r -a nodes <<<"$(python3 "$EXP" nodes "$name")"
   echo "experiment: [$n/$total] $name $s (repetition $3 of $repeat): starting the lab..." >&2
-  scripts/lab.sh up --strategy "$lab_strategy" --period "$period" --scrape "$scrape" \
+  scripts/lab.sh up --nodes "${#nodes[@]}" --strategy "$lab_strategy" --period "$period" \
+    --scrape "$scrape" \
     --functions "$dir/functions" "${extra[@]}" >"$dir/lab.txt" 2>&1 ||
     { cat "$dir/lab.txt" >&2; return 1; }
   # Two periods: the first decisions and peer messages are in before the load starts.
@@ -201,19 +205,19 @@ run() {  # SCENARIO STRATEGY REPETITION
   # Each node's Prometheus series over the load (plus a scrape on either side), from inside the
   # node (its Prometheus listens on the namespace's loopback); a failure is a warning, no file.
   local scrape_seconds=${scrape%s}
-  for node in a b c; do
+  for node in "${nodes[@]}"; do
     scripts/lab.sh exec "$node" python3 "$EXP" prometheus http://127.0.0.1:9090 \
       $((load_start - scrape_seconds)) $((load_end + scrape_seconds)) "$scrape_seconds" \
       "$dir/prometheus-$node.csv" || true
   done
   scripts/lab.sh status >"$dir/status.txt" 2>&1 || true
-  for node in a b c; do
+  for node in "${nodes[@]}"; do
     scripts/lab.sh exec "$node" curl -s --max-time 2 http://127.0.0.1:9080/v1/stats \
       >"$dir/stats-$node.json" 2>/dev/null || true
   done
   cp -r /run/dfaas-$DFAAS_LAB_ID/logs "$dir/logs" 2>/dev/null || true
   scripts/lab.sh down >/dev/null 2>&1
-  python3 "$EXP" csv "$dir" || echo "experiment: [$n/$total] no per-second.csv in $dir" >&2
+  python3 "$EXP" csv "$dir" "$name" || echo "experiment: [$n/$total] no per-second.csv in $dir" >&2
   ((rc == 0)) || echo "experiment: [$n/$total] $name $s: a load generator failed (see $dir)" >&2
 }
 

@@ -19,7 +19,8 @@
 # by the lab through environment variables). `down` removes every namespace, mount, pin and
 # process the lab made, also after a crash, and may be run twice. `--functions DIR` replaces the
 # simulator's function files: DIR/light.yaml, DIR/mid.yaml, DIR/heavy.yaml (the experiments
-# give every scenario its own maxrates and capacities).
+# give every scenario its own maxrates and capacities); DIR/<node>.yaml, when there is one, wins
+# over its type's file (T5 gives each node its own functions).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -74,9 +75,11 @@ cmd_up() {
   [[ $nodes =~ ^[0-9]+$ ]] && ((nodes >= 1 && nodes <= ${#NODE_NAMES[@]})) ||
     die "--nodes must be 1..${#NODE_NAMES[@]}"
   [[ -z $config || -r $config ]] || die "--config: cannot read $config"
-  local t
-  for t in "${TYPES[@]}"; do
-    [[ -r $functions/$t.yaml ]] || die "--functions: cannot read $functions/$t.yaml"
+  local i t
+  for ((i = 0; i < nodes; i++)); do
+    t=${TYPES[$((i % 3))]}
+    [[ -r $functions/${NODE_NAMES[$i]}.yaml || -r $functions/$t.yaml ]] ||
+      die "--functions: cannot read $functions/${NODE_NAMES[$i]}.yaml or $functions/$t.yaml"
   done
   [[ -x "$E2E_BIN/dfaas-agent" ]] || die "no build in $E2E_BIN (run scripts/setup.sh)"
   if lab_is_up; then die "a lab is already up (scripts/lab.sh down first)"; fi
@@ -101,7 +104,7 @@ cmd_up() {
   if [[ -n $config ]]; then cp "$config" "$base"; else : >"$base"; fi
   export NODE_BASE_CONFIG=$base
 
-  local i name type seed thr
+  local name type seed thr file
   : >"$LAB_STATE"
   for ((i = 0; i < nodes; i++)); do
     name=${NODE_NAMES[$i]}
@@ -117,11 +120,13 @@ DFAAS_STRATEGY_NMS_POWER_THRESHOLD=${thr[2]}"
     if [[ -n $strategy || -z $config ]]; then NODE_AGENT_ENV[$name]+=" DFAAS_STRATEGY_NAME=${strategy:-recalc}"; fi
     if [[ -n $period || -z $config ]]; then NODE_AGENT_ENV[$name]+=" DFAAS_STRATEGY_PERIOD=${period:-10s}"; fi
     [[ -n $models ]] && NODE_AGENT_ENV[$name]+=" DFAAS_FORECASTER_MODELS_DIR=$models"
-    dfaas_node_start "$name" $((i + 1)) "$functions/$type.yaml"
+    file=$functions/$type.yaml
+    [[ -r $functions/$name.yaml ]] && file=$functions/$name.yaml
+    dfaas_node_start "$name" $((i + 1)) "$file"
     echo "$name $((i + 1)) $type ${NODE_IP[$name]}" >>"$LAB_STATE"
     # What `start` needs to bring the node's agent and gateway back in another process.
     printf '%s\n' "${NODE_AGENT_ENV[$name]}" >"$E2E_RUN/$name/agent.env"
-    printf '%s\n' "$functions/$type.yaml" >"$E2E_RUN/$name/functions.path"
+    printf '%s\n' "$file" >"$E2E_RUN/$name/functions.path"
   done
   for ((i = 0; i < nodes; i++)); do
     name=${NODE_NAMES[$i]}

@@ -1,15 +1,19 @@
 #!/usr/bin/env python3
-"""The reference's experiments T1-T3, scaled to this machine (used by scripts/experiment.sh).
+"""The reference's experiments T1-T3 and T4, T5 beyond them, scaled to this machine (used by
+scripts/experiment.sh).
 
   experiments.py functions SCENARIO SCALE DIR [MODEL]
-                                                    writes DIR/{light,mid,heavy}.yaml; MODEL is
-                                                    node (default) or maxrate (the old model)
+                                                    writes DIR/{light,mid,heavy}.yaml (T5:
+                                                    DIR/{a..f}.yaml, a node's own functions);
+                                                    MODEL is node (default) or maxrate (the old
+                                                    model)
   experiments.py streams SCENARIO SCALE TIMESCALE  prints "NODE FUNCTION PORT STAGES" lines
   experiments.py faults SCENARIO TIMESCALE          prints "NODE STOP_SECOND START_SECOND" lines
                                                     (T4: node b killed and started again)
   experiments.py plan SCENARIOS STRATEGIES SCALE TIMESCALE PERIOD SCRAPE REPEAT
                                                     prints what experiment.sh would run
-  experiments.py csv RUN_DIR                        RUN_DIR/per-second.csv from its timelines
+  experiments.py nodes SCENARIO                     prints the scenario's lab nodes (a b c; T5 a-f)
+  experiments.py csv RUN_DIR [SCENARIO]             RUN_DIR/per-second.csv from its timelines
   experiments.py prometheus URL START END STEP CSV  CSV (timestamp, series, value) from the
                                                     Prometheus at URL (loopback) over [START, END]
                                                     (UNIX seconds), STEP = scrape interval, s
@@ -80,6 +84,64 @@ SCENARIOS["t4"] = dict(SCENARIOS["t3"],
                        # (node, stop at minute, start at minute)
                        faults=[("b", 10, 11)],
                        published={})
+
+# T5 (issue 20, beyond the reference): 6 nodes, the lab's types in turn (a, d light; b, e mid;
+# c, f heavy), 12 functions of the lab's three kinds, each node the entry of two ("home")
+# functions and a guest of four of its peers' functions, so every function runs on three nodes.
+# Node X's first home function also runs on the next two nodes, its second on the two after
+# those: a surging node's overflow has four peers, two per function. Six equal phases; in phase i
+# the i-th node's two home streams surge to 175 % of its node model's capacity (published rate
+# per type: light 350, mid 700, heavy 1050 req/s, against 225 / 450 / 675), every other stream
+# stays at 44 % of its node's capacity (100 / 200 / 300 req/s), which the node serves alone; the
+# overflow of a surge (light 125, mid 250, heavy 375 req/s) fits in the room of its four peers at
+# base load even when it reaches only the two peers of one function. maxrates are T2's, half the
+# published node rate per function (100 / 225 / 350): Recalc keeps 2 x maxrate of a surge local.
+T5_NODES = ["a", "b", "c", "d", "e", "f"]
+T5_NODE_TYPES = {"a": "light", "b": "mid", "c": "heavy", "d": "light", "e": "mid", "f": "heavy"}
+T5_FUNCTIONS = [f"{kind}-{i}" for i in range(1, 5) for kind in ("figlet", "shasum", "env")]
+T5_HOME = {node: T5_FUNCTIONS[2 * i:2 * i + 2] for i, node in enumerate(T5_NODES)}
+T5_BASE_RATE = {"light": 50, "mid": 100, "heavy": 150}  # per home function
+T5_SURGE_RATE = {"light": 175, "mid": 350, "heavy": 525}  # per home function
+T5_PHASE_MINUTES = 2.5
+
+
+def t5_placement():
+    """node -> its functions: its two home functions, then the guests of its peers."""
+    placement = {node: list(T5_HOME[node]) for node in T5_NODES}
+    for i, node in enumerate(T5_NODES):
+        first, second = T5_HOME[node]
+        for offset, function in ((1, first), (2, first), (3, second), (4, second)):
+            placement[T5_NODES[(i + offset) % len(T5_NODES)]].append(function)
+    return placement
+
+
+def t5_streams():
+    streams = []
+    for surge_index, node in enumerate(T5_NODES):
+        node_type = T5_NODE_TYPES[node]
+        for function in T5_HOME[node]:
+            stages = [(T5_PHASE_MINUTES * p, T5_PHASE_MINUTES * (p + 1),
+                       T5_SURGE_RATE[node_type] if p == surge_index else T5_BASE_RATE[node_type])
+                      for p in range(len(T5_NODES))]
+            streams.append((node, function, stages))
+    return streams
+
+
+SCENARIOS["t5"] = {
+    "title": "T5: 6 nodes, 12 functions, each node's load surging in turn (a, b, c, d, e, f), "
+             "{duration}",
+    "nodes": T5_NODES,
+    "node_types": T5_NODE_TYPES,
+    "placement": t5_placement(),
+    "ports": {function: 31011 + i for i, function in enumerate(T5_FUNCTIONS)},
+    # 6 functions a node: 6 x 32 waiting + 6 CPUs + 16 spare within the lab's 256 threads.
+    "queue": 32,
+    "maxrates": {},
+    "streams": t5_streams(),
+    "phases": [(T5_PHASE_MINUTES * p, T5_PHASE_MINUTES * (p + 1)) for p in range(len(T5_NODES))],
+    "surges": T5_NODES,  # phase i: the node whose home streams surge
+    "published": {},
+}
 STRATEGY_NAMES = {"alllocal": "All-Local", "static": "Static",
                   "recalc-ref": "Recalc, reference overflow", "recalc": "Recalc, standby overflow",
                   "nodemargin": "Node Margin"}
@@ -96,6 +158,15 @@ def scenario(name):
     if name not in SCENARIOS:
         die(f"unknown scenario {name!r} (known: {', '.join(SCENARIOS)})")
     return SCENARIOS[name]
+
+
+def nodes_of(name):
+    """The scenario's lab nodes, in lab order (scripts/lab.sh up --nodes N names them a, b, ...)."""
+    return scenario(name).get("nodes", ["a", "b", "c"])
+
+
+def ports_of(name):
+    return scenario(name).get("ports", PORTS)
 
 
 def max_inflight(maxrate):
@@ -128,17 +199,18 @@ TIMEOUT_MS = 2000
 MODELS = ("node", "maxrate")
 
 
-def function_lines(function, port, maxrate, model, cost_ms):
+def function_lines(function, port, maxrate, model, cost_ms, queue=QUEUE):
+    kind = function.partition("-")[0]  # T5's figlet-1, ... are figlets
     lines = [
         f"  - name: {function}",
-        f"    image: ghcr.io/openfaas/{function}:latest",
-        f"    behaviour: {function}",
+        f"    image: ghcr.io/openfaas/{kind}:latest",
+        f"    behaviour: {kind}",
         "    replicas: 1",
     ]
     if model == "node":
         lines += [
             f"    cost_ms: {cost_ms:.4f}",
-            f"    queue: {QUEUE}",
+            f"    queue: {queue}",
             f"    timeout_ms: {TIMEOUT_MS}",
             f"    memory_mb: {FUNCTION_MEMORY_MB}",
             f"    request_memory_mb: {REQUEST_MEMORY_MB}",
@@ -162,21 +234,31 @@ def write_functions(name, scale, directory, model="node"):
         die(f"unknown capacity model {model!r} (known: {', '.join(MODELS)})")
     if not scale > 0:
         die(f"scale must be above 0, got {scale}")
-    maxrates = scenario(name)["maxrates"]
+    info = scenario(name)
+    maxrates = info["maxrates"]
     default = {"light": 100, "mid": 225, "heavy": 350}
     cost_ms = COST_MS / scale
+    ports = ports_of(name)
+    queue = info.get("queue", QUEUE)
+    # A scenario with a placement gets a file per node (DIR/<node>.yaml, which scripts/lab.sh
+    # prefers to DIR/<type>.yaml); the others one per node type, every node running all functions.
+    if "placement" in info:
+        files = [(node, info["node_types"][node], info["placement"][node])
+                 for node in info["nodes"]]
+    else:
+        files = [(node_type, node_type, list(ports)) for node_type in ("light", "mid", "heavy")]
     os.makedirs(directory, exist_ok=True)
-    for node_type in ("light", "mid", "heavy"):
+    for file_name, node_type, functions in files:
         lines = [f"# {name} scaled by {scale}, {model} model: "
                  "written by scripts/lib/experiments.py"]
         if model == "node":
             lines.append(f"node: {{cpus: {NODE_CPUS[node_type]}, memory_mb: "
                          f"{NODE_MEMORY_MB[node_type]}, base_memory_mb: {BASE_MEMORY_MB}}}")
         lines.append("functions:")
-        for function, port in PORTS.items():
+        for function in functions:
             maxrate = max(1, round(maxrates.get(function, default)[node_type] * scale))
-            lines += function_lines(function, port, maxrate, model, cost_ms)
-        with open(os.path.join(directory, f"{node_type}.yaml"), "w") as f:
+            lines += function_lines(function, ports[function], maxrate, model, cost_ms, queue)
+        with open(os.path.join(directory, f"{file_name}.yaml"), "w") as f:
             f.write("\n".join(lines) + "\n")
 
 
@@ -201,7 +283,7 @@ def title(name, timescale):
     ran = seconds(published, timescale)
     duration = human_duration(ran)
     if ran != published * 60:
-        duration += f" (published: {published} min)"
+        duration += f" (published: {published:g} min)"
     return scenario(name)["title"].format(duration=duration)
 
 
@@ -209,7 +291,7 @@ def print_streams(name, scale, timescale):
     for node, function, stages in scenario(name)["streams"]:
         text = ",".join(f"{seconds(a, timescale)}-{seconds(b, timescale)}s:{rate * scale:g}"
                         for a, b, rate in stages)
-        print(node, function, PORTS[function], text)
+        print(node, function, ports_of(name)[function], text)
 
 
 def faults(name, timescale):
@@ -230,6 +312,16 @@ def print_plan(scenarios, strategies, scale, timescale, period, scrape, repeat):
     for name in names:
         print(f"scenario {name}: {title(name, timescale)}")
         print(f"  duration: {seconds(published_minutes(name), timescale)} s")
+        info = scenario(name)
+        if "placement" in info:
+            types = info["node_types"]
+            print("  nodes: " + " ".join(f"{n} ({types[n]})" for n in info["nodes"]))
+            for node in info["nodes"]:
+                print(f"  functions on {node}: {' '.join(info['placement'][node])}")
+        for phase, node in enumerate(info.get("surges", [])):
+            a, b = info["phases"][phase]
+            print(f"  phase {phase + 1} ({seconds(a, timescale)}-{seconds(b, timescale)} s): "
+                  f"node {node} surges")
         for node, function, stages in scenario(name)["streams"]:
             text = ",".join(f"{seconds(a, timescale)}-{seconds(b, timescale)}s:{rate * scale:g}"
                             for a, b, rate in stages)
@@ -266,28 +358,36 @@ def repetition_dirs(cell_dir):
     return [cell_dir]
 
 
-def per_second(streams):
-    """Seconds -> summed counters over every stream."""
+def per_second(streams, nodes="abc", only_node=None):
+    """Seconds -> summed counters over every stream (over the streams entering only_node, when
+    given), with the responses each of nodes served."""
     total = {}
-    for _, _, rows in streams:
+    for key, _, rows in streams:
+        if only_node is not None and key.partition("-")[0] != only_node:
+            continue
         for row in rows:
             second = int(row["second"])
-            slot = total.setdefault(second, {"issued": 0, "ok": 0, "a": 0, "b": 0, "c": 0})
+            slot = total.setdefault(second, {"issued": 0, "ok": 0, **{n: 0 for n in nodes}})
             slot["issued"] += int(row["issued"] or 0)
             slot["ok"] += int(row.get("http_200") or 0)
-            for node in "abc":
+            for node in nodes:
                 slot[node] += int(row.get(f"served_by_node-{node}") or 0)
     return total
 
 
-# Columns of per-second.csv (documented in docs/experiments.md, "Per-second CSV").
-CSV_COLUMNS = ["second", "node", "function", "offered", "http_200", "success_ratio",
-               "rejected_429", "refused", "reset", "timeouts", "other_failures", "p50_ms",
-               "p99_ms", "served_by_a", "served_by_b", "served_by_c", "p50_ms_a", "p99_ms_a",
-               "p50_ms_b", "p99_ms_b", "p50_ms_c", "p99_ms_c"]
+# Columns of per-second.csv (documented in docs/experiments.md, "Per-second CSV"); the served_by
+# and per-node latency columns follow the scenario's nodes (a, b, c but for T5).
+def csv_columns(nodes="abc"):
+    return (["second", "node", "function", "offered", "http_200", "success_ratio",
+             "rejected_429", "refused", "reset", "timeouts", "other_failures", "p50_ms",
+             "p99_ms"] + [f"served_by_{n}" for n in nodes]
+            + [f"{p}_ms_{n}" for n in nodes for p in ("p50", "p99")])
 
 
-def csv_rows(streams):
+CSV_COLUMNS = csv_columns()
+
+
+def csv_rows(streams, nodes="abc"):
     """One row per (second, stream) from loadgen's timelines; a stream is NODE-FUNCTION."""
     rows = []
     for key, _, timeline in streams:
@@ -308,20 +408,20 @@ def csv_rows(streams):
                 "timeouts": timeouts,
                 "other_failures": offered - ok - rejected - refused - reset - timeouts,
                 "p50_ms": row.get("p50_ms", ""), "p99_ms": row.get("p99_ms", ""),
-                **{f"served_by_{n}": count(f"served_by_node-{n}") for n in "abc"},
-                **{f"{p}_ms_{n}": row.get(f"{p}_ms_node-{n}", "") for n in "abc"
+                **{f"served_by_{n}": count(f"served_by_node-{n}") for n in nodes},
+                **{f"{p}_ms_{n}": row.get(f"{p}_ms_node-{n}", "") for n in nodes
                    for p in ("p50", "p99")},
             })
     rows.sort(key=lambda r: (r["second"], r["node"], r["function"]))
     return rows
 
 
-def write_csv(run_dir, streams=None):
+def write_csv(run_dir, streams=None, nodes="abc"):
     streams = load_run(run_dir) if streams is None else streams
     with open(os.path.join(run_dir, "per-second.csv"), "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS, lineterminator="\n")
+        writer = csv.DictWriter(f, fieldnames=csv_columns(nodes), lineterminator="\n")
         writer.writeheader()
-        writer.writerows(csv_rows(streams))
+        writer.writerows(csv_rows(streams, nodes))
 
 
 def summarize(name, streams, timescale):
@@ -338,13 +438,20 @@ def summarize(name, streams, timescale):
             errors[kind] = errors.get(kind, 0) + int(n)
         for node, n in r.get("served_by", {}).items():
             served[node] = served.get(node, 0) + int(n)
-    seconds_table = per_second(streams)
-    phases = []
-    for a, b in info["phases"]:
-        lo, hi = seconds(a, timescale), seconds(b, timescale)
-        issued = sum(v["issued"] for s, v in seconds_table.items() if lo <= s < hi)
-        good = sum(v["ok"] for s, v in seconds_table.items() if lo <= s < hi)
-        phases.append(good / issued if issued else None)
+    def ratio(table, phase):
+        lo, hi = (seconds(m, timescale) for m in phase)
+        issued = sum(v["issued"] for s, v in table.items() if lo <= s < hi)
+        good = sum(v["ok"] for s, v in table.items() if lo <= s < hi)
+        return good / issued if issued else None
+
+    phases = [ratio(per_second(streams), phase) for phase in info["phases"]]
+    # Scenarios with surges (T5): per phase, the success of the surging node's own streams and of
+    # every other stream.
+    surging, steady = [], []
+    for phase, node in zip(info["phases"], info.get("surges", [])):
+        surging.append(ratio(per_second(streams, only_node=node), phase))
+        others = [s for s in streams if s[0].partition("-")[0] != node]
+        steady.append(ratio(per_second(others), phase))
     p99 = max((r["latencies"]["99th"] for _, r, _ in streams if r["requests"]), default=0)
     p50 = max((r["latencies"]["50th"] for _, r, _ in streams if r["requests"]), default=0)
     return {
@@ -352,6 +459,7 @@ def summarize(name, streams, timescale):
         "http_200": ok,
         "success": ok / requests if requests else 0.0,
         "phases": phases,
+        **({"surging_phases": surging, "steady_phases": steady} if "surges" in info else {}),
         "p50_ms": p50 / 1e6,
         "p99_ms": p99 / 1e6,
         "status_codes": codes,
@@ -370,16 +478,19 @@ def spread(values):
     return {"mean": sum(present) / len(present), "min": min(present), "max": max(present)}
 
 
-def aggregate(summaries):
+def aggregate(summaries, nodes="abc"):
     """Mean and min-max over the repetitions of one cell."""
     phases = len(summaries[0]["phases"])
+    surges = {key: [spread([s[key][i] for s in summaries]) for i in range(phases)]
+              for key in ("surging_phases", "steady_phases") if key in summaries[0]}
     return {
         "runs": len(summaries),
         **{key: spread([s[key] for s in summaries])
            for key in ("requests", "success", "p50_ms", "p99_ms", "rejected", "timeouts")},
         "phases": [spread([s["phases"][i] for s in summaries]) for i in range(phases)],
+        **surges,
         "served_by": {f"node-{n}": spread([s["served_by"].get(f"node-{n}", 0) for s in summaries])
-                      for n in "abc"},
+                      for n in nodes},
     }
 
 
@@ -420,7 +531,8 @@ def report(out):
     whole = lambda v: f"{v:.0f}"  # noqa: E731
     for name in meta["scenarios"]:
         info = scenario(name)
-        rows = []
+        nodes = nodes_of(name)
+        rows, surge_rows = [], []
         results[name] = {}
         for strategy in meta["strategies"]:
             cell_dir = os.path.join(out, name, strategy)
@@ -432,14 +544,14 @@ def report(out):
                 streams = load_run(run_dir)
                 if not streams:
                     continue
-                write_csv(run_dir, streams)
+                write_csv(run_dir, streams, nodes)
                 summaries.append(summarize(name, streams, timescale))
                 runs.append(streams)
             if not summaries:
                 continue
-            cell = aggregate(summaries)
+            cell = aggregate(summaries, nodes)
             results[name][strategy] = {**cell, "repetitions": summaries}
-            write_plot_data(out, name, strategy, runs)
+            write_plot_data(out, name, strategy, runs, nodes)
             n = cell["runs"]
             rows.append([
                 STRATEGY_NAMES.get(strategy, strategy), str(n), with_range(cell["requests"], 1, whole),
@@ -447,25 +559,42 @@ def report(out):
                 " / ".join(with_range(p, 1, pct) for p in cell["phases"]),
                 with_range(cell["p50_ms"], 1, ms),
                 with_range(cell["p99_ms"], n, ms, lambda v: f"{v:.1f}"),
-                " / ".join(whole(cell["served_by"][f"node-{x}"]["mean"]) for x in "abc"),
+                " / ".join(whole(cell["served_by"][f"node-{x}"]["mean"]) for x in nodes),
                 with_range(cell["rejected"], n, whole), with_range(cell["timeouts"], n, whole),
                 info["published"].get(PUBLISHED_AS.get(strategy, strategy), "-"),
             ])
+            if "surging_phases" in cell:
+                surge_rows.append([STRATEGY_NAMES.get(strategy, strategy)] + [
+                    f"{with_range(a, 1, pct)} / {with_range(b, 1, pct)}"
+                    for a, b in zip(cell["surging_phases"], cell["steady_phases"])])
         if not rows:
             continue
+        phase_heading = "per phase"
+        if "surges" in info:
+            phase_heading += f" (surge on {' / '.join(info['surges'])})"
         text += [f"### {title(name, timescale)}", "", table(rows, [
-            "strategy", "runs", "requests", "HTTP 200", "per phase", "p50",
-            "p99 (worst stream)", "served by a / b / c", "rejected (429 + reset)", "timeouts",
-            "reference (published)"]), ""]
+            "strategy", "runs", "requests", "HTTP 200", phase_heading, "p50",
+            "p99 (worst stream)", f"served by {' / '.join(nodes)}", "rejected (429 + reset)",
+            "timeouts", "reference (published)"]), ""]
+        if surge_rows:
+            text += ["HTTP 200 per phase: the surging node's own streams / every other stream.", "",
+                     table(surge_rows, ["strategy"] + [f"surge on {n}" for n in info["surges"]]),
+                     ""]
     json.dump(results, open(os.path.join(out, "results.json"), "w"), indent=2)
     with open(os.path.join(out, "results.md"), "w") as f:
         f.write("\n".join(text))
     print("\n".join(text))
 
 
-# Columns of <scenario>-<strategy>.dat, 1-based as gnuplot counts them (plots() in experiment.sh).
+# Columns of <scenario>-<strategy>.dat, 1-based as gnuplot counts them (plots() in experiment.sh);
+# a scenario with more nodes than a, b, c (T5) appends served_d, served_e, ... after them, so the
+# plotted columns keep their numbers.
 PLOT_COLUMNS = ["second", "offered", "http_200", "failed", "served_a", "served_b", "served_c",
                 "http_200_min", "http_200_max", "p99_ms", "p99_ms_min", "p99_ms_max"]
+
+
+def plot_columns(nodes="abc"):
+    return PLOT_COLUMNS + [f"served_{n}" for n in nodes if n not in "abc"]
 
 
 def worst_p99_per_second(streams):
@@ -482,27 +611,29 @@ def worst_p99_per_second(streams):
     return worst
 
 
-def write_plot_data(out, name, strategy, runs):
+def write_plot_data(out, name, strategy, runs, nodes="abc"):
     """Per second: the means over the repetitions, the min and max of HTTP 200, then p99 latency
     (worst stream) as mean, min and max over the repetitions that had responses in that second
     ("?" when none had: gnuplot leaves a gap)."""
-    tables = [per_second(streams) for streams in runs]
+    tables = [per_second(streams, nodes) for streams in runs]
     latencies = [worst_p99_per_second(streams) for streams in runs]
+    extra_nodes = [n for n in nodes if n not in "abc"]
     with open(os.path.join(out, f"{name}-{strategy}.dat"), "w") as f:
-        f.write("# " + " ".join(PLOT_COLUMNS) + " (means over the repetitions, min and max "
+        f.write("# " + " ".join(plot_columns(nodes)) + " (means over the repetitions, min and max "
                 "across them; p99 of the worst stream, ms)\n")
         for second in sorted(set().union(*tables)):
             slots = [t[second] for t in tables if second in t]
 
             def mean(key):
-                return sum(v[key] for v in slots) / len(slots)
+                return sum(v.get(key, 0) for v in slots) / len(slots)
             oks = [v["ok"] for v in slots]
             p99s = [t[second] for t in latencies if second in t]
             p99 = (f"{sum(p99s) / len(p99s):g} {min(p99s):g} {max(p99s):g}" if p99s
                    else "? ? ?")
             f.write(f"{second} {mean('issued'):g} {mean('ok'):g} "
                     f"{mean('issued') - mean('ok'):g} {mean('a'):g} {mean('b'):g} {mean('c'):g} "
-                    f"{min(oks)} {max(oks)} {p99}\n")
+                    f"{min(oks)} {max(oks)} {p99}"
+                    + "".join(f" {mean(n):g}" for n in extra_nodes) + "\n")
 
 
 # ---- Prometheus export ----------------------------------------------------------------------
@@ -641,8 +772,10 @@ def main(argv):
     elif command == "faults" and len(argv) == 4:
         for node, stop_s, start_s in faults(argv[2], float(argv[3])):
             print(node, stop_s, start_s)
-    elif command == "csv" and len(argv) == 3:
-        write_csv(argv[2])
+    elif command == "csv" and len(argv) in (3, 4):
+        write_csv(argv[2], nodes=nodes_of(argv[3]) if len(argv) == 4 else "abc")
+    elif command == "nodes" and len(argv) == 3:
+        print(" ".join(nodes_of(argv[2])))
     elif command == "prometheus" and len(argv) == 7:
         prometheus_command(*argv[2:])
     elif command == "report" and len(argv) == 3:

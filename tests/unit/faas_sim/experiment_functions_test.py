@@ -77,6 +77,21 @@ class NodeModelFiles(unittest.TestCase):
             self.assertEqual(done.returncode, 2, args)
             self.assertIn("experiments:", done.stderr)
 
+    def test_t5_gives_each_of_its_six_nodes_its_own_functions(self):
+        directory = write("t5", 1)
+        self.assertEqual(sorted(os.listdir(directory)), [f"{n}.yaml" for n in "abcdef"])
+        for node, cpus in zip("abcdef", (2, 4, 6, 2, 4, 6)):
+            printed = check_config(os.path.join(directory, f"{node}.yaml"))
+            self.assertIn(f"node model: {cpus} virtual CPU(s)", printed)
+            self.assertIn("6 function(s)", printed)
+            self.assertEqual(printed.count("cost_ms 8.8889, queue 32, timeout_ms 2000"), 6)
+        # a's home functions (figlet-1, shasum-1) with a light node's maxrate, kinds kept.
+        printed = check_config(os.path.join(directory, "a.yaml"))
+        figlet = next(line for line in printed.splitlines() if "figlet-1.openfaas-fn" in line)
+        self.assertIn("behaviour figlet,", figlet)
+        self.assertIn("dfaas.maxrate=100,", figlet)
+        self.assertIn("dfaas.port=31011,", figlet)
+
 
 if __name__ == "__main__":
     unittest.main(argv=sys.argv[:1])

@@ -223,6 +223,159 @@ class Plots(unittest.TestCase):
         self.assertIn(f'set output "{os.path.join(self.out, "t1.png")}"', script)
 
 
+def helper(*args):
+    return subprocess.run([sys.executable, HELPER, *args], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def functions_files(scale=1):
+    """T5's functions files: node -> (cpus, cost_ms, [(function, port, queue)])."""
+    with tempfile.TemporaryDirectory(prefix="experiment-t5-") as directory:
+        helper("functions", "t5", str(scale), directory)
+        nodes = {}
+        for entry in sorted(os.listdir(directory)):
+            cpus, cost, functions = None, None, []
+            for line in read(os.path.join(directory, entry)).splitlines():
+                line = line.strip()
+                if line.startswith("node: {cpus: "):
+                    cpus = int(line.split("cpus: ")[1].split(",")[0])
+                elif line.startswith("- name: "):
+                    functions.append([line[len("- name: "):], None, None])
+                elif line.startswith("cost_ms: "):
+                    cost = float(line.split()[1])
+                elif line.startswith("queue: "):
+                    functions[-1][2] = int(line.split()[1])
+                elif line.startswith("dfaas.port: "):
+                    functions[-1][1] = int(line.split('"')[1])
+            nodes[entry[:-len(".yaml")]] = (cpus, cost, [tuple(f) for f in functions])
+        return nodes
+
+
+class T5Plan(unittest.TestCase):
+    """T5 without a lab: 6 nodes of the lab's types in turn, 12 functions on 3 nodes each, one
+    stream per function at its home node, and each node surging exactly once, one at a time, with
+    an overflow its peers running the surging functions can take (by the node model)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.nodes = functions_files()
+        cls.streams = [line.split() for line in helper("streams", "t5", "1", "0.2").splitlines()]
+
+    def stages(self, text):
+        """"0-30s:175,..." -> [(0, 30, 175.0), ...]"""
+        out = []
+        for stage in text.split(","):
+            span, rate = stage.split(":")
+            a, b = span.rstrip("s").split("-")
+            out.append((int(a), int(b), float(rate)))
+        return out
+
+    def test_six_nodes_of_the_lab_types_with_their_own_functions(self):
+        self.assertEqual(helper("nodes", "t5").split(), ["a", "b", "c", "d", "e", "f"])
+        self.assertEqual(helper("nodes", "t3").split(), ["a", "b", "c"])
+        self.assertEqual({n: v[0] for n, v in self.nodes.items()},
+                         {"a": 2, "b": 4, "c": 6, "d": 2, "e": 4, "f": 6})
+        hosts = {}
+        for node, (cpus, _, functions) in self.nodes.items():
+            self.assertEqual(len(functions), 6, node)
+            # Every waiting request holds a simulator thread: cpus + queues + 16 within 256.
+            self.assertLessEqual(cpus + sum(q for _, _, q in functions) + 16, 256, node)
+            for function, _, _ in functions:
+                hosts.setdefault(function, set()).add(node)
+        self.assertEqual(len(hosts), 12)
+        for function, on in hosts.items():
+            self.assertGreaterEqual(len(on), 2, function)  # offloading possible
+        # One port per function, the same on every node running it.
+        ports = {(f, p) for _, (_, _, fs) in self.nodes.items() for f, p, _ in fs}
+        self.assertEqual(sorted(p for _, p in ports), list(range(31011, 31023)))
+
+    def test_each_node_surges_exactly_once_one_at_a_time(self):
+        self.assertEqual(len(self.streams), 12)
+        self.assertEqual(len({f for _, f, _, _ in self.streams}), 12)  # one entry per function
+        surge_phase = {}
+        for node, function, port, text in self.streams:
+            self.assertIn((function, int(port)),
+                          {(f, p) for f, p, _ in self.nodes[node][2]}, "runs where it enters")
+            stages = self.stages(text)
+            self.assertEqual([(a, b) for a, b, _ in stages],
+                             [(30 * i, 30 * (i + 1)) for i in range(6)])
+            base = min(r for _, _, r in stages)
+            high = [i for i, (_, _, r) in enumerate(stages) if r > base]
+            self.assertEqual(len(high), 1, (node, function))
+            self.assertEqual(surge_phase.setdefault(node, high[0]), high[0], node)
+        self.assertEqual(surge_phase, {"a": 0, "b": 1, "c": 2, "d": 3, "e": 4, "f": 5})
+        plan = helper("plan", "t5", "recalc", "1", "0.2", "5s", "5s", "1")
+        for i, node in enumerate("abcdef"):
+            self.assertIn(f"phase {i + 1} ({30 * i}-{30 * (i + 1)} s): node {node} surges", plan)
+
+    def test_the_federation_can_take_every_surge(self):
+        capacity = {n: cpus * 1000 / cost for n, (cpus, cost, _) in self.nodes.items()}
+        hosts = {}
+        for node, (_, _, functions) in self.nodes.items():
+            for function, _, _ in functions:
+                hosts.setdefault(function, set()).add(node)
+        for phase in range(6):
+            load = {n: 0.0 for n in self.nodes}
+            entering = {}
+            for node, function, _, text in self.streams:
+                rate = self.stages(text)[phase][2]
+                load[node] += rate
+                entering.setdefault(node, []).append((function, rate))
+            over = [n for n in load if load[n] > capacity[n]]
+            self.assertEqual(over, ["abcdef"[phase]], phase)  # only the surging node
+            surging = over[0]
+            room = {n: capacity[n] - load[n] for n in load if n != surging}
+            # Each surging function's share of the overflow fits on its other hosts.
+            excess = load[surging] - capacity[surging]
+            for function, rate in entering[surging]:
+                share = excess * rate / load[surging]
+                self.assertLessEqual(share, sum(room[h] for h in hosts[function] - {surging}),
+                                     (phase, function))
+
+    def test_the_report_follows_the_six_nodes(self):
+        with tempfile.TemporaryDirectory(prefix="experiment-t5-report-") as out:
+            with open(os.path.join(out, "experiment.json"), "w") as f:
+                json.dump({"scenarios": ["t5"], "strategies": ["recalc"], "scale": 1.0,
+                           "timescale": 0.2, "period": "5s", "scrape": "5s", "repeat": 1}, f)
+            run = os.path.join(out, "t5", "recalc", "rep-1")
+            os.makedirs(run)
+            header = ("second,issued,http_200,p50_ms,p99_ms,code_429,served_by_node-a,"
+                      "served_by_node-d,p99_ms_node-d")
+            # a-figlet-1 surges in second 0 (phase 1) and loses 10; c-shasum-2 loses nothing.
+            streams = [("a-figlet-1", ["0,100,90,9,20,10,50,40,30", "30,40,40,9,20,0,40,0,"],
+                        {"node-a": 90, "node-d": 40}),
+                       ("c-shasum-2", ["0,60,60,9,12,0,0,0,", "30,60,60,9,12,0,0,0,"],
+                        {"node-c": 120})]
+            for key, rows, served in streams:
+                with open(os.path.join(run, f"timeline-{key}.csv"), "w") as f:
+                    f.write("\n".join([header] + rows) + "\n")
+                issued = sum(int(r.split(",")[1]) for r in rows)
+                ok = sum(int(r.split(",")[2]) for r in rows)
+                with open(os.path.join(run, f"report-{key}.json"), "w") as f:
+                    json.dump({"requests": issued, "status_codes": {"200": ok, "429": issued - ok},
+                               "error_kinds": {}, "served_by": served,
+                               "latencies": {"50th": 9000000, "99th": 20000000}}, f)
+            helper("report", out)
+            text = read(os.path.join(out, "results.md"))
+            self.assertIn("per phase (surge on a / b / c / d / e / f)", text)
+            self.assertIn("served by a / b / c / d / e / f", text)
+            self.assertIn("| 90 / 0 / 120 / 40 / 0 / 0 ", text)
+            # Phase 1: a's stream 90 of 100, the others 60 of 60; phase 2: b has no stream here.
+            self.assertIn("93.75 % / 100.00 % / - / - / - / -", text)
+            surge_row = [line for line in text.splitlines()
+                         if line.startswith("| Recalc") and "surge on" not in line][-1]
+            self.assertEqual([c.strip() for c in surge_row.strip("| ").split("|")][1:4],
+                             ["90.00 % / 100.00 %", "- / 100.00 %", "- / -"])
+            header_line = read(os.path.join(run, "per-second.csv")).splitlines()[0].split(",")
+            self.assertEqual(header_line[13:19], [f"served_by_{n}" for n in "abcdef"])
+            self.assertEqual(header_line[-2:], ["p50_ms_f", "p99_ms_f"])
+            rows = [line.split() for line in read(os.path.join(out, "t5-recalc.dat")).splitlines()]
+            self.assertIn("served_d served_e served_f", " ".join(rows[0]))
+            # second 0: offered 160, ok 150, failed 10, served a/b/c 50/0/0, ..., served d/e/f
+            self.assertEqual(rows[1][:9], ["0", "160", "150", "10", "50", "0", "0", "150", "150"])
+            self.assertEqual(rows[1][12:], ["40", "0", "0"])
+
+
 class StubPrometheus(BaseHTTPRequestHandler):
     """/api/v1/query_range on 127.0.0.1: `answer(query, params)` of the server gives (status,
     body bytes); every query is recorded."""
