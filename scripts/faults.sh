@@ -590,6 +590,32 @@ print(s.get("gateway", ""))' 2>/dev/null || true)
   window_end
 }
 
+# kill_agent_b: SIGKILL of node b's agent (counted in KILLS).
+kill_agent_b() {
+  local victim
+  victim=$(pid_in b dfaas-agent)
+  if [[ -n $victim ]]; then kill -KILL "$victim"; KILLS="b=1"; else note "no agent running on b"; fi
+}
+# watch_forwarding_to_b BEFORE: polls a's forwarded-to-b counter until GONE_S after T0; sets
+# FORWARDED_LAST (the counter's last value) and STOP_AFTER (seconds from T0 to its last rise).
+watch_forwarding_to_b() {
+  local last=$1 last_change=$T0 t
+  while "$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < $GONE_S else 1)"; do
+    t=$(forwarded_to_b)
+    if ((t > last)); then last=$t last_change=$(now); fi
+    sleep 0.2
+  done
+  FORWARDED_LAST=$last
+  STOP_AFTER=$("$PY" -c "print(f'{max(0.0, $last_change - $T0):.1f}')")
+}
+# rejoin_b: after b's agent is back, waits until a sees b alive and forwarding works again.
+rejoin_b() {
+  local t=$SECONDS
+  wait_until 30 peer_alive a node-b || note "b not alive again at a 30 s after its restart"
+  note "b alive again at a $((SECONDS - t)) s after its agent restarted"
+  settle "b was alive again at a"
+}
+
 # 7. Node b's agent killed (SIGKILL) for GONE_S seconds, then restarted: a stops forwarding to b
 #    within the failure-detection bound (peer TTL = 1.2 x period for Recalc, plus a tick), and
 #    nothing fails once b is back.
@@ -600,24 +626,13 @@ fault_peer_killed() {
   bound=$("$PY" -c "print(1.2 * $PERIOD_S + 1)")
   before=$(forwarded_to_b)
   fault_start
-  local victim
-  victim=$(pid_in b dfaas-agent)
-  if [[ -n $victim ]]; then kill -KILL "$victim"; KILLS="b=1"; else note "no agent running on b"; fi
-  last=$before
-  local last_change=$T0 t
-  while "$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < $GONE_S else 1)"; do
-    t=$(forwarded_to_b)
-    if ((t > last)); then last=$t last_change=$(now); fi
-    sleep 0.2
-  done
-  stop_after=$("$PY" -c "print(f'{max(0.0, $last_change - $T0):.1f}')")
+  kill_agent_b
+  watch_forwarding_to_b "$before"
+  stop_after=$STOP_AFTER last=$FORWARDED_LAST
   # b's agent comes back (the lab's command line) within the window: what follows is rejoin.
   restart_agent b || note "b's agent not healthy 20 s after its restart"
   fault_end
-  local t=$SECONDS
-  wait_until 30 peer_alive a node-b || note "b not alive again at a 30 s after its restart"
-  note "b alive again at a $((SECONDS - t)) s after its agent restarted"
-  settle "b was alive again at a"
+  rejoin_b
   local verdict=ok
   "$PY" -c "import sys; sys.exit(0 if $stop_after <= $bound else 1)" || verdict=late
   printf '{"problems": %s}\n' "$([[ $verdict == ok ]] && echo '[]' || echo "[\"forwarding to b went on for $stop_after s > bound $bound s\"]")" >"$DIR/extra-detection.json"
@@ -634,30 +649,18 @@ fault_peer_killed() {
 fault_node_down() {
   TITLE="peer's agent and gateway killed (node b)"
   window_start node-down
-  local before last
+  local before
   before=$(forwarded_to_b)
   fault_start
-  local victim
-  victim=$(pid_in b dfaas-agent)
-  if [[ -n $victim ]]; then kill -KILL "$victim"; KILLS="b=1"; else note "no agent running on b"; fi
+  kill_agent_b
   stop_in b dfaas-faas-sim KILL
-  last=$before
-  local last_change=$T0 t
-  while "$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < $GONE_S else 1)"; do
-    t=$(forwarded_to_b)
-    if ((t > last)); then last=$t last_change=$(now); fi
-    sleep 0.2
-  done
-  local stop_after
-  stop_after=$("$PY" -c "print(f'{max(0.0, $last_change - $T0):.1f}')")
+  watch_forwarding_to_b "$before"
+  local stop_after=$STOP_AFTER last=$FORWARDED_LAST
   start_saved b faas-b b-faas-sim-fault
   wait_http_in b "http://$IP_B:8080/healthz" 10 || note "b's faas-sim not back within 10 s"
   restart_agent b || note "b's agent not healthy 20 s after its restart"
   fault_end
-  local t0=$SECONDS
-  wait_until 30 peer_alive a node-b || note "b not alive again at a 30 s after its restart"
-  note "b alive again at a $((SECONDS - t0)) s after its agent restarted"
-  settle "b was alive again at a"
+  rejoin_b
   note "forwarding to b stopped $stop_after s after b's agent and gateway died (a's detector: RSTs only); forwarded connections $before -> $last; stream b is exempt (b's own gateway was down)"
   window_end --node-gone --recovery-from start --exempt-stream b
 }
