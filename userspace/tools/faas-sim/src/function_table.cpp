@@ -38,6 +38,11 @@ std::optional<uint64_t> SimFunction::capacity() const {
     return replicas() * spec_.max_inflight;
 }
 
+void SimFunction::set_fault_status(int status) {
+    if (status != 0) stats_.prepare_injected();
+    fault_status_.store(status, std::memory_order_release);
+}
+
 bool SimFunction::try_admit() {
     std::optional<uint64_t> limit = capacity();
     if (!limit) {
@@ -103,6 +108,7 @@ std::vector<FunctionMetricsView> FunctionTable::metrics_views() const {
     for (const auto &function : functions_) {
         views.push_back({function->qualified_name(), &function->stats(), function->replicas(),
                          function->inflight(), function->capacity()});
+        views.back().fault_status = function->fault_status();
     }
     return views;
 }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <iterator>
+#include <utility>
+#include <vector>
 
 namespace faas_sim {
 namespace {
@@ -65,17 +67,45 @@ void render_started(std::string &out, std::span<const FunctionMetricsView> funct
     }
 }
 
+void add_to(LatencyHistogram::Snapshot &sum, const LatencyHistogram::Snapshot &part) {
+    for (size_t i = 0; i < sum.cumulative.size(); ++i)
+        sum.cumulative[i] += part.cumulative[i];
+    sum.sum_seconds += part.sum_seconds;
+}
+
+// One function's answers by status code: the outcomes' (in their usual order) and then those
+// of injected faults, an injected code that an outcome also answers (a 503, a 429) added to the
+// outcome's series so that every (function, code) pair is one series.
+std::vector<std::pair<int, LatencyHistogram::Snapshot>> snapshots_by_code(
+    const FunctionStats &stats) {
+    std::vector<std::pair<int, LatencyHistogram::Snapshot>> out;
+    for (Outcome outcome : kAllOutcomes)
+        out.emplace_back(status_code(outcome), stats.histogram(outcome).snapshot());
+    for (int code = kFirstInjectableStatus; code <= kLastInjectableStatus; ++code) {
+        const LatencyHistogram *injected = stats.injected_histogram(code);
+        if (injected == nullptr) break;  // no fault was ever set: no injected answers at all
+        LatencyHistogram::Snapshot snapshot = injected->snapshot();
+        if (snapshot.count() == 0) continue;
+        auto same = std::find_if(out.begin(), out.end(),
+                                 [code](const auto &entry) { return entry.first == code; });
+        if (same != out.end())
+            add_to(same->second, snapshot);
+        else
+            out.emplace_back(code, snapshot);
+    }
+    return out;
+}
+
 void render_invocation_total(std::string &out, std::span<const FunctionMetricsView> functions) {
     family_header(out, "gateway_function_invocation_total", "counter", "Function metrics");
     for (const auto &function : functions) {
         std::string name = escape_label_value(function.qualified_name);
-        for (Outcome outcome : kAllOutcomes) {
-            uint64_t count = function.stats->histogram(outcome).snapshot().count();
-            if (count == 0) continue;  // like client_golang: only label sets that were observed
+        for (const auto &[code, snapshot] : snapshots_by_code(*function.stats)) {
+            if (snapshot.count() == 0) continue;  // like client_golang: only label sets observed
             fmt::format_to(std::back_inserter(out),
                            "gateway_function_invocation_total{{code=\"{}\",function_name=\"{}\"}} "
                            "{}\n",
-                           status_code(outcome), name, count);
+                           code, name, snapshot.count());
         }
     }
 }
@@ -99,11 +129,9 @@ void render_seconds(std::string &out, std::span<const FunctionMetricsView> funct
     family_header(out, "gateway_functions_seconds", "histogram", "Function time taken");
     for (const auto &function : functions) {
         std::string name = escape_label_value(function.qualified_name);
-        for (Outcome outcome : kAllOutcomes) {
-            LatencyHistogram::Snapshot snapshot = function.stats->histogram(outcome).snapshot();
+        for (const auto &[code, snapshot] : snapshots_by_code(*function.stats)) {
             if (snapshot.count() == 0) continue;
-            std::string labels =
-                fmt::format("code=\"{}\",function_name=\"{}\"", status_code(outcome), name);
+            std::string labels = fmt::format("code=\"{}\",function_name=\"{}\"", code, name);
             render_histogram_series(out, labels, snapshot);
         }
     }
@@ -194,10 +222,35 @@ LatencyHistogram::Snapshot LatencyHistogram::snapshot() const {
     return snapshot;
 }
 
+void FunctionStats::prepare_injected() {
+    std::lock_guard lock(injected_mu_);
+    if (injected_storage_) return;
+    injected_storage_ = std::make_unique<InjectedHistograms>();
+    injected_.store(injected_storage_.get(), std::memory_order_release);
+}
+
+void FunctionStats::record_injected(int status, std::chrono::nanoseconds duration) {
+    InjectedHistograms *injected = injected_.load(std::memory_order_acquire);
+    if (injected == nullptr || status < kFirstInjectableStatus || status > kLastInjectableStatus)
+        return;
+    (*injected)[static_cast<size_t>(status - kFirstInjectableStatus)].observe(duration);
+}
+
+const LatencyHistogram *FunctionStats::injected_histogram(int status) const {
+    const InjectedHistograms *injected = injected_.load(std::memory_order_acquire);
+    if (injected == nullptr || status < kFirstInjectableStatus || status > kLastInjectableStatus)
+        return nullptr;
+    return &(*injected)[static_cast<size_t>(status - kFirstInjectableStatus)];
+}
+
 uint64_t FunctionStats::completed() const {
     uint64_t total = 0;
     for (const auto &histogram : by_outcome_)
         total += histogram.snapshot().count();
+    if (const InjectedHistograms *injected = injected_.load(std::memory_order_acquire)) {
+        for (const auto &histogram : *injected)
+            total += histogram.snapshot().count();
+    }
     return total;
 }
 
@@ -214,6 +267,10 @@ std::string render_metrics(std::span<const FunctionMetricsView> functions,
     render_per_function(out, "faas_sim_function_inflight_requests", "gauge",
                         "Requests being processed by the function now.", functions,
                         [](const FunctionMetricsView &f) { return f.inflight; });
+    render_per_function(out, "faas_sim_function_fault_status", "gauge",
+                        "The HTTP status an injected fault makes the function answer to every "
+                        "request (POST /system/fault/{name}); 0 = none.",
+                        functions, [](const FunctionMetricsView &f) { return f.fault_status; });
     render_per_function(
         out, "faas_sim_function_capacity_requests", "gauge",
         "Concurrent requests the function admits before answering 429 (+Inf: unlimited).",

@@ -154,6 +154,10 @@ void FaasSimServer::register_routes() {
                [this](const httplib::Request &request, httplib::Response &response) {
                    handle_scale(request, response);
                });
+    http_.Post(std::string("/system/fault/") + kNameRoute,
+               [this](const httplib::Request &request, httplib::Response &response) {
+                   handle_fault(request, response);
+               });
     http_.Get("/system/info", [this](const httplib::Request &, httplib::Response &response) {
         handle_info(response);
     });
@@ -215,6 +219,14 @@ void FaasSimServer::handle_invocation(const httplib::Request &request,
         return;
     }
     function->stats().record_started();
+    if (const int fault = function->fault_status(); fault != 0) {
+        // An injected fault: answered at once, before capacity, the node model or the behaviour.
+        set_body(response, fault,
+                 fmt::format("fault injected: {} answers {}\n", function->qualified_name(), fault),
+                 kTextPlain);
+        function->stats().record_injected(fault, Clock::now() - start);
+        return;
+    }
     Outcome outcome = node_ && function->replicas() != 0
                           ? run_node_invocation(*function, request, response, start)
                           : run_invocation(*function, request, response);
@@ -374,6 +386,40 @@ void FaasSimServer::handle_scale(const httplib::Request &request, httplib::Respo
     if (node_) node_->replicas_changed();
     spdlog::info("scaled {} to {} replicas", function->qualified_name(), replicas);
     response.status = 202;
+}
+
+void FaasSimServer::handle_fault(const httplib::Request &request, httplib::Response &response) {
+    SimFunction *function = functions_.find(capture(request, 1));
+    if (function == nullptr) {
+        // As scale-function answers an unknown function.
+        set_body(response, 500,
+                 "Unable to lookup function deployment " + std::string(capture(request, 1)) + "\n",
+                 kTextPlain);
+        return;
+    }
+    nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+    if (body.is_discarded() || !body.is_object() || !body.contains("status") ||
+        !body["status"].is_number_integer()) {
+        set_body(response, 400, "Cannot parse request. Please pass valid JSON: {\"status\": N}.\n",
+                 kTextPlain);
+        return;
+    }
+    const int64_t status = body["status"].get<int64_t>();
+    if (status != 0 && (status < kFirstInjectableStatus || status > kLastInjectableStatus)) {
+        set_body(response, 400,
+                 fmt::format("status must be 0 (clear) or {}..{}, got {}\n", kFirstInjectableStatus,
+                             kLastInjectableStatus, status),
+                 kTextPlain);
+        return;
+    }
+    function->set_fault_status(static_cast<int>(status));
+    if (status == 0)
+        spdlog::info("fault of {} cleared", function->qualified_name());
+    else
+        spdlog::info("fault of {} set: every request answers {}", function->qualified_name(),
+                     status);
+    nlohmann::ordered_json answer = {{"name", function->spec().name}, {"status", status}};
+    set_body(response, 200, answer.dump(), kJson);
 }
 
 void FaasSimServer::handle_info(httplib::Response &response) const {

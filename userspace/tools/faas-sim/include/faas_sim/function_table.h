@@ -49,6 +49,12 @@ class SimFunction {
         queued_.fetch_add(static_cast<uint64_t>(delta), std::memory_order_relaxed);
     }
 
+    // An injected fault (POST /system/fault/{name}): while not 0, every request is answered at
+    // once with this status. set_fault_status() prepares the stats for it first, so no answer
+    // goes uncounted.
+    int fault_status() const { return fault_status_.load(std::memory_order_acquire); }
+    void set_fault_status(int status);
+
     FunctionStats &stats() { return stats_; }
     const FunctionStats &stats() const { return stats_; }
 
@@ -64,6 +70,7 @@ class SimFunction {
     std::atomic<uint64_t> inflight_{0};
     std::atomic<uint64_t> running_{0};
     std::atomic<uint64_t> queued_{0};
+    std::atomic<int> fault_status_{0};
     FunctionStats stats_;
 };
 

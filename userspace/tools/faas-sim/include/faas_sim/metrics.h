@@ -5,6 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -48,12 +50,24 @@ class LatencyHistogram {
     std::atomic<uint64_t> sum_nanoseconds_{0};
 };
 
+// The statuses a fault can make a function answer (POST /system/fault/{name}): 4xx and 5xx.
+inline constexpr int kFirstInjectableStatus = 400;
+inline constexpr int kLastInjectableStatus = 599;
+inline constexpr size_t kInjectableStatusCount = kLastInjectableStatus - kFirstInjectableStatus + 1;
+
 class FunctionStats {
   public:
     void record_started() { started_.fetch_add(1, std::memory_order_relaxed); }
     void record_completed(Outcome outcome, std::chrono::nanoseconds duration) {
         by_outcome_[static_cast<size_t>(outcome)].observe(duration);
     }
+    // Makes room for the answers of an injected fault. Called when a fault is set, before any
+    // request can be answered with it; the room is kept until the stats are destroyed, so the
+    // request path and the exposition read it without a lock.
+    void prepare_injected();
+    // An answer of an injected fault; `status` in kFirstInjectableStatus..kLastInjectableStatus
+    // and prepare_injected() called before (else it is not counted).
+    void record_injected(int status, std::chrono::nanoseconds duration);
 
     uint64_t started() const { return started_.load(std::memory_order_relaxed); }
     // Completed invocations of every outcome, what the gateway reports as invocationCount.
@@ -61,10 +75,19 @@ class FunctionStats {
     const LatencyHistogram &histogram(Outcome outcome) const {
         return by_outcome_[static_cast<size_t>(outcome)];
     }
+    // The injected answers with `status`; nullptr when no fault was ever set or the status is
+    // not injectable.
+    const LatencyHistogram *injected_histogram(int status) const;
 
   private:
+    using InjectedHistograms = std::array<LatencyHistogram, kInjectableStatusCount>;
     std::atomic<uint64_t> started_{0};
     std::array<LatencyHistogram, kOutcomeCount> by_outcome_{};
+    // Allocated by the first prepare_injected() only: 200 histograms (about 20 KiB) per function
+    // would cost every function of a 300-function file, and every scrape, for a test-only feature.
+    std::mutex injected_mu_;  // serialises prepare_injected()
+    std::unique_ptr<InjectedHistograms> injected_storage_;
+    std::atomic<InjectedHistograms *> injected_{nullptr};
 };
 
 // What the exposition needs to know about one function.
@@ -76,6 +99,7 @@ struct FunctionMetricsView {
     std::optional<uint64_t> capacity;  // concurrent requests admitted; nullopt = unlimited
     uint64_t running = 0;              // node model: requests holding a virtual CPU
     uint64_t queued = 0;               // node model: requests waiting for one
+    int fault_status = 0;              // the status an injected fault answers; 0 = none
 };
 
 inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";

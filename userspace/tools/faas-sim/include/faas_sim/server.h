@@ -78,6 +78,8 @@ class FaasSimServer {
     void handle_list(const httplib::Request &request, httplib::Response &response) const;
     void handle_status(const httplib::Request &request, httplib::Response &response) const;
     void handle_scale(const httplib::Request &request, httplib::Response &response);
+    // Simulator only (no gateway has it): POST /system/fault/{name} {"status": N}.
+    void handle_fault(const httplib::Request &request, httplib::Response &response);
     void handle_info(httplib::Response &response) const;
     void handle_metrics(httplib::Response &response) const;
     // False (and a 400 answer) when ?namespace= names a namespace no function lives in.
