@@ -20,6 +20,11 @@ E2E_RUN="/run/dfaas-${E2E_ID}"
 E2E_SUBNET="10.77.0"
 E2E_NAMESPACES=()
 E2E_PIDS=()
+# Functions the cleanup calls first (a script's own teardown: a lab it started, a mount). A script
+# adds to this list instead of wrapping the trap: a wrapper that replays the exit status with
+# `(exit "$rc")` stops right there under `set -e` when the status is not 0, and the namespaces and
+# processes of a failed run are left behind.
+E2E_CLEANUP_HOOKS=()
 E2E_FAILURES=0
 
 mkdir -p "$E2E_RUN"
@@ -32,8 +37,9 @@ if [[ -z "${E2E_KEEP:-}" ]]; then echo $$ >"$E2E_RUN/owner.pid"; fi
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 e2e_cleanup() {
-  local rc=$?
+  local rc=$? hook
   set +e
+  for hook in "${E2E_CLEANUP_HOOKS[@]}"; do "$hook"; done
   for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${E2E_PIDS[@]}"; do wait "$pid" 2>/dev/null; done
   for ns in "${E2E_NAMESPACES[@]}"; do

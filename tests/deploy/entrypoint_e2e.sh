@@ -31,13 +31,10 @@ NS_A=$(ns_of a)
 POD_BPFFS=
 
 cleanup_deploy() {
-  local rc=$?
   rm -rf "/etc/netns/$NS_A"
   if [[ -n "$POD_BPFFS" ]] && mountpoint -q "$POD_BPFFS" 2>/dev/null; then umount "$POD_BPFFS"; fi
-  (exit "$rc")
-  e2e_cleanup
 }
-trap cleanup_deploy EXIT
+E2E_CLEANUP_HOOKS+=(cleanup_deploy)
 
 api() { in_ns a curl -s --max-time 3 "$@"; }
 json_get() { $PY -c "import json,sys; d=json.load(sys.stdin); print($1)"; }

@@ -16,4 +16,21 @@ check "no bpffs mount left" '! grep -q "/run/dfaas-$id" /proc/mounts'
 check "no run directory left" '[ ! -e /run/dfaas-$id ]'
 check "no simulator left" '! pgrep -f "dfaas-faas-sim.*/run/dfaas-$id/" >/dev/null'
 check "no veth left in the root namespace" '! grep -q "v-$id" <<<"$links"'
+
+# A script's own teardown registered in E2E_CLEANUP_HOOKS (bench.sh's agent lab, the deploy test's
+# mount) runs when the script fails under `set -e`, and the namespaces still go after it.
+hook_id="ch$$" marker=$(mktemp)
+E2E_ID=$hook_id MARKER=$marker bash -c '
+  source "$1/scripts/lib/netns.sh"
+  own_teardown() { echo ran >"$MARKER"; }
+  E2E_CLEANUP_HOOKS+=(own_teardown)
+  e2e_netns x
+  false
+  echo "not reached"' _ "$(cd "$here/../.." && pwd)" >/dev/null 2>&1
+rc=$?
+check "the hooked run failed (exit $rc)" '[ $rc -ne 0 ]'
+check "its cleanup hook ran" '[ "$(cat "$marker")" = ran ]'
+check "its namespace is gone" '! ip netns list | grep -q "df-$hook_id"'
+check "its run directory is gone" '[ ! -e /run/dfaas-$hook_id ]'
+rm -f "$marker"
 exit $((failures > 0))
