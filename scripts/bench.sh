@@ -15,6 +15,9 @@
 #   knat      client -> A, iptables DNAT + MASQUERADE to B's gateway
 #   hapref    client -> HAProxy on A as the reference DFaaS configures it, forwarding to B
 #   haptuned  client -> HAProxy on A tuned for speed (keep-alive and reuse towards B)
+# Not in the default list (name them with --scenarios): fwdnh and localnh, fwd and local with the
+# data plane's HTTP response and latency recording off (dfaasctl dp attach --no-http-stats): its
+# cost, side by side with fwd and local.
 # The data plane is attached (on A and B) only for fwd and local, HAProxy runs only for its
 # scenarios and the NAT rules exist only for knat, so every baseline is the machine's own.
 # Then: BPF ns/packet (dfaas-bench-bpf), policy-update cost and policy churn under load (dfaas
@@ -123,9 +126,11 @@ ROUNDS=${ROUNDS:-$R} DURATION=${DURATION:-$D}
 [[ "$TCP_TS" =~ ^[012]$ ]] || die "--tcp-timestamps must be 0, 1 or 2, got '$TCP_TS'"
 WRK_THREADS=2 WRK_CONNS=32 SIM_THREADS=512
 ALL_SCENARIOS=(direct route fwd gwa local knat hapref haptuned)
+EXTRA_SCENARIOS=(fwdnh localnh)
 SCENARIOS=()
 for s in ${ONLY:-${ALL_SCENARIOS[*]}}; do
-  [[ " ${ALL_SCENARIOS[*]} " == *" $s "* ]] || die "unknown scenario '$s' (${ALL_SCENARIOS[*]})"
+  [[ " ${ALL_SCENARIOS[*]} ${EXTRA_SCENARIOS[*]} " == *" $s "* ]] ||
+    die "unknown scenario '$s' (${ALL_SCENARIOS[*]} ${EXTRA_SCENARIOS[*]})"
   SCENARIOS+=("$s")
 done
 
@@ -151,13 +156,10 @@ E2E_ID="bn$$"
 source "$ROOT/scripts/lib/netns.sh"
 # A lab the agent-cost part started goes too when the run stops early.
 AGENT_LAB_ID=""
-bench_exit() {
-  local rc=$?
+agent_lab_down() {
   if [[ -n $AGENT_LAB_ID ]]; then DFAAS_LAB_ID=$AGENT_LAB_ID "$ROOT/scripts/lab.sh" down >/dev/null 2>&1; fi
-  (exit "$rc")
-  e2e_cleanup
 }
-trap bench_exit EXIT
+E2E_CLEANUP_HOOKS+=(agent_lab_down)
 # shellcheck source=scripts/lib/bench_configs.sh
 source "$ROOT/scripts/lib/bench_configs.sh"
 # shellcheck source=scripts/lib/bench_stats.sh
@@ -177,9 +179,9 @@ url_of() {
   case $1 in
     direct) echo "http://$IP_B:$GW_PORT$FN_PATH" ;;
     route) echo "http://$RT_B:$GW_PORT$FN_PATH" ;;
-    fwd) echo "http://$IP_A:$FWD_PORT$FN_PATH" ;;
+    fwd | fwdnh) echo "http://$IP_A:$FWD_PORT$FN_PATH" ;;
     gwa) echo "http://$IP_A:$GW_PORT$FN_PATH" ;;
-    local) echo "http://$IP_A:$LOCAL_PORT$FN_PATH" ;;
+    local | localnh) echo "http://$IP_A:$LOCAL_PORT$FN_PATH" ;;
     knat) echo "http://$IP_A:$NAT_PORT$FN_PATH" ;;
     hapref) echo "http://$IP_A:$HAP_REF_PORT$FN_PATH" ;;
     haptuned) echo "http://$IP_A:$HAP_TUNED_PORT$FN_PATH" ;;
@@ -237,10 +239,10 @@ dp() {
 }
 
 # The data plane on A (function ports: 31000 forwards everything to B, 31001 serves locally)
-# and on B (accepts what A forwards).
+# and on B (accepts what A forwards). Arguments go to both attaches (--no-http-stats).
 dp_up() {
-  dp a dp attach --iface eth0 --node-ip "$IP_A" --gateway "$IP_A:$GW_PORT" >/dev/null
-  dp b dp attach --iface eth0 --node-ip "$IP_B" --gateway "$IP_B:$GW_PORT" >/dev/null
+  dp a dp attach --iface eth0 --node-ip "$IP_A" --gateway "$IP_A:$GW_PORT" "$@" >/dev/null
+  dp b dp attach --iface eth0 --node-ip "$IP_B" --gateway "$IP_B:$GW_PORT" "$@" >/dev/null
   dp a dp service add $FWD_PORT echo >/dev/null
   dp a dp service add $LOCAL_PORT echo-local >/dev/null
   dp a dp peer add "$IP_B" >/dev/null
@@ -334,6 +336,7 @@ knat_down() {
 scen_up() {
   case $1 in
     fwd | local) dp_up ;;
+    fwdnh | localnh) dp_up --no-http-stats ;;
     knat) knat_up ;;
     hapref)
       bench_haproxy_ref "$E2E_RUN/hap-ref.cfg" "$IP_A:$HAP_REF_PORT" "$IP_A" "$IP_A:$GW_PORT" \
@@ -350,7 +353,7 @@ scen_up() {
 
 scen_down() {
   case $1 in
-    fwd | local) dp_down "$2-$1" ;;
+    fwd | local | fwdnh | localnh) dp_down "$2-$1" ;;
     knat) knat_down ;;
     hapref | haptuned) hap_stop ;;
   esac
@@ -738,6 +741,8 @@ write_summary() {
         END {
           printf "- one policy write (set_policy, visible to the next SYN when it returns): p50 %.1f µs, p99 %.1f µs, min %.1f µs, max %.1f µs over %d writes\n", v["single_write_ns_p50"], v["single_write_ns_p99"], v["single_write_ns_min"], v["single_write_ns_max"], c["single_samples"]
           printf "- %d policy writes over %d functions: p50 %.2f ms, min %.2f ms, max %.2f ms over %d repetitions\n", c["batch_writes"], c["functions"], v["batch_ns_p50"] / 1000, v["batch_ns_min"] / 1000, v["batch_ns_max"] / 1000, c["batch_repeat"]
+          if ("stats_read_ns_p50" in c)
+            printf "- the control tick'"'"'s counter read (Dataplane::stats()) with %d functions: p50 %.2f ms (min %.2f, max %.2f) without HTTP rows, p50 %.2f ms (min %.2f, max %.2f) with %d rows in dfaas_http_stats, over %d reads each\n", c["functions"], v["stats_read_ns_p50"] / 1000, v["stats_read_ns_min"] / 1000, v["stats_read_ns_max"] / 1000, v["stats_read_http_ns_p50"] / 1000, v["stats_read_http_ns_min"] / 1000, v["stats_read_http_ns_max"] / 1000, c["http_rows"], c["batch_repeat"]
         }' "$OUT/raw/policy-cost.txt"
     fi
     if [[ -s "$OUT/raw/bpf.json" ]]; then

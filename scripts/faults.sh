@@ -17,7 +17,8 @@
 # stream "a" to node a's figlet port (an operator override sends half of it to node b: the
 # forward path) and stream "b" to node b's figlet port (local). Targets per fault: 0 failed
 # requests and 0 reset connections, except where a node is really gone (there: new connections
-# recover within 1.5 s); every agent's peak RSS (VmHWM) < 64 MiB; no agent exits that the suite
+# recover within 1.5 s) and where a peer's gateway answers 503 (peer-503: node a stops forwarding
+# to it in under 2.5 s); every agent's peak RSS (VmHWM) < 64 MiB; no agent exits that the suite
 # did not kill. Prints the table, writes it as markdown and JSON, exits 1 when a fault missed
 # its target. Everything runs inside the lab's own namespaces (its own lab id), and the lab is
 # torn down on every exit, also on failure or Ctrl-C.
@@ -32,8 +33,10 @@ LAB="$ROOT/scripts/lab.sh"
 PY=$(command -v /usr/bin/python3 || command -v python3)
 export DFAAS_BIN="$BIN"
 
+# peer-503 stays last: it leaves both agents on the Static strategy (restoring the lab's would
+# cost the CI profile two more agent restarts and a rejoin).
 ALL_FAULTS=(baseline tuple-reuse bodies slowloris members functions sigkill upgrade peer-killed
-  node-down partition prometheus openfaas synflood)
+  node-down partition prometheus openfaas synflood peer-503)
 
 usage() {
   sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -76,11 +79,11 @@ done
 if ((QUICK)); then
   BODY_BYTES=$((64 << 20)) LORIS_S=6 SIGKILL_S=10 UPGRADES=2 GONE_S=6 GARBAGE_S=4 FLOOD_S=6
   FLOOD_CONNS=1000 MEMBERS_S=6 FUNCTIONS_S=5 KA_INTERVAL=4 BASELINE_S=3 PRE_S=1 POST_S=2
-  REUSE_S=4
+  REUSE_S=4 ERRORS_S=5
 else
   BODY_BYTES=$((256 << 20)) LORIS_S=30 SIGKILL_S=30 UPGRADES=5 GONE_S=15 GARBAGE_S=20 FLOOD_S=30
   FLOOD_CONNS=1000 MEMBERS_S=20 FUNCTIONS_S=20 KA_INTERVAL=10 BASELINE_S=20 PRE_S=2 POST_S=5
-  REUSE_S=20
+  REUSE_S=20 ERRORS_S=15
 fi
 # The client's ephemeral ports during the tuple-reuse fault (its own namespace only).
 REUSE_PORTS="40000 41999"
@@ -141,6 +144,9 @@ save_cmdline() {  # NODE COMM KEY
 }
 # start_saved NODE KEY LOGNAME [--FLAG VALUE...]: starts the saved command again in NODE; a
 # --FLAG given replaces the saved one's value (the programs refuse an option given twice).
+# START_ENV (VAR=VALUE words) is added to the saved environment; env(1) applies assignments in
+# order, so these win over the saved ones.
+START_ENV=()
 start_saved() {
   local node=$1 key=$2 logname=$3
   shift 3
@@ -156,7 +162,7 @@ start_saved() {
     ((replaced)) || argv+=("$1" "$2")
     shift 2
   done
-  setsid ip netns exec "$(nsname "$node")" env -i "${envv[@]}" "${argv[@]}" "$@" \
+  setsid ip netns exec "$(nsname "$node")" env -i "${envv[@]}" "${START_ENV[@]}" "${argv[@]}" "$@" \
     >>"$RUN/logs/$logname.log" 2>&1 </dev/null &
   disown $! 2>/dev/null || true
 }
@@ -209,9 +215,16 @@ wait_until() {
   done
 }
 # The forward path: half of node a's figlet connections go to node b. Set again before every
-# fault, because an agent restart loses operator overrides today (issue 14).
+# fault, because an agent restart loses operator overrides today (issue 14). With
+# FORWARD_BY=strategy (peer-503: the feedback guard adjusts the strategy's policies, never an
+# operator's override), the override is cleared instead and the strategy's weights apply.
+FORWARD_BY=override
 ensure_forward_policy() {
   wait_until 30 peer_alive a node-b || log "node a does not see node b alive"
+  if [[ $FORWARD_BY == strategy ]]; then
+    ctl a policy clear figlet >/dev/null 2>&1 || inns a "$BIN/dfaasctl" policy clear figlet >/dev/null 2>&1 || true
+    return 0
+  fi
   ctl a policy set figlet --local 50 --peer node-b=50 >/dev/null 2>&1 ||
     inns a "$BIN/dfaasctl" policy set figlet --local 50 --peer node-b=50 >/dev/null 2>&1 ||
     log "cannot set the forward policy on node a"
@@ -803,6 +816,166 @@ fault_synflood() {
   wait "$gw" 2>/dev/null || true
   start_saved a faas-a a-faas-sim-fault
   wait_http_in a "http://$IP_A:8080/healthz" 10 || log "faas-sim of node a not back within 10 s"
+}
+
+# set_gateway_fault NODE FUNCTION STATUS: the node's simulator answers STATUS to every request
+# of FUNCTION (0: as before); prints the HTTP code of the simulator's answer (200 when set).
+set_gateway_fault() {
+  inns "$1" curl -s -o /dev/null -w '%{http_code}' --max-time 2 -X POST \
+    -H 'Content-Type: application/json' -d "{\"status\": $3}" \
+    "http://127.0.0.1:8080/system/fault/$2" || true
+}
+# strategy_forwards_to_b: node a's installed figlet policy is the strategy's and gives b weight.
+strategy_forwards_to_b() {
+  api a /v1/policies | "$PY" -c "
+import json, sys
+p = json.load(sys.stdin).get('figlet', {})
+sys.exit(0 if p.get('source') == 'strategy' and p.get('peers', {}).get('$IP_B', 0) > 0 else 1)"
+}
+# restart_agents_with VAR=VALUE...: both agents stopped (SIGTERM: their data planes keep
+# forwarding) and started again with the lab's command lines and these variables.
+restart_agents_with() {
+  local node
+  for node in a b; do stop_in "$node" dfaas-agent; done
+  START_ENV=("$@")
+  for node in a b; do
+    AGENT_RUNS=$((AGENT_RUNS + 1))
+    start_saved "$node" "agent-$node" "$node-agent-fault-$AGENT_RUNS"
+  done
+  START_ENV=()
+  for node in a b; do
+    wait_http_in "$node" "http://127.0.0.1:9080/healthz" 20 || log "agent of node $node not healthy 20 s after its restart"
+  done
+}
+# guard_figures SAMPLES EVENTS BEFORE PRE OUT: the peer-503 row's figures, as one JSON object
+# in OUT. From node a's event log (EVENTS, /v1/events since the fault: every policy it installed,
+# with the agent's wall-clock instant): stop_after_s, from T0 to the first install that left b
+# no weight for figlet (from then on a's data plane sends b no new connection; null: never
+# within the fault), and b_weight_s, how long b had weight during the fault (should a strategy
+# step give it back while b still fails, the guard has to take it again). From a's forwarded-to-b
+# counter (SAMPLES: "epoch counter" lines, BEFORE at T0, PRE forwarded in the window before
+# the fault): the connections forwarded to b during the fault and after the first stop.
+guard_figures() {
+  "$PY" - "$@" "$T0" "$T1" "$IP_B" <<'PY'
+import json, sys
+samples_path, events_path, before, pre, out, t0, t1, peer = sys.argv[1:9]
+before, pre, t0, t1 = int(before), int(pre), float(t0), float(t1)
+BOUND_S = 2.5  # 2 control ticks of 1 s + detection
+
+def peer_weight(summary):  # "local=60 10.77.0.2=40 overflow ..." -> 40
+    for token in summary.split()[1:]:
+        if "=" not in token:
+            break  # "overflow": the weights after it are not the policy's routes
+        name, value = token.split("=", 1)
+        if name == peer:
+            return int(value)
+    return 0
+
+try:
+    events = json.load(open(events_path))["events"]
+except (OSError, ValueError, KeyError, TypeError):
+    events = None
+changes = [(e["unix_ms"] / 1000, peer_weight(e["detail"].split(" -> ")[-1]))
+           for e in events or [] if e.get("type") == "policy" and e.get("function") == "figlet"]
+stop, weighted_s, since, weight = None, 0.0, t0, 1  # b has weight at T0 (checked: pre > 0)
+for t, w in changes:
+    if t < t0 or t > t1:
+        continue
+    if weight > 0:
+        weighted_s += t - since
+    if w == 0 and stop is None:
+        stop = t - t0
+    since, weight = t, w
+if weight > 0:
+    weighted_s += t1 - since
+samples = [tuple(map(float, line.split())) for line in open(samples_path) if line.strip()]
+last = int(samples[-1][1]) if samples else before
+after_stop = [c for t, c in samples if stop is not None and t >= t0 + stop]
+figures = {"stop_after_s": None if stop is None else round(stop, 2), "bound_s": BOUND_S,
+           "b_weight_s": round(weighted_s, 2), "fault_s": round(t1 - t0, 2),
+           "policy_changes": len([c for c in changes if t0 <= c[0] <= t1]),
+           "forwarded_before_fault": pre, "forwarded_during": last - before,
+           "forwarded_after_first_stop": int(after_stop[-1] - after_stop[0]) if after_stop else None}
+problems = []
+if pre <= 0:
+    problems.append("node a forwarded nothing to b before the fault: the row shows nothing")
+if events is None:
+    problems.append("no event log from node a")
+if stop is None:
+    problems.append(f"node a never took b's weight away during the fault "
+                    f"({figures['forwarded_during']} connections forwarded to b)")
+elif stop >= BOUND_S:
+    problems.append(f"node a took b's weight away {stop:.2f} s after the first 503 (>= {BOUND_S} s)")
+figures["problems"] = problems
+figures["summary"] = (
+    (f"node a took b's weight for figlet away {stop:.2f} s after b's first 503" if stop is not None
+     else "node a never took b's weight for figlet away")
+    + f" (bound {BOUND_S} s: 2 ticks + detection); b had weight {weighted_s:.1f} s of the "
+    f"{t1 - t0:.1f} s fault ({figures['policy_changes']} policy changes"
+    + (": a strategy step gave it back, the guard took it again"
+       if stop is not None and figures["policy_changes"] > 1 else "")
+    + f"); connections forwarded to b: {figures['forwarded_during']} during the fault"
+    + (f", {figures['forwarded_after_first_stop']} after the first stop" if stop is not None else ""))
+json.dump(figures, open(out, "w"))
+print("null" if stop is None else f"{stop:.2f}")
+PY
+}
+
+# 11. Node b's gateway answers 503 to figlet (the function stream a's forwarded half reaches b
+#     with) for ERRORS_S seconds, then recovers; b's data plane and agent keep running, so only
+#     the answers tell. Node a must stop forwarding new figlet connections to b within 2.5 s of
+#     the first 503 (the agent's feedback guard: error ratio > 0.5 with >= 5 answers for 2
+#     control ticks of 1 s, plus the detection). The guard adjusts the strategy's policies only
+#     (an operator's override is installed as given), so both agents run the Static strategy
+#     for this fault (a forwards 40 % of figlet to b) instead of the suite's override. Stream b
+#     (b's own users, the same function) is exempt; stream a's 503s until a stops forwarding are
+#     the detection's cost (counted, not a miss). Measured from node a's event log (the instant
+#     each policy was installed: the first one without b's weight stops new connections to b),
+#     with a's data-plane counter of connections forwarded to b as evidence.
+fault_peer_503() {
+  TITLE="peer's gateway answers 503 (node b's figlet)"
+  # DFAAS_FAULTS_PEER503_ENV: more VAR=VALUE words for both agents during this fault, e.g.
+  # DFAAS_STRATEGY_GUARD_ENABLED=false for the figure without the feedback guard.
+  local -a extra_env
+  read -r -a extra_env <<<"${DFAAS_FAULTS_PEER503_ENV:-}"
+  restart_agents_with DFAAS_STRATEGY_NAME=static "${extra_env[@]}"
+  FORWARD_BY=strategy
+  ctl a policy clear figlet >/dev/null 2>&1 || true
+  local t=$SECONDS
+  wait_until 20 strategy_forwards_to_b || log "peer-503: node a's Static policy does not forward figlet to b after 20 s"
+  local ready_s=$((SECONDS - t)) window_before
+  window_before=$(forwarded_to_b)
+  window_start peer-503
+  [[ ${#extra_env[@]} -eq 0 ]] || note "agents' extra environment for this fault: ${extra_env[*]}"
+  note "both agents on the Static strategy for this fault; a's policy forwarded figlet to b $ready_s s after their restart: $(api a /v1/policies | "$PY" -c 'import json,sys; p=json.load(sys.stdin).get("figlet",{}); print("local %s, peers %s, source %s" % (p.get("local"), p.get("peers"), p.get("source")))' 2>/dev/null)"
+  local before answer samples="$DIR/forwarded-to-b.txt" seq0
+  seq0=$(api a '/v1/events?limit=0' | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["last_seq"])' 2>/dev/null || echo 0)
+  before=$(forwarded_to_b)
+  fault_start
+  answer=$(set_gateway_fault b figlet 503)
+  [[ $answer == 200 ]] || note "b's simulator did not take the fault (HTTP $answer): the row means nothing"
+  : >"$samples"
+  while "$PY" -c "import sys; sys.exit(0 if $(now) - $T0 < $ERRORS_S else 1)"; do
+    echo "$(now) $(forwarded_to_b)" >>"$samples"
+    sleep 0.1
+  done
+  answer=$(set_gateway_fault b figlet 0)
+  fault_end
+  [[ $answer == 200 ]] || note "b's simulator did not clear the fault (HTTP $answer)"
+  api a "/v1/events?since=$seq0" >"$DIR/events-a.json" || true
+  # Evidence only (not a target): b, healthy again, gets its weight back.
+  local back_t=$EPOCHREALTIME
+  if wait_until 10 strategy_forwards_to_b; then
+    note "b had figlet weight at node a again $("$PY" -c "print(f'{$EPOCHREALTIME - $back_t:.1f}')") s after the fault ended"
+  else
+    note "b had no figlet weight at node a 10 s after the fault ended"
+  fi
+  local stop_after
+  stop_after=$(guard_figures "$samples" "$DIR/events-a.json" "$before" "$((before - window_before))" \
+    "$DIR/extra-detection.json")
+  note "$(json_field "$DIR/extra-detection.json" 'd["summary"]')"
+  window_end --node-gone --recovery-from start --exempt-stream b --recovery-bound 2.5 \
+    --measured-recovery "$stop_after" --stream-notes
 }
 
 # ---- main -------------------------------------------------------------------------------------------

@@ -106,12 +106,22 @@ DFAAS_INLINE int http_payload_head(struct __sk_buff *skb, const struct dfaas_pkt
 static __attribute__((noinline)) int http_client_payload(struct __sk_buff *skb,
                                                          const struct dfaas_pkt *pkt,
                                                          struct dfaas_ct_entry *ct) {
+    struct dfaas_config *cfg = load_config();
     struct dfaas_http_stats *stats;
-    int request;
+    int request, recording;
 
     if (!skb || !pkt || !ct) return 0;
     if (ct->http_flags & DFAAS_CT_HTTP_OPAQUE) return 0;
     request = is_http_request(skb, pkt);
+    /* Recording off (dataplane.http_stats: false): requests are counted, nothing is pending, so
+     * the server side costs one branch per segment. A connection that began while it was on
+     * keeps its pending count until its responses drain it. */
+    recording = !cfg || !(cfg->flags & DFAAS_CFG_F_NO_HTTP_STATS);
+    if (!recording) {
+        if (!request || (ct->last_request_seq == pkt->seq && ct->last_request_seq)) return 0;
+        ct->last_request_seq = pkt->seq;
+        return 1;
+    }
     if (!(ct->http_flags & DFAAS_CT_HTTP_SEEN)) {
         ct->http_flags |= DFAAS_CT_HTTP_SEEN;
         if (!request) {

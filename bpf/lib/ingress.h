@@ -38,11 +38,6 @@ DFAAS_INLINE int drop(__u32 reason) {
     return TC_ACT_SHOT;
 }
 
-DFAAS_INLINE struct dfaas_config *load_config(void) {
-    __u32 zero = 0;
-    return bpf_map_lookup_elem(&dfaas_config, &zero);
-}
-
 /* The packet arrived on the uplink (cfg->ifindex, the first attached interface), where peers'
  * replies arrive too. Only there may remembered MACs go with a redirect back out of the same
  * device: a client on another interface (a pod behind cni0) is sent by the FIB instead. */

@@ -19,6 +19,11 @@ struct {
     __uint(pinning, LIBBPF_PIN_BY_NAME);
 } dfaas_config SEC(".maps");
 
+DFAAS_INLINE struct dfaas_config *load_config(void) {
+    __u32 zero = 0;
+    return bpf_map_lookup_elem(&dfaas_config, &zero);
+}
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4 * DFAAS_MAX_FUNCTIONS * 8);

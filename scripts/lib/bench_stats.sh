@@ -152,11 +152,12 @@ bench_summary() {
       rate[key] = $7
     }
     END {
-      nscen = split("direct route fwd gwa local knat hapref haptuned", scen, " ")
+      nscen = split("direct route fwd fwdnh gwa local localnh knat hapref haptuned", scen, " ")
       name["direct"] = "1 direct: client → B gateway"; name["route"] = "5 kernel routing via A (no NAT)"
       name["fwd"] = "2 dfaas forward A → B"; name["gwa"] = "6 gateway on A called directly"
       name["local"] = "6 dfaas local path on A"; name["knat"] = "4 kernel NAT on A (DNAT+MASQUERADE)"
       name["hapref"] = "3 HAProxy on A as DFaaS configures it"; name["haptuned"] = "3 HAProxy on A tuned"
+      name["fwdnh"] = "2 dfaas forward, HTTP stats off"; name["localnh"] = "6 dfaas local path, HTTP stats off"
       nm = split("ka close", modes, " "); mname["ka"] = "keep-alive"; mname["close"] = "conn/request"
 
       print "### Closed loop (wrk): capacity"
@@ -222,6 +223,12 @@ bench_summary() {
           have ? sprintf("%+.0f µs (%.0f vs %.0f)", d, med(k, "p50"), med(kr, "p50")) : "n/a", verdict(d <= 50, have)
       }
       printf "| Failed requests during dfaas policy churn | %s | 0 | %s |\n", churn_have ? churn_failed : "n/a", verdict(churn_failed == 0, churn_have)
+      # The cost of recording HTTP responses and latencies (only when fwdnh / localnh ran).
+      for (m = 1; m <= nm; m++) for (s = 1; s <= 2; s++) {
+        a = s == 1 ? "fwd" : "local"
+        r = ratio(a, a "nh", modes[m], "wrk", "rps"); if (r == "") continue
+        printf "| (cost) %s with HTTP stats vs without, %s (wrk req/s) | %s | 1.00× expected | info |\n", a, mname[modes[m]], R_TXT
+      }
       for (m = 1; m <= nm; m++) {
         ratio("route", "direct", modes[m], "wrk", "rps")
         printf "| (reference) routing hop vs direct, %s | %s | about 0.75–0.8× expected | info |\n", mname[modes[m]], R_TXT

@@ -365,5 +365,34 @@ TEST_F(HttpStatus, FullMapCountsAReasonAndTrafficContinues) {
     EXPECT_EQ(reason("http_stats_full"), 2u);
 }
 
+// dataplane.http_stats: false (DFAAS_CFG_F_NO_HTTP_STATS): requests are still counted, once per
+// segment, and nothing reaches dfaas_http_stats; turned back on, the next request is recorded.
+TEST_F(HttpStatus, RecordingOffCountsRequestsOnlyAndOnAgainRecords) {
+    auto settings = dp().settings();
+    EXPECT_TRUE(settings.http_stats) << "recording is on by default";
+    settings.http_stats = false;
+    dp().update_settings(settings);
+    EXPECT_FALSE(dp().settings().http_stats);
+    install_figlet(FunctionPolicy::all_local());
+    auto syn = local_connection();
+    ingress(client_data(syn, 0, kGet).frame());
+    ingress(client_data(syn, 0, kGet).frame());  // a retransmission: not a second request
+    EXPECT_EQ(
+        egress(gateway_data(syn, 0, "HTTP/1.1 503 Service Unavailable\r\n\r\n").frame()).retval, 0);
+    EXPECT_EQ(dp().stats().function("figlet")->local.requests, 1u);
+    EXPECT_FALSE(http(DFAAS_STAT_LOCAL).has_value()) << "nothing recorded while off";
+
+    settings.http_stats = true;
+    dp().update_settings(settings);
+    ingress(client_data(syn, uint32_t(kGet.size()), kGet).frame());
+    egress(gateway_data(syn, 36, "HTTP/1.1 200 OK\r\n\r\n").frame());
+    auto s = http(DFAAS_STAT_LOCAL);
+    ASSERT_TRUE(s.has_value());
+    EXPECT_EQ(s->codes[DFAAS_HTTP_CODE_200], 1u);
+    EXPECT_EQ(s->codes[DFAAS_HTTP_CODE_503], 0u);
+    EXPECT_EQ(timed(*s), 1u);
+    EXPECT_EQ(dp().stats().function("figlet")->local.requests, 2u);
+}
+
 }  // namespace
 }  // namespace dfaas::test

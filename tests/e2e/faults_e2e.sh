@@ -13,6 +13,9 @@
 #     tuple is a real collision, refused with an RST (counted, rare): not gated;
 #   - node b's agent and gateway killed: a's new connections recover before b's TTL (its data
 #     plane answers a's forwarded SYNs with RSTs, which a's failure detector acts on);
+#   - node b's gateway answering 503 to figlet (peer-503): node a installs a figlet policy
+#     without b's weight (no new connection to b) in under 2.5 s (the agent's feedback guard: 2
+#     control ticks + detection; from a's event log);
 #   - node a stays ready with 40 members; with 300 functions it serves the 256 it keeps (its
 #     readiness probe, 1 s timeout, missed 2 of 9 in one run: a known miss, docs/security.md).
 # Failed requests per fault are printed (the table) but not gated: on this 2-core VM the load
@@ -83,6 +86,15 @@ if ka.get("connections", 0) < 1000 or ka.get("reset", 1) or ka.get("failed", 1):
 down = rows.get("node-down", {})
 if down.get("recovery_s") is None or down["recovery_s"] >= 2.4:
     problems.append(f"node-down: stream a recovered after {down.get('recovery_s')} s (TTL 2.4 s)")
+# A peer whose gateway answers 503: the feedback guard takes b's weight away after 2 failing
+# control ticks of 1 s; the suite reads when from a's event log (extras.detection).
+p503 = rows.get("peer-503", {})
+if p503.get("recovery_s") is None or p503["recovery_s"] >= 2.5:
+    detection = p503.get("extras", {}).get("detection", {})
+    took = p503.get("recovery_s")
+    problems.append(f"peer-503: node a took b's weight away "
+                    f"{'never' if took is None else f'after {took} s'}, not below 2.5 s "
+                    f"({detection.get('problems')})")
 for name, r in rows.items():
     print(f"{name:12} failed={r.get('failed')} resets={r.get('resets')} "
           f"rss={r.get('peak_rss_mib')} MiB verdict={r.get('verdict')}")

@@ -291,6 +291,9 @@ enum dfaas_forward_mode {
 };
 
 #define DFAAS_CFG_F_ENABLED (1u << 0) /* steering on; off = everything passes */
+/* HTTP responses and latencies not recorded (dfaas_http_stats stays as it is); requests are still
+ * counted. Off by default: a bit old loaders never set keeps the recording on. */
+#define DFAAS_CFG_F_NO_HTTP_STATS (1u << 1)
 
 /* dfaas_services (HASH): (address, port) -> function. Holds this node's function ports and those
  * of peers, because forwarded-in packets still carry the forwarding node's address and port. */

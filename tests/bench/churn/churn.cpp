@@ -8,7 +8,9 @@
 //       Time of one set_policy call (the policy is visible to the next SYN when it returns) and
 //       of a batch of --writes policy writes spread round-robin over --functions functions
 //       (the data plane holds at most DFAAS_MAX_FUNCTIONS = 256). The functions are created
-//       before timing and removed afterwards.
+//       before timing and removed afterwards. Then the agent's per-tick read (Dataplane::stats(),
+//       --repeat times) with those functions, before and after each gets three rows in
+//       dfaas_http_stats (local, forwarded-in, one peer): the read cost of HTTP stats per tick.
 //   dfaas-bench-churn churn --bpffs DIR --function NAME --peer IP [--interval-ms 100]
 //                           [--duration-s 30]
 //       Rewrites NAME's policy every interval for the duration, cycling the local/peer weights
@@ -22,10 +24,16 @@
 #include <exception>
 #include <iostream>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include "dfaas/abi.h"
 #include "dfaas/dataplane/dataplane.h"
 
 namespace {
@@ -125,6 +133,39 @@ void print_stats(const std::string &name, std::vector<int64_t> samples) {
               << name << "_max=" << samples.back() << "\n";
 }
 
+// Times `repeat` reads of every counter, as the agent's control tick does once per second.
+std::vector<int64_t> time_stats_reads(const dfaas::dp::Dataplane &dp, int repeat) {
+    std::vector<int64_t> samples;
+    for (int r = 0; r < repeat; ++r) {
+        auto start = Clock::now();
+        auto stats = dp.stats();
+        samples.push_back(ns_since(start));
+        if (stats.functions.empty()) throw std::runtime_error("stats(): no function read");
+    }
+    return samples;
+}
+
+// Gives each function rows in dfaas_http_stats for the routes a busy function has (local,
+// forwarded-in, its first peer slot), as traffic would create them. Returns the rows written.
+int fill_http_rows(const std::string &bpffs, const dfaas::dp::Dataplane &dp,
+                   const std::vector<std::string> &names) {
+    int fd = bpf_obj_get((bpffs + "/dfaas_http_stats").c_str());
+    if (fd < 0) throw std::runtime_error("dfaas_http_stats not pinned under " + bpffs);
+    std::vector<dfaas_http_stats> zero(static_cast<size_t>(libbpf_num_possible_cpus()));
+    int rows = 0;
+    for (const auto &n : names) {
+        auto id = dp.function_id(n);
+        if (!id) continue;
+        for (uint32_t route : {uint32_t(DFAAS_STAT_LOCAL), uint32_t(DFAAS_STAT_FORWARDED_IN),
+                               uint32_t(DFAAS_STAT_PEER_BASE)}) {
+            uint32_t key = *id * DFAAS_STAT_PATHS + route;
+            if (bpf_map_update_elem(fd, &key, zero.data(), BPF_ANY) == 0) ++rows;
+        }
+    }
+    close(fd);
+    return rows;
+}
+
 int cost(const Options &o) {
     auto dp = dfaas::dp::Dataplane::open(o.bpffs);
     std::vector<std::string> names;
@@ -153,13 +194,20 @@ int cost(const Options &o) {
             dp->set_policy(names[size_t(w) % names.size()], ((w + r) & 1) ? a : b);
         batch.push_back(ns_since(start));
     }
+
+    auto reads = time_stats_reads(*dp, o.repeat);
+    const int http_rows = fill_http_rows(o.bpffs, *dp, names);
+    auto reads_http = time_stats_reads(*dp, o.repeat);
     for (const auto &n : names)
         dp->remove_function(n);
 
     std::cout << "functions=" << o.functions << "\nsingle_samples=" << o.single
-              << "\nbatch_writes=" << o.writes << "\nbatch_repeat=" << o.repeat << "\n";
+              << "\nbatch_writes=" << o.writes << "\nbatch_repeat=" << o.repeat
+              << "\nhttp_rows=" << http_rows << "\n";
     print_stats("single_write_ns", single);
     print_stats("batch_ns", batch);
+    print_stats("stats_read_ns", reads);
+    print_stats("stats_read_http_ns", reads_http);
     return 0;
 }
 

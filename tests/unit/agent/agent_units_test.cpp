@@ -142,6 +142,11 @@ TEST(Metrics, OutputPassesPromtool) {
     v.period_user_rates["figlet"] = 12.5;
     v.recalc_durations_s = {0.001, 0.002};
     v.last_recalc.iterations = 2;
+    // The feedback guard: a peer route guarded now (twice so far), the local one once before.
+    const RouteKey guarded_peer{"figlet", *Ipv4::parse("10.0.0.2")};
+    v.guard_adjustments[guarded_peer] = 2;
+    v.guard_adjustments[RouteKey{"figlet", std::nullopt}] = 1;
+    v.guarded_routes[guarded_peer] = GuardedRoute{1.0, "503s"};
     dp::Stats s = stats_with(10, 5, 1);
     s.reasons = {{"pkt_ingress", 42}, {"drop_fib", 0}};
     s.peers.push_back(dp::PeerCounters{*Ipv4::parse("10.0.0.2"), 0, 3, 3, 0, 1});
@@ -169,6 +174,12 @@ TEST(Metrics, OutputPassesPromtool) {
     EXPECT_NE(
         text.find("dfaas_policy_weight{function=\"figlet\",target=\"peer\",peer=\"10.0.0.2\"} 30"),
         std::string::npos);
+    EXPECT_NE(text.find("dfaas_guard_adjustments_total{function=\"figlet\",route=\"10.0.0.2\"} 2"),
+              std::string::npos);
+    EXPECT_NE(text.find("dfaas_guard_active{function=\"figlet\",route=\"10.0.0.2\"} 1"),
+              std::string::npos);
+    EXPECT_NE(text.find("dfaas_guard_active{function=\"figlet\",route=\"local\"} 0"),
+              std::string::npos);
     EXPECT_NE(text.find("process_cpu_seconds_total"), std::string::npos);
     if (std::system("command -v promtool >/dev/null 2>&1") != 0)
         GTEST_SKIP() << "promtool not installed (scripts/setup.sh installs prometheus)";

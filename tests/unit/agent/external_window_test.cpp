@@ -55,12 +55,32 @@ dp::FunctionStats function(std::string name, dp::PathCounters local, uint64_t re
     return f;
 }
 
+// One route's HTTP counters: responses by status, `timed` of them timed (all in one histogram
+// bucket: the observation uses the count and the sum only), with latencies summing to
+// `latency_sum_ms`.
+dp::HttpCounters http(std::map<dp::HttpCode, uint64_t> responses, uint64_t timed,
+                      uint64_t latency_sum_ms) {
+    dp::HttpCounters counters;
+    for (const auto &[code, count] : responses)
+        counters.codes[size_t(code)] = count;
+    counters.buckets[12] = timed;
+    counters.latency_sum_ns = latency_sum_ms * 1000000;
+    return counters;
+}
+
+using enum dp::HttpCode;
+
 // Tick 1, when the period opened.
 dp::Stats first_tick() {
     dp::Stats stats;
     stats.functions = {
         function("f", path(100, 150), 10, {{kPeerB, path(20, 30)}, {kPeerC, path(5, 5)}}),
         function("g", path(50, 50), 0)};
+    dp::FunctionStats &f = stats.functions[0];
+    f.http_local = http({{Ok200, 140}, {Unavailable503, 5}, {Other1xx, 3}}, 140, 7000);
+    f.http_to_peer = {{kPeerB, http({{Ok200, 25}, {TooMany429, 2}}, 27, 2700)},
+                      {kPeerC, http({{Ok200, 5}}, 5, 150)}};
+    stats.functions[1].http_local = http({{Ok200, 50}}, 50, 10000);
     stats.peers = {peer(kPeerB, 5), peer(kPeerC, 0), peer(kNotAMember, 7)};
     return stats;
 }
@@ -68,15 +88,34 @@ dp::Stats first_tick() {
 // Tick 2, 10 s later. Growth per function:
 //   f: local +60 connections / +100 requests, rejected +20, to B +20 connections / +40 requests,
 //      to C +0, to the non-member +10 / +10 (no counters at tick 1)
-//   g: local +40 / +40
-//   h: new since tick 1: local 10 / 10, rejected 10
+//      HTTP local: +90 200, +2 other 2xx, +6 503, +1 404 (99 final responses: one request still
+//      unanswered), +4 interim 1xx (not final); 95 timed, +3800 ms
+//      HTTP to B: +36 200, +3 503, +1 429; 40 timed, +1000 ms; to C: nothing;
+//      to the non-member: 10 503, 10 timed, 5000 ms
+//   g: local +40 / +40, HTTP local +40 200, 40 timed, +6000 ms; new since tick 1: to B 10 / 10,
+//      HTTP to B 10 200, 10 timed, 850 ms
+//   h: new since tick 1: local 10 / 10, rejected 10; HTTP local 8 200 + 2 502, none timed
+//      (pipelined)
 // Peers: B returned 6 more RSTs, C 2, the non-member 2.
 dp::Stats second_tick() {
     dp::Stats stats;
     stats.functions = {
         function("f", path(160, 250), 30,
                  {{kPeerB, path(40, 70)}, {kPeerC, path(5, 5)}, {kNotAMember, path(10, 10)}}),
-        function("g", path(90, 90), 0), function("h", path(10, 10), 10)};
+        function("g", path(90, 90), 0, {{kPeerB, path(10, 10)}}), function("h", path(10, 10), 10)};
+    dp::FunctionStats &f = stats.functions[0];
+    f.http_local =
+        http({{Ok200, 230}, {Other2xx, 2}, {Unavailable503, 11}, {NotFound404, 1}, {Other1xx, 7}},
+             235, 10800);
+    f.http_to_peer = {{kPeerB, http({{Ok200, 61}, {TooMany429, 3}, {Unavailable503, 3}}, 67, 3700)},
+                      {kPeerC, http({{Ok200, 5}}, 5, 150)},
+                      {kNotAMember, http({{Unavailable503, 10}}, 10, 5000)}};
+    dp::FunctionStats &g = stats.functions[1];
+    g.http_local = http({{Ok200, 90}}, 90, 16000);
+    g.http_to_peer = {{kPeerB, http({{Ok200, 10}}, 10, 850)}};
+    dp::FunctionStats &h = stats.functions[2];
+    h.http_local = http({{Ok200, 8}, {BadGateway502, 2}}, 0, 0);
+    h.http_local.untimed = 10;
     stats.peers = {peer(kPeerB, 11), peer(kPeerC, 2), peer(kNotAMember, 9)};
     return stats;
 }
@@ -105,13 +144,16 @@ TEST(ExternalWindow, RecordedPeriodGivesEveryFieldInTheReferenceUnits) {
     const strategy::NodeWindow window = measure_window(recorded.sources());
 
     // User requests (local requests + rejected connections + requests to peers):
-    // f 170, g 40, h 20 = 230 in 10 s.
-    EXPECT_DOUBLE_EQ(window.input_rate, 23.0);
-    // Rejected / user connections: (20 + 0 + 10) / (f 60+20+20+0+10 + g 40 + h 10+10 = 170).
-    EXPECT_DOUBLE_EQ(window.reject_rate, 30.0 / 170.0);
-    // Gateway means weighted by the local requests of the window, h (NaN) left out:
-    // (100 x 80 ms + 40 x 200 ms) / 140 = 114.2857 ms.
-    EXPECT_DOUBLE_EQ(window.avg_response_time_local_ms, (100 * 80.0 + 40 * 200.0) / 140);
+    // f 170, g 50, h 20 = 240 in 10 s.
+    EXPECT_DOUBLE_EQ(window.input_rate, 24.0);
+    // Requests for this node not answered 2xx: local non-2xx answers f 6 503 + 1 404, h 2 502 =
+    // 9, plus the rejected connections f 20 + h 10 = 30. Of: the local route's requests, the
+    // larger of its final responses (f 99 + g 40 + h 10 = 149) and its request starts (100 + 40
+    // + 10 = 150), plus the 30 rejected: 39 / 180.
+    EXPECT_DOUBLE_EQ(window.reject_rate, 39.0 / 180.0);
+    // The data plane timed local responses: (f 3800 + g 6000 ms) / (95 + 40) = 72.59 ms; the
+    // gateway's means are not used.
+    EXPECT_DOUBLE_EQ(window.avg_response_time_local_ms, 9800.0 / 135);
     // 1.5 busy cores of 4.
     EXPECT_DOUBLE_EQ(window.cpu_utilization, 0.375);
     EXPECT_DOUBLE_EQ(window.replicas, 3.0);
@@ -119,12 +161,35 @@ TEST(ExternalWindow, RecordedPeriodGivesEveryFieldInTheReferenceUnits) {
     // Only the named peers; the non-member's 10 requests count as input but not as a peer.
     ASSERT_EQ(window.peers.size(), 2u);
     const strategy::PeerWindow &b = window.peers.at("B");
-    EXPECT_DOUBLE_EQ(b.forwarded_rate, 4.0);           // 40 requests in 10 s
-    EXPECT_DOUBLE_EQ(b.forwarded_rejected_rate, 0.6);  // 11 - 5 RSTs in 10 s
-    EXPECT_DOUBLE_EQ(b.avg_response_time_ms, 0.0);     // not measured (issue 19 item 1)
+    EXPECT_DOUBLE_EQ(b.forwarded_rate, 5.0);  // f 40 + g 10 requests in 10 s
+    // Non-2xx answers f 3 503 + 1 429, plus 11 - 5 RSTs: 10 in 10 s.
+    EXPECT_DOUBLE_EQ(b.forwarded_rejected_rate, 1.0);
+    // (f 1000 + g 850 ms) / (40 + 10) timed = 37 ms.
+    EXPECT_DOUBLE_EQ(b.avg_response_time_ms, 37.0);
     const strategy::PeerWindow &c = window.peers.at("C");
     EXPECT_DOUBLE_EQ(c.forwarded_rate, 0.0);
     EXPECT_DOUBLE_EQ(c.forwarded_rejected_rate, 0.2);  // 2 - 0 RSTs in 10 s
+    EXPECT_DOUBLE_EQ(c.avg_response_time_ms, 0.0);     // nothing timed in the window
+}
+
+TEST(ExternalWindow, WithoutTimedResponsesTheGatewayMeanAndTheDataPlaneRejectsRemain) {
+    // The same period with no HTTP counters (TLS or HTTP/2 functions, or a data plane that
+    // records no HTTP): avg_resp_time_loc falls back to the gateway, reject_rate to what this
+    // node's data plane refused, and the peers' fields to their RSTs.
+    Recorded recorded;
+    for (dp::Stats *stats : {&recorded.start, &recorded.end})
+        for (dp::FunctionStats &f : stats->functions) {
+            f.http_local = {};
+            f.http_to_peer.clear();
+        }
+    const strategy::NodeWindow window = measure_window(recorded.sources());
+    // Gateway means weighted by the local requests of the window, h (NaN) left out:
+    // (100 x 80 ms + 40 x 200 ms) / 140 = 114.2857 ms.
+    EXPECT_DOUBLE_EQ(window.avg_response_time_local_ms, (100 * 80.0 + 40 * 200.0) / 140);
+    // Rejected 30 of 150 local requests + 30 rejected.
+    EXPECT_DOUBLE_EQ(window.reject_rate, 30.0 / 180.0);
+    EXPECT_DOUBLE_EQ(window.peers.at("B").forwarded_rejected_rate, 0.6);  // 6 RSTs in 10 s
+    EXPECT_DOUBLE_EQ(window.peers.at("B").avg_response_time_ms, 0.0);
 }
 
 TEST(ExternalWindow, ObservationCarriesTheMeasuredWindow) {
@@ -148,17 +213,17 @@ TEST(ExternalWindow, ObservationCarriesTheMeasuredWindow) {
         strategy::observation_to_json(strategy::build_observation(snapshot));
     const strategy::Json &me = json.at("observation").at("node_A");
     EXPECT_DOUBLE_EQ(me.at("input_rate").get<double>(), 0.0);
-    EXPECT_DOUBLE_EQ(me.at("previous_input_rate").get<double>(), 23.0);
-    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B").get<double>(), 4.0);
-    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B_rejected").get<double>(), 0.6);
+    EXPECT_DOUBLE_EQ(me.at("previous_input_rate").get<double>(), 24.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B").get<double>(), 5.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_B_rejected").get<double>(), 1.0);
     EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_C").get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(me.at("previous_fwd_to_node_C_rejected").get<double>(), 0.2);
     EXPECT_DOUBLE_EQ(me.at("reject_rate").get<double>(), 0.0);  // no connection: 0, not NaN
-    EXPECT_DOUBLE_EQ(me.at("previous_reject_rate").get<double>(), 30.0 / 170.0);
-    // No local request in the idle window: no weight for the gateway's means.
+    EXPECT_DOUBLE_EQ(me.at("previous_reject_rate").get<double>(), 39.0 / 180.0);
+    // Nothing timed and no local request in the idle window: no weight for the gateway's means.
     EXPECT_DOUBLE_EQ(me.at("avg_resp_time_loc").get<double>(), 0.0);
-    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_loc").get<double>(), 16000.0 / 140);
-    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_loc").get<double>(), 9800.0 / 135);
+    EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 37.0);
     EXPECT_DOUBLE_EQ(me.at("previous_avg_resp_time_fwd_to_node_C").get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(me.at("cpu_utilization").get<double>(), 0.05);  // 0.2 cores of 4
     EXPECT_DOUBLE_EQ(me.at("previous_cpu_utilization").get<double>(), 0.375);
@@ -180,7 +245,11 @@ TEST(ExternalWindow, ReusedSlotsCountFromZero) {
     // Every counter of tick 1 is below tick 2's: each counts in full.
     // User requests: f 150+10+30+5 = 195, g 50 -> 245 in 10 s.
     EXPECT_DOUBLE_EQ(window.input_rate, 24.5);
-    EXPECT_DOUBLE_EQ(window.peers.at("B").forwarded_rejected_rate, 0.5);
+    // B: 5 RSTs + f's 2 429s.
+    EXPECT_DOUBLE_EQ(window.peers.at("B").forwarded_rejected_rate, 0.7);
+    // B: f's 2700 ms over 27 timed; local: (f 7000 + g 10000 ms) / (140 + 50).
+    EXPECT_DOUBLE_EQ(window.peers.at("B").avg_response_time_ms, 100.0);
+    EXPECT_DOUBLE_EQ(window.avg_response_time_local_ms, 17000.0 / 190);
 }
 
 TEST(ExternalWindow, WithoutTwoReadingsOnlyThePrometheusFieldsAreSet) {
@@ -241,6 +310,7 @@ TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
     cfg.strategy.external.url =
         *HttpUrl::parse("http://127.0.0.1:" + std::to_string(model.port()) + "/action");
     cfg.strategy.external.timeout = 2s;
+    cfg.strategy.external.explore = true;
     testing::FakeWorld world;
     FunctionInfo f;
     f.name = "f";
@@ -261,6 +331,8 @@ TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
         agent.run_period_step_for_test(0);
         // Tick 2, one period (10 s) later: f grew by 60 local connections / 100 requests, 20
         // rejected, 20 connections / 40 requests to B, 10 / 10 to a non-member; B sent 6 RSTs.
+        // HTTP as in second_tick(): local 99 final responses, 7 not 2xx, 95 timed in 3800 ms;
+        // B answered 4 non-2xx, 40 timed in 1000 ms.
         world.clock->advance(10s);
         peer_speaks();
         world.dataplane->function_stats = {second_tick().functions[0]};
@@ -284,16 +356,19 @@ TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
     EXPECT_DOUBLE_EQ(recorded.at("previous_input_rate").get<double>(), 0.0);
     // User requests of f: 170 in 10 s.
     EXPECT_DOUBLE_EQ(recorded.at("input_rate").get<double>(), 17.0);
-    // Rejected 20 of 60 + 20 + 20 + 0 + 10 = 110 user connections.
-    EXPECT_DOUBLE_EQ(recorded.at("reject_rate").get<double>(), 20.0 / 110.0);
+    // 7 local non-2xx answers + 20 rejected of max(99 answered, 100 requests) + 20.
+    EXPECT_DOUBLE_EQ(recorded.at("reject_rate").get<double>(), 27.0 / 120.0);
+    EXPECT_DOUBLE_EQ(recorded.at("avg_resp_time_loc").get<double>(), 3800.0 / 95);  // 40 ms
     EXPECT_DOUBLE_EQ(recorded.at("n_replicas").get<double>(), 2.0);
+    EXPECT_EQ(nlohmann::json::parse(bodies[1]).at("agent_parameters").at("explore"), true);
     const auto idle = nlohmann::json::parse(bodies[2]).at("observation").at("node_node-a");
     EXPECT_DOUBLE_EQ(idle.at("input_rate").get<double>(), 0.0);
     EXPECT_DOUBLE_EQ(idle.at("previous_input_rate").get<double>(), 17.0);
-    EXPECT_DOUBLE_EQ(idle.at("previous_reject_rate").get<double>(), 20.0 / 110.0);
-    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B").get<double>(), 4.0);           // 40 requests
-    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B_rejected").get<double>(), 0.6);  // 6 RSTs
-    EXPECT_DOUBLE_EQ(idle.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_reject_rate").get<double>(), 27.0 / 120.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B").get<double>(), 4.0);  // 40 requests
+    // 4 non-2xx answers + 6 RSTs in 10 s.
+    EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B_rejected").get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(idle.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 25.0);
 }
 
 }  // namespace

@@ -339,9 +339,40 @@ TEST(RemoteOnlyFlag, AMemberIsNoRunnerOfWhatItOnlyForwards) {
     EXPECT_EQ(membership.find("node-a")->heartbeat.functions.size(), 2u);
 }
 
+// ---- the feedback guard on a remote-only function
+// ------------------------------------------------
+
+TEST_F(RemoteFunctionsTest, AGuardedRunnerWithNoOtherRouteKeepsItsWeightAndIsLoggedOnce) {
+    // This node cannot serve shasum: when its one runner fails, nothing can take its share.
+    start();
+    speaks("node-b", kPeerB, {{"shasum", 31050}});
+    tick();
+    ASSERT_EQ(policy_of("shasum")->peers, (std::map<Ipv4, uint32_t>{{kPeerB, 100}}));
+    dp::FunctionStats stats;
+    stats.name = "shasum";
+    stats.http_to_peer[kPeerB] = dp::HttpCounters{};
+    world_.dataplane->function_stats = {stats};
+    LogCapture log;
+    speaks("node-b", kPeerB, {{"shasum", 31050}});
+    tick();  // the guard's baseline
+    for (int i = 0; i < 4; ++i) {
+        world_.dataplane->function_stats[0]
+            .http_to_peer[kPeerB]
+            .codes[size_t(dp::HttpCode::Unavailable503)] += 20;
+        speaks("node-b", kPeerB, {{"shasum", 31050}});
+        tick();
+    }
+    EXPECT_EQ(agent_->view().guarded_routes.count(RouteKey{"shasum", kPeerB}), 1u);
+    EXPECT_EQ(policy_of("shasum")->peers, (std::map<Ipv4, uint32_t>{{kPeerB, 100}}));
+    EXPECT_EQ(policy_of("shasum")->local, 0u) << "never to a route this node cannot serve";
+    EXPECT_EQ(log.count("feedback guard: shasum keeps its policy: no other route"), 1u);
+}
+
 // ---- dfaas.timeout_ms -------------------------------------------------------------------------
 
-TEST_F(RemoteFunctionsTest, TimeoutLabelIsWarnedAboutOncePerFunctionNotAtEveryPoll) {
+TEST_F(RemoteFunctionsTest, TimeoutLabelIsNotedOncePerFunctionNotAtEveryPoll) {
+    // The feedback guard gives the label its effect (route_guard_test.cpp): no warning that it
+    // has none, and no "labels ignored" gauge; one info line per function.
     auto labelled = function("slow");
     labelled.labels["dfaas.timeout_ms"] = "6000";
     labelled.dfaas.timeout_ms = 6000;
@@ -350,13 +381,11 @@ TEST_F(RemoteFunctionsTest, TimeoutLabelIsWarnedAboutOncePerFunctionNotAtEveryPo
     auto &agent = start();  // the first poll
     next_period();          // the second
     next_period();          // and a third
-    EXPECT_EQ(log.count("dfaas.timeout_ms on slow has no effect in this agent"), 1u);
-    EXPECT_EQ(log.count("dfaas.timeout_ms on figlet"), 0u);
+    EXPECT_EQ(log.count("dfaas.timeout_ms=6000 on slow: the feedback guard counts slower"), 1u);
+    EXPECT_EQ(log.count("has no effect"), 0u);
+    EXPECT_EQ(log.count("dfaas.timeout_ms=6000 on figlet"), 0u);
     auto view = agent.view();
-    EXPECT_EQ(view.timeout_labels_ignored, 1u);
-    EXPECT_NE(
-        render_metrics(view).find("dfaas_function_labels_ignored{label=\"dfaas.timeout_ms\"} 1"),
-        std::string::npos);
+    EXPECT_EQ(render_metrics(view).find("dfaas_function_labels_ignored"), std::string::npos);
     EXPECT_EQ(view.functions.count("slow"), 1u) << "the function is served all the same";
 }
 

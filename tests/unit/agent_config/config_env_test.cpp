@@ -64,6 +64,17 @@ TEST(ConfigEnv, ReferenceStrategyNamesMapToOurs) {
     EXPECT_EQ(external.strategy.name, dfaas::StrategyKind::External);
 }
 
+TEST(ConfigEnv, ReferenceExploreSwitch) {
+    // The reference's AGENT_RLMODEL_EXPLORE (any case) and the generic name.
+    EXPECT_TRUE(
+        load_ok(kMinimalYaml, {{"AGENT_RLMODEL_EXPLORE", "True"}}).strategy.external.explore);
+    EXPECT_FALSE(load_ok(kMinimalYaml, {{"DFAAS_STRATEGY_EXTERNAL_EXPLORE", "false"}})
+                     .strategy.external.explore);
+    EXPECT_TRUE(has_error(load_yaml(kMinimalYaml, {{"AGENT_RLMODEL_EXPLORE", "2"}}),
+                          "strategy.external.explore",
+                          {"\"2\" is not a boolean", "env AGENT_RLMODEL_EXPLORE"}));
+}
+
 TEST(ConfigEnv, UnknownStrategyListsTheValidNames) {
     auto result = load_yaml(kMinimalYaml, {{"AGENT_STRATEGY", "roundrobin"}});
     EXPECT_TRUE(has_error(result, "strategy.name",

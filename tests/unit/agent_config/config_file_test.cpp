@@ -31,6 +31,7 @@ TEST(ConfigFile, DefaultsWhenOnlyTheRequiredKeyIsSet) {
     EXPECT_DOUBLE_EQ(config.strategy.nms.power, 2.1e6);
     EXPECT_EQ(config.strategy.group_file, "");
     EXPECT_FALSE(config.strategy.external.url);
+    EXPECT_FALSE(config.strategy.external.explore);
     EXPECT_EQ(config.forecaster.mode, dfaas::ForecasterMode::Native);
     EXPECT_EQ(config.forecaster.variant, dfaas::ForecasterVariant::Regression);
     EXPECT_EQ(config.openfaas.url.str(), "http://127.0.0.1:8080");
@@ -170,8 +171,9 @@ TEST(ConfigFile, FarOffKeyListsTheValidKeysOfItsSection) {
 }
 
 TEST(ConfigFile, StructuralMistakesNameTheKey) {
-    EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "strategy: recalc\n"), "strategy",
-                          {"is a section (with name, period, nms, group_file, external, recalc)"}));
+    EXPECT_TRUE(
+        has_error(load_yaml(kMinimalYaml + "strategy: recalc\n"), "strategy",
+                  {"is a section (with name, period, nms, group_file, external, recalc, guard)"}));
     EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "log:\n  level: {a: 1}\n"), "log.level",
                           {"expected a single value", "got a mapping"}));
     EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "log:\n  level: [info, debug]\n"), "log.level",

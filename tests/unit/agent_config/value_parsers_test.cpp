@@ -50,6 +50,15 @@ TEST(ValueParsers, PositiveNumbers) {
         EXPECT_FALSE(detail::parse_positive_number(bad)) << bad;
 }
 
+TEST(ValueParsers, Booleans) {
+    for (const char *yes : {"true", "True", "TRUE", "yes", "on", "1"})
+        EXPECT_TRUE(*detail::parse_bool(yes)) << yes;
+    for (const char *no : {"false", "False", "no", "off", "0"})
+        EXPECT_FALSE(*detail::parse_bool(no)) << no;
+    for (const char *bad : {"", "2", "truee", "t", " true"})
+        EXPECT_FALSE(detail::parse_bool(bad)) << bad;
+}
+
 TEST(ValueParsers, PortRange) {
     EXPECT_EQ(*detail::parse_port_range("31000-31999"), (dfaas::PortRange{31000, 31999}));
     EXPECT_EQ(*detail::parse_port_range("31000"), (dfaas::PortRange{31000, 31000}));

@@ -68,7 +68,10 @@ STATS = {"stats": {"functions": [{
                                       "p99_s": None, "error_ratio": 1.0}}},
     "user_requests": 14}], "reasons": {}, "peers": []},
     "rates_per_second": {}}
-POLICIES = {"echo": {"local": 100, "reject": 0, "peers": {}, "source": "strategy"}}
+POLICIES = {"echo": {"local": 100, "reject": 0, "peers": {}, "source": "strategy"},
+            # The feedback guard moved 10.0.0.2's share to local (issue 19).
+            "figlet": {"local": 100, "reject": 0, "peers": {"10.0.0.3": 0}, "source": "strategy",
+                       "guarded": [{"route": "10.0.0.2", "cause": "503s", "error_ratio": 1.0}]}}
 
 
 class FakeAgent(http.server.BaseHTTPRequestHandler):
@@ -196,6 +199,21 @@ class FunctionsTable(Base):
         self.assertIn("remote-only", rows["only-b"], r.stdout)
         self.assertNotIn("remote-only", rows["figlet"], r.stdout)
         self.assertIn("1/2", rows["echo"], r.stdout)
+
+
+class PoliciesTable(Base):
+    """dfaasctl policies: the feedback guard's routes per function (issue 19)."""
+
+    def test_guard_column(self):
+        r = self.ctl("policies")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0].split()[-1], "GUARD", r.stdout)
+        rows = {line.split()[0]: line for line in lines[1:] if line.strip()}
+        self.assertTrue(rows["figlet"].rstrip().endswith("10.0.0.2 (503s)"), r.stdout)
+        self.assertTrue(rows["echo"].rstrip().endswith("-"), r.stdout)
+        as_json = json.loads(self.ctl("-o", "json", "policies").stdout)
+        self.assertEqual(as_json["figlet"]["guarded"][0]["route"], "10.0.0.2")
 
 
 class StatsTable(Base):

@@ -71,6 +71,10 @@ Agent::Agent(Config config, std::string node_id, AgentDependencies deps)
                                         std::pair{!deps_.open_peer_link, "open_peer_link"}})
         if (missing) throw std::invalid_argument(std::string("agent dependency missing: ") + what);
     strategy_kind_ = cfg_.strategy.name;
+    route_guard_ = RouteGuard(
+        GuardSettings{cfg_.strategy.guard.enabled, cfg_.strategy.guard.error_ratio,
+                      cfg_.strategy.guard.min_responses, cfg_.strategy.guard.ticks,
+                      guard_hold_ticks(cfg_.strategy.guard.hold, cfg_.peers.control_tick)});
     peer_table_ =
         strategy::PeerTable(node_id_, strategy::peer_ttl(strategy_kind_, cfg_.strategy.period));
     health_.require(kInputOpenFaas);
@@ -372,19 +376,19 @@ void Agent::gather_functions() {
         for (const auto &problem : f.dfaas.problems)
             spdlog::debug("function {}: label {}={} {}", f.name, problem.label, problem.value,
                           problem.reason);
-        // Accepted so that the reference's functions deploy unchanged, but nothing here
-        // enforces it: said once per function, not at every poll.
+        // The feedback guard counts responses slower than it as failed; nothing cuts a request
+        // off. Said once per function, not at every poll.
         if (!f.dfaas.timeout_ms) continue;
         timeout_labelled.insert(f.name);
-        if (timeout_label_warned_.count(f.name)) continue;
-        spdlog::warn(
-            "{} on {} has no effect in this agent: the data plane steers connections and "
-            "leaves timeouts to the client and the gateway",
-            kLabelTimeoutMs, f.name);
+        if (timeout_label_noted_.count(f.name)) continue;
+        spdlog::info(
+            "{}={} on {}: the feedback guard counts slower responses as failed (requests are not "
+            "cut off)",
+            kLabelTimeoutMs, *f.dfaas.timeout_ms, f.name);
     }
     // Only functions listed now stay remembered (bounded by the list); one that loses the label
-    // and gets it again is warned about again.
-    timeout_label_warned_ = std::move(timeout_labelled);
+    // and gets it again is logged about again.
+    timeout_label_noted_ = std::move(timeout_labelled);
     std::map<std::string, uint16_t> current;
     for (const auto &svc : dp_->services())
         if (svc.local && svc.addr == cfg_.node.ip) current[svc.function] = svc.port;
@@ -619,7 +623,9 @@ void Agent::ask_external_model(strategy::Snapshot &snapshot) {
     httplib::Client client(url.origin());
     client.set_connection_timeout(cfg_.strategy.external.timeout);
     client.set_read_timeout(cfg_.strategy.external.timeout);
-    auto body = strategy::observation_to_json(strategy::build_observation(snapshot)).dump();
+    strategy::Observation observation = strategy::build_observation(snapshot);
+    observation.explore = cfg_.strategy.external.explore;
+    auto body = strategy::observation_to_json(observation).dump();
     auto res = client.Post(url.path.empty() ? "/" : url.path, body, "application/json");
     std::string error;
     if (!res) {
@@ -651,6 +657,9 @@ void Agent::apply_decision(const strategy::Decision &decision) {
     else
         note(kInputStrategy, health_.ok(kInputStrategy, clock_->system_now()));
     if (!decision.policies) return;  // e.g. Recalc step 1: keep what is installed
+    // The strategy decided again from fresh inputs: the guard's adjustments end here (a route
+    // still failing is guarded again after strategy.guard.ticks ticks).
+    lift_route_guards();
     for (const auto &[name, policy] : *decision.policies)
         if (functions_.count(name) || remote_functions_.count(name))
             strategy_policies_[name] = policy;
@@ -686,6 +695,16 @@ void Agent::install(const PolicySet &policies) {
             const bool any_peer = std::any_of(policy.peers.begin(), policy.peers.end(),
                                               [](const auto &kv) { return kv.second > 0; });
             if (!any_peer) policy.reject = kMaxWeight;
+        }
+        // The feedback guard moves a failing route's share to the function's other routes
+        // (those left above: reachable, admitting), never over an operator's override.
+        if (!overrides_.find(name)) {
+            auto guarded = guard_policy(policy, route_guard_.guarded_routes(name),
+                                        !remote_functions_.count(name));
+            if (guarded.kept_because && guard_kept_logged_.insert(name).second)
+                spdlog::warn("feedback guard: {} keeps its policy: {}", name,
+                             *guarded.kept_because);
+            policy = std::move(guarded.policy);
         }
         if (policy.validate()) {
             // Local if this node runs the function; a remote-only one has no local fallback.
@@ -795,6 +814,7 @@ void Agent::control_tick(uint64_t tick) {
             install(back);
         }
     });
+    part("feedback guard", [&] { run_route_guard(); });
     if (tick % kGcEveryTicks == 0) {
         part("conntrack garbage collection", [&] {
             auto gc = dp_->collect_garbage();
@@ -802,6 +822,47 @@ void Agent::control_tick(uint64_t tick) {
             ct_expired_total_ += gc.expired;
         });
     }
+}
+
+// ---- feedback guard ---------------------------------------------------------------------------
+
+void Agent::run_route_guard() {
+    std::vector<RouteReading> readings;
+    for (const auto &f : last_stats_->functions) {
+        const auto local = functions_.find(f.name);
+        if (local == functions_.end() && !remote_functions_.count(f.name)) continue;
+        std::optional<uint32_t> timeout_ms;
+        if (local != functions_.end()) timeout_ms = local->second.info.dfaas.timeout_ms;
+        readings.push_back(RouteReading{RouteKey{f.name, std::nullopt}, f.http_local, timeout_ms});
+        for (const auto &[peer, counters] : f.http_to_peer)
+            readings.push_back(RouteReading{RouteKey{f.name, peer}, counters, timeout_ms});
+    }
+    auto changes = route_guard_.update(readings);
+    if (changes.empty()) return;
+    for (const auto &c : changes) {
+        if (c.guarded)
+            spdlog::warn(
+                "feedback guard: route {} of {} fails ({}, error ratio {:.2f} for {} ticks): its "
+                "share goes to the function's other routes until the next strategy step",
+                route_label(c.key.route), c.key.function, c.detail.cause, c.detail.error_ratio,
+                cfg_.strategy.guard.ticks);
+        else
+            spdlog::info("feedback guard: route {} of {} lifted (the route is gone)",
+                         route_label(c.key.route), c.key.function);
+    }
+    // What install() adjusts: the strategy's policies and, for the remote-only functions it has
+    // not decided yet, the fallback sync_remote_functions installs.
+    PolicySet base = strategy_policies_;
+    for (const auto &[name, kf] : remote_functions_)
+        if (!base.count(name)) base[name] = remote_fallback_policy(kf);
+    install(overrides_.apply(base));
+}
+
+void Agent::lift_route_guards() {
+    for (const auto &c : route_guard_.strategy_step())
+        spdlog::info("feedback guard: route {} of {} lifted: the strategy decided again",
+                     route_label(c.key.route), c.key.function);
+    guard_kept_logged_.clear();
 }
 
 // ---- restarts ---------------------------------------------------------------------------------
@@ -902,7 +963,6 @@ AgentView Agent::view() const {
     v.functions = functions_;
     v.remote_functions = remote_functions_;
     v.remote_functions_refused = remote_refused_;
-    v.timeout_labels_ignored = timeout_label_warned_.size();
     v.installed = installed_;
     v.overrides = overrides_.all();
     v.rates = rate_meter_.latest();
@@ -918,6 +978,8 @@ AgentView Agent::view() const {
     v.ct_expired_total = ct_expired_total_;
     v.strategy_name = strategy_ ? std::string(to_string(strategy_->kind())) : "";
     v.unreachable = unreachable_;
+    v.guarded_routes = route_guard_.guarded();
+    v.guard_adjustments = route_guard_.adjustments();
     v.peers_over_capacity = peers_over_capacity_;
     v.skipped_functions = skipped_functions_;
     v.peer_services_refused = peer_services_refused_;

@@ -41,6 +41,7 @@
 #include "port_allocator.h"
 #include "rate_meter.h"
 #include "readiness.h"
+#include "route_guard.h"
 
 namespace httplib {
 class Server;
@@ -99,8 +100,7 @@ struct AgentView {
     std::map<std::string, KnownFunction> remote_functions;  // functions only peers run
     // Functions peers run that get no port here: function -> reason (kRemoteRefused*).
     std::map<std::string, std::string> remote_functions_refused;
-    size_t timeout_labels_ignored = 0;  // functions whose dfaas.timeout_ms has no effect
-    PolicySet installed;                // what the data plane has now
+    PolicySet installed;  // what the data plane has now
     std::map<std::string, Override> overrides;
     std::map<std::string, FunctionRates> rates;       // per second, from the last control tick
     std::map<std::string, double> period_user_rates;  // what the strategy saw
@@ -119,6 +119,9 @@ struct AgentView {
     std::vector<peers::Candidate> candidates;  // endpoints to contact that are not members yet
     std::optional<PeerLinkStats> peer_stats;
     std::set<Ipv4> unreachable;  // peers the data plane found unresponsive
+    // The feedback guard: routes guarded now, and times each route was guarded.
+    std::map<RouteKey, GuardedRoute> guarded_routes;
+    std::map<RouteKey, uint64_t> guard_adjustments;
     // Restarts (issue 14): the state file and the empty-function-list guard.
     uint64_t state_file_refused = 0;         // state files ignored at start (corrupt, too large)
     uint64_t state_file_write_errors = 0;    // failed writes of the state file
@@ -305,8 +308,17 @@ class Agent {
     std::map<std::string, KnownFunction> remote_functions_;
     std::map<std::string, std::string> remote_refused_;  // function -> reason, as last logged
 
-    // ---- dfaas.timeout_ms has no effect here (issue 19) (mu_) ----
-    std::set<std::string> timeout_label_warned_;  // listed functions warned about, once each
+    // ---- dfaas.timeout_ms: the feedback guard counts slower responses as failed (mu_) ----
+    std::set<std::string> timeout_label_noted_;  // listed functions logged about, once each
+
+    // ---- the feedback guard (issue 19) (mu_) ----
+    // Feeds the guard the last tick's per-route HTTP counters; installs and logs what changed.
+    void run_route_guard();
+    // The strategy decided again: every guard lifts (logged).
+    void lift_route_guards();
+    RouteGuard route_guard_;
+    // Functions whose guarded route kept its weight (no other route), logged once per guard.
+    std::set<std::string> guard_kept_logged_;
 };
 
 }  // namespace dfaas::agent

@@ -14,6 +14,7 @@ dp::Settings dataplane_settings(const Config &cfg) {
     s.ct_timeout_established = cfg.dataplane.ct_timeouts.established;
     s.ct_timeout_closing = cfg.dataplane.ct_timeouts.closing;
     s.default_limit_in = cfg.dataplane.default_limit_in;
+    s.http_stats = cfg.dataplane.http_stats;
     return s;
 }
 

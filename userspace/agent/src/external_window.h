@@ -19,7 +19,8 @@ struct WindowSources {
     // The peers the observation names: data plane address -> peer id. Counters of other
     // addresses (not members, or not live) are left out.
     std::map<Ipv4, std::string> peer_ids;
-    // The gateway's mean latency per function over the Prometheus window (NaN: no request).
+    // The gateway's mean latency per function over the Prometheus window (NaN: no request):
+    // avg_resp_time_loc when the data plane timed no local response in the window.
     std::map<std::string, double> mean_latency_s;
     // The node's CPU in use, in percent of one core (the agent's node_cpu_query); nullopt when
     // Prometheus did not answer.

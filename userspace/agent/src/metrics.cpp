@@ -174,6 +174,22 @@ void policy_metrics(Families &f, const AgentView &v) {
     }
 }
 
+// The feedback guard: one series per route guarded at least once (a route the data plane no
+// longer has is forgotten, so the series are bounded by the routes that exist).
+void guard_metrics(Families &f, const AgentView &v) {
+    for (const auto &[key, times] : v.guard_adjustments) {
+        Labels l{{"function", key.function}, {"route", route_label(key.route)}};
+        f.counter("dfaas_guard_adjustments_total",
+                  "Times the feedback guard moved a failing route's share to the function's "
+                  "other routes.",
+                  l, double(times));
+        f.gauge("dfaas_guard_active",
+                "1 while the feedback guard keeps the route out of the function's policy (until "
+                "the next strategy step).",
+                l, v.guarded_routes.count(key) ? 1 : 0);
+    }
+}
+
 void rate_metrics(Families &f, const AgentView &v) {
     for (const auto &[name, rate] : v.period_user_rates)
         f.gauge("dfaas_user_request_rate_per_second",
@@ -255,9 +271,6 @@ void limit_metrics(Families &f, const AgentView &v) {
                     "Functions peers run that get no port on this node, by reason.",
                     {{"reason", reason}}, n);
     }
-    f.gauge("dfaas_function_labels_ignored",
-            "Functions carrying a dfaas.* label this agent accepts but does not enforce.",
-            {{"label", "dfaas.timeout_ms"}}, double(v.timeout_labels_ignored));
     std::map<std::string, double> skipped{
         {"dataplane_capacity", 0}, {"dataplane_error", 0}, {"no_port", 0}};
     for (const auto &[name, reason] : v.skipped_functions)
@@ -385,6 +398,7 @@ std::string render_metrics(const AgentView &v) {
         f.gauge("dfaas_node_memory_bytes", "Node memory in use from Prometheus.", {},
                 *v.node_metrics.ram_bytes);
     policy_metrics(f, v);
+    guard_metrics(f, v);
     rate_metrics(f, v);
     if (v.stats) dataplane_metrics(f, *v.stats);
 

@@ -155,6 +155,15 @@ json policies_json(const AgentView &v, const std::string &function) {
         j["source"] = o == v.overrides.end() ? "strategy" : "override";
         if (o != v.overrides.end() && o->second.expires_at)
             j["override_expires_unix"] = unix_seconds(*o->second.expires_at);
+        // Routes the feedback guard keeps out until the next strategy step (their share is in
+        // the weights above). Listed under an override too: the override is installed as given.
+        json guarded = json::array();
+        for (const auto &[key, g] : v.guarded_routes)
+            if (key.function == name)
+                guarded.push_back(json{{"route", route_label(key.route)},
+                                       {"cause", g.cause},
+                                       {"error_ratio", g.error_ratio}});
+        j["guarded"] = guarded;
         out[name] = j;
     }
     return out;

@@ -158,9 +158,20 @@ void print_peers(const json &list) {
 
 // ---- policies -----------------------------------------------------------------------------------
 
+// The feedback guard's routes of one policy: "10.0.0.2 (503s), local (timeouts)", or "-" (also
+// from agents that predate the guard).
+std::string guarded_routes(const json &policy) {
+    std::string out;
+    for (const auto &g : policy.value("guarded", json::array())) {
+        if (!out.empty()) out += ", ";
+        out += g.value("route", std::string("?")) + " (" + g.value("cause", std::string("?")) + ")";
+    }
+    return out.empty() ? "-" : out;
+}
+
 void print_policies(const json &policies) {
     Table t({"FUNCTION", "SOURCE", "LOCAL", "PEERS", "REJECT", "LOCAL-CAP", "OVERFLOW", "LIMIT-IN",
-             "EXPIRES"});
+             "EXPIRES", "GUARD"});
     for (const auto &[name, p] : policies.items()) {
         t.add({name, str(p, "source"), str(p, "local"), pairs_of(p.value("peers", json::object())),
                str(p, "reject"), p.value("local_cap", 0) ? str(p, "local_cap") : "-",
@@ -168,7 +179,8 @@ void print_policies(const json &policies) {
                pairs_of(p.value("limit_in", json::object())),
                p.contains("override_expires_unix")
                    ? format_unix_time(uint64_t(p["override_expires_unix"].get<double>() * 1e9))
-                   : "-"});
+                   : "-",
+               guarded_routes(p)});
     }
     t.print(std::cout);
 }

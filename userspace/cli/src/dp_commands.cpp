@@ -101,6 +101,7 @@ void print_status(const GlobalOptions &g, const dp::Status &st) {
     t.add({"reject mode", std::string(to_string(st.settings.reject_mode))});
     t.add({"mtu", std::to_string(st.settings.mtu)});
     t.add({"steering", st.settings.enabled ? "enabled" : "disabled (all traffic passes)"});
+    t.add({"http stats", st.settings.http_stats ? "recorded" : "off (requests counted only)"});
     t.add({"conntrack capacity", std::to_string(st.ct_capacity)});
     t.add({"half-open capacity", std::to_string(st.ct_half_open_capacity)});
     t.add({"pin directory", st.bpffs});
@@ -217,6 +218,8 @@ void add_attach(CLI::App &dp_cmd, GlobalOptions &g, std::function<int()> &run) {
     c->add_option("--gateway", *gateway, "Local gateway IP:PORT (DNAT target)")->required();
     c->add_option("--reject-mode", *reject, "rst or drop")->check(CLI::IsMember({"rst", "drop"}));
     c->add_option("--mtu", attach->settings.mtu, "Path MTU towards peers (0 = interface MTU)");
+    c->add_flag("!--no-http-stats", attach->settings.http_stats,
+                "Do not record HTTP response codes and latencies (requests are still counted)");
     c->add_option("--ct-entries", attach->ct_entries,
                   "Capacity of the established-connection table")
         ->check(CLI::Range(kMinCtEntries, kMaxCtEntries));

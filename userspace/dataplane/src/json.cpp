@@ -14,7 +14,8 @@ json to_json(const Settings &s) {
                 {"ct_timeout_established_s", s.ct_timeout_established.count() / 1e9},
                 {"ct_timeout_closing_s", s.ct_timeout_closing.count() / 1e9},
                 {"default_limit_in", s.default_limit_in},
-                {"enabled", s.enabled}};
+                {"enabled", s.enabled},
+                {"http_stats", s.http_stats}};
 }
 
 json to_json(const Status &s) {

@@ -96,7 +96,8 @@ void fill_config(dfaas_config &cfg, const Settings &s) {
     cfg.ct_timeout_established_ns = s.ct_timeout_established.count();
     cfg.ct_timeout_closing_ns = s.ct_timeout_closing.count();
     cfg.default_limit_in = s.default_limit_in;
-    cfg.flags = s.enabled ? DFAAS_CFG_F_ENABLED : 0;
+    cfg.flags =
+        (s.enabled ? DFAAS_CFG_F_ENABLED : 0) | (s.http_stats ? 0 : DFAAS_CFG_F_NO_HTTP_STATS);
 }
 
 void validate_settings(const Settings &s) {
@@ -433,6 +434,7 @@ Settings Dataplane::settings() const {
     s.ct_timeout_closing = Nanoseconds(cfg.ct_timeout_closing_ns);
     s.default_limit_in = cfg.default_limit_in;
     s.enabled = cfg.flags & DFAAS_CFG_F_ENABLED;
+    s.http_stats = !(cfg.flags & DFAAS_CFG_F_NO_HTTP_STATS);
     return s;
 }
 

@@ -15,18 +15,19 @@ namespace dfaas::strategy {
 // Measurements of one peer over a window, for the external model's observation, in the
 // reference's units (docs/strategies.md, "The external model's observation").
 struct PeerWindow {
-    double forwarded_rate = 0.0;           // requests/s this node forwarded to the peer
-    double forwarded_rejected_rate = 0.0;  // forwarded connections/s the peer refused
-    double avg_response_time_ms = 0.0;     // of the forwarded requests (not measured yet: 0)
+    double forwarded_rate = 0.0;  // requests/s this node forwarded to the peer
+    // Non-2xx answers + RSTs to forwarded SYNs per second from the peer.
+    double forwarded_rejected_rate = 0.0;
+    double avg_response_time_ms = 0.0;  // mean latency of the forwarded requests (0: none timed)
 
     bool operator==(const PeerWindow &) const = default;
 };
 
 // Measurements of this node over a window, for the external model's observation.
 struct NodeWindow {
-    double input_rate = 0.0;                  // user requests/s
-    double reject_rate = 0.0;                 // fraction 0..1 of the user connections rejected
-    double avg_response_time_local_ms = 0.0;  // the gateway's mean latency
+    double input_rate = 0.0;   // user requests/s
+    double reject_rate = 0.0;  // fraction 0..1 of the requests for this node not answered 2xx
+    double avg_response_time_local_ms = 0.0;  // mean latency of the local requests
     double cpu_utilization = 0.0;             // 0..1 of the node
     double replicas = 0.0;                    // function replicas
     std::map<std::string, PeerWindow> peers;  // by peer id

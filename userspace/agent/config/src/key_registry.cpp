@@ -49,6 +49,7 @@ auto duration_text = [](Duration d) { return format_duration(d); };
 auto url_text = [](const HttpUrl &url) { return url.str(); };
 auto endpoint_text = [](const Endpoint &endpoint) { return endpoint.str(); };
 auto uint_text = [](auto value) { return std::to_string(value); };
+auto bool_text = [](bool value) { return std::string(value ? "true" : "false"); };
 
 auto positive_duration(Duration minimum = Duration(1)) {
     return [minimum](std::string_view text) { return parse_positive_duration(text, minimum); };
@@ -286,6 +287,10 @@ std::vector<KeySpec> build_key_specs() {
                    "New connections per second of the node above which SYNs rejected "
                    "in reject mode drop are no longer tracked, so a flood cannot evict "
                    "live flows (SYN flood guard); admits and refuses nothing; 0 = off."));
+    keys.push_back(scalar_key("dataplane.http_stats", "bool", FIELD(dataplane.http_stats),
+                              parse_bool, bool_text,
+                              "Record HTTP/1.x response codes and request latencies per function "
+                              "and route (dfaas_http_stats); false keeps request counting only."));
     keys.push_back(scalar_key("dataplane.function_ports", "port range first-last",
                               FIELD(dataplane.function_ports), parse_port_range, render_port_range,
                               "Ports the data plane steers (each function's dfaas.port label must "
@@ -323,12 +328,42 @@ std::vector<KeySpec> build_key_specs() {
     keys.push_back(scalar_key("strategy.external.timeout", duration,
                               FIELD(strategy.external.timeout), positive_duration(), duration_text,
                               "External strategy: time limit of one request (below the period)."));
+    keys.push_back(scalar_key("strategy.external.explore", "bool", FIELD(strategy.external.explore),
+                              parse_bool, bool_text,
+                              "External strategy: sent verbatim as the observation's "
+                              "agent_parameters.explore, asking the model service to explore.",
+                              {"AGENT_RLMODEL_EXPLORE"}));
     keys.push_back(scalar_key(
         "strategy.recalc.overflow", enum_type(recalc_overflow_names()),
         FIELD(strategy.recalc_overflow), enum_of(recalc_overflow_names), enum_text,
         "Recalc: standby installs every function's overflow weights (peers' LimitOut) under its "
         "local cap at all times, so a burst above the maxrate goes to peers at once; overloaded "
         "installs them only after a step found the function overloaded, as the reference."));
+    keys.push_back(scalar_key(
+        "strategy.guard.enabled", "bool", FIELD(strategy.guard.enabled), parse_bool, bool_text,
+        "Feedback guard: a route (this node or a peer) whose HTTP responses fail (429, 5xx, "
+        "slower than dfaas.timeout_ms) loses its share to the function's other routes until the "
+        "strategy's first step after strategy.guard.hold."));
+    keys.push_back(scalar_key(
+        "strategy.guard.error_ratio", "number 0..1", FIELD(strategy.guard.error_ratio),
+        [](std::string_view text) { return parse_number_in(text, 0, 1); }, render_number,
+        "Feedback guard: a control tick fails when failed / final responses of the route's "
+        "growth is above this ratio."));
+    keys.push_back(scalar_key("strategy.guard.min_responses", "uint",
+                              FIELD(strategy.guard.min_responses),
+                              unsigned_in<uint32_t>(1, 1000000), uint_text,
+                              "Feedback guard: final responses a control tick needs for its "
+                              "error ratio to count (1..1000000)."));
+    keys.push_back(scalar_key("strategy.guard.ticks", "uint", FIELD(strategy.guard.ticks),
+                              unsigned_in<uint32_t>(1, 60), uint_text,
+                              "Feedback guard: consecutive failing control ticks that guard a "
+                              "route (1..60)."));
+    keys.push_back(scalar_key("strategy.guard.hold", duration, FIELD(strategy.guard.hold),
+                              duration_in(std::chrono::milliseconds(1), std::chrono::hours(1)),
+                              duration_text,
+                              "Feedback guard: a guarded route stays guarded at least this long "
+                              "(1ms..1h), then lifts at the strategy's next step; a route still "
+                              "failing is guarded again."));
     // --- forecaster ---
     keys.push_back(scalar_key("forecaster.mode", enum_type(forecaster_mode_names()),
                               FIELD(forecaster.mode), enum_of(forecaster_mode_names), enum_text,

@@ -189,6 +189,31 @@ Result<double> parse_positive_number(std::string_view text) {
     return value;
 }
 
+Result<double> parse_number_in(std::string_view text, double min, double max) {
+    double value = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    auto shortest = [](double x) {
+        char buffer[32];
+        auto result = std::to_chars(buffer, buffer + sizeof(buffer), x);
+        return std::string(buffer, result.ptr);
+    };
+    std::string range = shortest(min) + ".." + shortest(max);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() ||
+        !std::isfinite(value))
+        return fail("is not a number in " + range);
+    if (value < min || value > max) return fail("is out of range " + range);
+    return value;
+}
+
+Result<bool> parse_bool(std::string_view text) {
+    std::string lower(text);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (lower == "true" || lower == "yes" || lower == "on" || lower == "1") return true;
+    if (lower == "false" || lower == "no" || lower == "off" || lower == "0") return false;
+    return fail("is not a boolean (true or false)");
+}
+
 Result<Ipv4> parse_ipv4(std::string_view text) {
     auto address = Ipv4::parse(text);
     if (!address) return fail("is not an IPv4 address (a.b.c.d)");

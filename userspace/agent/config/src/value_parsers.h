@@ -26,6 +26,11 @@ Result<Duration> parse_positive_duration(std::string_view text, Duration minimum
 Result<uint64_t> parse_unsigned(std::string_view text, uint64_t min, uint64_t max);
 // A finite number > 0 ("120", "5.5e9").
 Result<double> parse_positive_number(std::string_view text);
+// A finite number in [min, max] ("0.5").
+Result<double> parse_number_in(std::string_view text, double min, double max);
+// true|false, also yes|no, on|off, 1|0 (YAML 1.1's and the reference's environment spellings),
+// case-insensitive.
+Result<bool> parse_bool(std::string_view text);
 
 Result<Ipv4> parse_ipv4(std::string_view text);
 Result<Endpoint> parse_endpoint(std::string_view text);

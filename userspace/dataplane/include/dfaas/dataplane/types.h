@@ -47,6 +47,8 @@ struct Settings {
     // no limit_in for it (or the function has no policy). DFAAS_UNLIMITED (0xffffffff) = off.
     uint32_t default_limit_in = 1000;  // DFAAS_DEFAULT_LIMIT_IN
     bool enabled = true;               // false: programs stay attached, every packet passes
+    // false: HTTP responses and latencies are not recorded (requests are still counted).
+    bool http_stats = true;
 };
 
 // Interfaces the programs are attached to, at most: the uplink and the client interfaces.

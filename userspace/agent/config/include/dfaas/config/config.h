@@ -88,6 +88,7 @@ struct DataplaneConfig {
     uint32_t default_limit_in = 1000;  // forwarded-in conn/s per (function, peer) without limit_in
     CtTimeouts ct_timeouts;
     uint32_t syn_guard_rate = 20000;  // new connections per second; 0 = off
+    bool http_stats = true;           // HTTP response codes and latencies recorded
     PortRange function_ports{31000, 31999};
 
     bool operator==(const DataplaneConfig &) const = default;
@@ -104,8 +105,23 @@ struct NmsThresholds {
 struct ExternalStrategyConfig {
     std::optional<HttpUrl> url;  // required when strategy.name is external
     Duration timeout = std::chrono::seconds(2);
+    // Sent verbatim as the observation's agent_parameters.explore (the reference's
+    // AGENT_RLMODEL_EXPLORE): a switch for the model service, nothing the agent computes.
+    bool explore = false;
 
     bool operator==(const ExternalStrategyConfig &) const = default;
+};
+
+// The feedback guard (issue 19): a route of a function's policy whose responses fail (429, 5xx,
+// slower than dfaas.timeout_ms) loses its share until the strategy's next step.
+struct GuardConfig {
+    bool enabled = true;
+    double error_ratio = 0.5;    // failed / final responses of a tick, above which it fails
+    uint32_t min_responses = 5;  // final responses a tick needs to count
+    uint32_t ticks = 2;          // consecutive failing control ticks that guard a route
+    Duration hold = std::chrono::seconds(10);  // a guard lasts at least this long
+
+    bool operator==(const GuardConfig &) const = default;
 };
 
 struct StrategyConfig {
@@ -115,6 +131,7 @@ struct StrategyConfig {
     std::string group_file;  // optional; empty = groups from the dfaas.group label
     ExternalStrategyConfig external;
     RecalcOverflow recalc_overflow = RecalcOverflow::Standby;
+    GuardConfig guard;
     // Not a key: the content of group_file (function -> group), filled by the loader.
     std::map<std::string, FunctionGroup> groups;
 
