@@ -365,15 +365,21 @@ void FaasSimServer::handle_status(const httplib::Request &request,
     set_body(response, 200, function->status(/*with_invocation_count=*/false).dump(), kJson);
 }
 
-void FaasSimServer::handle_scale(const httplib::Request &request, httplib::Response &response) {
+// The function a /system/{scale-function,fault}/{name} request names, or nullptr after the
+// provider's answer for an unknown function (500, not 404).
+SimFunction *FaasSimServer::deployment_or_500(const httplib::Request &request,
+                                              httplib::Response &response) {
     SimFunction *function = functions_.find(capture(request, 1));
-    if (function == nullptr) {
-        // The provider's answer for an unknown function (500, not 404).
+    if (function == nullptr)
         set_body(response, 500,
                  "Unable to lookup function deployment " + std::string(capture(request, 1)) + "\n",
                  kTextPlain);
-        return;
-    }
+    return function;
+}
+
+void FaasSimServer::handle_scale(const httplib::Request &request, httplib::Response &response) {
+    SimFunction *function = deployment_or_500(request, response);
+    if (function == nullptr) return;
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object() ||
         (body.contains("replicas") && !body["replicas"].is_number_unsigned())) {
@@ -389,14 +395,8 @@ void FaasSimServer::handle_scale(const httplib::Request &request, httplib::Respo
 }
 
 void FaasSimServer::handle_fault(const httplib::Request &request, httplib::Response &response) {
-    SimFunction *function = functions_.find(capture(request, 1));
-    if (function == nullptr) {
-        // As scale-function answers an unknown function.
-        set_body(response, 500,
-                 "Unable to lookup function deployment " + std::string(capture(request, 1)) + "\n",
-                 kTextPlain);
-        return;
-    }
+    SimFunction *function = deployment_or_500(request, response);
+    if (function == nullptr) return;
     nlohmann::json body = nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
     if (body.is_discarded() || !body.is_object() || !body.contains("status") ||
         !body["status"].is_number_integer()) {

@@ -77,6 +77,7 @@ class FaasSimServer {
     std::optional<uint64_t> node_capacity(const SimFunction &function) const;
     void handle_list(const httplib::Request &request, httplib::Response &response) const;
     void handle_status(const httplib::Request &request, httplib::Response &response) const;
+    SimFunction *deployment_or_500(const httplib::Request &request, httplib::Response &response);
     void handle_scale(const httplib::Request &request, httplib::Response &response);
     // Simulator only (no gateway has it): POST /system/fault/{name} {"status": N}.
     void handle_fault(const httplib::Request &request, httplib::Response &response);
