@@ -17,7 +17,12 @@
 #   haptuned  client -> HAProxy on A tuned for speed (keep-alive and reuse towards B)
 # Not in the default list (name them with --scenarios): fwdnh and localnh, fwd and local with the
 # data plane's HTTP response and latency recording off (dfaasctl dp attach --no-http-stats): its
-# cost, side by side with fwd and local.
+# cost, side by side with fwd and local; entfwd and entlocal, the entry URL (issue 18):
+# client -> A:30080/function/echo, the agents' entry ports (A routes to B's entry, which serves
+# it as forwarded-in, or to A's gateway), spliced in the kernel; the agents run only for these
+# (peer protocol on, static strategy, the policy an operator override). After each such
+# scenario's measurements, the userspace CPU of A's agent (and B's) per 10,000 keep-alive
+# requests goes to DIR/entry-cpu.tsv.
 # The data plane is attached (on A and B) only for fwd and local, HAProxy runs only for its
 # scenarios and the NAT rules exist only for knat, so every baseline is the machine's own.
 # Then: BPF ns/packet (dfaas-bench-bpf), policy-update cost and policy churn under load (dfaas
@@ -126,7 +131,7 @@ ROUNDS=${ROUNDS:-$R} DURATION=${DURATION:-$D}
 [[ "$TCP_TS" =~ ^[012]$ ]] || die "--tcp-timestamps must be 0, 1 or 2, got '$TCP_TS'"
 WRK_THREADS=2 WRK_CONNS=32 SIM_THREADS=512
 ALL_SCENARIOS=(direct route fwd gwa local knat hapref haptuned)
-EXTRA_SCENARIOS=(fwdnh localnh)
+EXTRA_SCENARIOS=(fwdnh localnh entfwd entlocal)
 SCENARIOS=()
 for s in ${ONLY:-${ALL_SCENARIOS[*]}}; do
   [[ " ${ALL_SCENARIOS[*]} ${EXTRA_SCENARIOS[*]} " == *" $s "* ]] ||
@@ -171,7 +176,7 @@ IP_A=$E2E_SUBNET.$A IP_B=$E2E_SUBNET.$B IP_CLIENT=$E2E_SUBNET.$CLIENT
 # The routed scenario uses a second address on the client and on B, reached only through A.
 RT_CLIENT=10.77.1.$CLIENT RT_B=10.77.1.$B
 GW_PORT=8080 FWD_PORT=31000 LOCAL_PORT=31001 NAT_PORT=8082 HAP_REF_PORT=8090 HAP_TUNED_PORT=8091
-HAP_CHURN_PORT=8092
+HAP_CHURN_PORT=8092 ENTRY_PORT=30080
 FN_PATH=/function/echo
 NS_A=$(ns_of a) NS_B=$(ns_of b)
 
@@ -186,6 +191,7 @@ url_of() {
     hapref) echo "http://$IP_A:$HAP_REF_PORT$FN_PATH" ;;
     haptuned) echo "http://$IP_A:$HAP_TUNED_PORT$FN_PATH" ;;
     hapchurn) echo "http://$IP_A:$HAP_CHURN_PORT$FN_PATH" ;;
+    entfwd | entlocal) echo "http://$IP_A:$ENTRY_PORT$FN_PATH" ;;
   esac
 }
 
@@ -333,8 +339,95 @@ knat_down() {
   in_ns a iptables -t nat -X
 }
 
+# ---- the entry port (entfwd, entlocal): agents on A and B -------------------------------------
+
+ENTRY_AGENT_PID=()
+# entry_up SCENARIO: an agent on A and on B (peers of each other), A's policy for echo set by an
+# override (100 % to B, or local), B serving echo locally.
+entry_up() {
+  local name num seed
+  [[ -f "$E2E_RUN/cluster.key" ]] || { openssl rand -hex 32 >"$E2E_RUN/cluster.key" && chmod 600 "$E2E_RUN/cluster.key"; }
+  for n in a:$A:$B b:$B:$A; do
+    IFS=: read -r name num seed <<<"$n"
+    cat >"$E2E_RUN/agent-$name.yaml" <<YAML
+node: {ip: $E2E_SUBNET.$num, id: node-$name, id_file: $E2E_RUN/node-id-$name, state_file: $E2E_RUN/state-$name.json}
+dataplane: {interface: eth0, bpffs: $E2E_RUN/bpf/$name}
+strategy: {name: static, period: 30s}
+openfaas: {url: "http://127.0.0.1:$GW_PORT", timeout: 1s}
+peers: {cluster_key_file: $E2E_RUN/cluster.key, seeds: ["$E2E_SUBNET.$seed:30090"]}
+entry: {port: $ENTRY_PORT}
+YAML
+    e2e_bg "agent-$name" in_ns "$name" "$BIN/dfaas-agent" --config "$E2E_RUN/agent-$name.yaml"
+    ENTRY_AGENT_PID+=($!)
+  done
+  local deadline=$((SECONDS + 40))
+  until in_ns a "$BIN/dfaasctl" peers 2>/dev/null | grep -q 'node-b.*alive' &&
+    in_ns b "$BIN/dfaasctl" peers 2>/dev/null | grep -q 'node-a.*alive'; do
+    ((SECONDS < deadline)) || die "entry: the agents did not become peers (logs in $E2E_LOGS)"
+    sleep 0.5
+  done
+  in_ns b "$BIN/dfaasctl" policy set echo --local 100 >/dev/null
+  local want=node-a
+  if [[ $1 == entfwd ]]; then
+    in_ns a "$BIN/dfaasctl" policy set echo --local 0 --peer node-b=100 >/dev/null
+    want="node-b"
+  else
+    in_ns a "$BIN/dfaasctl" policy set echo --local 100 >/dev/null
+  fi
+  deadline=$((SECONDS + 20))
+  until [[ "$(in_ns client curl -s -o /dev/null -w '%header{dfaas-node-id}' --max-time 1 "$(url_of "$1")")" == "$want" ]]; do
+    ((SECONDS < deadline)) || die "entry: $1 is not served by $want"
+    sleep 0.2
+  done
+}
+
+# entry_down TAG: keeps both agents' entry counters (raw/entry-metrics-TAG-NODE.txt), stops them.
+entry_down() {
+  local pid node
+  for node in a b; do
+    in_ns "$node" curl -s --max-time 2 http://127.0.0.1:9080/metrics 2>/dev/null |
+      grep '^dfaas_entry_' >"$OUT/raw/entry-metrics-$1-$node.txt" || true
+    # The node's TCP counters (listen overflows, SYN retransmits, TIME_WAIT recycling).
+    in_ns "$node" nstat -az >"$OUT/raw/entry-nstat-$1-$node.txt" 2>/dev/null || true
+  done
+  for pid in "${ENTRY_AGENT_PID[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    forget_pid "$pid"
+  done
+  ENTRY_AGENT_PID=()
+  for node in a b; do
+    cp "$E2E_LOGS/agent-$node.log" "$OUT/raw/agent-$1-$node.log" 2>/dev/null || true
+    rm -f "$E2E_RUN/state-$node.json" # the next scenario starts without this one's override
+  done
+  # A stopped agent leaves the data plane attached (by design): detach it for the next scenario.
+  quiet dp a dp detach
+  quiet dp b dp detach
+}
+
+# agent_cpu NS: utime+stime (ticks) of the dfaas-agent in a namespace.
+agent_cpu() { proc_cpu "$1" dfaas-agent; }
+
+# entry_cpu ROUND SCENARIO: userspace CPU (utime+stime) of the agents per 10,000 keep-alive
+# requests through the entry (wrk, one connection per wrk connection: steered once each).
+entry_cpu() {
+  local a0 b0 a1 b1 raw="$OUT/raw/r$1-$2-entrycpu.txt" requests
+  a0=$(agent_cpu "$NS_A") b0=$(agent_cpu "$NS_B")
+  in_ns client wrk -t"$WRK_THREADS" -c"$WRK_CONNS" -d"${DURATION}s" --timeout 5s \
+    -s "$E2E_RUN/report.lua" "$(url_of "$2")" >"$raw" 2>&1 || true
+  a1=$(agent_cpu "$NS_A") b1=$(agent_cpu "$NS_B")
+  requests=$(parse_wrk "$raw" | cut -d' ' -f1)
+  [[ -f "$OUT/entry-cpu.tsv" ]] ||
+    printf 'round\tscenario\trequests\tagent_a_cpu_s\tagent_b_cpu_s\tagent_a_s_per_10k\tagent_b_s_per_10k\n' >"$OUT/entry-cpu.tsv"
+  awk -v r="$1" -v s="$2" -v n="${requests:-0}" -v a=$((a1 - a0)) -v b=$((b1 - b0)) -v hz="$HZ" 'BEGIN {
+    per_a = n > 0 ? a / hz / n * 1e4 : 0; per_b = n > 0 ? b / hz / n * 1e4 : 0
+    printf "%s\t%s\t%d\t%.2f\t%.2f\t%.4f\t%.4f\n", r, s, n, a / hz, b / hz, per_a, per_b }' >>"$OUT/entry-cpu.tsv"
+  log "entry CPU $2 r$1: $(tail -n1 "$OUT/entry-cpu.tsv" | cut -f3-)"
+}
+
 scen_up() {
   case $1 in
+    entfwd | entlocal) entry_up "$1" ;;
     fwd | local) dp_up ;;
     fwdnh | localnh) dp_up --no-http-stats ;;
     knat) knat_up ;;
@@ -356,6 +449,7 @@ scen_down() {
     fwd | local | fwdnh | localnh) dp_down "$2-$1" ;;
     knat) knat_down ;;
     hapref | haptuned) hap_stop ;;
+    entfwd | entlocal) entry_down "$2-$1" ;;
   esac
 }
 
@@ -448,6 +542,7 @@ run_rounds() {
           sleep "$SETTLE"
         done
       done
+      if [[ $scen == ent* ]]; then entry_cpu "$round" "$scen"; fi
       scen_down "$scen" "r$round"
     done
   done

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The main job: a 3-node DFaaS lab (light, mid, heavy) in network namespaces, node A loaded
 # beyond its capacity, once with All-Local (no offloading) and once with the default strategy
-# (Recalc), a comparison table and a PNG plot of the per-second timelines. Sets up and builds
-# first when needed. About 3 minutes after the build.
+# (Recalc), a comparison table and a PNG plot of the per-second timelines. The load alternates
+# between figlet's function port (31001) and the entry URL that calls it by name
+# (http://NODE:30080/function/figlet). Sets up and builds first when needed. About 3 minutes
+# after the build.
 #
 #   scripts/demo.sh [--rate 350] [--duration 40s] [--strategy recalc] [--quick] [--out DIR]
 #
@@ -23,7 +25,7 @@ while (($#)); do
   --strategy) strategy=$2; shift 2 ;;
   --quick) duration=15s; shift ;;
   --out) out=$2; shift 2 ;;
-  *) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1 ;;
+  *) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 1 ;;
   esac
 done
 [[ $(id -u) -eq 0 ]] || { echo "demo: needs root (network namespaces, eBPF)" >&2; exit 1; }
@@ -54,8 +56,12 @@ run() {  # STRATEGY
   [[ -t 2 ]] && progress=()
   scripts/lab.sh exec client build/bin/dfaas-loadgen --rate "$rate" --duration "$duration" \
     --timeout 3s --body 'DFaaS' --target http://10.77.0.1:31001/function/figlet \
+    --target http://10.77.0.1:30080/function/figlet \
     --timeline "$out/timeline-$s.csv" --json --output "$out/report-$s.json" "${progress[@]}"
   scripts/lab.sh status >"$out/status-$s.txt" 2>&1 || true
+  # What node A's entry port steered (half of the requests call figlet by name).
+  scripts/lab.sh exec a curl -s --max-time 5 http://127.0.0.1:9080/metrics 2>/dev/null |
+    grep '^dfaas_entry_connections_total{' >"$out/entry-$s.txt" || true
   scripts/lab.sh down >/dev/null 2>&1
 }
 
@@ -79,6 +85,18 @@ def steady(rows):
     ok = sum(int(row["http_200"]) for row in tail)
     return f"{100.0 * ok / issued:.1f} %" if issued else "-"
 
+def entry_routes(s):
+    # dfaas_entry_connections_total{function="figlet",route="..."} N, from node A's agent.
+    routes = {}
+    try:
+        for line in open(f"{out}/entry-{s}.txt"):
+            labels, value = line.rsplit(" ", 1)
+            route = labels.split('route="', 1)[1].split('"', 1)[0]
+            routes[route] = routes.get(route, 0) + int(float(value))
+    except (OSError, IndexError, ValueError):
+        pass
+    return routes
+
 def ms(ns):
     return f"{ns / 1e6:.1f} ms"
 
@@ -96,7 +114,8 @@ for s in ["alllocal", strategy]:
     ok200 = int(codes.get("200", 0))
     ratio = ok200 / r["requests"] if r["requests"] else 0
     summary[s] = {"requests": r["requests"], "http_200_ratio": ratio,
-                  "success": r["success"], "served_by": served}
+                  "success": r["success"], "served_by": served,
+                  "entry_connections": entry_routes(s)}
     table.append([s, str(r["requests"]), f"{100 * ratio:.1f} %", steady(rows),
                   ms(lat["50th"]), ms(lat["99th"]),
                   " / ".join(str(served.get(f"node-{n}", 0)) for n in "abc"), str(rejected)])
@@ -105,6 +124,10 @@ print("  ".join(h.ljust(width[i]) for i, h in enumerate(header)))
 for row in table:
     print("  ".join(c.ljust(width[i]) for i, c in enumerate(row)))
 json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
+for s in ["alllocal", strategy]:
+    routes = summary[s]["entry_connections"]
+    print(f"{s}: connections by name through node A's entry port (by route): " +
+          (", ".join(f"{k} {v}" for k, v in sorted(routes.items())) or "none"))
 print(f"\n(steady state: from the 15th second on, once the strategy has adapted)")
 PY
 

@@ -152,12 +152,13 @@ bench_summary() {
       rate[key] = $7
     }
     END {
-      nscen = split("direct route fwd fwdnh gwa local localnh knat hapref haptuned", scen, " ")
+      nscen = split("direct route fwd fwdnh entfwd gwa local localnh entlocal knat hapref haptuned", scen, " ")
       name["direct"] = "1 direct: client → B gateway"; name["route"] = "5 kernel routing via A (no NAT)"
       name["fwd"] = "2 dfaas forward A → B"; name["gwa"] = "6 gateway on A called directly"
       name["local"] = "6 dfaas local path on A"; name["knat"] = "4 kernel NAT on A (DNAT+MASQUERADE)"
       name["hapref"] = "3 HAProxy on A as DFaaS configures it"; name["haptuned"] = "3 HAProxy on A tuned"
       name["fwdnh"] = "2 dfaas forward, HTTP stats off"; name["localnh"] = "6 dfaas local path, HTTP stats off"
+      name["entfwd"] = "7 dfaas entry URL, forward A → B"; name["entlocal"] = "7 dfaas entry URL, local on A"
       nm = split("ka close", modes, " "); mname["ka"] = "keep-alive"; mname["close"] = "conn/request"
 
       print "### Closed loop (wrk): capacity"

@@ -55,6 +55,21 @@ TEST_F(Caps, LocalCapWithoutOverflowRejects) {
               (std::vector<Target>{Target::Local, Target::Local, Target::Reject, Target::Reject}));
 }
 
+// The entry port's local connections (issue 18) and the function port's share one window:
+// what the entry charges from userspace, the program counts against a SYN, and the reverse.
+TEST_F(Caps, EntryAdmissionSharesTheLocalCapWindow) {
+    FunctionPolicy p;
+    p.local = 100;
+    p.local_cap = 3;
+    install_figlet(p);
+    EXPECT_TRUE(dp().admit_local("figlet", 3));
+    EXPECT_TRUE(dp().admit_local("figlet", 3));
+    EXPECT_EQ(connect_from(44200), Target::Local) << "2 of 3 charged by the entry";
+    EXPECT_FALSE(dp().admit_local("figlet", 3)) << "the program's confirmed connection counts";
+    EXPECT_EQ(connect_from(44201), Target::Reject) << "the entry's charges count";
+    EXPECT_TRUE(dp().admit_local("nobody", 3)) << "a function without a window is not capped";
+}
+
 TEST_F(Caps, OverflowSplitsByWeight) {
     FunctionPolicy p;
     p.local = 100;

@@ -333,6 +333,12 @@ def check_manifests(docs, keys, t, label, external_secrets=(), defaults_policy=F
     ports = {p["name"]: p for p in agent.get("ports", [])}
     t.check(int(ports.get("api", {}).get("containerPort", 0)) == api_port, f"{label}: container port api = {api_port}")
     t.check(int(ports.get("peers", {}).get("containerPort", 0)) == peer_port, f"{label}: container port peers = {peer_port}")
+    entry = cfg.get("entry") or {}
+    if entry.get("enabled", True):
+        t.check(int(ports.get("entry", {}).get("containerPort", 0)) == int(entry.get("port", 30080)),
+                f"{label}: container port entry = {entry.get('port', 30080)}")
+    else:
+        t.check("entry" not in ports, f"{label}: no entry container port while the entry is off")
     ann = pod["metadata"].get("annotations") or {}
     if ann.get("prometheus.io/scrape") == "true":
         t.check(ann.get("prometheus.io/port") == str(api_port) and ann.get("prometheus.io/path") == "/metrics",

@@ -4,7 +4,8 @@
 #   both runs offered the same number of requests;
 #   All-Local serves everything on node A and loses the excess (success well under 100 %);
 #   Recalc raises the HTTP 200 ratio over All-Local by at least 10 points, with requests
-#   served by nodes B and C;
+#   served by nodes B and C; half of the load called figlet by name through A's entry port
+#   (http://NODE:30080/function/figlet), some of it offloaded from there;
 #   the table, summary.json and the PNG plot are written; nothing of the lab is left.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -41,6 +42,10 @@ check(f"Recalc raises the success ratio by 10 points or more "
       recalc["http_200_ratio"] >= local["http_200_ratio"] + 0.10)
 check(f"Recalc offloads to B and C ({recalc['served_by']})",
       recalc["served_by"].get("node-b", 0) > 0 and recalc["served_by"].get("node-c", 0) > 0)
+entry = recalc.get("entry_connections", {})
+check(f"half the load called figlet by name through A's entry port, some of it offloaded ({entry})",
+      sum(entry.values()) >= 0.45 * recalc["requests"] and
+      any(v > 0 for k, v in entry.items() if k not in ("local", "reject")))
 check("table and plot written",
       os.path.getsize(f"{out}/summary.txt") > 0 and os.path.getsize(f"{out}/demo.png") > 1000)
 sys.exit(1 if failures else 0)

@@ -194,11 +194,16 @@ class FakeMetricsSource final : public MetricsSource {
     struct State {
         bool down = false;
         uint64_t queries = 0;
+        // Answers of the queries containing a text, the first that matches; otherwise 42 for
+        // the node queries and no series for the others.
+        std::vector<std::pair<std::string, PromQueryResult>> answers;
     };
     explicit FakeMetricsSource(std::shared_ptr<State> state) : s_(std::move(state)) {}
     Result<PromQueryResult> query(std::string_view promql) const override {
         ++s_->queries;
         if (s_->down) return fail("query: GET http://prometheus/api/v1/query: connection refused");
+        for (const auto &[text, answer] : s_->answers)
+            if (promql.find(text) != std::string_view::npos) return answer;
         PromQueryResult r;
         if (promql.find("node_") != std::string_view::npos)
             r.samples.push_back(PromSample{{}, 0, 42.0, "42"});

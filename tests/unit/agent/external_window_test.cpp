@@ -19,6 +19,7 @@
 #include "dfaas/strategy/peer_table.h"
 #include "agent.h"
 #include "agent_fakes.h"
+#include "metrics.h"
 
 namespace dfaas::agent {
 namespace {
@@ -266,6 +267,65 @@ TEST(ExternalWindow, WithoutTwoReadingsOnlyThePrometheusFieldsAreSet) {
     EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 1.0);
 }
 
+// ---- cpu_utilization: the local functions' CPU, as the reference, else the node's -------------
+
+// The reference's cpu_utilization: its function's containers' CPU over the machine's cores. Here
+// the functions this node serves locally, summed; the node's CPU is not used when they answered.
+TEST(ExternalWindow, CpuUtilizationIsTheLocalFunctionsShare) {
+    const Recorded recorded;
+    WindowSources s = recorded.sources();  // node: 150 % of 4 cores
+    s.local_functions = {"f", "g", "h"};
+    // f 60 % + g 20 % of one core; h had no series (no container yet): 0. "remote" runs only on
+    // peers (its series comes from a Prometheus that also scrapes them): left out.
+    s.function_cpu_percent = {{"f", 60}, {"g", 20}, {"remote", 300}};
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.2);  // 0.8 cores of 4
+    const CpuShare share = cpu_share(s);
+    EXPECT_EQ(share.source, CpuSource::Function);
+    EXPECT_EQ(cpu_source_name(share.source), "function");
+    EXPECT_DOUBLE_EQ(share.utilization, 0.2);
+    // Without the data plane's readings too (the first period).
+    s.start = nullptr;
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.2);
+}
+
+TEST(ExternalWindow, CpuUtilizationFallsBackToTheNodeWhenNoLocalFunctionAnswered) {
+    const Recorded recorded;
+    WindowSources s = recorded.sources();
+    s.local_functions = {"f", "g"};
+    // Only a remote-only function, or NaN for the local ones: the node's 150 % of 4 cores.
+    for (const std::map<std::string, double> &answered :
+         {std::map<std::string, double>{}, std::map<std::string, double>{{"remote", 300}},
+          std::map<std::string, double>{{"f", std::numeric_limits<double>::quiet_NaN()}}}) {
+        s.function_cpu_percent = answered;
+        EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.375);
+        EXPECT_EQ(cpu_share(s).source, CpuSource::Node);
+    }
+    // No function serves locally: the node's share as well.
+    s.local_functions.clear();
+    s.function_cpu_percent = {{"f", 60}};
+    EXPECT_EQ(cpu_share(s).source, CpuSource::Node);
+    // Neither: 0, from nothing.
+    s.cpu_percent.reset();
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.0);
+    EXPECT_EQ(cpu_share(s).source, CpuSource::None);
+    EXPECT_EQ(cpu_source_name(CpuSource::None), "none");
+    EXPECT_EQ(cpu_source_name(CpuSource::Node), "node");
+}
+
+TEST(ExternalWindow, FunctionCpuShareIsClamped) {
+    const Recorded recorded;
+    WindowSources s = recorded.sources();
+    s.local_functions = {"f", "g"};
+    s.function_cpu_percent = {{"f", 300}, {"g", 200}};  // 5 cores' worth on 4 (a wrong query)
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 1.0);
+    s.function_cpu_percent = {{"f", -50}};  // a counter reset read as a negative rate
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.0);
+    EXPECT_EQ(cpu_share(s).source, CpuSource::Function);
+    s.node_cores = 0;  // never divides by zero
+    s.function_cpu_percent = {{"f", 50}};
+    EXPECT_DOUBLE_EQ(measure_window(s).cpu_utilization, 0.5);
+}
+
 // ---- the agent: the observation it POSTs after two periods -----------------------------------
 
 // A model service on loopback that records the observations and answers "all local".
@@ -369,6 +429,81 @@ TEST(ExternalWindow, AgentSendsThePeriodItMeasured) {
     // 4 non-2xx answers + 6 RSTs in 10 s.
     EXPECT_DOUBLE_EQ(idle.at("previous_fwd_to_node_B_rejected").get<double>(), 1.0);
     EXPECT_DOUBLE_EQ(idle.at("previous_avg_resp_time_fwd_to_node_B").get<double>(), 25.0);
+}
+
+// The agent gathers the function CPU and the cores from Prometheus (cAdvisor's series, as
+// faas-sim's node model exports them) and sends the local function's share; when the function
+// query gives nothing, the node's share over the same cores, and Prometheus is not failed for it.
+TEST(ExternalWindow, AgentSendsTheLocalFunctionsCpuShare) {
+    using namespace std::chrono_literals;
+    RecordingModel model;
+    ASSERT_GT(model.port(), 0);
+    const std::string state_file = testing::test_state_file("external_window_cpu_state");
+    Config cfg = testing::loop_test_config(ip("10.0.0.1"), state_file);
+    cfg.strategy.name = StrategyKind::External;
+    cfg.strategy.period = 10s;
+    cfg.strategy.external.url =
+        *HttpUrl::parse("http://127.0.0.1:" + std::to_string(model.port()) + "/action");
+    cfg.strategy.external.timeout = 2s;
+    testing::FakeWorld world;
+    FunctionInfo f;
+    f.name = "f";
+    f.replicas = f.available_replicas = 1;
+    world.openfaas->functions = {f};
+    auto series = [](std::vector<std::pair<std::string, double>> values) {
+        PromQueryResult result;
+        for (const auto &[name, value] : values) {
+            PromSample sample;
+            if (!name.empty()) sample.labels = {{"function_name", name}};
+            sample.value = value;
+            result.samples.push_back(sample);
+        }
+        return result;
+    };
+    // f holds 1.2 virtual CPUs of the model's 6; "g" is not served here. The node queries answer
+    // 42 % (the fake's default).
+    world.prometheus->answers = {
+        {"container_cpu_usage_seconds_total", series({{"f", 120}, {"g", 400}})},
+        {"machine_cpu_cores", series({{"", 6}})}};
+    std::string source_after_first, source_after_second;
+    bool prometheus_ok_after_second = false;
+    {
+        Agent agent(cfg, "node-a", world.dependencies());
+        agent.start_without_threads_for_test();
+        agent.run_period_step_for_test(0);
+        source_after_first = render_metrics(agent.view());
+        // cAdvisor stops being scraped: no series.
+        world.prometheus->answers = {{"container_cpu_usage_seconds_total", series({})},
+                                     {"machine_cpu_cores", series({{"", 6}})}};
+        world.clock->advance(10s);
+        agent.run_period_step_for_test(0);
+        const AgentView view = agent.view();
+        source_after_second = render_metrics(view);
+        prometheus_ok_after_second = view.inputs.at("prometheus").ok;
+        EXPECT_TRUE(view.node_metrics.function_cpu_percent.empty());
+        EXPECT_NE(view.node_metrics.function_cpu_error.find("no data"), std::string::npos)
+            << view.node_metrics.function_cpu_error;
+    }
+    std::remove(state_file.c_str());
+
+    const auto bodies = model.bodies();
+    ASSERT_EQ(bodies.size(), 2u);
+    const auto first = nlohmann::json::parse(bodies[0]).at("observation").at("node_node-a");
+    EXPECT_DOUBLE_EQ(first.at("cpu_utilization").get<double>(), 0.2);  // 120 % / 100 / 6
+    const auto second = nlohmann::json::parse(bodies[1]).at("observation").at("node_node-a");
+    EXPECT_DOUBLE_EQ(second.at("cpu_utilization").get<double>(), 0.07);  // the node's 42 % / 6
+    EXPECT_DOUBLE_EQ(second.at("previous_cpu_utilization").get<double>(), 0.2);
+    EXPECT_TRUE(prometheus_ok_after_second) << "a missing cAdvisor is no Prometheus failure";
+    EXPECT_NE(source_after_first.find("dfaas_external_cpu_source{source=\"function\"} 1\n"),
+              std::string::npos)
+        << source_after_first;
+    EXPECT_NE(source_after_first.find("dfaas_external_cpu_source{source=\"node\"} 0\n"),
+              std::string::npos);
+    EXPECT_NE(source_after_second.find("dfaas_external_cpu_source{source=\"node\"} 1\n"),
+              std::string::npos)
+        << source_after_second;
+    EXPECT_NE(source_after_second.find("dfaas_external_cpu_source{source=\"function\"} 0\n"),
+              std::string::npos);
 }
 
 }  // namespace

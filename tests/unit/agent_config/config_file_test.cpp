@@ -194,9 +194,10 @@ TEST(ConfigFile, SyntaxErrorsGiveTheLine) {
 TEST(ConfigFile, TopLevelMustBeAMapping) {
     auto list = load_yaml("- a\n- b\n");
     ASSERT_FALSE(list.ok());
-    EXPECT_NE(list.errors[0].find("the top level must be a mapping of sections (node, dataplane, "
-                                  "strategy, forecaster, openfaas, prometheus, api, peers, log)"),
-              std::string::npos)
+    EXPECT_NE(
+        list.errors[0].find("the top level must be a mapping of sections (node, dataplane, "
+                            "strategy, forecaster, openfaas, prometheus, api, peers, entry, log)"),
+        std::string::npos)
         << all_errors(list);
     auto documents = load_yaml(kMinimalYaml + "---\n" + kMinimalYaml);
     ASSERT_FALSE(documents.ok());

@@ -76,6 +76,8 @@ std::vector<BadValue> bad_values() {
         {"prometheus.scrape_interval", "-5s", "is not a positive duration", ""},
         {"prometheus.node_cpu_query", "sum(rate(x[$window])", "has an unclosed '('", ""},
         {"prometheus.node_ram_query", "x}", "has an unbalanced '}'", ""},
+        {"prometheus.function_cpu_query", "sum by (function_name) (x", "has an unclosed '('", ""},
+        {"prometheus.node_cores_query", "machine_cpu_cores]", "has an unbalanced ']'", ""},
         {"api.listen", "9080", "is not an IPv4 address with a port", ""},
         {"api.token_file", "/nonexistent/token", "cannot read", ""},
         {"api.health_listen", "9081", "is not an IPv4 address with a port", ""},
@@ -92,6 +94,11 @@ std::vector<BadValue> bad_values() {
         {"peers.request_deadline", "5m1ms", "is longer than the maximum 5m", ""},
         {"peers.max_connections_per_source", "1025", "is out of range 1..1024", ""},
         {"peers.max_connections", "0", "is out of range 1..4096", ""},
+        {"entry.enabled", "maybe", "is not a boolean (true or false)", ""},
+        {"entry.port", "31500", "is inside dataplane.function_ports", ""},
+        {"entry.max_connections", "0", "is out of range 1..1048576", ""},
+        {"entry.head_timeout", "50ms", "100ms", ""},
+        {"entry.max_head_bytes", "100", "is out of range 1024..65536", ""},
         {"log.level", "verbose", "is not one of trace, debug, info, warn, error", ""},
     };
 }

@@ -122,6 +122,34 @@ TEST(TextValues, MultiLineQueriesAndNonAsciiTextAreAcceptedAndRoundTrip) {
     EXPECT_EQ(*again.config, config) << dump;
 }
 
+// The external model's CPU queries: cAdvisor's series by default, and empty turns them off
+// (from the file and from the environment) where the node queries refuse it.
+TEST(TextValues, FunctionCpuAndNodeCoresQueriesMayBeEmpty) {
+    dfaas::Config defaults = load_ok(kMinimalYaml);
+    EXPECT_EQ(defaults.prometheus.function_cpu_query,
+              "100 * sum by (function_name) (label_replace(rate(container_cpu_usage_seconds_total"
+              "{namespace=\"openfaas-fn\", container!=\"\", container!=\"POD\"}[$window]), "
+              "\"function_name\", \"$1\", \"container\", \"(.+)\"))");
+    EXPECT_EQ(defaults.prometheus.node_cores_query, "sum(machine_cpu_cores)");
+
+    dfaas::Config off = load_ok(
+        kMinimalYaml + "prometheus:\n  function_cpu_query: \"\"\n  node_cores_query: \" \"\n");
+    EXPECT_EQ(off.prometheus.function_cpu_query, "");
+    EXPECT_EQ(off.prometheus.node_cores_query, "");
+    // An empty variable counts as unset (the default stays); blanks turn the query off.
+    EXPECT_TRUE(accepted_and_round_trips("prometheus.function_cpu_query", " "));
+    EXPECT_TRUE(accepted_and_round_trips("prometheus.node_cores_query", " "));
+    auto from_env =
+        load_yaml(kMinimalYaml, {{dfaas::generic_env_name("prometheus.function_cpu_query"), " "},
+                                 {dfaas::generic_env_name("prometheus.node_cores_query"), ""}});
+    ASSERT_TRUE(from_env.ok()) << all_errors(from_env);
+    EXPECT_EQ(from_env.config->prometheus.function_cpu_query, "");
+    EXPECT_EQ(from_env.config->prometheus.node_cores_query, "sum(machine_cpu_cores)");
+
+    EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "prometheus:\n  node_cpu_query: \"\"\n"),
+                          "prometheus.node_cpu_query", {"is not a PromQL expression (empty)"}));
+}
+
 TEST(TextValues, UnknownKeysAreShownEscaped) {
     auto result = load_yaml(kMinimalYaml + "log:\n  \"lev\\x1b[2Jel\": info\n");
     ASSERT_FALSE(result.ok());

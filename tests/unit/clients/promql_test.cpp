@@ -102,6 +102,40 @@ TEST(Promql, MeanLatenciesRequireFunctionName) {
     EXPECT_EQ(latencies.error(), "series {job=\"gateway\"} has no function_name label");
 }
 
+// The function CPU query's answer (cAdvisor's container label copied to function_name): bare
+// names, or the gateway's "<name>.<namespace>"; one series per function.
+TEST(Promql, ValuesByFunctionTakeBareOrQualifiedNames) {
+    dfaas::PromQueryResult result;
+    result.samples = {sample({{"function_name", "figlet"}}, 37.5),
+                      sample({{"function_name", "shasum.openfaas-fn"}}, 0)};
+    auto values = promql::values_by_function(result);
+    ASSERT_TRUE(values) << values.error();
+    EXPECT_EQ(values->size(), 2u);
+    EXPECT_DOUBLE_EQ(values->at("figlet"), 37.5);
+    EXPECT_DOUBLE_EQ(values->at("shasum"), 0);
+
+    EXPECT_TRUE(promql::values_by_function(dfaas::PromQueryResult{})->empty());
+}
+
+TEST(Promql, ValuesByFunctionRejectMissingLabelsAndDuplicates) {
+    dfaas::PromQueryResult unlabelled;
+    unlabelled.samples = {sample({{"function_name", "f"}}, 1),
+                          sample({{"container", "g"}, {"namespace", "openfaas-fn"}}, 2)};
+    auto missing = promql::values_by_function(unlabelled);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error(),
+              "series {container=\"g\",namespace=\"openfaas-fn\"} has no function_name label");
+
+    dfaas::PromQueryResult twice;
+    twice.samples = {sample({{"function_name", "f"}}, 1),
+                     sample({{"function_name", "f.openfaas-fn"}}, 2)};
+    auto duplicate = promql::values_by_function(twice);
+    ASSERT_FALSE(duplicate);
+    EXPECT_EQ(duplicate.error(),
+              "function \"f\" appears twice (namespaces \"\" and \"openfaas-fn\"); restrict the "
+              "query to one namespace");
+}
+
 TEST(Promql, SingleValue) {
     auto scalar = promql::single_value(fixture_result("scalar.json"));
     ASSERT_TRUE(scalar) << scalar.error();

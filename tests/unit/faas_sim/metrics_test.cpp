@@ -75,6 +75,30 @@ TEST(RenderMetrics, EscapesLabelValues) {
         << text;
 }
 
+// With a node model: each function's CPU seconds under cAdvisor's name and labels, in the order
+// given, and the node's CPUs as machine_cpu_cores.
+TEST(RenderMetrics, WritesTheFunctionsCpuUnderCadvisorsNames) {
+    FunctionStats stats;
+    std::vector<FunctionMetricsView> views = {{"f.openfaas-fn", &stats, 1, 0, std::nullopt},
+                                              {"g.lab", &stats, 1, 0, std::nullopt}};
+    NodeMetricsView node;
+    node.cpus.resize(4);
+    node.function_cpu = {{"f", "openfaas-fn", 1.25}, {"g", "lab", 0}};
+    std::string text = render_metrics(views, &node);
+    EXPECT_NE(text.find("# HELP container_cpu_usage_seconds_total Virtual CPU seconds the "
+                        "function's requests held (node model; mimics cAdvisor's series of the "
+                        "function's container).\n# TYPE container_cpu_usage_seconds_total "
+                        "counter\n"
+                        "container_cpu_usage_seconds_total{container=\"f\",namespace=\"openfaas-"
+                        "fn\",pod=\"f-sim\"} 1.250000\n"
+                        "container_cpu_usage_seconds_total{container=\"g\",namespace=\"lab\",pod="
+                        "\"g-sim\"} 0.000000\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find("# TYPE machine_cpu_cores gauge\nmachine_cpu_cores 4\n"), std::string::npos)
+        << text;
+}
+
 TEST(ListenAddress, ParsesAddressAndPort) {
     auto v4 = parse_listen_address("0.0.0.0:8080");
     ASSERT_TRUE(v4);

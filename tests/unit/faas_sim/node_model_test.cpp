@@ -423,6 +423,63 @@ TEST(NodeModelServer, NodeMetricsFollowTheLoad) {
     EXPECT_EQ(sample(after, "faas_sim_node_busy_cpus"), 0);
 }
 
+// cAdvisor's series (what the agent's function_cpu_query reads): each function's counter grows
+// by cost_ms per request, while a request runs too, and only its own requests count; the
+// functions' seconds add up to the node's busy seconds; machine_cpu_cores is the model's CPUs.
+TEST(NodeModelServer, FunctionCpuSecondsFollowTheirRequests) {
+    RunningServer server(
+        "node: {cpus: 3, memory_mb: 1024}\n"
+        "functions:\n"
+        "  - {name: f, behaviour: echo, cost_ms: 200, queue: 8}\n"
+        "  - {name: g, behaviour: echo, cost_ms: 300, queue: 8}\n"
+        "  - {name: idle, namespace: other, behaviour: echo, cost_ms: 10}\n");
+    const std::string f_series =
+        "container_cpu_usage_seconds_total{container=\"f\",namespace=\"openfaas-fn\",pod=\"f-"
+        "sim\"}";
+    const std::string g_series =
+        "container_cpu_usage_seconds_total{container=\"g\",namespace=\"openfaas-fn\",pod=\"g-"
+        "sim\"}";
+    const std::string idle_series =
+        "container_cpu_usage_seconds_total{container=\"idle\",namespace=\"other\",pod=\"idle-"
+        "sim\"}";
+    std::string before = metrics_of(server);
+    EXPECT_EQ(sample(before, "machine_cpu_cores"), 3);
+    EXPECT_EQ(sample(before, f_series), 0);
+    EXPECT_NE(before.find("# TYPE container_cpu_usage_seconds_total counter\n"), std::string::npos);
+
+    // 4 requests of f (200 ms) and 2 of g (300 ms) on 3 CPUs: 0.8 s and 0.6 s of CPU.
+    std::vector<std::thread> load;
+    for (int i = 0; i < 6; ++i) {
+        load.emplace_back([&, i] {
+            server.client()->Post(i < 4 ? "/function/f" : "/function/g", "x", "text/plain");
+        });
+    }
+    // While g's requests run, g's counter grows: they count as they progress.
+    ASSERT_TRUE(eventually([&] {
+        return sample(metrics_of(server),
+                      "faas_sim_function_running_requests{function_name=\"g.openfaas-fn\"}") >= 1;
+    }));
+    std::this_thread::sleep_for(milliseconds(100));
+    EXPECT_GT(sample(metrics_of(server), g_series), 0.05) << "a running request counts already";
+    for (auto &thread : load)
+        thread.join();
+
+    std::string after = metrics_of(server);
+    // The hold is measured, so a loaded machine's late wake-ups add to it: the bounds allow
+    // that, and stay below one request more (0.2 s of f, 0.3 s of g).
+    EXPECT_GE(sample(after, f_series), 4 * 0.2 - 0.01) << after;
+    EXPECT_LT(sample(after, f_series), 5 * 0.2 - 0.02) << after;
+    EXPECT_GE(sample(after, g_series), 2 * 0.3 - 0.01) << after;
+    EXPECT_LT(sample(after, g_series), 3 * 0.3 - 0.02) << after;
+    EXPECT_EQ(sample(after, idle_series), 0);
+    double node_busy = 0;
+    for (int cpu = 0; cpu < 3; ++cpu)
+        node_busy += sample(
+            after, "node_cpu_seconds_total{cpu=\"" + std::to_string(cpu) + "\",mode=\"user\"}");
+    EXPECT_NEAR(sample(after, f_series) + sample(after, g_series), node_busy, 0.001)
+        << "the functions' CPU is the node's busy CPU";
+}
+
 // Without `node`, the exposition is what it always was: no node-exporter series.
 TEST(NodeModelServer, NoNodeSeriesWithoutANodeModel) {
     RunningServer server("functions:\n  - {name: f, behaviour: echo}\n");
@@ -430,6 +487,8 @@ TEST(NodeModelServer, NoNodeSeriesWithoutANodeModel) {
     EXPECT_EQ(metrics.find("node_cpu_seconds_total"), std::string::npos);
     EXPECT_EQ(metrics.find("node_memory_"), std::string::npos);
     EXPECT_EQ(metrics.find("faas_sim_node_"), std::string::npos);
+    EXPECT_EQ(metrics.find("container_cpu_usage_seconds_total"), std::string::npos);
+    EXPECT_EQ(metrics.find("machine_cpu_cores"), std::string::npos);
 }
 
 }  // namespace

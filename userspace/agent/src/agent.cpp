@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 #include <nlohmann/json.hpp>
 
@@ -47,6 +48,7 @@ constexpr uint64_t kFailureChecksPerTick = 4;
 std::set<uint16_t> reserved_ports(const Config &cfg) {
     std::set<uint16_t> r{cfg.api.listen.port, cfg.api.health_listen.port, cfg.peers.listen_port};
     if (cfg.dataplane.gateway.addr == cfg.node.ip) r.insert(cfg.dataplane.gateway.port);
+    if (cfg.entry.enabled) r.insert(cfg.entry.port);
     return r;
 }
 
@@ -91,6 +93,25 @@ Agent::~Agent() {
 
 void Agent::start() {
     prepare();
+
+    // The entry port before the API, so that /metrics never sees it half set.
+    if (cfg_.entry.enabled && deps_.start_entry) {
+        entry::EntryOptions options;
+        options.listen = Endpoint{Ipv4{0}, cfg_.entry.port};
+        options.max_connections = cfg_.entry.max_connections;
+        options.head_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.entry.head_timeout);
+        options.max_head_bytes = cfg_.entry.max_head_bytes;
+        options.connect_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.openfaas.timeout);
+        // The address the data plane sends local connections to: the same gateway, as ip:port.
+        options.gateway = cfg_.dataplane.gateway;
+        options.node_id = node_id_;
+        options.local_admission = entry_local_admission();
+        entry_ = deps_.start_entry(options, [this] { return entry_routing(); });
+        spdlog::info("entry port on 0.0.0.0:{} (local gateway {})", cfg_.entry.port,
+                     cfg_.dataplane.gateway.str());
+    }
 
     // Both listeners bound before either serves: a busy port is an error at start.
     api_ = std::make_unique<peers::GuardedServer>(api_guard_settings(cfg_));
@@ -178,6 +199,7 @@ void Agent::wait() {
 
 void Agent::stop() {
     request_stop();
+    if (entry_) entry_->stop();
     if (api_) api_->stop();
     if (health_api_) health_api_->stop();
     if (peers_) peers_->stop();
@@ -549,6 +571,28 @@ void Agent::gather_node_metrics() {
     };
     m.cpu_percent = single(cfg_.prometheus.node_cpu_query);
     m.ram_bytes = single(cfg_.prometheus.node_ram_query);
+    // cAdvisor is often not scraped: the function CPU and the cores only refine the external
+    // model's cpu_utilization (it falls back to the node's share and the host's cores), so their
+    // failures are kept for the log, never counted as the Prometheus input failing.
+    if (!cfg_.prometheus.function_cpu_query.empty()) {
+        auto r =
+            deps_.metrics->query(promql::expand_window(cfg_.prometheus.function_cpu_query, window));
+        auto cpu = r ? promql::values_by_function(*r)
+                     : Result<std::map<std::string, double>>(Error{r.error()});
+        if (!cpu)
+            m.function_cpu_error = cpu.error();
+        else if (cpu->empty())
+            m.function_cpu_error = "no data (is cAdvisor scraped?)";
+        else
+            m.function_cpu_percent = std::move(*cpu);
+    }
+    if (!cfg_.prometheus.node_cores_query.empty()) {
+        if (auto r = deps_.metrics->query(
+                promql::expand_window(cfg_.prometheus.node_cores_query, window)))
+            if (auto cores = promql::single_value(*r);
+                cores && std::isfinite(*cores) && *cores >= 1)
+                m.node_cores = *cores;
+    }
     if (auto r = deps_.metrics->query(promql::invocation_rate_by_code(window))) {
         if (auto rates = promql::invocation_rates(*r))
             m.invocation_rates = *rates;
@@ -611,9 +655,35 @@ void Agent::ask_external_model(strategy::Snapshot &snapshot) {
             sources.peer_ids[peer->address] = peer->id;
         sources.mean_latency_s = node_metrics_.mean_latency_s;
         sources.cpu_percent = node_metrics_.cpu_percent;
-        sources.node_cores = std::max(1u, std::thread::hardware_concurrency());
-        for (const auto &[name, kf] : functions_)
+        sources.function_cpu_percent = node_metrics_.function_cpu_percent;
+        // The model's CPUs under faas-sim differ from the host's: prefer what Prometheus says.
+        sources.node_cores =
+            node_metrics_.node_cores
+                ? unsigned(std::min(*node_metrics_.node_cores, double(kMaxNodeCores)))
+                : std::max(1u, std::thread::hardware_concurrency());
+        for (const auto &[name, kf] : functions_) {
             sources.replicas += double(kf.info.replicas);
+            sources.local_functions.insert(name);
+        }
+        const CpuSource cpu_source = cpu_share(sources).source;
+        if (cpu_source_name(cpu_source) != external_cpu_source_) {
+            external_cpu_source_ = std::string(cpu_source_name(cpu_source));
+            if (cpu_source == CpuSource::Function)
+                spdlog::info(
+                    "external model: cpu_utilization is the local functions' CPU over {} "
+                    "cores (prometheus.function_cpu_query)",
+                    sources.node_cores);
+            else
+                spdlog::warn(
+                    "external model: cpu_utilization is {}: no local function's CPU "
+                    "from prometheus.function_cpu_query ({})",
+                    cpu_source == CpuSource::Node
+                        ? fmt::format("the node's CPU over {} cores", sources.node_cores)
+                        : std::string("0 (no node CPU either)"),
+                    cfg_.prometheus.function_cpu_query.empty() ? std::string("not asked")
+                    : node_metrics_.function_cpu_error.empty() ? std::string("no series for them")
+                                                               : node_metrics_.function_cpu_error);
+        }
         const strategy::NodeWindow current = measure_window(sources);
         snapshot.external.current = current;
         if (external_previous_window_) snapshot.external.previous = *external_previous_window_;
@@ -968,6 +1038,7 @@ AgentView Agent::view() const {
     v.rates = rate_meter_.latest();
     v.period_user_rates = period_user_rates_;
     v.node_metrics = node_metrics_;
+    v.external_cpu_source = external_cpu_source_;
     v.last_recalc = last_recalc_;
     v.recalc_durations_s = recalc_durations_s_;
     v.step_durations = step_durations_;
@@ -1030,6 +1101,58 @@ void Agent::with_state_lock_for_test(const std::function<void()> &work) {
 bool Agent::take_recalc_request_for_test() {
     std::lock_guard lock(wake_mu_);
     return std::exchange(recalc_requested_, false);
+}
+
+// ---- the entry port (issue 18) ----------------------------------------------------------------
+
+entry::RoutingSnapshot Agent::entry_routing() const {
+    entry::RoutingSnapshot snapshot;
+    std::lock_guard lock(mu_);
+    // The policy the data plane has for each function this node knows (a function without one
+    // yet: what install_defaults would give it).
+    for (const auto &[name, function] : functions_) {
+        auto it = installed_.find(name);
+        snapshot.policies[name] = it != installed_.end() ? it->second : FunctionPolicy::all_local();
+    }
+    for (const auto &[name, function] : remote_functions_) {
+        auto it = installed_.find(name);
+        snapshot.policies[name] =
+            it != installed_.end() ? it->second : remote_fallback_policy(function);
+    }
+    // Forwarded-in is honoured from the peers the data plane admits forwarded traffic from.
+    if (dp_)
+        for (const auto &peer : dp_->peers())
+            snapshot.peers.insert(peer.addr);
+    return snapshot;
+}
+
+entry::LocalAdmission Agent::entry_local_admission() const {
+    // A handle of its own on the pinned maps: it is used on the entry's thread only, and a
+    // Dataplane caches function ids without a lock.
+    std::shared_ptr<dp::Dataplane> maps;
+    try {
+        maps = dp::Dataplane::open(cfg_.dataplane.bpffs);
+    } catch (const std::exception &e) {
+        spdlog::warn(
+            "entry port: cannot open the data plane's maps under {} ({}): it counts its "
+            "own local connections against local_cap",
+            cfg_.dataplane.bpffs, e.what());
+        return {};
+    }
+    return [maps, failed_once = false](const std::string &function, uint32_t cap) mutable {
+        try {
+            return maps->admit_local(function, cap);
+        } catch (const std::exception &e) {
+            // The window is unreadable: admit, as the data plane does without a window.
+            if (!std::exchange(failed_once, true))
+                spdlog::warn("entry port: local cap of {}: {}", function, e.what());
+            return true;
+        }
+    };
+}
+
+std::string Agent::entry_metrics() const {
+    return entry_ ? entry::render_entry_metrics(entry_->counters()) : std::string();
 }
 
 }  // namespace dfaas::agent

@@ -76,6 +76,11 @@ struct NodeMetrics {
     std::optional<double> ram_bytes;
     promql::RatesByCode invocation_rates;          // function -> code -> req/s
     std::map<std::string, double> mean_latency_s;  // function -> seconds
+    // function_cpu_query: function -> percent of one core; empty when not asked, not answered
+    // (cAdvisor not scraped) or malformed: function_cpu_error says why (not an input failure).
+    std::map<std::string, double> function_cpu_percent;
+    std::string function_cpu_error;
+    std::optional<double> node_cores;  // node_cores_query; nullopt: the host's cores are used
 };
 
 // The last strategy run.
@@ -134,6 +139,9 @@ struct AgentView {
     uint64_t tick_failures = 0;        // parts of control ticks that failed
     uint64_t install_failures = 0;     // policies the data plane refused
     uint64_t peer_sync_failures = 0;   // peer/service updates the data plane refused
+    // Where the external model's last cpu_utilization came from ("function", "node", "none");
+    // empty before the first observation.
+    std::string external_cpu_source;
 };
 
 class Agent {
@@ -179,6 +187,8 @@ class Agent {
     void request_recalc();
     // Recent peer and policy events (GET /v1/events, `dfaasctl monitor`); thread-safe.
     const EventLog &events() const { return events_; }
+    // The entry port's counters in the Prometheus text format (empty without an entry port).
+    std::string entry_metrics() const;
 
   private:
     // start() up to the API and the loops.
@@ -239,6 +249,7 @@ class Agent {
     std::optional<strategy::Decision> previous_step_;
     std::optional<strategy::Snapshot> last_snapshot_;
     std::optional<strategy::NodeWindow> external_previous_window_;
+    std::string external_cpu_source_;  // cpu_source_name() of the last observation
     RecalcRecord last_recalc_;
     std::vector<double> recalc_durations_s_;
     StepDurationHistogram step_durations_;
@@ -310,6 +321,13 @@ class Agent {
 
     // ---- dfaas.timeout_ms: the feedback guard counts slower responses as failed (mu_) ----
     std::set<std::string> timeout_label_noted_;  // listed functions logged about, once each
+
+    // ---- the entry port (issue 18) ----
+    // What the entry routes with: every known function's installed policy (mu_ taken inside).
+    entry::RoutingSnapshot entry_routing() const;
+    // The data plane's local-cap window for the entry (empty when its maps cannot be opened).
+    entry::LocalAdmission entry_local_admission() const;
+    std::unique_ptr<entry::EntryServer> entry_;  // set by start(), before the loops
 
     // ---- the feedback guard (issue 19) (mu_) ----
     // Feeds the guard the last tick's per-route HTTP counters; installs and logs what changed.

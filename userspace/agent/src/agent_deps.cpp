@@ -91,6 +91,9 @@ AgentDependencies make_production_dependencies(const Config &cfg) {
         return std::unique_ptr<PeerNetwork>(
             std::make_unique<PeerLink>(config, node_id, ttl, std::move(local)));
     };
+    deps.start_entry = [](const entry::EntryOptions &options, entry::RoutingSource routing) {
+        return entry::EntryServer::start(options, std::move(routing));
+    };
     return deps;
 }
 

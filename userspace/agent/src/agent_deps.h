@@ -17,6 +17,7 @@
 #include "dfaas/clients/openfaas.h"
 #include "dfaas/clients/prometheus.h"
 #include "dfaas/config/config.h"
+#include "dfaas/entry/server.h"
 #include "dfaas/dataplane/dataplane.h"
 #include "dfaas/dataplane/types.h"
 #include "dfaas/policy.h"
@@ -100,6 +101,11 @@ struct AgentDependencies {
                                                strategy::Millis ttl,
                                                PeerNetwork::LocalHeartbeat local)>
         open_peer_link;
+    // Called by start() when entry.enabled: the entry port's server (issue 18); throws when the
+    // port cannot be bound or the splice program cannot be loaded. Empty: no entry port (tests).
+    std::function<std::unique_ptr<entry::EntryServer>(const entry::EntryOptions &,
+                                                      entry::RoutingSource)>
+        start_entry;
 };
 
 // The real clients, data plane, peer link and clock for `cfg`.

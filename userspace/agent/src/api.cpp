@@ -141,9 +141,10 @@ void register_api(peers::GuardedServer &server, Agent &agent, const Config &cfg)
 
     register_health(server, agent);
     server.Get("/metrics", [&agent](const httplib::Request &, httplib::Response &res) {
-        res.set_content(
-            render_metrics(agent.view()) + render_http_metrics(peers::http_listener_snapshots()),
-            "text/plain; version=0.0.4; charset=utf-8");
+        res.set_content(render_metrics(agent.view()) +
+                            render_http_metrics(peers::http_listener_snapshots()) +
+                            agent.entry_metrics(),
+                        "text/plain; version=0.0.4; charset=utf-8");
     });
     server.Get("/v1/status", [&agent](const httplib::Request &, httplib::Response &res) {
         reply_json(res, 200, status_json(agent.view()));

@@ -62,14 +62,44 @@ const dp::PeerCounters *peer_counters(const dp::Stats &stats, Ipv4 addr) {
     return nullptr;
 }
 
+double share_of_cores(double percent_of_one_core, unsigned cores) {
+    return std::clamp(percent_of_one_core / 100.0 / double(std::max(cores, 1u)), 0.0, 1.0);
+}
+
 }  // namespace
+
+std::string_view cpu_source_name(CpuSource source) {
+    switch (source) {
+        case CpuSource::Function:
+            return "function";
+        case CpuSource::Node:
+            return "node";
+        case CpuSource::None:
+            return "none";
+    }
+    return "none";
+}
+
+CpuShare cpu_share(const WindowSources &sources) {
+    double functions_percent = 0;
+    bool any_function = false;
+    for (const std::string &name : sources.local_functions) {
+        auto cpu = sources.function_cpu_percent.find(name);
+        if (cpu == sources.function_cpu_percent.end() || !std::isfinite(cpu->second)) continue;
+        functions_percent += cpu->second;
+        any_function = true;
+    }
+    if (any_function)
+        return {share_of_cores(functions_percent, sources.node_cores), CpuSource::Function};
+    if (sources.cpu_percent && std::isfinite(*sources.cpu_percent))
+        return {share_of_cores(*sources.cpu_percent, sources.node_cores), CpuSource::Node};
+    return {};
+}
 
 strategy::NodeWindow measure_window(const WindowSources &sources) {
     strategy::NodeWindow window;
     window.replicas = sources.replicas;
-    if (sources.cpu_percent && std::isfinite(*sources.cpu_percent))
-        window.cpu_utilization = std::clamp(
-            *sources.cpu_percent / 100.0 / double(std::max(sources.node_cores, 1u)), 0.0, 1.0);
+    window.cpu_utilization = cpu_share(sources).utilization;
     if (!sources.start || !sources.end || !(sources.seconds > 0)) return window;
     const dp::Stats &start = *sources.start;
     const dp::Stats &end = *sources.end;

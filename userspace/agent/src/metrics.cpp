@@ -397,6 +397,13 @@ std::string render_metrics(const AgentView &v) {
     if (v.node_metrics.ram_bytes)
         f.gauge("dfaas_node_memory_bytes", "Node memory in use from Prometheus.", {},
                 *v.node_metrics.ram_bytes);
+    // One series per source, 1 for the one the last observation used (none before the first).
+    if (!v.external_cpu_source.empty())
+        for (const char *source : {"function", "node", "none"})
+            f.gauge("dfaas_external_cpu_source",
+                    "1 for where the external model's cpu_utilization came from: the local "
+                    "functions' CPU (function), the node's (node) or none.",
+                    {{"source", source}}, v.external_cpu_source == source ? 1 : 0);
     policy_metrics(f, v);
     guard_metrics(f, v);
     rate_metrics(f, v);

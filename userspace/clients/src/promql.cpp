@@ -74,8 +74,8 @@ Result<RatesByCode> invocation_rates(const PromQueryResult &result) {
     return rates;
 }
 
-Result<std::map<std::string, double>> mean_latencies(const PromQueryResult &result) {
-    std::map<std::string, double> latencies;
+Result<std::map<std::string, double>> values_by_function(const PromQueryResult &result) {
+    std::map<std::string, double> values;
     std::map<std::string, std::string> seen_in;
     for (const auto &sample : result.samples) {
         auto function_label = required_label(sample, "function_name");
@@ -85,9 +85,13 @@ Result<std::map<std::string, double>> mean_latencies(const PromQueryResult &resu
         if (!inserted)
             return fail(duplicate_message("function \"" + function.name + "\"", it->second,
                                           function.namespace_name));
-        latencies[function.name] = sample.value;
+        values[function.name] = sample.value;
     }
-    return latencies;
+    return values;
+}
+
+Result<std::map<std::string, double>> mean_latencies(const PromQueryResult &result) {
+    return values_by_function(result);
 }
 
 Result<double> single_value(const PromQueryResult &result) {

@@ -1,5 +1,6 @@
 #include "maps.h"
 
+#include <time.h>
 #include <unistd.h>
 
 namespace dfaas::dp {
@@ -72,6 +73,12 @@ Maps::~Maps() {
 int possible_cpus() {
     static const int n = libbpf_num_possible_cpus();
     return n > 0 ? n : 1;
+}
+
+uint64_t monotonic_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
 }
 
 }  // namespace dfaas::dp

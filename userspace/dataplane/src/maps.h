@@ -20,6 +20,9 @@ namespace dfaas::dp {
 // "what: strerror(err)" — err may be negative (libbpf style) or positive (errno).
 std::string describe(const std::string &what, int err);
 
+// The data plane stamps with dfaas_now() = bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE.
+uint64_t monotonic_ns();
+
 class Maps {
   public:
     // One pinned map: its name (the file under the pin directory, the same as in

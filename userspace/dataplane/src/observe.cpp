@@ -50,13 +50,6 @@ HttpCounters read_http(int fd, uint32_t function_id, uint32_t path) {
     return out;
 }
 
-// The data plane stamps with bpf_ktime_get_coarse_ns(): CLOCK_MONOTONIC_COARSE.
-uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return uint64_t(ts.tv_sec) * 1000000000ull + ts.tv_nsec;
-}
-
 struct CtRecord {
     dfaas_ct_key key;
     dfaas_ct_entry entry;

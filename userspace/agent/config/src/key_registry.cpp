@@ -424,6 +424,19 @@ std::vector<KeySpec> build_key_specs() {
         parse_query_template, as_is,
         "Node memory in use in bytes; $window as above. The default uses node-exporter when "
         "scraped, else the RSS of all scraped processes. May span lines.")));
+    keys.push_back(with_line_breaks(scalar_key(
+        "prometheus.function_cpu_query", "PromQL template", FIELD(prometheus.function_cpu_query),
+        parse_optional_query_template, as_is,
+        "CPU of each function in percent of one core, one series per function labelled "
+        "function_name (\"<name>\" or \"<name>.<namespace>\"); $window as above. The external "
+        "model's cpu_utilization is the local functions' sum over the node's cores; without an "
+        "answer, the node's CPU share. The default reads cAdvisor. Empty or blank = not asked.")));
+    keys.push_back(with_line_breaks(scalar_key(
+        "prometheus.node_cores_query", "PromQL template", FIELD(prometheus.node_cores_query),
+        parse_optional_query_template, as_is,
+        "The node's cores, which the external model's cpu_utilization is a share of (one "
+        "number); without an answer, the cores of the agent's host. The default reads "
+        "cAdvisor's machine_cpu_cores. Empty or blank = not asked.")));
     // --- api ---
     keys.push_back(
         scalar_key("api.listen", "ip:port", FIELD(api.listen), parse_endpoint, endpoint_text,
@@ -488,6 +501,25 @@ std::vector<KeySpec> build_key_specs() {
                               unsigned_in<uint32_t>(1, kMaxConnections), uint_text,
                               "Open connections of the peer port in total (one worker thread "
                               "each)."));
+    // --- entry ---
+    keys.push_back(scalar_key("entry.enabled", "bool", FIELD(entry.enabled), parse_bool, bool_text,
+                              "Serve the entry port: POST|GET /function/<name> routed with the "
+                              "function's policy and spliced in the kernel (sockhash)."));
+    keys.push_back(scalar_key("entry.port", "port", FIELD(entry.port), parse_port, uint_text,
+                              "Port of the entry (all addresses). Every node must use the same: "
+                              "a connection routed to a peer goes to the peer's entry.port."));
+    keys.push_back(scalar_key("entry.max_connections", "count", FIELD(entry.max_connections),
+                              unsigned_in<uint32_t>(1, 1048576), uint_text,
+                              "Open client connections of the entry (1..1048576); more are closed "
+                              "at accept (counted). The splice maps hold twice as many sockets."));
+    keys.push_back(scalar_key("entry.head_timeout", duration, FIELD(entry.head_timeout),
+                              duration_in(kMinGuardTimeout, kMaxReadTimeout), duration_text,
+                              "Time within which a client's first request head must arrive "
+                              "(100ms..1m); a slower one is answered 408."));
+    keys.push_back(scalar_key("entry.max_head_bytes", "bytes", FIELD(entry.max_head_bytes),
+                              unsigned_in<uint32_t>(1024, 65536), uint_text,
+                              "Largest first request head the entry reads (1024..65536); a larger "
+                              "one is answered 431."));
     // --- log ---
     keys.push_back(scalar_key("log.level", enum_type(log_level_names()), FIELD(log.level),
                               enum_of(log_level_names), enum_text, "Least severe level logged.",

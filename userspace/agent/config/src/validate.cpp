@@ -99,8 +99,30 @@ class Checker {
                             ": the data plane would steer its traffic");
     }
 
+    // The entry port must not be steered, nor taken by another listener of the agent.
+    void check_entry_port() {
+        if (!usable({"entry.port", "entry.enabled"}) || !config_.entry.enabled) return;
+        const uint16_t port = config_.entry.port;
+        if (usable({"dataplane.function_ports"}))
+            check_port_outside_function_ports("entry.port", port);
+        auto clash = [&](const char *path, uint16_t other_port, const std::string &text) {
+            if (usable({path}) && port == other_port)
+                error("entry.port", "uses the same port as " + other(path, text));
+        };
+        clash("api.listen", config_.api.listen.port, config_.api.listen.str());
+        clash("api.health_listen", config_.api.health_listen.port, config_.api.health_listen.str());
+        clash("peers.listen_port", config_.peers.listen_port,
+              std::to_string(config_.peers.listen_port));
+        if (usable({"dataplane.gateway", "node.ip"}) &&
+            config_.dataplane.gateway.addr == config_.node.ip &&
+            config_.dataplane.gateway.port == port)
+            error("entry.port", "uses the same port as " +
+                                    other("dataplane.gateway", config_.dataplane.gateway.str()));
+    }
+
     void check_ports() {
         check_health_listen();
+        check_entry_port();
         if (!usable({"dataplane.function_ports"})) return;
         if (usable({"peers.listen_port"}))
             check_port_outside_function_ports("peers.listen_port", config_.peers.listen_port);

@@ -336,6 +336,11 @@ Result<std::string> parse_query_template(std::string_view text) {
     return std::string(text);
 }
 
+Result<std::string> parse_optional_query_template(std::string_view text) {
+    if (trim(text).empty()) return std::string();
+    return parse_query_template(text);
+}
+
 EnumNames<ForwardMode> forward_mode_names() {
     static constexpr EnumName<ForwardMode> kNames[]{{"encap", ForwardMode::Encap}};
     return kNames;

@@ -63,6 +63,7 @@ Result<std::string> parse_optional_file_path(std::string_view text);  // "" or a
 Result<std::string> parse_directory_path(std::string_view text);      // non-empty
 Result<std::string> parse_username(std::string_view text);            // "" or no ':' / controls
 Result<std::string> parse_query_template(std::string_view text);      // balanced PromQL template
+Result<std::string> parse_optional_query_template(std::string_view text);  // ... or empty
 
 // Why `text` cannot be the value of a key, or nullopt. Every value must be valid UTF-8 (YAML is
 // Unicode text: yaml-cpp would write other bytes back as U+FFFD, so the dump would not load to the

@@ -167,6 +167,23 @@ void render_node(std::string &out, const NodeMetricsView &node,
                   "Memory not used by the base system, the replicas and the requests admitted.");
     fmt::format_to(std::back_inserter(out), "node_memory_MemAvailable_bytes {}\n",
                    node.memory_available_bytes);
+    // cAdvisor's names, as the kubelet exposes them for the function's containers and the
+    // machine: what the agent's default function_cpu_query and node_cores_query read (the
+    // reference's observation divides the first by the second).
+    family_header(out, "container_cpu_usage_seconds_total", "counter",
+                  "Virtual CPU seconds the function's requests held (node model; mimics "
+                  "cAdvisor's series of the function's container).");
+    for (const auto &function : node.function_cpu) {
+        const std::string container = escape_label_value(function.name);
+        fmt::format_to(std::back_inserter(out),
+                       "container_cpu_usage_seconds_total{{container=\"{}\",namespace=\"{}\","
+                       "pod=\"{}-sim\"}} {:.6f}\n",
+                       container, escape_label_value(function.namespace_name), container,
+                       function.seconds);
+    }
+    family_header(out, "machine_cpu_cores", "gauge",
+                  "Virtual CPUs of the node model (mimics cAdvisor's machine_cpu_cores).");
+    fmt::format_to(std::back_inserter(out), "machine_cpu_cores {}\n", node.cpus.size());
     family_header(out, "faas_sim_node_cpus", "gauge", "Virtual CPUs of the node model.");
     fmt::format_to(std::back_inserter(out), "faas_sim_node_cpus {}\n", node.cpus.size());
     family_header(out, "faas_sim_node_busy_cpus", "gauge", "Virtual CPUs running a request now.");

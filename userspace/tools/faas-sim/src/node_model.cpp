@@ -20,7 +20,8 @@ NodeModel::NodeModel(NodeSpec spec)
       started_(Clock::now()),
       busy_total_(spec.cpus, Clock::duration::zero()),
       busy_since_(spec.cpus),
-      busy_(spec.cpus, false) {
+      busy_(spec.cpus, false),
+      holder_(spec.cpus, nullptr) {
     // Popped from the back: CPU 0 is taken first, as on an idle machine.
     for (uint32_t cpu = spec_.cpus; cpu > 0; --cpu)
         free_cpus_.push_back(cpu - 1);
@@ -31,10 +32,11 @@ bool NodeModel::has_free_slot(const SimFunction &function) const {
     return per_replica == 0 || function.running() < function.replicas() * per_replica;
 }
 
-uint32_t NodeModel::take_cpu(Clock::time_point now) {
+uint32_t NodeModel::take_cpu(const SimFunction &function, Clock::time_point now) {
     const uint32_t cpu = free_cpus_.back();
     free_cpus_.pop_back();
     busy_[cpu] = true;
+    holder_[cpu] = &function;
     busy_since_[cpu] = now;
     peak_busy_ = std::max(peak_busy_, spec_.cpus - static_cast<uint32_t>(free_cpus_.size()));
     return cpu;
@@ -48,7 +50,7 @@ void NodeModel::dispatch(Clock::time_point now) {
             continue;
         }
         waiter->granted = true;
-        waiter->cpu = take_cpu(now);
+        waiter->cpu = take_cpu(*waiter->function, now);
         waiter->started = now;
         waiter->function->add_queued(-1);
         waiter->function->add_running(1);
@@ -65,7 +67,7 @@ NodeModel::Admission NodeModel::acquire(SimFunction &function, Clock::time_point
     if (!free_cpus_.empty() && has_free_slot(function)) {
         function.add_running(1);
         const auto now = Clock::now();
-        return {Result::Started, take_cpu(now), now};
+        return {Result::Started, take_cpu(function, now), now};
     }
     if (function.queued() >= function.spec().queue) return {Result::QueueFull, 0, {}};
 
@@ -90,7 +92,9 @@ void NodeModel::finish(SimFunction &function, uint32_t cpu) {
     std::lock_guard lock(mutex_);
     const auto now = Clock::now();
     busy_total_[cpu] += now - busy_since_[cpu];
+    function_busy_total_[&function] += now - busy_since_[cpu];
     busy_[cpu] = false;
+    holder_[cpu] = nullptr;
     free_cpus_.push_back(cpu);
     function.add_running(-1);
     dispatch(now);
@@ -120,6 +124,16 @@ NodeMetricsView NodeModel::metrics(const std::vector<const SimFunction *> &funct
             if (busy_[cpu]) busy += now - busy_since_[cpu];
             const double busy_seconds = seconds(busy);
             view.cpus.push_back({busy_seconds, std::max(0.0, elapsed - busy_seconds)});
+        }
+        view.function_cpu.reserve(functions.size());
+        for (const SimFunction *function : functions) {
+            auto held = Clock::duration::zero();
+            if (auto it = function_busy_total_.find(function); it != function_busy_total_.end())
+                held = it->second;
+            for (uint32_t cpu = 0; cpu < spec_.cpus; ++cpu)
+                if (busy_[cpu] && holder_[cpu] == function) held += now - busy_since_[cpu];
+            view.function_cpu.push_back(
+                {function->spec().name, function->spec().namespace_name, seconds(held)});
         }
         view.busy_cpus = spec_.cpus - static_cast<uint32_t>(free_cpus_.size());
         view.peak_busy_cpus = peak_busy_;

@@ -53,7 +53,13 @@ using RatesByCode = std::map<std::string, std::map<std::string, double>>;
 // hide a configuration problem.
 Result<RatesByCode> invocation_rates(const PromQueryResult &result);
 
-// Result of mean_latency_by_function(): function name -> seconds (NaN kept). Same error rules.
+// One number per function: function name -> value (NaN kept), the function named by the
+// function_name label, "<name>.<namespace>" or a bare "<name>" (e.g. a cAdvisor container).
+// Same error rules: a series without function_name, or the same function twice (two
+// namespaces), is an error.
+Result<std::map<std::string, double>> values_by_function(const PromQueryResult &result);
+
+// Result of mean_latency_by_function(): function name -> seconds (values_by_function).
 Result<std::map<std::string, double>> mean_latencies(const PromQueryResult &result);
 
 // A query expected to give one number (node CPU, node RAM): a scalar, or a vector of exactly one

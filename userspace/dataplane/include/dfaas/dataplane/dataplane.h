@@ -70,6 +70,13 @@ class Dataplane {
     std::optional<InstalledPolicy> policy(const std::string &function) const;
     // Uninstalls the policy: new connections to the function's ports pass to the stack.
     void clear_policy(const std::string &function);
+    // The local cap shared with a connection the data plane does not see (the entry port's):
+    // when the function's local rate window (the one the programs check a SYN against) is below
+    // `cap`, counts one connection in it and returns true; false when the cap is reached. An
+    // unknown function has no window: true. Read and write are one BPF_F_LOCK copy each, not one
+    // atomic step: a program's count between them is lost (the window under-counts by the
+    // connections confirmed in those microseconds).
+    bool admit_local(const std::string &function, uint32_t cap);
 
     Stats stats() const;
     // The per-peer counters alone (what stats() reports in `peers`): a few map reads, cheap

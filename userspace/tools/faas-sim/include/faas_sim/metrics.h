@@ -106,7 +106,8 @@ inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0
 
 // The Prometheus text exposition of the gateway metrics plus faas_sim_* extras. Functions
 // appear in the order given. With a node model, also the node's CPU and memory under
-// node-exporter's names and the model's own gauges.
+// node-exporter's names, each function's CPU and the node's CPUs under cAdvisor's, and the
+// model's own gauges.
 std::string render_metrics(std::span<const FunctionMetricsView> functions,
                            const NodeMetricsView *node = nullptr);
 

@@ -13,7 +13,9 @@
 #include <condition_variable>
 #include <cstdint>
 #include <list>
+#include <map>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "faas_sim/function_spec.h"
@@ -30,6 +32,14 @@ struct NodeMetricsView {
         double idle_seconds = 0;  // node_cpu_seconds_total{mode="idle"}
     };
     std::vector<Cpu> cpus;
+    // The virtual CPU seconds each function's requests held, under cAdvisor's names
+    // (container_cpu_usage_seconds_total): what the agent's function_cpu_query reads.
+    struct FunctionCpu {
+        std::string name;            // container="<name>"
+        std::string namespace_name;  // namespace="<namespace>"
+        double seconds = 0;
+    };
+    std::vector<FunctionCpu> function_cpu;  // in the order of the functions given to metrics()
     uint64_t memory_total_bytes = 0;
     uint64_t memory_available_bytes = 0;
     uint32_t busy_cpus = 0;
@@ -83,8 +93,9 @@ class NodeModel {
     };
 
     bool has_free_slot(const SimFunction &function) const;
-    uint32_t take_cpu(Clock::time_point now);  // requires a free CPU and the lock
-    void dispatch(Clock::time_point now);      // requires the lock
+    // Requires a free CPU and the lock.
+    uint32_t take_cpu(const SimFunction &function, Clock::time_point now);
+    void dispatch(Clock::time_point now);  // requires the lock
 
     const NodeSpec spec_;
     const Clock::time_point started_;
@@ -94,6 +105,12 @@ class NodeModel {
     std::vector<Clock::duration> busy_total_;  // per CPU, finished requests
     std::vector<Clock::time_point> busy_since_;
     std::vector<bool> busy_;
+    // The function whose request holds each busy CPU, and the CPU time of each function's
+    // finished requests; a request in progress counts as it progresses (metrics() adds the time
+    // since it started), as busy_total_ does for the CPUs, so the functions' seconds add up to
+    // the node's busy seconds.
+    std::vector<const SimFunction *> holder_;
+    std::map<const SimFunction *, Clock::duration> function_busy_total_;
     uint32_t peak_busy_ = 0;
     bool stopping_ = false;
 };

@@ -166,6 +166,17 @@ inline constexpr std::string_view kDefaultNodeRamQuery =
     "sum(node_memory_MemTotal_bytes - node_memory_MemAvailable_bytes) "
     "or sum(process_resident_memory_bytes)";
 
+// The CPU of each function's containers, in percent of one core, labelled function_name: the
+// reference's cpu_utilization, from cAdvisor (the kubelet's /metrics/cadvisor, or faas-sim's node
+// model). Without it the external model's cpu_utilization falls back to the node's CPU share.
+inline constexpr std::string_view kDefaultFunctionCpuQuery =
+    "100 * sum by (function_name) (label_replace(rate(container_cpu_usage_seconds_total"
+    "{namespace=\"openfaas-fn\", container!=\"\", container!=\"POD\"}[$window]), "
+    "\"function_name\", \"$1\", \"container\", \"(.+)\"))";
+// The cores the CPU shares are taken of (cAdvisor's machine_cpu_cores); without an answer, the
+// cores of the host the agent runs on.
+inline constexpr std::string_view kDefaultNodeCoresQuery = "sum(machine_cpu_cores)";
+
 struct PrometheusConfig {
     HttpUrl url{"http", "127.0.0.1", 9090, ""};
     Duration timeout = std::chrono::seconds(2);
@@ -173,6 +184,8 @@ struct PrometheusConfig {
     Duration scrape_interval = std::chrono::seconds(5);
     std::string node_cpu_query{kDefaultNodeCpuQuery};
     std::string node_ram_query{kDefaultNodeRamQuery};
+    std::string function_cpu_query{kDefaultFunctionCpuQuery};  // empty = not asked
+    std::string node_cores_query{kDefaultNodeCoresQuery};      // empty = not asked
 
     bool operator==(const PrometheusConfig &) const = default;
 };
@@ -206,6 +219,17 @@ struct PeersConfig {
     bool operator==(const PeersConfig &) const = default;
 };
 
+// The entry port (issue 18): /function/<name> on one port of every node, spliced in the kernel.
+struct EntryConfig {
+    bool enabled = true;
+    uint16_t port = 30080;            // the same on every node (peers' entries are reached there)
+    uint32_t max_connections = 4096;  // open client connections; the splice maps hold 2x
+    Duration head_timeout = std::chrono::seconds(5);
+    uint32_t max_head_bytes = 8192;
+
+    bool operator==(const EntryConfig &) const = default;
+};
+
 struct LogConfig {
     LogLevel level = LogLevel::Info;
 
@@ -221,6 +245,7 @@ struct Config {
     PrometheusConfig prometheus;
     ApiConfig api;
     PeersConfig peers;
+    EntryConfig entry;
     LogConfig log;
 
     bool operator==(const Config &) const = default;
