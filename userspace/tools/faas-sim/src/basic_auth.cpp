@@ -7,18 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "dfaas/text.h"
+
 namespace faas_sim {
 namespace {
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
 
 constexpr int kInvalidSextet = -1;
 
@@ -57,7 +49,7 @@ std::string read_secret_file(const std::filesystem::path &path) {
     if (!in) throw std::runtime_error(path.string() + ": cannot open the secret file");
     std::ostringstream text;
     text << in.rdbuf();
-    std::string value(trim(text.str()));
+    std::string value(dfaas::trim_space(text.str()));
     if (value.empty()) throw std::runtime_error(path.string() + ": the secret file is empty");
     return value;
 }

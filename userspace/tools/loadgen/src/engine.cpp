@@ -23,6 +23,8 @@
 
 #include "dfaas/loadgen/response_parser.h"
 
+#include "dfaas/text.h"
+
 namespace dfaas::loadgen {
 
 std::string_view error_kind_name(ErrorKind kind) {
@@ -110,13 +112,6 @@ ErrorKind kind_from_errno(int err) {
         default:
             return ErrorKind::Other;
     }
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
 }
 
 bool has_header(const std::vector<std::pair<std::string, std::string>> &headers,

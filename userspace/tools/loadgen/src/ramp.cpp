@@ -9,16 +9,10 @@
 #include <fstream>
 #include <optional>
 
+#include "dfaas/text.h"
+
 namespace dfaas::loadgen {
 namespace {
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
-        text.remove_prefix(1);
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
-        text.remove_suffix(1);
-    return text;
-}
 
 // A number literal as JavaScript and JSON write it ("200", "12.5", "1e3"), nothing else.
 std::optional<double> number_literal(std::string_view text) {
@@ -290,7 +284,7 @@ RampPlan parse_ramp_list(std::string_view text) {
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
-        std::string_view item = trim(text.substr(pos, comma - pos));
+        std::string_view item = trim_space(text.substr(pos, comma - pos));
         std::string name = "--ramp stage " + std::to_string(plan.stages.size() + 1) + " '" +
                            std::string(item) + "'";
         size_t colon = item.rfind(':');
@@ -299,11 +293,11 @@ RampPlan parse_ramp_list(std::string_view text) {
         }
         RampStage stage;
         try {
-            stage.duration = parse_duration(trim(item.substr(0, colon)));
+            stage.duration = parse_duration(trim_space(item.substr(0, colon)));
         } catch (const UsageError &e) {
             throw UsageError(name + ": " + e.what());
         }
-        std::optional<double> target = number_literal(trim(item.substr(colon + 1)));
+        std::optional<double> target = number_literal(trim_space(item.substr(colon + 1)));
         if (!target) throw UsageError(name + ": the target is not a number");
         stage.target = *target;
         plan.stages.push_back(stage);

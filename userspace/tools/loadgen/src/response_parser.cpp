@@ -4,23 +4,10 @@
 #include <cctype>
 #include <limits>
 
+#include "dfaas/text.h"
+
 namespace dfaas::loadgen {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-        text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t'))
-        text.remove_suffix(1);
-    return text;
-}
 
 bool is_token_char(char c) {
     return std::isalnum(static_cast<unsigned char>(c)) ||
@@ -33,7 +20,7 @@ void for_each_list_item(std::string_view value, Visit visit) {
     size_t pos = 0;
     while (pos <= value.size()) {
         size_t comma = value.find(',', pos);
-        std::string_view item = trim(value.substr(pos, comma - pos));
+        std::string_view item = trim_blanks(value.substr(pos, comma - pos));
         if (!item.empty()) visit(item);
         if (comma == std::string_view::npos) break;
         pos = comma + 1;
@@ -204,7 +191,7 @@ void ResponseParser::parse_header(std::string_view line) {
         fail("malformed header name '" + std::string(name.substr(0, 64)) + "'");
         return;
     }
-    std::string_view value = trim(line.substr(colon + 1));
+    std::string_view value = trim_blanks(line.substr(colon + 1));
     if (iequals(name, "Content-Length")) {
         uint64_t length = 0;
         if (!parse_decimal(value, length) || (has_content_length_ && length != content_length_)) {
@@ -230,7 +217,7 @@ void ResponseParser::parse_header(std::string_view line) {
 }
 
 void ResponseParser::parse_chunk_size(std::string_view line) {
-    std::string_view digits = trim(line.substr(0, line.find(';')));
+    std::string_view digits = trim_blanks(line.substr(0, line.find(';')));
     if (digits.empty() || digits.size() > 15 ||
         !std::all_of(digits.begin(), digits.end(),
                      [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); })) {

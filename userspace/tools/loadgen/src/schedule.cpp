@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "dfaas/text.h"
+
 namespace dfaas::loadgen {
 namespace {
 
@@ -48,16 +50,6 @@ long double seconds_to_request(const Stage &stage, long double k) {
     return 2 * k / (r0 + std::sqrt(discriminant));
 }
 
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
-        text.remove_prefix(1);
-    }
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
-        text.remove_suffix(1);
-    }
-    return text;
-}
-
 std::string_view trailing_unit(std::string_view duration) {
     size_t pos = duration.size();
     while (pos > 0 && std::isalpha(static_cast<unsigned char>(duration[pos - 1])))
@@ -78,12 +70,12 @@ Stage parse_stage(std::string_view item) {
     };
     size_t colon = item.rfind(':');
     if (colon == std::string_view::npos) throw fail("missing ':RATE'");
-    std::string_view range = trim(item.substr(0, colon));
-    std::string rate_text(trim(item.substr(colon + 1)));
+    std::string_view range = trim_space(item.substr(0, colon));
+    std::string rate_text(trim_space(item.substr(colon + 1)));
     size_t dash = range.find('-');
     if (dash == std::string_view::npos) throw fail("missing '-' between start and end");
-    std::string_view start_text = trim(range.substr(0, dash));
-    std::string_view end_text = trim(range.substr(dash + 1));
+    std::string_view start_text = trim_space(range.substr(0, dash));
+    std::string_view end_text = trim_space(range.substr(dash + 1));
     std::string start_with_unit(start_text);
     if (is_bare_number(start_text) && start_text != "0") {
         start_with_unit += trailing_unit(end_text);
@@ -191,7 +183,7 @@ std::vector<Stage> parse_stages(std::string_view text) {
     size_t pos = 0;
     while (pos <= text.size()) {
         size_t comma = text.find(',', pos);
-        std::string_view item = trim(text.substr(pos, comma - pos));
+        std::string_view item = trim_space(text.substr(pos, comma - pos));
         if (item.empty())
             throw UsageError("invalid --stages '" + std::string(text) + "': empty stage");
         stages.push_back(parse_stage(item));
