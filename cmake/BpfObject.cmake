@@ -18,6 +18,11 @@ function(bpf_vmlinux_header)
     COMMAND ${CMAKE_COMMAND} -E rename ${BPF_GEN_DIR}/vmlinux.h.tmp ${BPF_GEN_DIR}/vmlinux.h
     COMMENT "Generating vmlinux.h from ${DFAAS_VMLINUX_BTF}"
     VERBATIM)
+  # One target owns the header. With the Makefile generator every target whose custom commands
+  # depend on a generated file gets its own copy of that file's rule: two BPF objects would run
+  # bpftool twice at once in a parallel build and race on the rename (seen on a fresh clone).
+  # Ordering each object's target after this one leaves the copies nothing to do.
+  add_custom_target(dfaas_vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
 endfunction()
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|AMD64")
@@ -57,6 +62,7 @@ function(bpf_object name source)
     COMMENT "Skeleton ${name}.skel.h"
     VERBATIM)
   add_custom_target(${name}_gen ALL DEPENDS ${obj} ${skel})
+  add_dependencies(${name}_gen dfaas_vmlinux_h)
   add_library(${name}_skel INTERFACE)
   add_dependencies(${name}_skel ${name}_gen)
   target_include_directories(${name}_skel INTERFACE ${BPF_GEN_DIR})
