@@ -99,6 +99,7 @@ std::vector<BadValue> bad_values() {
         {"entry.max_connections", "0", "is out of range 1..1048576", ""},
         {"entry.head_timeout", "50ms", "100ms", ""},
         {"entry.max_head_bytes", "100", "is out of range 1024..65536", ""},
+        {"entry.idle_timeout", "2h", "1h", ""},
         {"log.level", "verbose", "is not one of trace, debug, info, warn, error", ""},
     };
 }

@@ -13,17 +13,24 @@ TEST(EntryKeys, Defaults) {
     EXPECT_EQ(config.entry.max_connections, 4096u);
     EXPECT_EQ(config.entry.head_timeout, 5s);
     EXPECT_EQ(config.entry.max_head_bytes, 8192u);
+    EXPECT_EQ(config.entry.idle_timeout, 60s);
 }
 
 TEST(EntryKeys, ValuesReachTheConfig) {
     dfaas::Config config = load_ok(kMinimalYaml +
                                    "entry:\n  enabled: false\n  port: 8000\n  max_connections: 10\n"
-                                   "  head_timeout: 250ms\n  max_head_bytes: 1024\n");
+                                   "  head_timeout: 250ms\n  max_head_bytes: 1024\n"
+                                   "  idle_timeout: 2m\n");
     EXPECT_FALSE(config.entry.enabled);
     EXPECT_EQ(config.entry.port, 8000);
     EXPECT_EQ(config.entry.max_connections, 10u);
     EXPECT_EQ(config.entry.head_timeout, 250ms);
     EXPECT_EQ(config.entry.max_head_bytes, 1024u);
+    EXPECT_EQ(config.entry.idle_timeout, 2min);
+    EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "entry: {idle_timeout: 99ms}\n"),
+                          "entry.idle_timeout", {}));
+    EXPECT_TRUE(has_error(load_yaml(kMinimalYaml + "entry: {idle_timeout: 61m}\n"),
+                          "entry.idle_timeout", {}));
 }
 
 TEST(EntryKeys, ThePortMustNotClash) {

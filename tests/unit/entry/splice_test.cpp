@@ -147,6 +147,7 @@ class EntrySpliceTest : public ::testing::Test {
         o.gateway = Endpoint{Ipv4{0x7f000001}, echo_.port()};
         o.node_id = "node-a";
         o.refresh_interval = 50ms;
+        adjust(o);
         FunctionPolicy reject;
         reject.local = 0;
         reject.reject = 1;
@@ -159,6 +160,7 @@ class EntrySpliceTest : public ::testing::Test {
         port_ = server_->port();
     }
     void TearDown() override { server_.reset(); }
+    virtual void adjust(EntryOptions &) {}
     // The counters once the loop has closed every connection.
     EntryCounters settled() {
         for (int i = 0; i < 300; ++i) {
@@ -201,6 +203,38 @@ TEST_F(EntrySpliceTest, BodyQueuedBeforeTheSpliceArrivesExactlyOnce) {
     EXPECT_EQ(c.refused_count(Refusal::DrainTimeout), 0u);
     EXPECT_GT(c.splice_redirected, 0u);
     EXPECT_EQ((c.connections[{"echo", "local"}]), 1u);
+}
+
+class EntryIdleTest : public EntrySpliceTest {
+  protected:
+    void adjust(EntryOptions &o) override { o.idle_timeout = 300ms; }
+};
+
+// A spliced connection that moves no byte for idle_timeout is closed and counted (the entry's
+// slots are not held forever by idle clients); one that moves a byte every 100 ms stays.
+TEST_F(EntryIdleTest, AnIdleSplicedConnectionIsClosedAndAnActiveOneIsNot) {
+    const std::string head = "GET /function/echo HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string expected = expected_head(head);
+    int active = connect_to(port_);
+    int idle = connect_to(port_);
+    send_all(active, head);
+    send_all(idle, head);
+    EXPECT_EQ(read_all(active, expected.size()), expected);
+    EXPECT_EQ(read_all(idle, expected.size()), expected);
+    for (int i = 0; i < 12; ++i) {
+        send_all(active, "x");
+        EXPECT_EQ(read_all(active, 1), "x");
+        std::this_thread::sleep_for(100ms);
+    }
+    char byte = 0;
+    EXPECT_EQ(recv(idle, &byte, 1, 0), 0) << "the idle connection ended (EOF, not a timeout)";
+    send_all(active, "y");
+    EXPECT_EQ(read_all(active, 1), "y") << "the active connection still carries bytes";
+    close(active);
+    close(idle);
+    auto c = settled();
+    EXPECT_EQ(c.refused_count(Refusal::IdleTimeout), 1u);
+    EXPECT_EQ(server_->splice_map_entries(), 0u);
 }
 
 TEST_F(EntrySpliceTest, BodyInPiecesAndTwoRequestsOnOneConnection) {

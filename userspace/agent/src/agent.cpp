@@ -102,6 +102,8 @@ void Agent::start() {
         options.head_timeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.entry.head_timeout);
         options.max_head_bytes = cfg_.entry.max_head_bytes;
+        options.idle_timeout =
+            std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.entry.idle_timeout);
         options.connect_timeout =
             std::chrono::duration_cast<std::chrono::milliseconds>(cfg_.openfaas.timeout);
         // The address the data plane sends local connections to: the same gateway, as ip:port.

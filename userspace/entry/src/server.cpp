@@ -54,6 +54,8 @@ const char *refusal_name(Refusal reason) {
             return "splice_failed";
         case Refusal::DrainTimeout:
             return "drain_timeout";
+        case Refusal::IdleTimeout:
+            return "idle_timeout";
         case Refusal::InternalError:
             return "internal_error";
         case Refusal::Count:
@@ -101,6 +103,7 @@ struct Connection {
     RequestHead head;
     std::string upstream_head;
     size_t discarded = 0;
+    uint64_t received_at_last_check = 0;  // Spliced: both sockets' received bytes, idle check
 };
 
 // SOCK_STREAM bytes handed to TCP on this socket so far, the handshake included when counted:
@@ -608,7 +611,7 @@ class EntryServer::Impl {
             shutdown(upstream.fd, SHUT_WR);
             upstream.write_shut = true;
             conn.state = State::Spliced;
-            set_deadline(conn, std::nullopt);
+            start_idle_check(conn);
             modify(upstream.fd, EPOLLRDHUP, tag(conn.id, 1));
             spliced_.fetch_add(1);
             return;
@@ -625,7 +628,7 @@ class EntryServer::Impl {
         int one = 1;
         setsockopt(client.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
         conn.state = State::Spliced;
-        set_deadline(conn, std::nullopt);
+        start_idle_check(conn);
         // Only the ends are watched: EPOLLRDHUP (and the always-reported EPOLLHUP/EPOLLERR).
         modify(client.fd, EPOLLRDHUP, tag(conn.id, 0));
         modify(upstream.fd, EPOLLRDHUP, tag(conn.id, 1));
@@ -734,11 +737,40 @@ class EntryServer::Impl {
             case State::Connecting:
                 answer(conn, 502, "upstream unreachable", "", Refusal::UpstreamConnectFailed);
                 break;
-            case State::Closing:
             case State::Spliced:
+                check_idle(conn);
+                break;
+            case State::Closing:
                 close_connection(conn.id);
                 break;
         }
+    }
+
+    // Bytes the kernel received on both sockets so far: they grow with any traffic, whoever
+    // moves it (the verdict redirects without waking this loop).
+    static uint64_t received_bytes(const Connection &conn) {
+        uint64_t total = 0;
+        for (const Side *side : {&conn.client, &conn.upstream})
+            if (side->fd >= 0) total += bytes_received(side->fd);
+        return total;
+    }
+
+    void start_idle_check(Connection &conn) {
+        conn.received_at_last_check = received_bytes(conn);
+        set_deadline(conn, Clock::now() + options_.idle_timeout);
+    }
+
+    // One check per idle_timeout: a connection that received nothing since the last one is
+    // closed (a client holding idle connections must not keep entry slots forever).
+    void check_idle(Connection &conn) {
+        const uint64_t received = received_bytes(conn);
+        if (received != conn.received_at_last_check) {
+            conn.received_at_last_check = received;
+            set_deadline(conn, Clock::now() + options_.idle_timeout);
+            return;
+        }
+        count(Refusal::IdleTimeout);
+        close_connection(conn.id);
     }
 
     // Answers the client with a JSON error and lingers (reading, discarding) until it closes.

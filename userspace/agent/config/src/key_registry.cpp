@@ -520,6 +520,10 @@ std::vector<KeySpec> build_key_specs() {
                               unsigned_in<uint32_t>(1024, 65536), uint_text,
                               "Largest first request head the entry reads (1024..65536); a larger "
                               "one is answered 431."));
+    keys.push_back(scalar_key("entry.idle_timeout", duration, FIELD(entry.idle_timeout),
+                              duration_in(kMinGuardTimeout, std::chrono::hours(1)), duration_text,
+                              "A spliced connection that moves no byte either way for this long "
+                              "is closed, counted (100ms..1h; the reference's HAProxy: 60s)."));
     // --- log ---
     keys.push_back(scalar_key("log.level", enum_type(log_level_names()), FIELD(log.level),
                               enum_of(log_level_names), enum_text, "Least severe level logged.",

@@ -42,6 +42,7 @@ enum class Refusal : size_t {
     ClientHalfClosed,       // FIN before the splice: a sockhash takes only established sockets
     SpliceFailed,           // the sockhash refused a socket: 502
     DrainTimeout,           // a half-close waited too long for spliced bytes: shut anyway
+    IdleTimeout,            // a spliced connection moved no byte for idle_timeout: closed
     InternalError,          // an exception while handling the connection: closed
     Count
 };
@@ -52,6 +53,9 @@ struct EntryOptions {
     uint32_t max_connections = 4096;  // client connections; the sockhashes hold 2x
     std::chrono::milliseconds head_timeout{5000};
     size_t max_head_bytes = 8192;
+    // A spliced connection that receives no byte on either socket for this long is closed
+    // (checked once per period: closed between 1x and 2x after its last byte).
+    std::chrono::milliseconds idle_timeout{60000};
     std::chrono::milliseconds connect_timeout{3000};
     Endpoint gateway;              // route local: the OpenFaaS gateway
     uint16_t peer_entry_port = 0;  // route peer: every node's entry port (0 = listen.port)

@@ -226,6 +226,7 @@ struct EntryConfig {
     uint32_t max_connections = 4096;  // open client connections; the splice maps hold 2x
     Duration head_timeout = std::chrono::seconds(5);
     uint32_t max_head_bytes = 8192;
+    Duration idle_timeout = std::chrono::seconds(60);  // a spliced connection without a byte
 
     bool operator==(const EntryConfig &) const = default;
 };
